@@ -1,0 +1,3 @@
+from booking.db.engine import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,119 @@
+"""Engines and sessions. The one module (with locking.py) that knows SQLite from PostgreSQL.
+
+SQLite: WAL, a busy timeout, foreign keys, and write transactions that start with
+``BEGIN IMMEDIATE`` so that writers queue on the database lock instead of failing with
+"database is locked" when a deferred transaction tries to upgrade. The driver's own
+transaction handling is switched off so that our ``begin`` event decides what is emitted.
+Reads use a second engine whose transactions stay deferred, so readers never queue behind
+writers (WAL lets them read the last committed state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """Owns the engines; hands out read sessions and write transactions."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        self.dialect = make_url(url).get_backend_name()
+        if self.is_sqlite:
+            _ensure_sqlite_directory(url)
+            self._write_engine = _sqlite_engine(url, echo=echo, begin="BEGIN IMMEDIATE")
+            self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN")
+        else:
+            self._write_engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+            )
+            self._read_engine = self._write_engine
+        self._write_sessions = async_sessionmaker(
+            self._write_engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self._read_sessions = async_sessionmaker(
+            self._read_engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine that writes (migrations, maintenance)."""
+        return self._write_engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: commits when the block ends, rolls back on an exception.
+
+        On SQLite it holds the database's write lock from its first statement on, so a
+        check-then-insert inside it cannot interleave with another writer.
+        """
+        async with self._write_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session; never commits."""
+        async with self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
+    async def ping(self) -> bool:
+        from sqlalchemy import text
+
+        try:
+            async with self._read_engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - health checks report, they do not raise
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self._write_engine.dispose()
+        if self._read_engine is not self._write_engine:
+            await self._read_engine.dispose()
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Hand transaction control to the "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql(begin)
+
+    return engine

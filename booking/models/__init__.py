@@ -1,0 +1,27 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from booking.models.base import utc_now
+from booking.models.bookings import Booking, BookingEvent, Loan, Series
+from booking.models.messaging import EmailToken, FeedToken, OutboxMessage
+from booking.models.people import ApiToken, Membership, Organisation, SiteRole, User
+from booking.models.places import Blackout, Policy, Resource, Site
+
+__all__ = [
+    "ApiToken",
+    "Blackout",
+    "Booking",
+    "BookingEvent",
+    "EmailToken",
+    "FeedToken",
+    "Loan",
+    "Membership",
+    "Organisation",
+    "OutboxMessage",
+    "Policy",
+    "Resource",
+    "Series",
+    "Site",
+    "SiteRole",
+    "User",
+    "utc_now",
+]
