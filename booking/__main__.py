@@ -1,0 +1,3 @@
+from booking.cli import main
+
+raise SystemExit(main())

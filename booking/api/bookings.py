@@ -1,0 +1,94 @@
+"""/api/v1/bookings: create, read, list, change and the lifecycle actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import JSONBody, Parameter
+
+from booking.api.schemas import BookingChange, BookingCreate, BookingEventOut, BookingOut, ReasonData
+from booking.auth.guards import requires_login
+from booking.services import bookings
+from booking.services.context import AppContext
+
+
+class BookingController(Controller):
+    path = "/api/v1/bookings"
+    tags = ["bookings"]
+    guards = [requires_login]
+
+    @post("/")
+    async def create(self, request: Request, app_context: AppContext, data: JSONBody[BookingCreate]) -> BookingOut:
+        booking = await bookings.create_booking(
+            app_context,
+            request.user,
+            bookings.BookingRequest(
+                resource_id=data.resource_id, starts_at=data.starts_at, ends_at=data.ends_at,
+                quantity=data.quantity, organisation_id=data.organisation_id, title=data.title,
+                purpose=data.purpose, is_public=data.is_public,
+            ),
+        )
+        booking, resource = await bookings.get_booking(app_context, request.user, booking.id)  # type: ignore[arg-type]
+        return BookingOut.of(booking, resource)
+
+    @get("/")
+    async def list_bookings(
+        self,
+        request: Request,
+        app_context: AppContext,
+        scope: str = "mine",
+        status: list[str] | None = None,
+        starts_after: Annotated[datetime | None, Parameter(query="from")] = None,
+        starts_before: Annotated[datetime | None, Parameter(query="until")] = None,
+        organisation_id: Annotated[int | None, Parameter(ge=1)] = None,
+        site_id: Annotated[int | None, Parameter(ge=1)] = None,
+        resource_id: Annotated[int | None, Parameter(ge=1)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[BookingOut]:
+        query = bookings.BookingFilter(
+            scope=scope, statuses=tuple(status or ()), starts_after=starts_after, starts_before=starts_before,
+            organisation_id=organisation_id, site_id=site_id, resource_id=resource_id, limit=limit, offset=offset,
+        )
+        rows = await bookings.list_bookings(app_context, request.user, query)
+        return [BookingOut.of(booking, resource) for booking, resource in rows]
+
+    @get("/{booking_id:int}")
+    async def read(self, request: Request, app_context: AppContext, booking_id: int) -> BookingOut:
+        booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
+        return BookingOut.of(booking, resource)
+
+    @get("/{booking_id:int}/history")
+    async def history(self, request: Request, app_context: AppContext, booking_id: int) -> list[BookingEventOut]:
+        return [BookingEventOut.of(e) for e in await bookings.booking_history(app_context, request.user, booking_id)]
+
+    @patch("/{booking_id:int}")
+    async def change(
+        self, request: Request, app_context: AppContext, booking_id: int, data: JSONBody[BookingChange]
+    ) -> BookingOut:
+        await bookings.change_booking(
+            app_context, request.user, booking_id, starts_at=data.starts_at, ends_at=data.ends_at, quantity=data.quantity
+        )
+        booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
+        return BookingOut.of(booking, resource)
+
+    @post("/{booking_id:int}/approve", status_code=200)
+    async def approve(self, request: Request, app_context: AppContext, booking_id: int) -> BookingOut:
+        await bookings.approve_booking(app_context, request.user, booking_id)
+        return await self.read(request, app_context, booking_id)
+
+    @post("/{booking_id:int}/decline", status_code=200)
+    async def decline(
+        self, request: Request, app_context: AppContext, booking_id: int, data: JSONBody[ReasonData]
+    ) -> BookingOut:
+        await bookings.decline_booking(app_context, request.user, booking_id, data.reason)
+        return await self.read(request, app_context, booking_id)
+
+    @post("/{booking_id:int}/cancel", status_code=200)
+    async def cancel(
+        self, request: Request, app_context: AppContext, booking_id: int, data: JSONBody[ReasonData] | None = None
+    ) -> BookingOut:
+        await bookings.cancel_booking(app_context, request.user, booking_id, data.reason if data else "")
+        return await self.read(request, app_context, booking_id)

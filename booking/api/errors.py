@@ -1,0 +1,104 @@
+"""Errors to answers: domain errors and HTTP errors become 4xx with a reason.
+
+API paths answer RFC 9457 problem details (``application/problem+json``); pages answer an
+HTML error page. Nothing unexpected leaks: a 500 says only that something went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from booking.domain.alternatives import Alternative
+from booking.domain.errors import Conflict, DomainError
+
+logger = logging.getLogger("booking")
+PROBLEM_JSON = "application/problem+json"
+
+
+def _problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response[Any]:
+    if request.url.path.startswith("/api/") or "json" in request.headers.get("accept", "") and "html" not in request.headers.get("accept", ""):
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+        return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON)
+    return render_error_page(request, status, title, detail)
+
+
+def render_error_page(request: Request, status: int, title: str, detail: str) -> Response[Any]:
+    """An HTML error page; the web layer may register a nicer template named error.html."""
+    from litestar.response import Template
+
+    try:
+        return Template("error.html", context={"status": status, "title": title, "detail": detail}, status_code=status)  # type: ignore[return-value]
+    except Exception:  # noqa: BLE001 - the plain page below always works
+        from html import escape
+
+        html = f"<!doctype html><html lang='de'><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(detail)}</p></html>"
+        return Response(html, status_code=status, media_type=MediaType.HTML)
+
+
+def _alternative(alternative: Alternative) -> dict[str, Any]:
+    return {
+        "resource_id": alternative.resource_id,
+        "resource_name": alternative.resource_name,
+        "starts_at": alternative.interval.starts_at.isoformat(),
+        "ends_at": alternative.interval.ends_at.isoformat(),
+        "kind": alternative.kind,
+    }
+
+
+def domain_error_handler(request: Request, error: DomainError) -> Response[Any]:
+    extra: dict[str, Any] = {"code": error.code}
+    if error.field:
+        extra["field"] = error.field
+    if isinstance(error, Conflict):
+        extra["conflicts"] = [
+            {"starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat(), "quantity": getattr(c, "quantity", 1)}
+            for c in error.conflicts
+        ]
+        extra["alternatives"] = [_alternative(a) for a in error.alternatives]
+    titles = {400: "Invalid input", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Not allowed by the rules"}
+    return _problem(request, error.status_code, titles.get(error.status_code, "Error"), error.message, **extra)
+
+
+def http_error_handler(request: Request, error: HTTPException) -> Response[Any]:
+    extra: dict[str, Any] = {}
+    if isinstance(error, ValidationException) and error.extra:
+        extra["errors"] = error.extra
+    detail = error.detail or "the request could not be processed"
+    return _problem(request, error.status_code, _title(error.status_code), detail, **extra)
+
+
+def value_error_handler(request: Request, error: ValueError) -> Response[Any]:
+    # A naive datetime reaching the database layer, or a similar bad value.
+    return _problem(request, 400, "Invalid input", str(error) or "invalid value")
+
+
+def internal_error_handler(request: Request, error: Exception) -> Response[Any]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "something went wrong on our side")
+
+
+def _title(status: int) -> str:
+    return {
+        400: "Invalid input",
+        401: "Not logged in",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        413: "Request too large",
+        429: "Too many requests",
+    }.get(status, "Error")
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    ValueError: value_error_handler,
+    Exception: internal_error_handler,
+}

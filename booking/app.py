@@ -1,0 +1,112 @@
+"""create_app(settings) -> Litestar: plugins, routes, templates, errors, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from booking.api.auth import AuthController
+from booking.api.bookings import BookingController
+from booking.api.catalogue import CatalogueController
+from booking.api.errors import EXCEPTION_HANDLERS
+from booking.api.health import health
+from booking.auth.middleware import AuthenticationMiddleware
+from booking.db import Database
+from booking.services.context import AppContext
+from booking.settings import PROJECT_ROOT, Settings
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_COOKIE = "booking_session"
+CSRF_COOKIE = "booking_csrf"
+
+
+def _derived_key(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+
+
+def create_app(settings: Settings, *, app_context: AppContext | None = None) -> Litestar:
+    """The whole application for ``settings``; tests may pass their own context (clock)."""
+    context = app_context or AppContext(database=Database(settings.database_url), settings=settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        worker_task = None
+        stop = asyncio.Event()
+        if settings.run_worker_in_process:
+            from booking.mail.runner import start_in_process_worker
+
+            worker_task = start_in_process_worker(context, stop)
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            if app_context is None:
+                await context.database.dispose()
+
+    from booking.web import web_route_handlers, web_template_callables
+
+    session_config = CookieBackendConfig(
+        secret=_derived_key(settings.secret_key, "session"),
+        key=SESSION_COOKIE,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        max_age=14 * 24 * 3600,
+    )
+    csrf_config = CSRFConfig(
+        secret=_derived_key(settings.secret_key, "csrf").hex(),
+        cookie_name=CSRF_COOKIE,
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=["/api/", "/feeds/"],
+    )
+    template_config = TemplateConfig(
+        directory=TEMPLATES_DIR,
+        engine=JinjaTemplateEngine,
+        engine_callback=web_template_callables(context),
+    )
+    return Litestar(
+        route_handlers=[
+            health,
+            AuthController,
+            CatalogueController,
+            BookingController,
+            *_optional_api_handlers(),
+            *web_route_handlers(),
+            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static", opt={"exclude_from_csrf": True}),
+        ],
+        dependencies={"app_context": Provide(lambda: context, use_cache=True, sync_to_thread=False)},
+        middleware=[session_config.middleware, AuthenticationMiddleware(context)],
+        csrf_config=csrf_config,
+        template_config=template_config,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema"),
+        request_max_body_size=settings.max_request_body_bytes,
+        lifespan=[lifespan],
+        debug=settings.debug,
+        state={"app_context": context},
+    )
+
+
+def _optional_api_handlers() -> list[object]:
+    """API routers of later modules (feeds, series, loans, admin), registered where present."""
+    from booking.api import routers
+
+    return list(routers.extra_routers())

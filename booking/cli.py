@@ -1,0 +1,156 @@
+"""The command line: serve, worker, db upgrade, demo, user create, user token.
+
+Thin over the services; every command reads the settings once and passes them on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from booking.settings import Settings, SettingsError, load_settings
+
+
+def _context(settings: Settings):  # type: ignore[no-untyped-def]
+    from booking.db import Database
+    from booking.services.context import AppContext
+
+    return AppContext(database=Database(settings.database_url), settings=settings)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    url = settings.base_url if not (args.host or args.port) else f"http://{host}:{port}"
+    print(f"booking serves on {url}  (database: {settings.database_url.split('@')[-1]})", flush=True)
+    uvicorn.run(
+        "booking.asgi:create", factory=True, host=host, port=port, workers=args.workers,
+        log_level=args.log_level, proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from booking.mail.runner import run_worker_until_interrupted
+
+    asyncio.run(run_worker_until_interrupted(_context(settings), once=args.once))
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from booking.db.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database at {args.revision}")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from booking.services.demo import load_demo_data
+
+    async def run() -> list[tuple[str, str, str]]:
+        context = _context(settings)
+        try:
+            return await load_demo_data(context)
+        finally:
+            await context.database.dispose()
+
+    accounts = asyncio.run(run())
+    print("Demo data loaded. Demo accounts (role, e-mail, password):")
+    for role, email, password in accounts:
+        print(f"  {role:<22} {email:<36} {password}")
+    return 0
+
+
+def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from booking.services.accounts import create_user
+
+    password = args.password or getpass.getpass("Password: ")
+
+    async def run() -> None:
+        context = _context(settings)
+        try:
+            await create_user(
+                context, email=args.email, display_name=args.name or args.email.split("@")[0],
+                password=password, is_city_admin=args.admin, language=args.language,
+            )
+        finally:
+            await context.database.dispose()
+
+    asyncio.run(run())
+    print(f"created {'city admin' if args.admin else 'user'} {args.email}")
+    return 0
+
+
+def cmd_user_token(settings: Settings, args: argparse.Namespace) -> int:
+    from booking.services.accounts import create_api_token
+
+    async def run() -> str:
+        context = _context(settings)
+        try:
+            return await create_api_token(context, args.email, args.token_name)
+        finally:
+            await context.database.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="booking", description="Shared-resource booking for volunteer networks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server (and the mail worker, by default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1, help="app processes (stateless; use PostgreSQL for several)")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="send queued e-mail (run several for more throughput)")
+    worker.add_argument("--once", action="store_true", help="send what is due, then exit")
+    worker.set_defaults(handler=cmd_worker)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="apply migrations")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    demo = commands.add_parser("demo", help="load demo data (idempotent) and print the demo accounts")
+    demo.set_defaults(handler=cmd_demo)
+
+    user = commands.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create an account")
+    create.add_argument("email")
+    create.add_argument("--name")
+    create.add_argument("--password", help="omit to be asked")
+    create.add_argument("--admin", action="store_true", help="a city-wide administrator")
+    create.add_argument("--language", default="de", choices=["de", "en"])
+    create.set_defaults(handler=cmd_user_create)
+    token = user.add_parser("token", help="print a new personal API token")
+    token.add_argument("email")
+    token.add_argument("--name", dest="token_name", default="cli")
+    token.set_defaults(handler=cmd_user_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.handler(settings, args))
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - a readable message, not a traceback
+        from booking.domain.errors import DomainError
+
+        if isinstance(error, DomainError):
+            print(f"error: {error.message}", file=sys.stderr)
+            return 1
+        raise

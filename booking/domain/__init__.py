@@ -1,0 +1,1 @@
+"""Pure booking rules: no I/O, no ORM sessions, no clock (callers pass ``now``)."""

@@ -1,0 +1,78 @@
+"""The booking state machine.
+
+requested → confirmed | declined; confirmed → checked_out → returned;
+requested | confirmed → cancelled. ``overdue`` is derived: checked out past the end.
+Only requested, confirmed and checked_out hold capacity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from booking.domain.errors import TransitionNotAllowed
+
+
+class Status(StrEnum):
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    CHECKED_OUT = "checked_out"
+    RETURNED = "returned"
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    DECLINE = "decline"
+    CANCEL = "cancel"
+    CHECK_OUT = "check_out"
+    RETURN = "return"
+
+
+TRANSITIONS: dict[tuple[Status, Action], Status] = {
+    (Status.REQUESTED, Action.APPROVE): Status.CONFIRMED,
+    (Status.REQUESTED, Action.DECLINE): Status.DECLINED,
+    (Status.REQUESTED, Action.CANCEL): Status.CANCELLED,
+    (Status.CONFIRMED, Action.CANCEL): Status.CANCELLED,
+    (Status.CONFIRMED, Action.CHECK_OUT): Status.CHECKED_OUT,
+    (Status.CHECKED_OUT, Action.RETURN): Status.RETURNED,
+}
+
+HOLDING = frozenset({Status.REQUESTED, Status.CONFIRMED, Status.CHECKED_OUT})
+# States in which time and quantity may still be changed.
+CHANGEABLE = frozenset({Status.REQUESTED, Status.CONFIRMED})
+
+
+def next_status(current: str, action: str) -> Status:
+    """The status after ``action``; TransitionNotAllowed when the machine has no such edge."""
+    try:
+        status, act = Status(current), Action(action)
+    except ValueError as exc:
+        raise TransitionNotAllowed(f"unknown status or action: {current!r}, {action!r}") from exc
+    try:
+        return TRANSITIONS[(status, act)]
+    except KeyError:
+        raise TransitionNotAllowed(f"a booking that is {status.value} cannot be {_past(act)}") from None
+
+
+def allowed_actions(current: str) -> list[Action]:
+    return [action for (status, action) in TRANSITIONS if status.value == current]
+
+
+def holds_capacity(status: str) -> bool:
+    return status in HOLDING
+
+
+def is_overdue(status: str, ends_at: datetime, now: datetime) -> bool:
+    return status == Status.CHECKED_OUT and now >= ends_at
+
+
+def _past(action: Action) -> str:
+    return {
+        Action.APPROVE: "approved",
+        Action.DECLINE: "declined",
+        Action.CANCEL: "cancelled",
+        Action.CHECK_OUT: "handed out",
+        Action.RETURN: "taken back",
+    }[action]

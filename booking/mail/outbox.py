@@ -1,0 +1,104 @@
+"""Put an e-mail into the outbox, inside the caller's transaction.
+
+The message is rendered and composed *now* (subject, bodies, Message-ID, calendar) and stored
+as its final RFC 5322 text, so the worker only ships bytes and a resend is byte-identical.
+The row is added to the caller's session and committed — or rolled back — together with
+the change that caused it: no mail for a booking that was never saved, no lost mail for
+one that was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.mail.compose import as_raw, compose_message
+from booking.mail.render import render_mail
+from booking.models.base import utc_now
+from booking.models.messaging import OutboxMessage
+from booking.settings import Settings
+
+STATUS_PENDING = "pending"
+STATUS_SENT = "sent"
+STATUS_PARKED = "parked"
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    kind: str,
+    recipient: str,
+    language: str | None,
+    context: Mapping[str, Any],
+    calendar: bytes | None = None,
+    calendar_method: str | None = None,
+    booking_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Render, compose and add one outbox row to ``session`` without committing.
+
+    ``kind`` and ``context``: see ``booking.mail.render`` (``KINDS`` and its docstring).
+    ``calendar``: iCalendar bytes for an invite (REQUEST or CANCEL); ``calendar_method``, when
+    given, must equal its METHOD. With a ``dedupe_key`` that is already in the outbox nothing
+    is added and the existing row is returned (e.g. ``"reminder:42:2026-03-01T17:00Z"``).
+    """
+    if dedupe_key is not None:
+        existing = await _by_dedupe_key(session, dedupe_key)
+        if existing is not None:
+            return existing
+
+    rendered = render_mail(
+        kind, settings=settings, language=language, context=context, has_calendar=calendar is not None
+    )
+    now = utc_now()
+    message = compose_message(
+        settings=settings,
+        recipient=recipient,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        language=rendered.language,
+        sender_name=rendered.sender_name,
+        calendar=calendar,
+        calendar_method=calendar_method,
+        now=now,
+    )
+    row = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        subject=rendered.subject[:500],
+        message_id=str(message["Message-ID"]),
+        raw=as_raw(message),
+        language=rendered.language,
+        booking_id=booking_id,
+        dedupe_key=dedupe_key,
+        status=STATUS_PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    if dedupe_key is None:
+        session.add(row)
+        return row
+
+    # Two transactions may enqueue the same key at once (PostgreSQL; SQLite writers queue).
+    # The unique index decides; the loser keeps its transaction and returns the winner's row.
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = await _by_dedupe_key(session, dedupe_key)
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> OutboxMessage | None:
+    result = await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    return result.first()

@@ -1,0 +1,214 @@
+"""Render one e-mail (subject, plain text, HTML) in the recipient's language.
+
+Templates live in ``templates/mail/``: ``<kind>.subject.txt``, ``<kind>.txt`` and
+``<kind>.html`` per kind; HTML extends ``mail/_layout.html``, text extends ``mail/_layout.txt``;
+both include the booking facts from ``mail/_details.*``. Strings are English gettext
+``msgid``s, translated through ``booking/i18n.py`` (see there for how to add strings).
+
+The context is a plain dict. Keys every kind may use (all optional):
+
+    recipient_name   the recipient's own name for the greeting ("Guten Tag Frau X,")
+    site_name        the site (signature, details)
+    site_address     one-line address of the site
+    site_email       the site's contact mailbox (footer, "write to …")
+    booking_url      the booking's page (relative paths get ``settings.base_url`` prefixed)
+    timezone         IANA zone for the derived times below (default: settings.default_timezone)
+
+Derived here in the recipient's language (pass the datetimes, not strings):
+
+    starts_at, ends_at                     -> interval          "Di., 3. Feb. 2026, 18:00–20:00 Uhr"
+    previous_starts_at, previous_ends_at   -> previous_interval
+    ends_at                                -> ends_at_text      "Di., 3. Feb. 2026, 20:00"
+    expires_in (timedelta)                 -> expires_in_text   "30 Minuten"
+    booking_id (request_to_decide)         -> decide_url        "<base_url>/lender/requests/<id>"
+
+Every key that ends in ``_url`` and starts with "/" is made absolute with ``base_url``.
+``KINDS`` lists the keys each kind requires; a missing one raises ``MissingMailContext``.
+The context must never carry another person's personal data (name, e-mail, phone): a lender
+sees the organisation, a borrower sees the site — the templates show nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from booking.i18n import (
+    format_duration,
+    format_interval,
+    format_moment,
+    get_translations,
+    install_jinja_i18n,
+    normalise_language,
+    use_language,
+)
+from booking.settings import PROJECT_ROOT, Settings
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+_BOOKING = ("booking_title", "resource_name", "site_name", "interval")
+
+# kind -> context keys it requires (after derivation). Optional keys: see the docstring and
+# the per-kind notes.
+KINDS: dict[str, tuple[str, ...]] = {
+    # to the booker, after a request that needs approval; optional booking_url
+    "request_received": _BOOKING,
+    # to the lenders of the site; optional organisation_name, quantity
+    "request_to_decide": (*_BOOKING, "decide_url"),
+    # to the booker, with the invite (REQUEST); optional site_address, booking_url
+    "confirmed": _BOOKING,
+    # to the booker (CANCEL when a calendar went out before); optional reason
+    "declined": _BOOKING,
+    # to the booker, with the invite (REQUEST, higher SEQUENCE); optional previous_interval
+    "changed": _BOOKING,
+    # to the booker (CANCEL); optional reason
+    "cancelled": _BOOKING,
+    # to the booker, reminder_hours_before the start; optional site_address, booking_url
+    "reminder": _BOOKING,
+    # to the borrower of an item; optional site_address, opening_hours, booking_url
+    "pickup_reminder": ("resource_name", "site_name", "interval"),
+    # to the borrower, the loan ended and the item is not back; optional site_address
+    "overdue_borrower": ("resource_name", "site_name", "ends_at_text"),
+    # to the lenders; optional organisation_name, booking_url
+    "overdue_lender": ("resource_name", "site_name", "ends_at_text"),
+    # to the next booker of an item that is not back yet
+    "blocked_by_overdue": ("resource_name", "site_name", "interval"),
+    # account mails: link_url is the one-time link; optional expires_in
+    "verify_email": ("link_url",),
+    "login_link": ("link_url",),
+    "password_reset": ("link_url",),
+    # to join an organisation; optional expires_in
+    "invitation": ("organisation_name", "link_url"),
+}
+
+# Defaults so that templates can test optional keys without StrictUndefined errors.
+_OPTIONAL: dict[str, Any] = {
+    "recipient_name": None,
+    "booking_title": None,
+    "site_name": None,
+    "site_address": None,
+    "site_email": None,
+    "booking_url": None,
+    "organisation_name": None,
+    "quantity": 1,
+    "reason": None,
+    "previous_interval": None,
+    "opening_hours": None,
+    "expires_in_text": None,
+    "has_calendar": False,
+}
+
+
+class MissingMailContext(KeyError):
+    """A template kind was rendered without a key it needs."""
+
+
+class UnknownMailKind(ValueError):
+    """No templates exist for this kind."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+    language: str
+    sender_name: str
+
+
+@functools.cache
+def mail_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """The Jinja environment for mail, one per process (made on first use, not at import)."""
+    environment = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return install_jinja_i18n(environment)
+
+
+def prepare_context(
+    kind: str, context: Mapping[str, Any], *, settings: Settings, language: str
+) -> dict[str, Any]:
+    """Defaults + caller's keys + values derived in the recipient's language."""
+    if kind not in KINDS:
+        raise UnknownMailKind(kind)
+    values: dict[str, Any] = {**_OPTIONAL, **context}
+    zone = values.get("timezone") or settings.default_timezone
+    values["timezone"] = zone
+    values["language"] = language
+    values["base_url"] = settings.base_url.rstrip("/")
+
+    starts_at, ends_at = values.get("starts_at"), values.get("ends_at")
+    if "interval" not in context and isinstance(starts_at, datetime) and isinstance(ends_at, datetime):
+        values["interval"] = format_interval(starts_at, ends_at, zone, language)
+    before_start, before_end = values.get("previous_starts_at"), values.get("previous_ends_at")
+    if not context.get("previous_interval") and isinstance(before_start, datetime) and isinstance(before_end, datetime):
+        values["previous_interval"] = format_interval(before_start, before_end, zone, language)
+    if "ends_at_text" not in context and isinstance(ends_at, datetime):
+        values["ends_at_text"] = format_moment(ends_at, zone, language)
+    expires_in = values.get("expires_in")
+    if not context.get("expires_in_text") and isinstance(expires_in, timedelta):
+        values["expires_in_text"] = format_duration(expires_in, language)
+    if kind == "request_to_decide" and "decide_url" not in context and values.get("booking_id") is not None:
+        values["decide_url"] = f"/lender/requests/{int(values['booking_id'])}"
+
+    for key, value in list(values.items()):
+        if key.endswith("_url") and isinstance(value, str) and value.startswith("/"):
+            values[key] = values["base_url"] + value
+
+    missing = [key for key in KINDS[kind] if values.get(key) in (None, "")]
+    if missing:
+        raise MissingMailContext(f"mail {kind!r} needs context keys: {', '.join(missing)}")
+    return values
+
+
+def render_mail(
+    kind: str,
+    *,
+    settings: Settings,
+    language: str | None,
+    context: Mapping[str, Any],
+    has_calendar: bool = False,
+    environment: Environment | None = None,
+) -> RenderedMail:
+    """Subject, text and HTML of one mail of ``kind`` in ``language`` (de if unknown)."""
+    language = normalise_language(language)
+    values = prepare_context(kind, context, settings=settings, language=language)
+    values["has_calendar"] = has_calendar
+    environment = environment or mail_environment()
+    with use_language(language):
+        subject = environment.get_template(f"mail/{kind}.subject.txt").render(values)
+        text = environment.get_template(f"mail/{kind}.txt").render(values)
+        html = environment.get_template(f"mail/{kind}.html").render(values)
+    sender_name = values.get("site_name") or get_translations(language).gettext("Booking service")
+    return RenderedMail(
+        subject=" ".join(subject.split()),
+        text=_tidy_text(text),
+        html=html,
+        language=language,
+        sender_name=str(sender_name),
+    )
+
+
+def _tidy_text(text: str) -> str:
+    """At most one empty line in a row, no trailing spaces, one final newline."""
+    # "-- " (with its space) is the signature separator mail clients recognise.
+    lines = [line.rstrip() if line.rstrip() != "--" else "-- " for line in text.splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line == "" and (not tidy or tidy[-1] == ""):
+            continue
+        tidy.append(line)
+    while tidy and tidy[-1] == "":
+        tidy.pop()
+    return "\n".join(tidy) + "\n"

@@ -1,0 +1,396 @@
+"""Booking use cases: create, change, approve, decline, cancel, read.
+
+The guarantee against double booking lives here and in db/locking.py: the availability check
+and the write happen in one transaction that holds the resource's lock (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.auth.permissions import (
+    BookingFacts,
+    can_book_for,
+    can_change_booking,
+    can_decide,
+    can_see_resource,
+    can_view_booking,
+)
+from booking.auth.principal import Principal
+from booking.db.errors import is_overlap_violation
+from booking.db.locking import lock_resource
+from booking.domain.availability import conflicting
+from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from booking.domain.intervals import Interval
+from booking.domain.lifecycle import CHANGEABLE, Action, Status, next_status
+from booking.domain.policies import Rules, check_quantity, check_request, may_book
+from booking.models import Booking, BookingEvent, Organisation, Resource, Site
+from booking.services import notifications
+from booking.services.alternatives import suggest_alternatives
+from booking.services.audit import record_event
+from booking.services.context import AppContext
+from booking.services.loading import buffers_of, load_blackouts, load_holdings, load_rules
+
+MAX_TITLE = 200
+MAX_PURPOSE = 2000
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    resource_id: int
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int = 1
+    organisation_id: int | None = None
+    title: str = ""
+    purpose: str = ""
+    is_public: bool = False
+
+
+@dataclass(frozen=True)
+class TakenInterval:
+    """A taken stretch of time, without who or why (for conflict answers)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+
+
+@dataclass
+class PlacementContext:
+    """A locked resource with what the rules need, inside one write transaction."""
+
+    resource: Resource
+    site: Site
+    rules: Rules
+    is_staff: bool
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _clean_text(value: str, limit: int, field_name: str) -> str:
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"at most {limit} characters", field=field_name)
+    return value
+
+
+async def lock_for_booking(session: AsyncSession, actor: Principal, resource_id: int) -> PlacementContext:
+    """Lock the resource and check that ``actor`` may see it. The lock lasts until commit."""
+    resource = await lock_resource(session, resource_id)
+    if resource is None or not resource.is_active:
+        raise NotFound(f"resource {resource_id} does not exist", field="resource_id")
+    if not can_see_resource(actor, resource.visibility, resource.site_id):
+        raise NotFound(f"resource {resource_id} does not exist", field="resource_id")
+    site = await session.get(Site, resource.site_id)
+    assert site is not None
+    rules = await load_rules(session, resource)
+    return PlacementContext(resource, site, rules, actor.is_lender_at(site.id))  # type: ignore[arg-type]
+
+
+async def check_placement(
+    session: AsyncSession,
+    placement: PlacementContext,
+    interval: Interval,
+    quantity: int,
+    *,
+    now: datetime,
+    exclude_booking_ids: Sequence[int] = (),
+) -> None:
+    """Policy and capacity checks for one interval of a locked resource; raises on failure."""
+    resource, site, rules = placement.resource, placement.site, placement.rules
+    check_quantity(quantity, resource.capacity)
+    blackouts = await load_blackouts(session, resource, interval)
+    check_request(
+        rules, interval, now=now, opening_hours=site.opening_hours, timezone=site.timezone,
+        blackouts=blackouts, bypass_lead_time=placement.is_staff,
+    )
+    margin = rules.buffer_before + rules.buffer_after
+    holdings = await load_holdings(
+        session, [resource.id], interval.padded(margin, margin),  # type: ignore[list-item]
+        exclude_booking_ids=exclude_booking_ids, now=now,
+    )
+    blocking = conflicting(holdings[resource.id], interval, quantity, resource.capacity, buffers_of(rules))  # type: ignore[index]
+    if blocking:
+        raise Conflict(
+            f"{resource.name} is not available at that time",
+            conflicts=[TakenInterval(h.interval.starts_at, h.interval.ends_at, h.quantity) for h in blocking],
+        )
+
+
+async def check_booker(session: AsyncSession, actor: Principal, placement: PlacementContext, organisation_id: int | None) -> None:
+    if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
+        raise NotFound(f"organisation {organisation_id} does not exist", field="organisation_id")
+    if not can_book_for(actor, organisation_id):
+        raise PermissionDenied("you can only book for organisations you are a member of", field="organisation_id")
+    if not placement.is_staff and not may_book(placement.rules, organisation_id, actor.member_of):
+        raise PermissionDenied(
+            "only members of the organisations named by the site may book this resource", field="organisation_id"
+        )
+
+
+def new_booking(
+    placement: PlacementContext, actor: Principal, request: BookingRequest, interval: Interval, **extra: object
+) -> Booking:
+    status = Status.REQUESTED if placement.rules.needs_approval and not placement.is_staff else Status.CONFIRMED
+    return Booking(
+        resource_id=placement.resource.id,  # type: ignore[arg-type]
+        quantity=request.quantity,
+        starts_at=interval.starts_at,
+        ends_at=interval.ends_at,
+        status=status.value,
+        is_exclusive=placement.resource.capacity == 1,
+        organisation_id=request.organisation_id,
+        booker_id=actor.user_id,
+        title=_clean_text(request.title, MAX_TITLE, "title"),
+        purpose=_clean_text(request.purpose, MAX_PURPOSE, "purpose"),
+        is_public=request.is_public,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def create_booking(app: AppContext, actor: Principal, request: BookingRequest) -> Booking:
+    """Book ``request`` for ``actor``: confirmed at once, or requested where approval is needed.
+
+    Raises Conflict (with alternatives) when the time is taken, PolicyViolation/InvalidInput
+    when a rule is broken; nothing is written then.
+    """
+    interval = Interval(request.starts_at, request.ends_at).in_utc()
+    now = app.now()
+    try:
+        async with app.database.transaction() as session:
+            placement = await lock_for_booking(session, actor, request.resource_id)
+            await check_booker(session, actor, placement, request.organisation_id)
+            await check_placement(session, placement, interval, request.quantity, now=now)
+            booking = new_booking(placement, actor, request, interval)
+            session.add(booking)
+            await session.flush()
+            record_event(session, booking, actor_id=actor.user_id, action="created", from_status=None, to_status=booking.status)
+            await notifications.booking_created(session, app, booking)
+    except IntegrityError as error:
+        if not is_overlap_violation(error):
+            raise
+        raise await _with_alternatives(
+            app, actor, Conflict("the resource is not available at that time"), request.resource_id,
+            interval, request.quantity, request.organisation_id, now,
+        ) from None
+    except Conflict as conflict:
+        raise await _with_alternatives(
+            app, actor, conflict, request.resource_id, interval, request.quantity, request.organisation_id, now
+        ) from None
+    return booking
+
+
+async def _with_alternatives(
+    app: AppContext,
+    actor: Principal,
+    conflict: Conflict,
+    resource_id: int,
+    interval: Interval,
+    quantity: int,
+    organisation_id: int | None,
+    now: datetime,
+    exclude_booking_ids: tuple[int, ...] = (),
+) -> Conflict:
+    conflict.alternatives = await suggest_alternatives(
+        app, actor, resource_id, interval, quantity,
+        organisation_id=organisation_id, now=now, exclude_booking_ids=exclude_booking_ids,
+    )
+    return conflict
+
+
+async def _load_for_action(session: AsyncSession, booking_id: int) -> tuple[Booking, Resource]:
+    booking = await session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"booking {booking_id} does not exist")
+    resource = await session.get(Resource, booking.resource_id)
+    assert resource is not None
+    return booking, resource
+
+
+def facts(booking: Booking, resource: Resource) -> BookingFacts:
+    return BookingFacts(booker_id=booking.booker_id, organisation_id=booking.organisation_id, site_id=resource.site_id)
+
+
+async def change_booking(
+    app: AppContext,
+    actor: Principal,
+    booking_id: int,
+    *,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    quantity: int | None = None,
+) -> Booking:
+    """Move or resize a booking; re-checked like a new one, SEQUENCE + 1.
+
+    A change by the booker of a resource that needs approval goes back to ``requested``.
+    """
+    now = app.now()
+    async with app.database.reader() as session:
+        current, resource = await _load_for_action(session, booking_id)
+    interval = Interval(starts_at or current.starts_at, ends_at or current.ends_at).in_utc()
+    new_quantity = current.quantity if quantity is None else quantity
+    try:
+        async with app.database.transaction() as session:
+            placement = await lock_for_booking(session, actor, resource.id)  # type: ignore[arg-type]
+            booking, resource = await _load_for_action(session, booking_id)
+            if not can_change_booking(actor, facts(booking, resource)):
+                raise PermissionDenied("you may not change this booking")
+            if booking.status not in CHANGEABLE:
+                raise InvalidInput(f"a booking that is {booking.status} cannot be changed")
+            await check_placement(
+                session, placement, interval, new_quantity, now=now, exclude_booking_ids=[booking.id]  # type: ignore[list-item]
+            )
+            before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat(), "quantity": booking.quantity}
+            old_status = booking.status
+            booking.starts_at, booking.ends_at, booking.quantity = interval.starts_at, interval.ends_at, new_quantity
+            if placement.rules.needs_approval and not placement.is_staff:
+                booking.status = Status.REQUESTED.value
+            booking.sequence += 1
+            booking.updated_at = now
+            session.add(booking)
+            await session.flush()
+            record_event(
+                session, booking, actor_id=actor.user_id, action="changed", from_status=old_status,
+                to_status=booking.status, details={"before": before},
+            )
+            await notifications.booking_changed(session, app, booking)
+    except IntegrityError as error:
+        if not is_overlap_violation(error):
+            raise
+        raise await _with_alternatives(
+            app, actor, Conflict("the resource is not available at that time"), resource.id,  # type: ignore[arg-type]
+            interval, new_quantity, current.organisation_id, now, (booking_id,),
+        ) from None
+    except Conflict as conflict:
+        raise await _with_alternatives(
+            app, actor, conflict, resource.id, interval, new_quantity, current.organisation_id, now, (booking_id,)  # type: ignore[arg-type]
+        ) from None
+    return booking
+
+
+async def transition(
+    session: AsyncSession,
+    app: AppContext,
+    actor: Principal,
+    booking: Booking,
+    action: Action,
+    *,
+    reason: str = "",
+    details: dict[str, object] | None = None,
+) -> Booking:
+    """Apply one lifecycle step to a loaded booking inside the caller's transaction."""
+    old_status = booking.status
+    booking.status = next_status(old_status, action).value
+    booking.updated_at = app.now()
+    if action in (Action.APPROVE, Action.DECLINE, Action.CANCEL):
+        booking.sequence += 1
+    if action == Action.DECLINE:
+        booking.decision_reason = reason
+    session.add(booking)
+    await session.flush()
+    record_event(
+        session, booking, actor_id=actor.user_id, action=action.value, from_status=old_status,
+        to_status=booking.status, reason=reason, details=dict(details or {}),
+    )
+    await notifications.booking_transitioned(session, app, booking, action, reason=reason)
+    return booking
+
+
+async def approve_booking(app: AppContext, actor: Principal, booking_id: int) -> Booking:
+    """A lender confirms a requested booking at their site."""
+    async with app.database.transaction() as session:
+        booking, resource = await _load_for_action(session, booking_id)
+        if not can_decide(actor, facts(booking, resource)):
+            raise PermissionDenied("only lenders of this site may approve")
+        return await transition(session, app, actor, booking, Action.APPROVE)
+
+
+async def decline_booking(app: AppContext, actor: Principal, booking_id: int, reason: str) -> Booking:
+    """A lender declines a requested booking; the reason goes to the booker."""
+    reason = _clean_text(reason, MAX_PURPOSE, "reason")
+    if not reason:
+        raise InvalidInput("please give a reason for the booker", field="reason")
+    async with app.database.transaction() as session:
+        booking, resource = await _load_for_action(session, booking_id)
+        if not can_decide(actor, facts(booking, resource)):
+            raise PermissionDenied("only lenders of this site may decline")
+        return await transition(session, app, actor, booking, Action.DECLINE, reason=reason)
+
+
+async def cancel_booking(app: AppContext, actor: Principal, booking_id: int, reason: str = "") -> Booking:
+    """The booker, their organisation's admins or the site's staff cancel a booking."""
+    reason = _clean_text(reason, MAX_PURPOSE, "reason")
+    async with app.database.transaction() as session:
+        booking, resource = await _load_for_action(session, booking_id)
+        if not can_change_booking(actor, facts(booking, resource)):
+            raise PermissionDenied("you may not cancel this booking")
+        return await transition(session, app, actor, booking, Action.CANCEL, reason=reason)
+
+
+async def get_booking(app: AppContext, actor: Principal, booking_id: int) -> tuple[Booking, Resource]:
+    async with app.database.reader() as session:
+        booking, resource = await _load_for_action(session, booking_id)
+    if not can_view_booking(actor, facts(booking, resource)):
+        raise PermissionDenied("you may not see this booking")
+    return booking, resource
+
+
+async def booking_history(app: AppContext, actor: Principal, booking_id: int) -> list[BookingEvent]:
+    await get_booking(app, actor, booking_id)
+    async with app.database.reader() as session:
+        statement = select(BookingEvent).where(BookingEvent.booking_id == booking_id).order_by(col(BookingEvent.at), col(BookingEvent.id))
+        return list((await session.exec(statement)).all())
+
+
+@dataclass(frozen=True)
+class BookingFilter:
+    scope: str = "mine"  # mine | organisation | site (lender) | all (city admin)
+    statuses: tuple[str, ...] = ()
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    organisation_id: int | None = None
+    site_id: int | None = None
+    resource_id: int | None = None
+    limit: int = 200
+    offset: int = 0
+
+
+async def list_bookings(app: AppContext, actor: Principal, query: BookingFilter) -> list[tuple[Booking, Resource]]:
+    """Bookings the actor may see, by scope: their own, their organisation's, their sites'."""
+    statement = select(Booking, Resource).join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+    if query.scope == "mine":
+        statement = statement.where(Booking.booker_id == actor.user_id)
+    elif query.scope == "organisation":
+        if query.organisation_id is None or not (actor.is_member_of(query.organisation_id) or actor.is_city_admin):
+            raise PermissionDenied("you are not a member of this organisation", field="organisation_id")
+        statement = statement.where(Booking.organisation_id == query.organisation_id)
+    elif query.scope == "site":
+        sites = list(actor.site_roles) if not actor.is_city_admin else None
+        if query.site_id is not None:
+            if not actor.is_lender_at(query.site_id):
+                raise PermissionDenied("you are not a lender at this site", field="site_id")
+            sites = [query.site_id]
+        if sites is not None:
+            statement = statement.where(col(Resource.site_id).in_(sites))
+    elif query.scope == "all":
+        if not actor.is_city_admin:
+            raise PermissionDenied("only city administrators may list all bookings")
+    else:
+        raise InvalidInput("scope is one of mine, organisation, site, all", field="scope")
+    if query.statuses:
+        statement = statement.where(col(Booking.status).in_(query.statuses))
+    if query.starts_after is not None:
+        statement = statement.where(Booking.ends_at > query.starts_after)
+    if query.starts_before is not None:
+        statement = statement.where(Booking.starts_at < query.starts_before)
+    if query.resource_id is not None:
+        statement = statement.where(Booking.resource_id == query.resource_id)
+    statement = statement.order_by(col(Booking.starts_at), col(Booking.id)).offset(query.offset).limit(min(query.limit, 1000))
+    async with app.database.reader() as session:
+        return [(booking, resource) for booking, resource in (await session.exec(statement)).all()]

@@ -1,0 +1,174 @@
+"""What can be booked: sites, resources, and when a resource is free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from booking.auth.permissions import can_see_resource
+from booking.auth.principal import Principal
+from booking.domain.availability import busy_intervals, conflicting, peak_usage
+from booking.domain.errors import InvalidInput, NotFound
+from booking.domain.intervals import Interval
+from booking.domain.opening_hours import open_intervals
+from booking.domain.policies import Rules
+from booking.models import Policy, Resource, Site
+from booking.services.context import AppContext
+from booking.services.loading import buffers_of, load_blackouts, load_holdings, load_rules, load_rules_for
+
+RESOURCE_KINDS = ("room", "desk", "item")
+MAX_AVAILABILITY_RANGE = timedelta(days=400)
+
+
+async def list_sites(app: AppContext) -> list[Site]:
+    async with app.database.reader() as session:
+        return list((await session.exec(select(Site).order_by(col(Site.name)))).all())
+
+
+async def get_site(app: AppContext, site_id: int) -> Site:
+    async with app.database.reader() as session:
+        site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"site {site_id} does not exist")
+    return site
+
+
+@dataclass(frozen=True)
+class ResourceQuery:
+    kind: str | None = None
+    site_id: int | None = None
+    category: str | None = None
+    text: str | None = None
+    min_seats: int | None = None
+    free_from: datetime | None = None
+    free_until: datetime | None = None
+    quantity: int = 1
+
+
+async def search_resources(app: AppContext, actor: Principal | None, query: ResourceQuery) -> list[tuple[Resource, Site]]:
+    """Active resources the actor may see, filtered; ``free_from/free_until`` keeps only those
+    with ``quantity`` units free over that whole interval."""
+    if query.kind is not None and query.kind not in RESOURCE_KINDS:
+        raise InvalidInput(f"kind is one of {', '.join(RESOURCE_KINDS)}", field="kind")
+    if (query.free_from is None) != (query.free_until is None):
+        raise InvalidInput("give both free_from and free_until", field="free_until")
+    window = Interval(query.free_from, query.free_until).in_utc() if query.free_from and query.free_until else None
+    statement = (
+        select(Resource, Site)
+        .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
+        .where(Resource.is_active == True)  # noqa: E712 - SQL expression
+        .order_by(col(Site.name), col(Resource.kind), col(Resource.name))
+    )
+    if query.kind:
+        statement = statement.where(Resource.kind == query.kind)
+    if query.site_id is not None:
+        statement = statement.where(Resource.site_id == query.site_id)
+    if query.category:
+        statement = statement.where(Resource.category == query.category)
+    if query.min_seats is not None:
+        statement = statement.where(Resource.seats >= query.min_seats)  # type: ignore[operator]
+    if query.text:
+        pattern = f"%{query.text.strip()}%"
+        statement = statement.where(col(Resource.name).ilike(pattern) | col(Resource.description).ilike(pattern))
+    async with app.database.reader() as session:
+        rows = [
+            (resource, site)
+            for resource, site in (await session.exec(statement)).all()
+            if can_see_resource(actor, resource.visibility, site.id)  # type: ignore[arg-type]
+        ]
+        if window is None or not rows:
+            return rows
+        resources = [resource for resource, _ in rows]
+        rules = await load_rules_for(session, resources)
+        widest = max((r.buffer_before + r.buffer_after for r in rules.values()), default=timedelta(0))
+        holdings = await load_holdings(session, [r.id for r in resources], window.padded(widest, widest), now=app.now())  # type: ignore[misc]
+        free: list[tuple[Resource, Site]] = []
+        for resource, site in rows:
+            resource_rules = rules[resource.id]  # type: ignore[index]
+            if resource.capacity < query.quantity:
+                continue
+            if conflicting(holdings[resource.id], window, query.quantity, resource.capacity, buffers_of(resource_rules)):  # type: ignore[index]
+                continue
+            if await load_blackouts(session, resource, window):
+                continue
+            free.append((resource, site))
+        return free
+
+
+@dataclass(frozen=True)
+class ResourceDetails:
+    resource: Resource
+    site: Site
+    rules: Rules
+    policy: Policy | None
+
+
+async def get_resource(app: AppContext, actor: Principal | None, resource_id: int) -> ResourceDetails:
+    async with app.database.reader() as session:
+        resource = await session.get(Resource, resource_id)
+        if resource is None or not can_see_resource(actor, resource.visibility, resource.site_id):
+            raise NotFound(f"resource {resource_id} does not exist")
+        site = await session.get(Site, resource.site_id)
+        policy = (await session.exec(select(Policy).where(Policy.resource_id == resource.id))).first()
+        rules = await load_rules(session, resource)
+    assert site is not None
+    return ResourceDetails(resource, site, rules, policy)
+
+
+@dataclass(frozen=True)
+class UsageSegment:
+    starts_at: datetime
+    ends_at: datetime
+    units_used: int
+
+
+@dataclass(frozen=True)
+class Availability:
+    resource: Resource
+    site: Site
+    window: Interval
+    capacity: int
+    # Stretches in which no unit is left.
+    busy: list[Interval]
+    # Units in use, per stretch where it changes (only where some are used).
+    usage: list[UsageSegment]
+    open: list[Interval]
+    closed: list[tuple[Interval, str]]
+
+
+async def availability(app: AppContext, actor: Principal | None, resource_id: int, window: Interval) -> Availability:
+    """When a resource is taken, partly used, closed or open within ``window``."""
+    window = window.in_utc()
+    if window.duration > MAX_AVAILABILITY_RANGE:
+        raise InvalidInput("ask for at most 400 days at once", field="ends_at")
+    details = await get_resource(app, actor, resource_id)
+    resource = details.resource
+    async with app.database.reader() as session:
+        holdings = (await load_holdings(session, [resource.id], window, now=app.now()))[resource.id]  # type: ignore[list-item,index]
+        blackouts = await load_blackouts(session, resource, window)
+    points = sorted(
+        {window.starts_at, window.ends_at}
+        | {t for h in holdings for t in (h.interval.starts_at, h.interval.ends_at) if window.starts_at < t < window.ends_at}
+    )
+    usage = []
+    for start, end in zip(points, points[1:], strict=False):
+        used = peak_usage(holdings, Interval(start, end))
+        if used:
+            usage.append(UsageSegment(start, end, used))
+    opening = (
+        open_intervals(details.site.opening_hours, details.site.timezone, window)
+        if details.rules.opening_hours_mode != "ignore" and details.site.opening_hours
+        else [window]
+    )
+    return Availability(
+        resource=resource,
+        site=details.site,
+        window=window,
+        capacity=resource.capacity,
+        busy=busy_intervals(holdings, resource.capacity, window),
+        usage=usage,
+        open=[o for o in opening if o.overlaps(window)],
+        closed=[(b.interval, b.reason) for b in blackouts],
+    )

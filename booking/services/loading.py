@@ -1,0 +1,96 @@
+"""Loading what the domain rules need for a resource, as plain domain values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding
+from booking.domain.intervals import Interval
+from booking.domain.policies import Blackout as BlackoutRule
+from booking.domain.policies import Rules
+from booking.models import Blackout, Booking, Policy, Resource
+
+
+def rules_from_policy(policy: Policy | None, resource: Resource) -> Rules:
+    if policy is None:
+        return Rules(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
+    return Rules(
+        needs_approval=policy.needs_approval,
+        lead_time=timedelta(minutes=policy.lead_time_minutes),
+        min_duration=timedelta(minutes=policy.min_duration_minutes),
+        max_duration=timedelta(minutes=policy.max_duration_minutes) if policy.max_duration_minutes else None,
+        max_horizon=timedelta(days=policy.max_horizon_days) if policy.max_horizon_days else None,
+        buffer_before=timedelta(minutes=policy.buffer_before_minutes),
+        buffer_after=timedelta(minutes=policy.buffer_after_minutes),
+        opening_hours_mode=policy.opening_hours_mode,
+        audience=policy.audience,
+        allowed_organisation_ids=frozenset(policy.allowed_organisation_ids or ()),
+    )
+
+
+def buffers_of(rules: Rules) -> Buffers:
+    return Buffers(rules.buffer_before, rules.buffer_after)
+
+
+async def load_rules(session: AsyncSession, resource: Resource) -> Rules:
+    policy = (await session.exec(select(Policy).where(Policy.resource_id == resource.id))).first()
+    return rules_from_policy(policy, resource)
+
+
+async def load_rules_for(session: AsyncSession, resources: Iterable[Resource]) -> dict[int, Rules]:
+    resources = list(resources)
+    ids = [r.id for r in resources]
+    policies = {
+        p.resource_id: p
+        for p in (await session.exec(select(Policy).where(col(Policy.resource_id).in_(ids)))).all()
+    }
+    return {r.id: rules_from_policy(policies.get(r.id), r) for r in resources}  # type: ignore[misc]
+
+
+async def load_blackouts(session: AsyncSession, resource: Resource, window: Interval) -> list[BlackoutRule]:
+    statement = select(Blackout).where(
+        Blackout.site_id == resource.site_id,
+        or_(col(Blackout.resource_id).is_(None), Blackout.resource_id == resource.id),
+        Blackout.starts_at < window.ends_at,
+        Blackout.ends_at > window.starts_at,
+    )
+    return [
+        BlackoutRule(Interval(b.starts_at, b.ends_at), b.reason, b.kind)
+        for b in (await session.exec(statement)).all()
+    ]
+
+
+async def load_holdings(
+    session: AsyncSession,
+    resource_ids: Iterable[int],
+    window: Interval,
+    *,
+    exclude_booking_ids: Iterable[int] = (),
+    now: datetime | None = None,
+) -> dict[int, list[Holding]]:
+    """Capacity-holding bookings overlapping ``window``, per resource.
+
+    A thing handed out and not returned by its end (overdue) keeps holding its units until it
+    comes back: with ``now`` given, it counts as held to the end of the window.
+    """
+    ids = list(resource_ids)
+    excluded = list(exclude_booking_ids)
+    statement = select(Booking.resource_id, Booking.starts_at, Booking.ends_at, Booking.quantity, Booking.status).where(
+        col(Booking.resource_id).in_(ids),
+        col(Booking.status).in_(HOLDING_STATUSES),
+        Booking.starts_at < window.ends_at,
+        or_(Booking.ends_at > window.starts_at, Booking.status == "checked_out") if now else Booking.ends_at > window.starts_at,
+    )
+    if excluded:
+        statement = statement.where(col(Booking.id).not_in(excluded))
+    holdings: dict[int, list[Holding]] = {resource_id: [] for resource_id in ids}
+    for resource_id, starts_at, ends_at, quantity, status in (await session.exec(statement)).all():
+        if now is not None and status == "checked_out" and ends_at <= now:
+            ends_at = max(now, window.ends_at) + timedelta(seconds=1)
+        holdings[resource_id].append(Holding(Interval(starts_at, ends_at), quantity, status))
+    return holdings
