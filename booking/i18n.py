@@ -19,8 +19,7 @@ Adding or changing strings
    sign as ``%%``. Python: ``get_translations(language).gettext("…")``.
 2. Extract and merge (``babel.cfg`` at the repository root lists the sources)::
 
-       .venv/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 \\
-           -o var/messages.pot .
+       .venv/bin/pybabel extract -F babel.cfg -o var/messages.pot .
        .venv/bin/pybabel update -i var/messages.pot -d booking/translations --no-fuzzy-matching
 
    or simply add the ``msgid``/``msgstr`` pair to both ``.po`` files by hand.
@@ -34,10 +33,11 @@ One shared Environment serves every language. The installed ``gettext``/``ngette
 ``language`` of the render that calls them, and fall back to the context variable set with
 ``use_language()`` (a ``contextvars.ContextVar``, so each asyncio task and each thread has its
 own), then to German. No global state is switched per render, so concurrent renders in
-different languages cannot leak into each other. Pass ``language=…`` to ``render()`` (the
-mail renderer does); the web layer can do the same or wrap a request in ``use_language``.
-Imported macros do not see the caller's variables unless imported ``with context`` — there
-the ``use_language`` fallback applies.
+different languages cannot leak into each other. The mail renderer passes ``language`` and
+also wraps the render in ``use_language``. The web layer should set ``use_language(lang)``
+once per request (middleware or before-request hook; each request runs in its own task):
+macros pulled in with ``{% import %}`` (without ``with context``) do not see the caller's
+variables and so rely on that fallback.
 """
 
 from __future__ import annotations

@@ -30,8 +30,7 @@ class BookingController(Controller):
                 purpose=data.purpose, is_public=data.is_public,
             ),
         )
-        booking, resource = await bookings.get_booking(app_context, request.user, booking.id)  # type: ignore[arg-type]
-        return BookingOut.of(booking, resource)
+        return await _booking_out(app_context, request, booking.id)  # type: ignore[arg-type]
 
     @get("/")
     async def list_bookings(
@@ -57,8 +56,7 @@ class BookingController(Controller):
 
     @get("/{booking_id:int}")
     async def read(self, request: Request, app_context: AppContext, booking_id: int) -> BookingOut:
-        booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
-        return BookingOut.of(booking, resource)
+        return await _booking_out(app_context, request, booking_id)
 
     @get("/{booking_id:int}/history")
     async def history(self, request: Request, app_context: AppContext, booking_id: int) -> list[BookingEventOut]:
@@ -71,24 +69,28 @@ class BookingController(Controller):
         await bookings.change_booking(
             app_context, request.user, booking_id, starts_at=data.starts_at, ends_at=data.ends_at, quantity=data.quantity
         )
-        booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
-        return BookingOut.of(booking, resource)
+        return await _booking_out(app_context, request, booking_id)
 
     @post("/{booking_id:int}/approve", status_code=200)
     async def approve(self, request: Request, app_context: AppContext, booking_id: int) -> BookingOut:
         await bookings.approve_booking(app_context, request.user, booking_id)
-        return await self.read(request, app_context, booking_id)
+        return await _booking_out(app_context, request, booking_id)
 
     @post("/{booking_id:int}/decline", status_code=200)
     async def decline(
         self, request: Request, app_context: AppContext, booking_id: int, data: JSONBody[ReasonData]
     ) -> BookingOut:
         await bookings.decline_booking(app_context, request.user, booking_id, data.reason)
-        return await self.read(request, app_context, booking_id)
+        return await _booking_out(app_context, request, booking_id)
 
     @post("/{booking_id:int}/cancel", status_code=200)
     async def cancel(
         self, request: Request, app_context: AppContext, booking_id: int, data: JSONBody[ReasonData] | None = None
     ) -> BookingOut:
         await bookings.cancel_booking(app_context, request.user, booking_id, data.reason if data else "")
-        return await self.read(request, app_context, booking_id)
+        return await _booking_out(app_context, request, booking_id)
+
+
+async def _booking_out(app_context: AppContext, request: Request, booking_id: int) -> BookingOut:
+    booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
+    return BookingOut.of(booking, resource)

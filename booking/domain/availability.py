@@ -55,18 +55,20 @@ def conflicting(
 ) -> list[Holding]:
     """The holdings that make ``quantity`` units over ``request`` impossible (empty when free).
 
-    Every booking of a resource keeps the same buffers, so two bookings clash when their
-    intervals come closer than before+after. Widening each other booking by that total on
-    both sides and testing it against the plain request is the same test.
+    Every booking of a resource keeps the same buffers: it occupies its units from ``before``
+    ahead of its start until ``after`` past its end, and so does the request. A holding is
+    nearby when those occupied stretches meet (the same as widening it by before+after on
+    both sides against the plain request). Whether the request fits is decided on the
+    occupied stretches themselves: widening every holding by the total would add up pooled
+    bookings that never meet (one unit still cleaning while another is not yet taken).
+    Callers check ``quantity <= capacity`` first (policies.check_quantity).
     """
     margin = buffers.total
-    widened = [
-        Holding(h.interval.padded(margin, margin), h.quantity, h.status) if margin else h for h in holdings
-    ]
-    nearby = [(original, wide) for original, wide in zip(holdings, widened, strict=True) if wide.interval.overlaps(request)]
-    if peak_usage((wide for _, wide in nearby), request) + quantity <= capacity:
+    nearby = [h for h in holdings if h.interval.padded(margin, margin).overlaps(request)]
+    occupied = (Holding(h.interval.padded(buffers.before, buffers.after), h.quantity, h.status) for h in nearby)
+    if peak_usage(occupied, request.padded(buffers.before, buffers.after)) + quantity <= capacity:
         return []
-    return [original for original, _ in nearby]
+    return nearby
 
 
 def busy_intervals(holdings: Iterable[Holding], capacity: int, window: Interval) -> list[Interval]:

@@ -24,7 +24,9 @@ class Interval:
 
     @property
     def duration(self) -> timedelta:
-        return self.ends_at - self.starts_at
+        # Elapsed time: subtracting two datetimes of the same ZoneInfo gives wall-clock time,
+        # one hour off across a DST switch.
+        return self.ends_at.astimezone(UTC) - self.starts_at.astimezone(UTC)
 
     def overlaps(self, other: Interval) -> bool:
         """Half-open: back-to-back intervals do not overlap."""

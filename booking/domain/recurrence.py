@@ -15,7 +15,7 @@ Everything here is pure: no clock, no I/O. Pass the start, the duration and the 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -157,7 +157,7 @@ class RecurrenceRule:
     weekday_position: int | None = None
     until: date | None = None
     count: int | None = None
-    excluded_dates: tuple[date, ...] = field(default=())
+    excluded_dates: tuple[date, ...] = ()
 
     def __post_init__(self) -> None:
         # Normalise list inputs so equal rules compare equal and the object stays hashable.

@@ -1,17 +1,22 @@
-"""VTIMEZONE components generated from zoneinfo, correct by RFC 5545's reading of onsets.
+"""VTIMEZONE components generated from zoneinfo, in the form every reader we test gets right.
 
-Why not ``icalendar.Timezone.from_tzid``: icalendar 7.3 writes the onset of a DAYLIGHT
-observance as the first wall time *after* the gap (``DTSTART:20260329T030000`` with
-``TZOFFSETFROM:+0100`` for Europe/Berlin), but RFC 5545 3.6.5 reads an onset in the time
-*before* the change (``TZOFFSETFROM``), so that file moves the switch to summer time from
-01:00 UTC to 02:00 UTC; ical.js then shows 01:30 UTC as the nonexistent 02:30. Here each
-onset is the UTC instant of the change (found with zoneinfo) plus ``TZOFFSETFROM``.
+Why not ``icalendar.Timezone.from_tzid`` (checked with icalendar 7.3 and ical.js 2.2.1):
+
+- it writes the onset of a DAYLIGHT observance as the first wall time *after* the gap
+  (``DTSTART:20260329T030000`` with ``TZOFFSETFROM:+0100`` for Europe/Berlin), but RFC 5545
+  3.6.5 reads an onset in the time *before* the change (TZOFFSETFROM; the RFC's own
+  America/New_York example has ``DTSTART:19870405T020000``), which moves the switch by an hour;
+- it writes one observance per kind with DTSTART + a list of RDATEs; ical.js ignores the
+  DTSTART of an observance that has RDATEs and reads only the first value of an RDATE list,
+  so in a feed spanning several years it misses most DST switches (instants an hour off).
+
+Here each onset is the UTC instant of the change (found with zoneinfo, to the second) plus
+TZOFFSETFROM, and every onset is its own STANDARD/DAYLIGHT with a DTSTART only.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -58,25 +63,23 @@ def _vtimezone_text(tzid: str, first_year: int, last_year: int) -> bytes:
     # as ical.js use offset 0 for anything before the first onset.
     first = datetime(first_year, 1, 1, tzinfo=zone).astimezone(UTC)
     last = datetime(last_year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
-    observances: dict[tuple[timedelta, timedelta, str, bool], list[datetime]] = defaultdict(list)
-
+    # One STANDARD/DAYLIGHT per onset, each with only a DTSTART. The compact form (one
+    # observance with DTSTART + RDATE list, as icalendar writes it) is valid RFC 5545, but
+    # ical.js 2.2 ignores the DTSTART of an observance that has RDATEs and reads only the
+    # first value of an RDATE list, so it would miss most DST switches of a multi-year feed.
     offset, dst, name = _state(zone, first)
-    observances[(offset, offset, name, bool(dst))].append((first + offset).replace(tzinfo=None))
+    onsets = [(first + offset, offset, offset, name, bool(dst))]
     for change in _changes(zone, first, last):
         previous_offset = _state(zone, change - timedelta(seconds=1))[0]
         offset, dst, name = _state(zone, change)
         # RFC 5545 3.6.5: the onset is a local time in the offset in force *before* it.
-        observances[(previous_offset, offset, name, bool(dst))].append(
-            (change + previous_offset).replace(tzinfo=None)
-        )
+        onsets.append((change + previous_offset, previous_offset, offset, name, bool(dst)))
 
     component = Timezone()
     component.add("tzid", tzid)
-    for (offset_from, offset_to, name, is_daylight), onsets in observances.items():
+    for onset, offset_from, offset_to, name, is_daylight in onsets:
         observance = TimezoneDaylight() if is_daylight else TimezoneStandard()
-        observance.add("dtstart", onsets[0])
-        if onsets[1:]:
-            observance.add("rdate", onsets[1:])
+        observance.add("dtstart", onset.replace(tzinfo=None))
         observance.add("tzname", name)
         observance.add("tzoffsetfrom", offset_from)
         observance.add("tzoffsetto", offset_to)

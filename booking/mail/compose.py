@@ -95,7 +95,6 @@ def compose_message(
     message["Auto-Submitted"] = "auto-generated"
     # Asks Exchange/Outlook not to answer with out-of-office notes.
     message["X-Auto-Response-Suppress"] = "All"
-    message["Content-Language"] = language
     message["MIME-Version"] = "1.0"
 
     alternative = MIMEPart(policy=SMTP)
@@ -109,6 +108,7 @@ def compose_message(
         message.make_alternative()
         for part in alternative.iter_parts():
             message.attach(part)
+        _set_language(message, language)
         return message
 
     method = _checked_method(calendar, calendar_method)
@@ -136,7 +136,14 @@ def compose_message(
     message.make_mixed()
     message.attach(alternative)
     message.attach(attachment)
+    _set_language(message, language)
     return message
+
+
+def _set_language(message: EmailMessage, language: str) -> None:
+    # Only after make_mixed()/make_alternative(): they move every Content-* header of the
+    # root into a new first subpart.
+    message["Content-Language"] = language
 
 
 def _checked_method(calendar: bytes, calendar_method: str | None) -> str:

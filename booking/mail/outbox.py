@@ -10,6 +10,7 @@ one that was.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,7 @@ async def enqueue(
     calendar_method: str | None = None,
     booking_id: int | None = None,
     dedupe_key: str | None = None,
+    now: datetime | None = None,
 ) -> OutboxMessage:
     """Render, compose and add one outbox row to ``session`` without committing.
 
@@ -46,6 +48,7 @@ async def enqueue(
     ``calendar``: iCalendar bytes for an invite (REQUEST or CANCEL); ``calendar_method``, when
     given, must equal its METHOD. With a ``dedupe_key`` that is already in the outbox nothing
     is added and the existing row is returned (e.g. ``"reminder:42:2026-03-01T17:00Z"``).
+    ``now`` (the service's clock) stamps Date, created_at and the first due time.
     """
     if dedupe_key is not None:
         existing = await _by_dedupe_key(session, dedupe_key)
@@ -55,7 +58,7 @@ async def enqueue(
     rendered = render_mail(
         kind, settings=settings, language=language, context=context, has_calendar=calendar is not None
     )
-    now = utc_now()
+    now = now or utc_now()
     message = compose_message(
         settings=settings,
         recipient=recipient,

@@ -4,6 +4,8 @@ Templates live in ``templates/mail/``: ``<kind>.subject.txt``, ``<kind>.txt`` an
 ``<kind>.html`` per kind; HTML extends ``mail/_layout.html``, text extends ``mail/_layout.txt``;
 both include the booking facts from ``mail/_details.*``. Strings are English gettext
 ``msgid``s, translated through ``booking/i18n.py`` (see there for how to add strings).
+The environment trims blocks, so a text line that ends in a tag loses its newline: write
+``{% endtrans +%}`` at the end of such a line to keep it.
 
 The context is a plain dict. Keys every kind may use (all optional):
 

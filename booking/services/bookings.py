@@ -232,12 +232,14 @@ async def change_booking(
     """
     now = app.now()
     async with app.database.reader() as session:
-        current, resource = await _load_for_action(session, booking_id)
+        current, current_resource = await _load_for_action(session, booking_id)
+    resource_id: int = current_resource.id  # type: ignore[assignment]
+    organisation_id = current.organisation_id
     interval = Interval(starts_at or current.starts_at, ends_at or current.ends_at).in_utc()
     new_quantity = current.quantity if quantity is None else quantity
     try:
         async with app.database.transaction() as session:
-            placement = await lock_for_booking(session, actor, resource.id)  # type: ignore[arg-type]
+            placement = await lock_for_booking(session, actor, resource_id)
             booking, resource = await _load_for_action(session, booking_id)
             if not can_change_booking(actor, facts(booking, resource)):
                 raise PermissionDenied("you may not change this booking")
@@ -264,12 +266,12 @@ async def change_booking(
         if not is_overlap_violation(error):
             raise
         raise await _with_alternatives(
-            app, actor, Conflict("the resource is not available at that time"), resource.id,  # type: ignore[arg-type]
-            interval, new_quantity, current.organisation_id, now, (booking_id,),
+            app, actor, Conflict("the resource is not available at that time"), resource_id,
+            interval, new_quantity, organisation_id, now, (booking_id,),
         ) from None
     except Conflict as conflict:
         raise await _with_alternatives(
-            app, actor, conflict, resource.id, interval, new_quantity, current.organisation_id, now, (booking_id,)  # type: ignore[arg-type]
+            app, actor, conflict, resource_id, interval, new_quantity, organisation_id, now, (booking_id,)
         ) from None
     return booking
 

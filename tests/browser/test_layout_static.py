@@ -59,7 +59,6 @@ PAGE = """{% extends "layout.html" %}
 </form>
 <h2 class="kern-heading-medium" style="margin-top:40px">{{ _("This week") }}</h2>
 {{ calendar_week(week) }}
-<h2 class="kern-heading-medium" style="margin-top:40px">{{ _("My bookings") }}</h2>
 <div class="kern-table-responsive" role="region" aria-labelledby="bookings-caption" tabindex="0">
 <table class="kern-table kern-table--striped">
   <caption class="kern-title" id="bookings-caption">{{ _("My bookings") }}</caption>
