@@ -131,3 +131,19 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         run_worker_in_process=False,
         base_url="http://testserver.local",
     )
+
+
+@pytest.fixture
+def migrated_postgres_url(postgres_database_url: str) -> str:
+    return _migrated_url(postgres_database_url)
+
+
+@pytest.fixture
+async def postgres_database(migrated_postgres_url: str) -> AsyncIterator[Database]:
+    """An empty, migrated PostgreSQL database, for what exists only there."""
+    database = Database(migrated_postgres_url)
+    await clear_all_tables(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()

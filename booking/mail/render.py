@@ -189,12 +189,14 @@ def render_mail(
     values["has_calendar"] = has_calendar
     environment = environment or mail_environment()
     with use_language(language):
-        subject = environment.get_template(f"mail/{kind}.subject.txt").render(values)
+        subject = " ".join(environment.get_template(f"mail/{kind}.subject.txt").render(values).split())
+        # The HTML layout shows the subject as its (escaped) title.
+        values["subject"] = subject
         text = environment.get_template(f"mail/{kind}.txt").render(values)
         html = environment.get_template(f"mail/{kind}.html").render(values)
     sender_name = values.get("site_name") or get_translations(language).gettext("Booking service")
     return RenderedMail(
-        subject=" ".join(subject.split()),
+        subject=subject,
         text=_tidy_text(text),
         html=html,
         language=language,

@@ -163,8 +163,13 @@ def self_signed_certificate(directory: Path, host: str = HOST) -> tuple[Path, Pa
     return cert_path, key_path
 
 
-def starttls_options(cert: Path, key: Path, *, username: str, password: str) -> dict[str, Any]:
-    """aiosmtpd options for a server that insists on STARTTLS and then on AUTH."""
+def tls_options(
+    cert: Path, key: Path, *, username: str, password: str, implicit: bool = False
+) -> dict[str, Any]:
+    """aiosmtpd options for a server that insists on TLS and then on AUTH.
+
+    ``implicit``: TLS from the first byte (like port 465) instead of STARTTLS.
+    """
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
 
@@ -174,6 +179,14 @@ def starttls_options(cert: Path, key: Path, *, username: str, password: str) -> 
         )
         return AuthResult(success=ok)
 
+    if implicit:
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; here the whole connection is TLS.
+        return {
+            "ssl_context": server_context,
+            "auth_required": True,
+            "auth_require_tls": False,
+            "authenticator": authenticator,
+        }
     return {
         "tls_context": server_context,
         "require_starttls": True,

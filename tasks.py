@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Set-up commands that need nothing but Python 3.11+.
+
+    python3 tasks.py run    # .venv, migrate the SQLite file, load demo data, serve
+    python3 tasks.py test   # .venv, run every test (PostgreSQL and browser tests included)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+
+
+def _requirements_digest() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create .venv and install the project with its test extras when missing or outdated."""
+    if sys.version_info < (3, 11):
+        sys.exit("booking needs Python 3.11 or newer")
+    if not (BIN / "python").exists():
+        print("creating .venv …", flush=True)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except Exception as error:  # noqa: BLE001
+            sys.exit(f"could not create .venv ({error}); on Debian: apt-get install python3-venv")
+    digest = _requirements_digest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    print("installing dependencies into .venv …", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(digest)
+
+
+def run() -> int:
+    ensure_environment()
+    booking = str(BIN / "booking")
+    subprocess.run([booking, "db", "upgrade"], check=True, cwd=ROOT)
+    subprocess.run([booking, "demo"], check=True, cwd=ROOT)
+    print("Open http://127.0.0.1:8000 in your browser (Ctrl+C stops the server).", flush=True)
+    return subprocess.call([booking, "serve", *sys.argv[2:]], cwd=ROOT)
+
+
+def test() -> int:
+    ensure_environment()
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *sys.argv[2:]], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    commands = {"run": run, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    sys.exit(commands[sys.argv[1]]())
