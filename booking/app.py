@@ -26,6 +26,7 @@ from booking.auth.middleware import AuthenticationMiddleware
 from booking.db import Database
 from booking.services.context import AppContext
 from booking.settings import PROJECT_ROOT, Settings
+from booking.web.base import LanguageMiddleware
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -93,7 +94,7 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static", opt={"exclude_from_csrf": True}),
         ],
         dependencies={"app_context": Provide(lambda: context, use_cache=True, sync_to_thread=False)},
-        middleware=[session_config.middleware, AuthenticationMiddleware(context)],
+        middleware=[session_config.middleware, AuthenticationMiddleware(context), LanguageMiddleware()],
         csrf_config=csrf_config,
         template_config=template_config,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

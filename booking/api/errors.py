@@ -21,8 +21,13 @@ logger = logging.getLogger("booking")
 PROBLEM_JSON = "application/problem+json"
 
 
+def _wants_page(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return not (request.url.path.startswith("/api/") or ("json" in accept and "html" not in accept))
+
+
 def _problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response[Any]:
-    if request.url.path.startswith("/api/") or "json" in request.headers.get("accept", "") and "html" not in request.headers.get("accept", ""):
+    if not _wants_page(request):
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
         return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON)
     return render_error_page(request, status, title, detail)
@@ -66,6 +71,11 @@ def domain_error_handler(request: Request, error: DomainError) -> Response[Any]:
 
 
 def http_error_handler(request: Request, error: HTTPException) -> Response[Any]:
+    if error.status_code == 401 and _wants_page(request) and request.method == "GET":
+        from booking.web.base import login_url_for, redirect
+
+        query = f"?{request.url.query}" if request.url.query else ""
+        return redirect(login_url_for(request.url.path + query))  # type: ignore[return-value]
     extra: dict[str, Any] = {}
     if isinstance(error, ValidationException) and error.extra:
         extra["errors"] = error.extra

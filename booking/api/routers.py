@@ -1,7 +1,35 @@
-"""The API routers beyond the core, one line each; app.py mounts them all."""
+"""The API routers beyond the core; app.py mounts every module listed here that exists.
+
+Each module exposes ``ROUTES``: a list of Litestar controllers or handlers.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
 
-def extra_routers() -> list[object]:
-    return []
+API_MODULES = (
+    "booking.api.series",
+    "booking.api.feeds",
+    "booking.api.calendars",
+    "booking.api.loans",
+    "booking.api.coworking",
+    "booking.api.admin",
+)
+
+
+def collect_routes(module_names: tuple[str, ...]) -> list[Any]:
+    routes: list[Any] = []
+    for name in module_names:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                continue  # that part is not built (yet)
+            raise
+        routes.extend(module.ROUTES)
+    return routes
+
+
+def extra_routers() -> list[Any]:
+    return collect_routes(API_MODULES)

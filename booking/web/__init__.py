@@ -8,15 +8,37 @@ from typing import Any
 from booking.services.context import AppContext
 
 
+WEB_MODULES = (
+    "booking.web.accounts",
+    "booking.web.home",
+    "booking.web.resources",
+    "booking.web.my_bookings",
+    "booking.web.organisation",
+    "booking.web.lender",
+    "booking.web.admin",
+    "booking.web.calendar",
+    "booking.web.loans",
+    "booking.web.coworking",
+)
+
+
 def web_route_handlers() -> list[Any]:
-    return []
+    """Every page module listed above that exists; each exposes ``ROUTES``."""
+    from booking.api.routers import collect_routes
+
+    return collect_routes(WEB_MODULES)
 
 
 def web_template_callables(app_context: AppContext) -> Callable[[Any], None]:
     """Registers template globals and filters on the Jinja engine."""
 
     def configure(engine: Any) -> None:
-        engine.engine.add_extension("jinja2.ext.i18n")
-        engine.engine.install_null_translations(newstyle=True)
+        from booking.i18n import install_jinja_i18n
+        from booking.web import filters
+
+        environment = engine.engine
+        install_jinja_i18n(environment)
+        environment.filters.update(filters.FILTERS)
+        environment.globals.update(filters.globals_for(app_context))
 
     return configure

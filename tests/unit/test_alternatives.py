@@ -144,7 +144,7 @@ def test_pooled_units_and_quantity() -> None:
 
     assert search(3) == [hours(10.5, 11.5), hours(9.5, 10.5)]  # 7 + 3 fit everywhere
     assert search(5) == [hours(12, 13), hours(8, 9)]  # 4 + 5 fit after noon
-    assert search(7) == [hours(8, 9), hours(14, 15)]  # 4 + 7 do not: the earlier slot is nearer
+    assert search(7) == [hours(8, 9), hours(7.5, 8.5)]  # 4 + 7 do not: only mornings are free
 
 
 def test_limit() -> None:
@@ -155,8 +155,9 @@ def test_limit() -> None:
 def test_day_long_loans_move_in_days() -> None:
     loan = span(0, 3 * 24 * 60)  # Monday to Thursday
     taken = [Holding(span(24 * 60, 5 * 24 * 60), 1)]
-    found = nearest_free_slots(candidate(taken), loan, 1, not_before=at(-10 * 24 * 60), search_until=at(30 * 24 * 60))
-    assert slots(found) == [loan.shifted(timedelta(days=5)), loan.shifted(timedelta(days=-3))]
+    found = nearest_free_slots(candidate(taken), loan, 1, not_before=at(-2 * 24 * 60), search_until=at(30 * 24 * 60))
+    # Saturday to Tuesday ends as the other loan starts; the next later one starts when it ends.
+    assert slots(found) == [loan.shifted(timedelta(days=-2)), loan.shifted(timedelta(days=5))]
 
 
 # --- same_time_elsewhere -------------------------------------------------------------------
@@ -186,6 +187,16 @@ def test_same_time_elsewhere_respects_buffers() -> None:
     assert same_time_elsewhere([neighbour], REQUEST, 1) == []
     neighbour = candidate([Holding(hours(9, 9.5), 1)], buffers=cleaning, resource_id=2)
     assert [a.resource_id for a in same_time_elsewhere([neighbour], REQUEST, 1)] == [2]
+
+
+def test_pooled_cleaning_buffers_of_bookings_that_never_meet_leave_a_unit() -> None:
+    # Two vans, an hour of cleaning after each trip: one is away 10–11 (clean at 12), the
+    # other 12:30–13:30. A trip 11:30–12:30 has a van at every moment of 11:30–13:30.
+    vans = candidate(
+        [Holding(hours(10, 11), 1), Holding(hours(12.5, 13.5), 1)], capacity=2, buffers=Buffers(after=minutes(60)), resource_id=9
+    )
+    assert [a.resource_id for a in same_time_elsewhere([vans], hours(11.5, 12.5), 1)] == [9]
+    assert same_time_elsewhere([vans], hours(11.5, 12.5), 2) == []
 
 
 # --- property: the nearest free slots, against brute force -----------------------------------
