@@ -261,7 +261,9 @@ async def change_booking(
                 session, booking, actor_id=actor.user_id, action="changed", from_status=old_status,
                 to_status=booking.status, details={"before": before},
             )
-            await notifications.booking_changed(session, app, booking)
+            await notifications.booking_changed(
+                session, app, booking, previous=(datetime.fromisoformat(before["starts_at"]), datetime.fromisoformat(before["ends_at"]))
+            )
     except IntegrityError as error:
         if not is_overlap_violation(error):
             raise

@@ -1,0 +1,47 @@
+"""Scheduled messages: reminders before a start, pick-up reminders, overdue notices.
+
+Run every minute by the mail runner. Every message carries a dedupe key, so running this
+in several processes at once, or again after a crash, sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from booking.models import Booking
+from booking.services import notifications
+from booking.services.context import AppContext
+
+
+async def enqueue_due_reminders(app: AppContext, now: datetime | None = None) -> int:
+    """Queue reminders for confirmed bookings starting within the reminder window."""
+    now = now or app.now()
+    window_end = now + timedelta(hours=app.settings.mail.reminder_hours_before)
+    queued = 0
+    async with app.database.transaction() as session:
+        statement = select(Booking).where(
+            Booking.status == "confirmed", Booking.starts_at > now, Booking.starts_at <= window_end
+        ).order_by(col(Booking.starts_at)).limit(500)
+        for booking in (await session.exec(statement)).all():
+            await notifications.reminder(session, app, booking)
+            queued += 1
+    return queued
+
+
+async def enqueue_overdue_notices(app: AppContext, now: datetime | None = None) -> int:
+    """Queue the daily overdue notices for things handed out and not back after their end."""
+    now = now or app.now()
+    queued = 0
+    async with app.database.transaction() as session:
+        statement = select(Booking).where(Booking.status == "checked_out", Booking.ends_at <= now).limit(500)
+        for booking in (await session.exec(statement)).all():
+            await notifications.overdue_notice(session, app, booking)
+            queued += 1
+    return queued
+
+
+async def run_scheduled_jobs(app: AppContext) -> None:
+    await enqueue_due_reminders(app)
+    await enqueue_overdue_notices(app)
