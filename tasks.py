@@ -49,8 +49,13 @@ def run() -> int:
     booking = str(BIN / "booking")
     subprocess.run([booking, "db", "upgrade"], check=True, cwd=ROOT)
     subprocess.run([booking, "demo"], check=True, cwd=ROOT)
+    # The demo's e-mail (verification and login links, invites) lands in var/mail/*.eml.
+    catcher = subprocess.Popen([booking, "mailcatcher"], cwd=ROOT)
     print("Open http://127.0.0.1:8000 in your browser (Ctrl+C stops the server).", flush=True)
-    return subprocess.call([booking, "serve", *sys.argv[2:]], cwd=ROOT)
+    try:
+        return subprocess.call([booking, "serve", *sys.argv[2:]], cwd=ROOT)
+    finally:
+        catcher.terminate()
 
 
 def test() -> int:

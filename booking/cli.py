@@ -101,6 +101,17 @@ def cmd_user_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mailcatcher(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from booking.mail.catcher import serve
+    from booking.settings import PROJECT_ROOT
+
+    directory = Path(args.directory) if args.directory else PROJECT_ROOT / "var" / "mail"
+    asyncio.run(serve(settings.mail.smtp_host, args.port or settings.mail.smtp_port, directory))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="booking", description="Shared-resource booking for volunteer networks")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="load demo data (idempotent) and print the demo accounts")
     demo.set_defaults(handler=cmd_demo)
+
+    catcher = commands.add_parser("mailcatcher", help="development only: keep outgoing mail as files in var/mail")
+    catcher.add_argument("--port", type=int)
+    catcher.add_argument("--directory")
+    catcher.set_defaults(handler=cmd_mailcatcher)
 
     user = commands.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
     create = user.add_parser("create", help="create an account")

@@ -16,10 +16,11 @@ OpeningHours = Mapping[str, Sequence[Sequence[str]]]
 
 def parse_clock(text: str) -> time | None:
     """"HH:MM" -> time; "24:00" -> None (end of day)."""
-    try:
-        hours, minutes = (int(part) for part in text.split(":"))
-    except ValueError as exc:
-        raise InvalidInput(f"{text!r} is not a time of day like 09:30", field="opening_hours") from exc
+    # Anything that is not a string (JSON numbers, null, lists) is bad input, not a crash.
+    parts = text.split(":") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(part.isascii() and part.isdigit() and len(part) <= 2 for part in parts):
+        raise InvalidInput(f"{text!r} is not a time of day like 09:30", field="opening_hours")
+    hours, minutes = int(parts[0]), int(parts[1])
     if (hours, minutes) == (24, 0):
         return None
     if not (0 <= hours < 24 and 0 <= minutes < 60):
@@ -29,20 +30,29 @@ def parse_clock(text: str) -> time | None:
 
 def validate_opening_hours(hours: OpeningHours) -> dict[str, list[list[str]]]:
     """Checks and normalises a weekly schedule; raises InvalidInput with a readable reason."""
+    if not isinstance(hours, Mapping):
+        raise InvalidInput("opening hours map weekdays to lists of [opens, closes]", field="opening_hours")
     normalised: dict[str, list[list[str]]] = {}
     for day, windows in hours.items():
         if day not in WEEKDAYS:
             raise InvalidInput(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}", field="opening_hours")
+        if not isinstance(windows, (list, tuple)):
+            raise InvalidInput(f"{day}: give a list of [opens, closes] windows", field="opening_hours")
         cleaned: list[list[str]] = []
         for window in windows:
-            if len(window) != 2:
+            if not isinstance(window, (list, tuple)) or len(window) != 2:
                 raise InvalidInput("each opening window is [opens, closes]", field="opening_hours")
             opens, closes = parse_clock(window[0]), parse_clock(window[1])
             if opens is None or (closes is not None and closes <= opens):
                 raise InvalidInput(f"{day}: {window[0]}–{window[1]} closes before it opens", field="opening_hours")
-            cleaned.append([window[0], window[1]])
+            # Zero-padded, so that "9:00" sorts before "10:00" and reads like the rest.
+            cleaned.append([_clock_text(opens), _clock_text(closes)])
         normalised[day] = sorted(cleaned)
     return normalised
+
+
+def _clock_text(clock: time | None) -> str:
+    return "24:00" if clock is None else clock.strftime("%H:%M")
 
 
 def _local_instant(day: date, clock: time | None, zone: ZoneInfo) -> datetime:

@@ -1,0 +1,85 @@
+"""Words for pages written in Python: flash messages and the messages of domain errors.
+
+Domain and service errors carry English messages (the API shows them as they are). Pages
+show them in the page's language: fixed messages are gettext ids; the few messages with a
+number or a name in them are matched by a pattern and rebuilt from a translated template.
+A message without a translation stays English rather than disappearing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request
+
+from booking.domain.errors import DomainError
+from booking.i18n import get_translations
+from booking.web.base import FormErrors, page_language
+
+# (pattern of the English message, msgid with %(name)s placeholders for the groups)
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (r"^this resource must be booked at least (?P<duration>.+) in advance$", "this resource must be booked at least %(duration)s in advance"),
+        (r"^a booking lasts at least (?P<duration>.+)$", "a booking lasts at least %(duration)s"),
+        (r"^a booking lasts at most (?P<duration>.+)$", "a booking lasts at most %(duration)s"),
+        (r"^bookings open at most (?P<duration>.+) ahead$", "bookings open at most %(duration)s ahead"),
+        (r"^quantity (?P<quantity>\d+) is more than the (?P<capacity>\d+) this resource has$", "quantity %(quantity)s is more than the %(capacity)s this resource has"),
+        (r"^at least (?P<number>\d+)$", "at least %(number)s"),
+        (r"^at most (?P<number>\d+) characters$", "at most %(number)s characters"),
+        (r"^(?P<name>.+) is not available at that time$", "%(name)s is not available at that time"),
+        (r"^the resource is closed in that period(?P<reason>.*)$", "the resource is closed in that period%(reason)s"),
+        (r"^the resource is under repair in that period(?P<reason>.*)$", "the resource is under repair in that period%(reason)s"),
+        (r"^a booking that is (?P<status>\w+) cannot be changed$", "a booking that is %(status)s cannot be changed"),
+        (r"^a booking that is (?P<status>\w+) cannot be (?P<action>\w+)$", "a booking that is %(status)s cannot be %(action)s"),
+    )
+)
+_DURATION = re.compile(r"^(?P<number>\d+) (?P<unit>days|hours|minutes)$")
+_STATUS_WORDS = ("requested", "confirmed", "declined", "cancelled", "checked_out", "returned")
+
+
+def gettext(request: Request, message: str, **params: Any) -> str:
+    """``message`` in the page's language, with ``%(name)s`` placeholders filled."""
+    text = get_translations(page_language(request)).gettext(message)
+    return text % params if params else text
+
+
+def _duration(request: Request, text: str) -> str:
+    match = _DURATION.match(text)
+    if not match:
+        return text
+    translations = get_translations(page_language(request))
+    number = int(match["number"])
+    singular = {"days": "%(num)d day", "hours": "%(num)d hour", "minutes": "%(num)d minute"}[match["unit"]]
+    plural = {"days": "%(num)d days", "hours": "%(num)d hours", "minutes": "%(num)d minutes"}[match["unit"]]
+    return translations.ngettext(singular, plural, number) % {"num": number}
+
+
+def translate_message(request: Request, message: str) -> str:
+    """A domain error's English message in the page's language."""
+    translations = get_translations(page_language(request))
+    direct = translations.gettext(message)
+    if direct != message:
+        return direct
+    for pattern, msgid in _PATTERNS:
+        match = pattern.match(message)
+        if match is None:
+            continue
+        values = dict(match.groupdict())
+        if "duration" in values:
+            values["duration"] = _duration(request, values["duration"])
+        if "status" in values and values["status"] in _STATUS_WORDS:
+            values["status"] = translations.pgettext("status", values["status"])
+        return translations.gettext(msgid) % values
+    return message
+
+
+def error_fields(request: Request, error: DomainError, default_field: str = "general", known: tuple[str, ...] = ()) -> FormErrors:
+    """The error as ``{field: translated message}``; a field the form does not show becomes ``general``."""
+    field = error.field or default_field
+    if known and field not in known:
+        field = "general"
+    errors = FormErrors()
+    errors[field] = translate_message(request, error.message)
+    return errors
