@@ -482,9 +482,9 @@ async def accept_invitation(app: AppContext, actor: Principal, token: str) -> In
 
 async def register_with_invitation(
     app: AppContext, token: str, *, display_name: str, password: str, language: str
-) -> User:
-    """Create the invitee's account from the link and join. The link came to that address, so
-    it counts as confirmed; the account may log in at once."""
+) -> tuple[User, int]:
+    """Create the invitee's account from the link and join; returns it and the organisation's id.
+    The link came to that address, so it counts as confirmed; the account may log in at once."""
     name = _clean_name(display_name)
     _check_password(password)
     password_hash = hash_password(password)
@@ -505,4 +505,4 @@ async def register_with_invitation(
             user.session_epoch += 1
             session.add(user)
         await _join(session, app, invitation, user)
-        return user
+        return user, invitation.organisation_id

@@ -30,9 +30,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^at most (?P<number>\d+) characters$", "at most %(number)s characters"),
         (r"^(?P<name>.+) is not available at that time$", "%(name)s is not available at that time"),
         (r"^the resource is closed in that period(?P<reason>.*)$", "the resource is closed in that period%(reason)s"),
-        (r"^the resource is under repair in that period(?P<reason>.*)$", "the resource is under repair in that period%(reason)s"),
+        (r"^the resource is blocked for repair in that period(?P<reason>.*)$", "the resource is blocked for repair in that period%(reason)s"),
+        (r"^(?P<moment>\S+ \S+) does not exist in (?P<zone>\S+): the clocks skip that hour when summer time starts\. Choose another time\.$",
+         "%(moment)s does not exist in %(zone)s: the clocks skip that hour when summer time starts. Choose another time."),
+        (r"^(?P<moment>\S+ \S+) does not exist in (?P<zone>\S+): the clocks skip that hour when summer time starts\. This date was not booked; choose another time for it\.$",
+         "%(moment)s does not exist in %(zone)s: the clocks skip that hour when summer time starts. This date was not booked; choose another time for it."),
         (r"^a booking that is (?P<status>\w+) cannot be changed$", "a booking that is %(status)s cannot be changed"),
-        (r"^a booking that is (?P<status>\w+) cannot be (?P<action>\w+)$", "a booking that is %(status)s cannot be %(action)s"),
+        (r"^a booking that is (?P<status>\w+) cannot be (?P<action>[\w ]+)$", "a booking that is %(status)s cannot be %(action)s"),
     )
 )
 _DURATION = re.compile(r"^(?P<number>\d+) (?P<unit>days|hours|minutes)$")
@@ -71,6 +75,8 @@ def translate_message(request: Request, message: str) -> str:
             values["duration"] = _duration(request, values["duration"])
         if "status" in values and values["status"] in _STATUS_WORDS:
             values["status"] = translations.pgettext("status", values["status"])
+        if "action" in values:
+            values["action"] = translations.pgettext("action", values["action"])
         return translations.gettext(msgid) % values
     return message
 

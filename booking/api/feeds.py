@@ -1,0 +1,139 @@
+"""Calendar feeds: /api/v1/feeds (make, list, revoke, renew secret feed URLs) and the feed
+itself at /feeds/{token}.ics (no login: the secret in the URL is the key).
+
+A feed's token is shown once, in the answer that makes (or renews) it, together with its
+https URL and the same as ``webcal://`` (calendar apps subscribe to that). Unknown and revoked
+tokens answer 404. Feeds answer ``text/calendar; charset=utf-8`` with ETag and Last-Modified,
+and 304 to a matching If-None-Match or If-Modified-Since. What a public or a private feed shows
+is documented in ``booking.ical.feeds``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from booking.auth.guards import public, requires_login
+from booking.domain.errors import NotFound
+from booking.services import feeds
+from booking.services.context import AppContext
+from booking.services.feeds import FeedView
+
+Ctx = NamedDependency[AppContext]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+# Litestar appends "; charset=utf-8" to text/* media types.
+CALENDAR_MEDIA_TYPE = "text/calendar"
+
+
+class FeedCreate(msgspec.Struct, forbid_unknown_fields=True):
+    scope: Literal["resource", "site", "organisation", "person"]
+    target_id: Id | None = None
+    private: bool = False
+
+
+class FeedOut(msgspec.Struct):
+    id: int
+    scope: str
+    target_id: int
+    target_name: str
+    private: bool
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, view: FeedView) -> FeedOut:
+        feed = view.feed
+        return cls(
+            id=feed.id, scope=view.scope, target_id=feed.target_id, target_name=view.target_name,  # type: ignore[arg-type]
+            private=feed.is_private, created_at=feed.created_at, revoked_at=feed.revoked_at,
+        )
+
+
+class FeedSecretOut(msgspec.Struct):
+    """A feed with its secret: shown once; only a hash is kept."""
+
+    id: int
+    scope: str
+    target_id: int
+    target_name: str
+    private: bool
+    created_at: datetime
+    token: str
+    url: str
+    webcal_url: str
+
+    @classmethod
+    def of(cls, view: FeedView, base_url: str) -> FeedSecretOut:
+        assert view.token is not None
+        url, webcal_url = feeds.feed_urls(base_url, view.token)
+        feed = view.feed
+        return cls(
+            id=feed.id, scope=view.scope, target_id=feed.target_id, target_name=view.target_name,  # type: ignore[arg-type]
+            private=feed.is_private, created_at=feed.created_at, token=view.token, url=url, webcal_url=webcal_url,
+        )
+
+
+class FeedTokenController(Controller):
+    path = "/api/v1/feeds"
+    tags = ["feeds"]
+    guards = [requires_login]
+
+    @post("/", summary="Make a secret feed URL (shown once)")
+    async def create(self, request: Request, app_context: Ctx, data: JSONBody[FeedCreate]) -> FeedSecretOut:
+        view = await feeds.create_feed(app_context, request.user, data.scope, data.target_id, private=data.private)
+        return FeedSecretOut.of(view, app_context.settings.base_url)
+
+    @get("/", summary="My feeds (without their secrets)")
+    async def list_mine(self, request: Request, app_context: Ctx, include_revoked: bool = False) -> list[FeedOut]:
+        return [FeedOut.of(view) for view in await feeds.list_feeds(app_context, request.user, include_revoked=include_revoked)]
+
+    @post("/{feed_id:int}/revoke", status_code=200, summary="Revoke a feed URL (it answers 404 from now on)")
+    async def revoke(self, request: Request, app_context: Ctx, feed_id: FromPath[int]) -> FeedOut:
+        return FeedOut.of(await feeds.revoke_feed(app_context, request.user, feed_id))
+
+    @post("/{feed_id:int}/regenerate", status_code=200, summary="A new secret for a feed (the old URL stops working)")
+    async def regenerate(self, request: Request, app_context: Ctx, feed_id: FromPath[int]) -> FeedSecretOut:
+        view = await feeds.regenerate_feed(app_context, request.user, feed_id)
+        return FeedSecretOut.of(view, app_context.settings.base_url)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+@get("/feeds/{filename:str}", guards=[public], tags=["feeds"], summary="A calendar feed (ICS)", include_in_schema=True)
+async def feed_document(request: Request, app_context: Ctx, filename: FromPath[str]) -> Response[bytes]:
+    if not filename.endswith(".ics"):
+        raise NotFound("no such feed")
+    document = await feeds.render_feed(
+        app_context,
+        filename.removesuffix(".ics"),
+        if_none_match=request.headers.get("if-none-match"),
+        if_modified_since=_http_date(request.headers.get("if-modified-since")),
+    )
+    headers = {
+        "ETag": document.etag,
+        "Last-Modified": format_datetime(document.last_modified, usegmt=True),
+        # A secret URL: no shared caches; clients revalidate with the ETag.
+        "Cache-Control": "private, no-cache",
+        "X-Robots-Tag": "noindex",
+    }
+    if document.body is None:
+        return Response(b"", status_code=304, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
+    headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    return Response(document.body, status_code=200, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
+
+
+ROUTES = [FeedTokenController, feed_document]

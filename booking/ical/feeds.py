@@ -1,0 +1,204 @@
+"""Calendar feeds: what a feed may show of a booking, and a fast writer for big feeds.
+
+Pure: plain values in, ``CalendarEvent``s or ``bytes`` out.
+
+Privacy. A *public* feed (of a resource or a site) shows busy time and the resource: the
+summary is "Busy – <resource>", never who booked, their e-mail or the purpose. Only a booking
+marked ``is_public`` shows its title, purpose and organisation there (never a person's name
+or address). Cancelled and declined bookings are left out of public feeds (they are not busy
+time). A *private* feed (staff of a site, members of an organisation, a person's own) shows
+the details: title, purpose, organisation, the booker's name (and e-mail for site staff), the
+status (TENTATIVE for requested, CONFIRMED, CANCELLED for cancelled and declined).
+
+Series in feeds: every occurrence is written as its own VEVENT with its own stable UID
+(``booking-<id>@<host>``, the id of the occurrence's booking row), not as one master with
+RRULE/EXDATE plus overrides. Occurrences are independent rows here (each with its own status,
+time and SEQUENCE), so the expanded form says exactly what is booked, needs no reader to expand
+a rule the same way we do (DST, EXDATE matching), and a feed of a resource never shows the
+master of someone else's series. Invitations (mail) use RRULE; feeds do not.
+
+Speed. ``build_feed`` writes exactly the bytes ``build_calendar`` writes (one builder: the same
+VEVENT and VTIMEZONE code, text escaped by icalendar), but keeps the text of each VEVENT in an
+LRU cache keyed by the whole (frozen, hashable) event. Serialising a VEVENT with icalendar costs
+about 0.1 ms; a 5,000-booking feed where one booking changed re-serialises one event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from icalendar import Calendar
+
+from booking.ical.builder import DEFAULT_PRODID, _is_utc, _new_calendar, _validate, _vevent, _years_used, build_freebusy
+from booking.ical.events import CalendarEvent, EventStatus
+from booking.ical.timezones import vtimezone
+
+__all__ = ["FEED_STATUS", "FeedEntry", "FeedLabels", "build_feed", "build_freebusy_calendar", "feed_event", "feed_uid"]
+
+#: Booking status -> iCalendar STATUS.
+FEED_STATUS: dict[str, EventStatus] = {
+    "requested": "TENTATIVE",
+    "confirmed": "CONFIRMED",
+    "checked_out": "CONFIRMED",
+    "returned": "CONFIRMED",
+    "cancelled": "CANCELLED",
+    "declined": "CANCELLED",
+}
+#: Statuses a public feed shows (busy time).
+PUBLIC_STATUSES = ("requested", "confirmed", "checked_out", "returned")
+EVENT_CACHE_SIZE = 32_768
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One booking as a feed needs it (plain values; no ORM rows)."""
+
+    booking_id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    sequence: int
+    updated_at: datetime
+    title: str
+    purpose: str
+    is_public: bool
+    resource_name: str
+    site_name: str
+    site_address: str
+    timezone: str
+    organisation_name: str | None = None
+    booker_name: str | None = None
+    booker_email: str | None = None
+    series_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FeedLabels:
+    """The few words a feed writes, already in the feed's language."""
+
+    busy: str = "Busy"
+    booked_by: str = "Booked by"
+    organisation: str = "Organisation"
+    part_of_series: str = "Part of a series"
+
+
+def feed_uid(booking_id: int, host: str) -> str:
+    return f"booking-{booking_id}@{host}"
+
+
+def feed_event(
+    entry: FeedEntry,
+    *,
+    private: bool,
+    host: str,
+    labels: FeedLabels = FeedLabels(),
+    show_email: bool = False,
+    url: str | None = None,
+) -> CalendarEvent:
+    """The VEVENT of one booking in a public or a private feed (see the module docstring)."""
+    location = ", ".join(part for part in (entry.resource_name, entry.site_name, entry.site_address) if part)
+    if private:
+        summary = entry.title or entry.resource_name
+        if entry.title:
+            summary = f"{entry.title} – {entry.resource_name}"
+        lines = [entry.purpose] if entry.purpose else []
+        if entry.booker_name:
+            who = entry.booker_name
+            if show_email and entry.booker_email:
+                who = f"{who} <{entry.booker_email}>"
+            lines.append(f"{labels.booked_by}: {who}")
+        if entry.organisation_name:
+            lines.append(f"{labels.organisation}: {entry.organisation_name}")
+        if entry.series_id is not None:
+            lines.append(labels.part_of_series)
+        description = "\n".join(lines) or None
+        event_url = url
+    elif entry.is_public:
+        summary = f"{entry.title} – {entry.resource_name}" if entry.title else f"{labels.busy} – {entry.resource_name}"
+        lines = [entry.purpose] if entry.purpose else []
+        if entry.organisation_name:
+            lines.append(f"{labels.organisation}: {entry.organisation_name}")
+        description = "\n".join(lines) or None
+        event_url = None
+    else:
+        summary = f"{labels.busy} – {entry.resource_name}"
+        description = None
+        event_url = None
+    return CalendarEvent(
+        uid=feed_uid(entry.booking_id, host),
+        sequence=entry.sequence,
+        # The representation changes when the booking does: a stable DTSTAMP keeps the feed's
+        # bytes (and its cached VEVENTs) the same until then.
+        dtstamp=entry.updated_at,
+        starts_at=entry.starts_at,
+        ends_at=entry.ends_at,
+        timezone=entry.timezone,
+        summary=summary,
+        description=description,
+        location=location or None,
+        status=FEED_STATUS.get(entry.status, "CONFIRMED"),
+        url=event_url,
+        last_modified=entry.updated_at,
+    )
+
+
+@lru_cache(maxsize=EVENT_CACHE_SIZE)
+def _event_text(event: CalendarEvent) -> tuple[bytes, tuple[int, ...]]:
+    zone = _validate(event)
+    years = () if _is_utc(zone) else tuple(sorted(_years_used(event, zone)))
+    return _vevent(event, zone).to_ical(), years
+
+
+def build_feed(
+    events: Iterable[CalendarEvent],
+    *,
+    name: str,
+    timezone_hint: str | None = None,
+    prodid: str = DEFAULT_PRODID,
+) -> bytes:
+    """The same bytes as ``build_calendar(events, name=…, timezone_hint=…)``, built from cached
+    VEVENT texts. Events must be hashable (tuples, not lists, for categories and exdates)."""
+    years_by_zone: dict[str, set[int]] = {}
+    bodies: list[bytes] = []
+    for event in events:
+        text, years = _event_text(event)
+        bodies.append(text)
+        if years:
+            years_by_zone.setdefault(event.timezone, set()).update(years)
+    head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
+    closing = b"END:VCALENDAR\r\n"
+    assert head.endswith(closing)
+    zones = [
+        vtimezone(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])).to_ical() for tzid in sorted(years_by_zone)
+    ]
+    return b"".join([head[: -len(closing)], *zones, *bodies, closing])
+
+
+def build_freebusy_calendar(
+    entries: Iterable[tuple[str, str, Iterable[tuple[datetime, datetime]]]],
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    dtstamp: datetime,
+    name: str | None = None,
+    prodid: str = DEFAULT_PRODID,
+) -> bytes:
+    """A VCALENDAR with one VFREEBUSY per ``(uid, label, busy)`` (e.g. every resource of a
+    site), each made by ``build_freebusy`` and labelled with a COMMENT."""
+    calendar = _new_calendar(name=name, method=None, timezone_hint=None, prodid=prodid)
+    for uid, label, busy in entries:
+        single = Calendar.from_ical(build_freebusy(busy, starts_at=starts_at, ends_at=ends_at, dtstamp=dtstamp, uid=uid))
+        for component in single.walk("VFREEBUSY"):
+            if label:
+                component.add("comment", label)
+            calendar.add_component(component)
+    return calendar.to_ical()
+
+
+def clear_cache() -> None:
+    """Forget cached VEVENT texts (tests and benchmarks of the cold path)."""
+    _event_text.cache_clear()
+

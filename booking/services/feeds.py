@@ -1,0 +1,448 @@
+"""Calendar feeds: secret, revocable URLs serving ICS, and the feed documents themselves.
+
+Tokens are random (``auth.tokens.new_token``), shown once, stored as SHA-256 only. A feed is
+of a resource or a site (public: busy time and resource; private, for the site's staff: the
+details), of an organisation (its members: details) or of a person (their own bookings).
+Rights are checked when a feed is made *and* every time it is read: a lender who leaves the
+site, or a member who leaves the organisation, stops seeing its details (the feed answers
+404 like a revoked one).
+
+Reading a feed is cheap when nothing changed: the token row, the feed's name and one
+aggregate (count, newest ``updated_at``, sum of SEQUENCEs) give the ETag; an If-None-Match
+or If-Modified-Since that matches answers 304 without loading a booking, and an unchanged
+feed is served from a small in-process cache of finished documents keyed by that ETag.
+Otherwise ONE query loads the bookings (joined with resource, site, organisation, booker) and
+``ical.feeds.build_feed`` writes them, reusing cached VEVENT texts. What the feed may show is
+decided in ``ical.feeds.feed_event`` (pure, unit-tested).
+
+Known limit: renaming an organisation or a person changes a private feed's text only with the
+next change of one of its bookings (the ETag does not see names other than the feed's own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.auth.permissions import can_see_resource
+from booking.auth.principal import Principal
+from booking.auth.tokens import hash_token, new_token
+from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
+from booking.i18n import get_translations
+from booking.ical.feeds import PUBLIC_STATUSES, FeedEntry, FeedLabels, build_feed, feed_event
+from booking.models import Booking, FeedToken, Organisation, Resource, Site, User
+from booking.services.accounts import load_principal
+from booking.services.context import AppContext
+
+#: Scopes as the API names them; a person's feed is stored with scope "user".
+FEED_SCOPES: tuple[str, ...] = ("resource", "site", "organisation", "person")
+_STORED_SCOPE = {"resource": "resource", "site": "site", "organisation": "organisation", "person": "user"}
+_API_SCOPE = {stored: api for api, stored in _STORED_SCOPE.items()}
+TOKEN_PREFIX = "f_"
+#: How far back a feed reaches; calendars keep what they already have.
+FEED_HISTORY = timedelta(days=180)
+#: Bump when the feed's text changes for the same data (invalidates every ETag).
+FEED_FORMAT_VERSION = "1"
+MAX_FEEDS_PER_PERSON = 50
+
+
+@dataclass(frozen=True)
+class FeedView:
+    feed: FeedToken
+    scope: str  # API name: resource | site | organisation | person
+    target_name: str
+    token: str | None = None  # only right after creating or regenerating
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    """A feed to answer: ``body`` is None when the client's copy is current (304)."""
+
+    etag: str
+    last_modified: datetime
+    body: bytes | None
+    filename: str
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def api_scope(feed: FeedToken) -> str:
+    return _API_SCOPE.get(feed.scope, feed.scope)
+
+
+async def _target(session: AsyncSession, scope: str, target_id: int) -> tuple[str, Resource | Site | Organisation | User]:
+    """The feed's target and its name; NotFound when it does not exist."""
+    model = {"resource": Resource, "site": Site, "organisation": Organisation, "user": User}[scope]
+    target = await session.get(model, target_id)  # type: ignore[arg-type]
+    if target is None:
+        raise NotFound(f"{_API_SCOPE[scope]} {target_id} does not exist", field="target_id")
+    if isinstance(target, Resource):
+        site = await session.get(Site, target.site_id)
+        return f"{target.name} ({site.name})" if site else target.name, target
+    if isinstance(target, User):
+        return target.display_name, target
+    return target.name, target  # type: ignore[union-attr]
+
+
+def _may_have(actor: Principal, scope: str, target: object, private: bool) -> str | None:
+    """None when ``actor`` may have this feed, else the reason."""
+    if isinstance(target, Resource):
+        if not target.is_active or not can_see_resource(actor, target.visibility, target.site_id):
+            return "not_found"
+        if private and not actor.is_lender_at(target.site_id):
+            return "only the site's lenders and managers may have a private feed of a resource"
+        return None
+    if isinstance(target, Site):
+        if private and not actor.is_lender_at(target.id):  # type: ignore[arg-type]
+            return "only the site's lenders and managers may have a private feed of a site"
+        return None
+    if isinstance(target, Organisation):
+        if not (actor.is_member_of(target.id) or actor.is_city_admin):
+            return "only members may have the feed of an organisation"
+        return None
+    if isinstance(target, User):
+        if target.id != actor.user_id:
+            return "a person's feed is only for that person"
+        return None
+    return "unknown feed"
+
+
+async def create_feed(
+    app: AppContext, actor: Principal, scope: str, target_id: int | None, *, private: bool = False
+) -> FeedView:
+    """A new feed URL for ``actor``. Organisation and person feeds are always private."""
+    if scope not in FEED_SCOPES:
+        raise InvalidInput(f"scope is one of {', '.join(FEED_SCOPES)}", field="scope")
+    stored = _STORED_SCOPE[scope]
+    if stored == "user":
+        target_id = actor.user_id if target_id is None else target_id
+    if target_id is None:
+        raise InvalidInput("give the id of the resource, site or organisation", field="target_id")
+    if stored in ("organisation", "user"):
+        private = True
+    token, token_hash = new_token(TOKEN_PREFIX)
+    async with app.database.transaction() as session:
+        name, target = await _target(session, stored, target_id)
+        problem = _may_have(actor, stored, target, private)
+        if problem == "not_found":
+            raise NotFound(f"{scope} {target_id} does not exist", field="target_id")
+        if problem:
+            raise PermissionDenied(problem, field="private" if private and stored in ("resource", "site") else "target_id")
+        existing = (
+            await session.exec(
+                select(func.count()).select_from(FeedToken).where(FeedToken.owner_id == actor.user_id, col(FeedToken.revoked_at).is_(None))
+            )
+        ).one()
+        if existing >= MAX_FEEDS_PER_PERSON:
+            raise InvalidInput(f"at most {MAX_FEEDS_PER_PERSON} feeds per person; revoke one first", field="scope")
+        feed = FeedToken(
+            owner_id=actor.user_id, scope=stored, target_id=target_id, is_private=private,
+            token_hash=token_hash, created_at=app.now(),
+        )
+        session.add(feed)
+        await session.flush()
+    return FeedView(feed, scope, name, token)
+
+
+async def list_feeds(app: AppContext, actor: Principal, *, include_revoked: bool = False) -> list[FeedView]:
+    async with app.database.reader() as session:
+        statement = select(FeedToken).where(FeedToken.owner_id == actor.user_id).order_by(col(FeedToken.id))
+        if not include_revoked:
+            statement = statement.where(col(FeedToken.revoked_at).is_(None))
+        views = []
+        for feed in (await session.exec(statement)).all():
+            try:
+                name, _ = await _target(session, feed.scope, feed.target_id)
+            except NotFound:
+                name = ""
+            views.append(FeedView(feed, api_scope(feed), name))
+    return views
+
+
+async def _own_feed(session: AsyncSession, actor: Principal, feed_id: int) -> FeedToken:
+    feed = await session.get(FeedToken, feed_id)
+    if feed is None or feed.owner_id != actor.user_id:
+        raise NotFound(f"feed {feed_id} does not exist")
+    return feed
+
+
+async def revoke_feed(app: AppContext, actor: Principal, feed_id: int) -> FeedView:
+    """The feed URL stops working at once (404); revoking twice is harmless."""
+    async with app.database.transaction() as session:
+        feed = await _own_feed(session, actor, feed_id)
+        if feed.revoked_at is None:
+            feed.revoked_at = app.now()
+            session.add(feed)
+        try:
+            name, _ = await _target(session, feed.scope, feed.target_id)
+        except NotFound:
+            name = ""
+    return FeedView(feed, api_scope(feed), name)
+
+
+async def regenerate_feed(app: AppContext, actor: Principal, feed_id: int) -> FeedView:
+    """A new secret for the same feed; the old URL answers 404 from now on."""
+    token, token_hash = new_token(TOKEN_PREFIX)
+    async with app.database.transaction() as session:
+        feed = await _own_feed(session, actor, feed_id)
+        if feed.revoked_at is not None:
+            raise InvalidInput("a revoked feed cannot be renewed; make a new one", field="feed_id")
+        name, target = await _target(session, feed.scope, feed.target_id)
+        if _may_have(actor, feed.scope, target, feed.is_private):
+            raise PermissionDenied("you may no longer have this feed")
+        feed.token_hash = token_hash
+        feed.created_at = app.now()
+        session.add(feed)
+    return FeedView(feed, api_scope(feed), name, token)
+
+
+def feed_urls(base_url: str, token: str) -> tuple[str, str]:
+    """The https (or http) URL of a feed and the same as ``webcal://`` for calendar apps."""
+    url = f"{base_url.rstrip('/')}/feeds/{token}.ics"
+    scheme, _, rest = url.partition("://")
+    return url, f"webcal://{rest}" if scheme in ("http", "https") else url
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class _DocumentCache:
+    """Finished feed documents by ETag, bounded by total size (least recently used go)."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+
+    def get(self, etag: str) -> bytes | None:
+        body = self._entries.get(etag)
+        if body is not None:
+            self._entries.move_to_end(etag)
+        return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        if len(body) > self.max_bytes // 4 or etag in self._entries:
+            return
+        self._entries[etag] = body
+        self._size += len(body)
+        while self._size > self.max_bytes:
+            _, dropped = self._entries.popitem(last=False)
+            self._size -= len(dropped)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._size = 0
+
+
+_documents = _DocumentCache()
+
+
+def clear_document_cache() -> None:
+    """Forget finished documents (benchmarks of the uncached path)."""
+    _documents.clear()
+
+
+@dataclass(frozen=True)
+class _Feed:
+    feed: FeedToken
+    name: str
+    timezone: str
+    filename: str
+    show_email: bool
+
+
+def _conditions(feed: FeedToken, window_start: datetime) -> list[object]:
+    conditions: list[object] = [Booking.ends_at > window_start]
+    if feed.scope == "resource":
+        conditions.append(Booking.resource_id == feed.target_id)
+    elif feed.scope == "site":
+        conditions.append(Resource.site_id == feed.target_id)
+        if not feed.is_private:
+            conditions.append(Resource.visibility == "public")
+    elif feed.scope == "organisation":
+        conditions.append(Booking.organisation_id == feed.target_id)
+    else:
+        conditions.append(Booking.booker_id == feed.target_id)
+    if not feed.is_private:
+        conditions.append(col(Booking.status).in_(PUBLIC_STATUSES))
+    return conditions
+
+
+async def _load_feed(session: AsyncSession, app: AppContext, token: str) -> _Feed | None:
+    """The feed behind a token, if it is live and its owner may still have it."""
+    if not token or len(token) > 200:
+        return None
+    feed = (await session.exec(select(FeedToken).where(FeedToken.token_hash == hash_token(token)))).first()
+    if feed is None or feed.revoked_at is not None:
+        return None
+    owner = await session.get(User, feed.owner_id)
+    if owner is None or not owner.is_active:
+        return None
+    try:
+        name, target = await _target(session, feed.scope, feed.target_id)
+    except NotFound:
+        return None
+    if _may_have(await load_principal(session, owner), feed.scope, target, feed.is_private):
+        return None
+    timezone = app.settings.default_timezone
+    if isinstance(target, Resource):
+        site = await session.get(Site, target.site_id)
+        timezone = site.timezone if site else timezone
+    elif isinstance(target, Site):
+        timezone = target.timezone
+    elif isinstance(target, User):
+        name = get_translations(app.settings.default_language).gettext("Bookings of %(name)s") % {"name": name}
+    filename = f"{feed.scope}-{feed.target_id}.ics"
+    return _Feed(feed, name, timezone, filename, show_email=feed.is_private and feed.scope in ("resource", "site"))
+
+
+def _etag(app: AppContext, feed: _Feed, window_start: datetime, count: int, newest: datetime | None, sequences: int) -> str:
+    parts = (
+        FEED_FORMAT_VERSION, feed.feed.token_hash, app.settings.base_url, app.settings.default_language,
+        feed.name, feed.timezone, window_start.isoformat(), str(count),
+        newest.isoformat() if newest else "-", str(sequences),
+    )
+    return '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32] + '"'
+
+
+def _last_modified(feed: _Feed, window_start: datetime, newest: datetime | None) -> datetime:
+    moments = [feed.feed.created_at, window_start]
+    if newest is not None:
+        moments.append(newest)
+    return max(moment.astimezone(UTC) for moment in moments).replace(microsecond=0)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = [part.strip() for part in if_none_match.split(",")]
+    return any(candidate == "*" or candidate.removeprefix("W/") == etag for candidate in candidates)
+
+
+async def render_feed(
+    app: AppContext,
+    token: str,
+    *,
+    if_none_match: str | None = None,
+    if_modified_since: datetime | None = None,
+) -> FeedDocument:
+    """The ICS document of a feed token; NotFound for unknown, revoked or orphaned tokens.
+
+    ``body`` is None when If-None-Match (or, without it, If-Modified-Since) shows the
+    client's copy is current.
+    """
+    now = app.now()
+    # Midnight-aligned: the window (and so the ETag) moves once a day, not every request.
+    window_start = datetime.combine((now - FEED_HISTORY).date(), time(0), tzinfo=UTC)
+    async with app.database.reader() as session:
+        feed = await _load_feed(session, app, token)
+        if feed is None:
+            raise NotFound("no such feed")
+        conditions = _conditions(feed.feed, window_start)
+        summary = select(func.count(col(Booking.id)), func.max(Booking.updated_at), func.coalesce(func.sum(Booking.sequence), 0))
+        summary = summary.select_from(Booking).join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+        count, newest, sequences = (await session.exec(summary.where(*conditions))).one()  # type: ignore[arg-type]
+        newest = _as_utc(newest)
+        etag = _etag(app, feed, window_start, count, newest, int(sequences))
+        last_modified = _last_modified(feed, window_start, newest)
+        not_modified = _matches(if_none_match, etag) if if_none_match else (
+            if_modified_since is not None and last_modified <= if_modified_since.astimezone(UTC)
+        )
+        if not_modified:
+            return FeedDocument(etag, last_modified, None, feed.filename)
+        cached = _documents.get(etag)
+        if cached is not None:
+            return FeedDocument(etag, last_modified, cached, feed.filename)
+        rows = (await session.exec(_rows_statement(conditions))).all()  # type: ignore[call-overload]
+    entries = [_entry(row) for row in rows]
+    # The body's own ETag: a change committed between the two queries must not be cached
+    # under the older ETag.
+    body_newest = max((entry.updated_at for entry in entries), default=None)
+    body_etag = _etag(app, feed, window_start, len(entries), body_newest, sum(entry.sequence for entry in entries))
+    body = _document(app, feed, entries)
+    _documents.put(body_etag, body)
+    return FeedDocument(body_etag, _last_modified(feed, window_start, body_newest), body, feed.filename)
+
+
+def _rows_statement(conditions: list[object]):  # type: ignore[no-untyped-def]
+    return (
+        select(
+            Booking.id, Booking.starts_at, Booking.ends_at, Booking.status, Booking.sequence, Booking.updated_at,
+            Booking.title, Booking.purpose, Booking.is_public, Booking.series_id,
+            Resource.name, Site.name, Site.address, Site.timezone, Organisation.name, User.display_name, User.email,
+        )
+        .select_from(Booking)
+        .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+        .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
+        .join(User, User.id == Booking.booker_id)  # type: ignore[arg-type]
+        .outerjoin(Organisation, Organisation.id == Booking.organisation_id)  # type: ignore[arg-type]
+        .where(*conditions)  # type: ignore[arg-type]
+        .order_by(col(Booking.starts_at), col(Booking.id))
+    )
+
+
+def _as_utc(value: datetime | str | None) -> datetime | None:
+    # Aggregates bypass the column type: SQLite hands back text, PostgreSQL an aware value.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _entry(row) -> FeedEntry:  # type: ignore[no-untyped-def]
+    (booking_id, starts_at, ends_at, status, sequence, updated_at, title, purpose, is_public, series_id,
+     resource_name, site_name, site_address, timezone, organisation_name, booker_name, booker_email) = row
+    return FeedEntry(
+        booking_id=booking_id, starts_at=starts_at, ends_at=ends_at, status=status, sequence=sequence,
+        updated_at=updated_at, title=title, purpose=purpose, is_public=is_public, resource_name=resource_name,
+        site_name=site_name, site_address=site_address, timezone=timezone, organisation_name=organisation_name,
+        booker_name=booker_name, booker_email=booker_email, series_id=series_id,
+    )
+
+
+def _labels(language: str) -> FeedLabels:
+    translations = get_translations(language)
+    return FeedLabels(
+        busy=translations.gettext("Busy"),
+        booked_by=translations.gettext("Booked by"),
+        organisation=translations.gettext("Organisation"),
+        part_of_series=translations.gettext("Part of a series"),
+    )
+
+
+def _document(app: AppContext, feed: _Feed, entries: list[FeedEntry]) -> bytes:
+    host = app.settings.host_name
+    labels = _labels(app.settings.default_language)
+    base = app.settings.base_url.rstrip("/")
+    private = feed.feed.is_private
+    events = [
+        feed_event(
+            entry, private=private, host=host, labels=labels, show_email=feed.show_email,
+            url=f"{base}/bookings/{entry.booking_id}" if private else None,
+        )
+        for entry in entries
+    ]
+    return build_feed(events, name=feed.name, timezone_hint=feed.timezone)
+
+
+__all__ = [
+    "FEED_SCOPES",
+    "FeedDocument",
+    "FeedView",
+    "api_scope",
+    "clear_document_cache",
+    "create_feed",
+    "feed_urls",
+    "list_feeds",
+    "regenerate_feed",
+    "render_feed",
+    "revoke_feed",
+]

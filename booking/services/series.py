@@ -1,0 +1,554 @@
+"""Recurring bookings (series): create, read, cancel and change this-and-following.
+
+A series is one ``Series`` row (the rule, in the site's local wall time, as agreed) and one
+``Booking`` row per occurrence (``series_id``, ``recurrence_id`` = the start the rule gave
+it), each with its own status (indico's shape, see DESIGN.md). So one date can be cancelled,
+moved or declined with the ordinary booking functions, and overlap checks work on plain rows.
+
+Creating a series runs in ONE write transaction that holds the resource's lock
+(``lock_for_booking``): every occurrence is checked on its own with ``check_placement``,
+exactly like a single booking, and inserted (and flushed) before the next one is checked, so
+the occurrences of one request cannot collide with each other either. Local times that do not
+exist (the spring-forward gap) are reported, never shifted. ``mode="all_or_nothing"`` writes
+nothing when any date is refused (``SeriesConflict``, HTTP 409 listing them);
+``mode="book_free"`` books the free dates and reports the others, each with its reason and
+alternatives (computed after the transaction, like ``create_booking`` does).
+
+Changes to "this and following" (or all) dates are applied to the occurrence rows: each moved
+date is re-checked under the lock, all or nothing, SEQUENCE + 1 per booking; cancellations go
+through the ordinary lifecycle transition per occurrence. The series row keeps the rule as
+first agreed (so RECURRENCE-IDs already in people's calendars stay valid: every changed date
+is an override of its original instance) and raises its own ``sequence``. Dates that have
+already started are history and are never changed or cancelled by a series operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from booking.auth.permissions import BookingFacts, can_change_booking, can_view_booking
+from booking.auth.principal import Principal
+from booking.db.errors import is_overlap_violation
+from booking.domain.alternatives import Alternative
+from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from booking.domain.intervals import Interval
+from booking.domain.lifecycle import CHANGEABLE, Action, Status
+from booking.domain.policies import check_quantity
+from booking.domain.recurrence import (
+    MAX_OCCURRENCES,
+    NonexistentLocalTime,
+    RecurrenceRule,
+    expand,
+    local_time_problem,
+    local_to_utc,
+    parse_rrule,
+)
+from booking.models import Booking, Resource, Series, Site
+from booking.services import notifications
+from booking.services.alternatives import suggest_alternatives
+from booking.services.audit import record_event
+from booking.services.bookings import (
+    MAX_PURPOSE,
+    MAX_TITLE,
+    BookingRequest,
+    TakenInterval,
+    check_booker,
+    check_placement,
+    lock_for_booking,
+    new_booking,
+    transition,
+)
+from booking.services.context import AppContext
+
+Mode = Literal["all_or_nothing", "book_free"]
+MODES: tuple[str, ...] = ("all_or_nothing", "book_free")
+CancelScope = Literal["all", "following"]
+CANCEL_SCOPES: tuple[str, ...] = ("all", "following")
+MAX_SERIES_DURATION = timedelta(days=31)
+# Alternatives are a search each; beyond this many refused dates the list gets none.
+MAX_DATES_WITH_ALTERNATIVES = 25
+ALTERNATIVES_PER_DATE = 3
+
+
+@dataclass(frozen=True)
+class SeriesRequest:
+    """A recurring booking: ``local_start`` is a naive wall time in the site's zone.
+
+    ``rule`` may also be an RRULE text (``parse_rrule``, read in the site's zone);
+    ``excluded_dates`` are then its EXDATEs (a ``RecurrenceRule`` carries its own).
+    """
+
+    resource_id: int
+    local_start: datetime
+    duration: timedelta
+    rule: RecurrenceRule | str
+    quantity: int = 1
+    organisation_id: int | None = None
+    title: str = ""
+    purpose: str = ""
+    is_public: bool = False
+    excluded_dates: tuple[date, ...] = ()
+
+
+@dataclass
+class RefusedOccurrence:
+    """A date of the series that was not booked, with why and what would be free instead.
+
+    ``code``: ``nonexistent_local_time`` (skipped by a DST switch; ``starts_at`` is None),
+    ``conflict`` (taken), ``policy_violation`` (a rule of the resource) or ``invalid_input``.
+    """
+
+    local_start: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
+    code: str
+    reason: str
+    field: str | None = None
+    conflicts: list[TakenInterval] = dataclasses.field(default_factory=list)
+    alternatives: list[Alternative] = dataclasses.field(default_factory=list)
+    booking_id: int | None = None  # for changes of existing dates
+
+
+@dataclass
+class SeriesResult:
+    series: Series
+    resource: Resource
+    site: Site
+    booked: list[Booking]
+    refused: list[RefusedOccurrence]
+
+
+@dataclass
+class SeriesView:
+    series: Series
+    resource: Resource
+    site: Site
+    occurrences: list[Booking]
+
+
+class SeriesConflict(Conflict):
+    """Dates of a series could not be booked or moved; nothing was written."""
+
+    code = "series_conflict"
+
+    def __init__(self, message: str, refused: Sequence[RefusedOccurrence]) -> None:
+        super().__init__(
+            message,
+            conflicts=[taken for item in refused for taken in item.conflicts],
+            alternatives=[alternative for item in refused for alternative in item.alternatives][:10],
+        )
+        self.refused = list(refused)
+
+
+class _Refused(Exception):
+    """Internal: leave the transaction (rolling it back) with the refused dates."""
+
+    def __init__(self, refused: list[RefusedOccurrence], total: int) -> None:
+        self.refused = refused
+        self.total = total
+
+
+def _code_of(error: DomainError) -> str:
+    return "conflict" if isinstance(error, Conflict) else error.code
+
+
+def _refusal(local_start: datetime, interval: Interval | None, error: DomainError, booking_id: int | None = None) -> RefusedOccurrence:
+    return RefusedOccurrence(
+        local_start=local_start,
+        starts_at=interval.starts_at if interval else None,
+        ends_at=interval.ends_at if interval else None,
+        code="nonexistent_local_time" if isinstance(error, NonexistentLocalTime) else _code_of(error),
+        reason=error.message,
+        field=error.field,
+        conflicts=list(getattr(error, "conflicts", []) or []),
+        booking_id=booking_id,
+    )
+
+
+def _nonexistent(local_start: datetime, timezone: str) -> NonexistentLocalTime:
+    return NonexistentLocalTime(
+        f"{local_start:%Y-%m-%d %H:%M} does not exist in {timezone}: the clocks skip that hour "
+        "when summer time starts. This date was not booked; choose another time for it.",
+        field="starts_at",
+    )
+
+
+def _clean_text(value: str, limit: int, field_name: str) -> str:
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"at most {limit} characters", field=field_name)
+    return value
+
+
+def _check_duration(duration: timedelta) -> int:
+    if duration <= timedelta(0):
+        raise InvalidInput("the end must be after the start", field="ends_at")
+    if duration > MAX_SERIES_DURATION:
+        raise InvalidInput("one date of a series lasts at most 31 days", field="ends_at")
+    if duration % timedelta(minutes=1):
+        raise InvalidInput("the length must be whole minutes", field="ends_at")
+    return int(duration / timedelta(minutes=1))
+
+
+async def create_series(
+    app: AppContext, actor: Principal, request: SeriesRequest, mode: Mode = "all_or_nothing"
+) -> SeriesResult:
+    """Book every date of ``request.rule`` from ``request.local_start`` in the site's zone.
+
+    One transaction under the resource's lock; each date is checked like a single booking.
+    ``all_or_nothing``: any refused date refuses the whole series (``SeriesConflict``, nothing
+    written). ``book_free``: the free dates are booked and the others reported in
+    ``SeriesResult.refused`` (a series where no date is free raises ``SeriesConflict``).
+    Refused dates carry alternatives. The refused dates become EXDATEs of the series row, so
+    its rule describes exactly the booked dates.
+    """
+    if mode not in MODES:
+        raise InvalidInput("mode is all_or_nothing or book_free", field="mode")
+    if not isinstance(request.local_start, datetime) or request.local_start.tzinfo is not None:
+        raise InvalidInput("the start of a series is a local wall time without offset, e.g. 2026-02-03T18:00", field="starts_at")
+    duration_minutes = _check_duration(request.duration)
+    title = _clean_text(request.title, MAX_TITLE, "title")
+    purpose = _clean_text(request.purpose, MAX_PURPOSE, "purpose")
+    now = app.now()
+    try:
+        async with app.database.transaction() as session:
+            placement = await lock_for_booking(session, actor, request.resource_id)
+            await check_booker(session, actor, placement, request.organisation_id)
+            check_quantity(request.quantity, placement.resource.capacity)
+            timezone = placement.site.timezone
+            rule = (
+                parse_rrule(request.rule, timezone, request.excluded_dates) if isinstance(request.rule, str) else request.rule
+            )
+            occurrences = expand(rule, request.local_start, request.duration, timezone)
+            series = Series(
+                resource_id=placement.resource.id,  # type: ignore[arg-type]
+                organisation_id=request.organisation_id,
+                booker_id=actor.user_id,
+                rrule=rule.to_rrule_string(timezone),
+                timezone=timezone,
+                local_start=request.local_start.isoformat(timespec="minutes"),
+                duration_minutes=duration_minutes,
+                exdates=[day.isoformat() for day in rule.excluded_dates],
+                quantity=request.quantity,
+                title=title,
+                purpose=purpose,
+                is_public=request.is_public,
+            )
+            template = BookingRequest(
+                resource_id=request.resource_id, starts_at=now, ends_at=now + request.duration,
+                quantity=request.quantity, organisation_id=request.organisation_id,
+                title=title, purpose=purpose, is_public=request.is_public,
+            )
+            session.add(series)
+            await session.flush()
+
+            booked: list[Booking] = []
+            refused: list[RefusedOccurrence] = []
+            for occurrence in occurrences:
+                if not occurrence.bookable:
+                    refused.append(_refusal(occurrence.local_start, None, _nonexistent(occurrence.local_start, timezone)))
+                    continue
+                interval = Interval(occurrence.starts_at, occurrence.ends_at)  # type: ignore[arg-type]
+                try:
+                    await check_placement(session, placement, interval, request.quantity, now=now)
+                except DomainError as error:
+                    refused.append(_refusal(occurrence.local_start, interval, error))
+                    continue
+                booking = new_booking(
+                    placement, actor, template, interval, series_id=series.id, recurrence_id=interval.starts_at
+                )
+                session.add(booking)
+                # Flushed at once: the next date's check sees it (dates of one series must
+                # not collide with each other, buffers included).
+                await session.flush()
+                record_event(
+                    session, booking, actor_id=actor.user_id, action="created", from_status=None,
+                    to_status=booking.status, details={"series_id": series.id},
+                )
+                booked.append(booking)
+            if refused and (mode == "all_or_nothing" or not booked):
+                raise _Refused(refused, len(occurrences))
+            if refused:
+                series.exdates = sorted(
+                    set(series.exdates) | {item.local_start.date().isoformat() for item in refused}
+                )
+                session.add(series)
+                await session.flush()
+            await notifications.series_created(session, app, series, booked)
+            resource, site = placement.resource, placement.site
+    except _Refused as refusal:
+        await _add_alternatives(app, actor, request.resource_id, request.quantity, request.organisation_id, refusal.refused, now)
+        raise SeriesConflict(
+            f"{len(refusal.refused)} of {refusal.total} dates cannot be booked; nothing was booked",
+            refusal.refused,
+        ) from None
+    except IntegrityError as error:
+        # The PostgreSQL exclusion constraint: only a race the lock did not cover can get here.
+        if not is_overlap_violation(error):
+            raise
+        raise Conflict("the resource is not available at one of the dates; nothing was booked") from None
+    await _add_alternatives(app, actor, request.resource_id, request.quantity, request.organisation_id, refused, now)
+    return SeriesResult(series, resource, site, booked, refused)
+
+
+async def _add_alternatives(
+    app: AppContext,
+    actor: Principal,
+    resource_id: int,
+    quantity: int,
+    organisation_id: int | None,
+    refused: list[RefusedOccurrence],
+    now: datetime,
+) -> None:
+    """Alternatives for refused dates, after the transaction (a search needs no lock)."""
+    for item in refused[:MAX_DATES_WITH_ALTERNATIVES]:
+        if item.starts_at is None or item.ends_at is None or item.code == "invalid_input":
+            continue
+        item.alternatives = await suggest_alternatives(
+            app, actor, resource_id, Interval(item.starts_at, item.ends_at), quantity,
+            organisation_id=organisation_id, now=now, limit=ALTERNATIVES_PER_DATE,
+            exclude_booking_ids=(item.booking_id,) if item.booking_id else (),
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def _load_series(session: AsyncSession, series_id: int) -> tuple[Series, Resource, Site]:
+    series = await session.get(Series, series_id)
+    if series is None:
+        raise NotFound(f"series {series_id} does not exist")
+    resource = await session.get(Resource, series.resource_id)
+    assert resource is not None
+    site = await session.get(Site, resource.site_id)
+    assert site is not None
+    return series, resource, site
+
+
+def _series_facts(series: Series, resource: Resource) -> BookingFacts:
+    return BookingFacts(booker_id=series.booker_id, organisation_id=series.organisation_id, site_id=resource.site_id)
+
+
+async def _occurrences(session: AsyncSession, series_id: int) -> list[Booking]:
+    statement = select(Booking).where(Booking.series_id == series_id).order_by(col(Booking.starts_at), col(Booking.id))
+    return list((await session.exec(statement)).all())
+
+
+async def get_series(app: AppContext, actor: Principal, series_id: int) -> SeriesView:
+    """The series with all its dates (every status), for those who may see its bookings."""
+    async with app.database.reader() as session:
+        series, resource, site = await _load_series(session, series_id)
+        if not can_view_booking(actor, _series_facts(series, resource)):
+            # Like a booking one may not see: say so only to those who could know it exists.
+            raise NotFound(f"series {series_id} does not exist")
+        occurrences = await _occurrences(session, series_id)
+    return SeriesView(series, resource, site, occurrences)
+
+
+# --------------------------------------------------------------------------- changing
+
+
+def _selected(occurrences: list[Booking], *, now: datetime, from_: datetime | None, statuses: frozenset[Status]) -> list[Booking]:
+    """Dates not yet started, in ``statuses``, whose original start is at or after ``from_``."""
+    chosen = []
+    for booking in occurrences:
+        original = booking.recurrence_id or booking.starts_at
+        if booking.status not in statuses or booking.starts_at <= now:
+            continue
+        if from_ is not None and original < from_:
+            continue
+        chosen.append(booking)
+    return chosen
+
+
+async def cancel_series(
+    app: AppContext,
+    actor: Principal,
+    series_id: int,
+    *,
+    scope: CancelScope = "all",
+    from_: datetime | None = None,
+    reason: str = "",
+) -> SeriesView:
+    """Cancel the dates of a series that have not started yet: ``all`` of them, or the
+    ``following`` ones from ``from_`` on (by their original start, ``recurrence_id``).
+
+    Each date goes through the ordinary lifecycle (audit, SEQUENCE + 1, notification).
+    """
+    if scope not in CANCEL_SCOPES:
+        raise InvalidInput("scope is all or following", field="scope")
+    if scope == "following" and from_ is None:
+        raise InvalidInput("give the first date to cancel (from)", field="from")
+    if from_ is not None and (from_.tzinfo is None or from_.utcoffset() is None):
+        raise InvalidInput("from needs a time zone (e.g. 2026-03-03T18:00:00+01:00)", field="from")
+    reason = reason.strip()
+    if len(reason) > 2000:
+        raise InvalidInput("at most 2000 characters", field="reason")
+    now = app.now()
+    async with app.database.transaction() as session:
+        series, resource, site = await _load_series(session, series_id)
+        series_facts = _series_facts(series, resource)
+        if not can_view_booking(actor, series_facts):
+            raise NotFound(f"series {series_id} does not exist")
+        if not can_change_booking(actor, series_facts):
+            raise PermissionDenied("you may not cancel this series")
+        occurrences = await _occurrences(session, series_id)
+        chosen = _selected(
+            occurrences, now=now, from_=from_ if scope == "following" else None,
+            statuses=frozenset({Status.REQUESTED, Status.CONFIRMED}),
+        )
+        if not chosen:
+            raise InvalidInput("no date of this series is left to cancel", field="from" if scope == "following" else "scope")
+        for booking in chosen:
+            await transition(
+                session, app, actor, booking, Action.CANCEL, reason=reason,
+                details={"series_id": series_id, "scope": scope},
+            )
+        series.sequence += 1
+        series.updated_at = now
+        session.add(series)
+        await session.flush()
+        occurrences = await _occurrences(session, series_id)
+    return SeriesView(series, resource, site, occurrences)
+
+
+async def change_series(
+    app: AppContext,
+    actor: Principal,
+    series_id: int,
+    *,
+    from_: datetime | None = None,
+    local_time: time | None = None,
+    duration: timedelta | None = None,
+) -> SeriesView:
+    """Move the dates of a series from ``from_`` on (all not yet started when None) to a new
+    local time of day and/or length; each date keeps its day.
+
+    All moved dates are re-checked in one transaction under the resource's lock (against
+    other bookings and against each other); any refusal changes nothing and raises
+    ``SeriesConflict`` listing the dates with reasons and alternatives. A booker's change of a
+    resource that needs approval sends the dates back to ``requested``, as for one booking.
+    """
+    if local_time is None and duration is None:
+        raise InvalidInput("give a new start time or a new length", field="starts_at")
+    if local_time is not None and (local_time.tzinfo is not None):
+        raise InvalidInput("the start time is a local wall time without offset", field="starts_at")
+    if duration is not None:
+        _check_duration(duration)
+    if from_ is not None and (from_.tzinfo is None or from_.utcoffset() is None):
+        raise InvalidInput("from needs a time zone (e.g. 2026-03-03T18:00:00+01:00)", field="from")
+    now = app.now()
+    async with app.database.reader() as session:
+        series, resource, _ = await _load_series(session, series_id)
+    # Plain values: a rollback expires the rows loaded inside the transaction.
+    resource_id, quantity, organisation_id = series.resource_id, series.quantity, series.organisation_id
+    refused: list[RefusedOccurrence] = []
+    try:
+        async with app.database.transaction() as session:
+            placement = await lock_for_booking(session, actor, resource_id)
+            series, resource, site = await _load_series(session, series_id)
+            series_facts = _series_facts(series, resource)
+            if not can_view_booking(actor, series_facts):
+                raise NotFound(f"series {series_id} does not exist")
+            if not can_change_booking(actor, series_facts):
+                raise PermissionDenied("you may not change this series")
+            zone = ZoneInfo(site.timezone)
+            chosen = _selected(await _occurrences(session, series_id), now=now, from_=from_, statuses=CHANGEABLE)
+            if not chosen:
+                raise InvalidInput("no date of this series is left to change", field="from")
+            # Park the dates to move (not holding, inside this transaction only): a date not
+            # moved yet must not block the move of another, neither in the locked check nor in
+            # PostgreSQL's exclusion constraint, which is not deferrable; a moved date holds
+            # again at once, so the dates are checked against each other as well.
+            old_statuses = {booking.id: booking.status for booking in chosen}
+            for booking in chosen:
+                booking.status = Status.CANCELLED.value
+                session.add(booking)
+            await session.flush()
+            for booking in chosen:
+                current_local = booking.starts_at.astimezone(zone)
+                wall = datetime.combine(current_local.date(), local_time or current_local.time().replace(tzinfo=None))
+                length = duration or (booking.ends_at - booking.starts_at)
+                if local_time_problem(wall, site.timezone) == "nonexistent":
+                    refused.append(_refusal(wall, None, _nonexistent(wall, site.timezone), booking.id))
+                    continue
+                starts_at = local_to_utc(wall, site.timezone)
+                interval = Interval(starts_at, starts_at + length)
+                try:
+                    await check_placement(session, placement, interval, booking.quantity, now=now)
+                except DomainError as error:
+                    refused.append(_refusal(wall, interval, error, booking.id))
+                    continue
+                before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat(), "quantity": booking.quantity}
+                old_status = old_statuses[booking.id]
+                previous_start, previous_end = booking.starts_at, booking.ends_at
+                booking.starts_at, booking.ends_at = interval.starts_at, interval.ends_at
+                needs_request = placement.rules.needs_approval and not placement.is_staff
+                booking.status = Status.REQUESTED.value if needs_request else old_status
+                booking.sequence += 1
+                booking.updated_at = now
+                session.add(booking)
+                await session.flush()
+                record_event(
+                    session, booking, actor_id=actor.user_id, action="changed", from_status=old_status,
+                    to_status=booking.status, details={"before": before, "series_id": series_id},
+                )
+                await notifications.booking_changed(session, app, booking, previous=(previous_start, previous_end))
+            if refused:
+                raise _Refused(refused, len(chosen))
+            series.sequence += 1
+            series.updated_at = now
+            session.add(series)
+            await session.flush()
+            occurrences = await _occurrences(session, series_id)
+    except _Refused as refusal:
+        await _add_alternatives(app, actor, resource_id, quantity, organisation_id, refusal.refused, now)
+        raise SeriesConflict(
+            f"{len(refusal.refused)} of {refusal.total} dates cannot be moved; nothing was changed", refusal.refused
+        ) from None
+    except IntegrityError as error:
+        if not is_overlap_violation(error):
+            raise
+        raise Conflict("the resource is not available at one of the new times; nothing was changed") from None
+    return SeriesView(series, resource, site, occurrences)
+
+
+def occurrence_local_start(booking: Booking, timezone: str) -> datetime:
+    """The wall time of a date in the site's zone (naive), for answers and pages."""
+    return booking.starts_at.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def series_local_start(series: Series) -> datetime:
+    return datetime.fromisoformat(series.local_start)
+
+
+def excluded_dates(series: Series) -> list[date]:
+    return [date.fromisoformat(value) for value in series.exdates]
+
+
+__all__ = [
+    "CANCEL_SCOPES",
+    "MAX_OCCURRENCES",
+    "MODES",
+    "RefusedOccurrence",
+    "SeriesConflict",
+    "SeriesRequest",
+    "SeriesResult",
+    "SeriesView",
+    "cancel_series",
+    "change_series",
+    "create_series",
+    "excluded_dates",
+    "get_series",
+    "occurrence_local_start",
+    "series_local_start",
+]

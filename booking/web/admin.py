@@ -1,0 +1,543 @@
+"""Administration pages under /admin: sites, closures, resources and their rules, staff,
+organisations, users, parked e-mails.
+
+Guards: the whole area needs a site manager or city administrator (``page_manager``);
+city-wide pages add ``page_city_admin``. The services check again, per site: managers only
+reach their own sites. Every form posts with CSRF; bad input shows the form again with each
+message next to its field and HTTP 400 (409 where the state forbids it), nothing written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from booking.domain.errors import DomainError, InvalidInput
+from booking.models import Site
+from booking.services import administration
+from booking.services.administration import (
+    BlackoutInput,
+    InvalidFields,
+    OrganisationInput,
+    PolicyInput,
+    ResourceInput,
+    SiteInput,
+)
+from booking.services.context import AppContext
+from booking.web.admin_forms import (
+    all_values,
+    checkbox,
+    decimal_number,
+    form_values,
+    merge_error,
+    opening_hours_from_form,
+    opening_hours_to_form,
+    translate,
+    translate_errors,
+    whole_number,
+)
+from booking.web.base import (
+    FormErrors,
+    flash,
+    form_value,
+    page_city_admin,
+    page_manager,
+    parse_local_datetime,
+    redirect,
+    render_page,
+)
+
+SITE_FIELDS = ("name", "address", "latitude", "longitude", "timezone", "contact_email", "description")
+OPENING_FIELDS = tuple(f"opening_{day}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+RESOURCE_FIELDS = ("kind", "name", "category", "capacity", "seats", "visibility", "description", "accessibility_notes")
+POLICY_FIELDS = (
+    "lead_time_minutes", "min_duration_minutes", "max_duration_minutes", "max_horizon_days",
+    "buffer_before_minutes", "buffer_after_minutes", "opening_hours_mode", "audience",
+)
+BLACKOUT_FIELDS = ("starts_at", "ends_at", "resource_id", "kind", "reason")
+ORGANISATION_FIELDS = ("name", "contact_email", "description")
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Template:
+    context.setdefault("active_nav", "admin")
+    context.setdefault("is_city_admin", request.user.is_city_admin)
+    return render_page(request, template, context, status_code=status_code)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+# --- form readers ------------------------------------------------------------------------
+
+
+def _site_input(form: Any, errors: FormErrors) -> SiteInput:
+    latitude = decimal_number(form, "latitude", errors)
+    longitude = decimal_number(form, "longitude", errors)
+    return SiteInput(
+        name=form_value(form, "name"), contact_email=form_value(form, "contact_email"),
+        address=form_value(form, "address"), latitude=latitude, longitude=longitude,
+        timezone=form_value(form, "timezone"), description=form_value(form, "description"),
+        opening_hours=opening_hours_from_form(form, errors),
+    )
+
+
+def _site_form(site: Site | None) -> dict[str, str]:
+    if site is None:
+        return {"timezone": administration.DEFAULT_TIMEZONE} | opening_hours_to_form({})
+    values = {name: _text(getattr(site, name)) for name in SITE_FIELDS}
+    return values | opening_hours_to_form(site.opening_hours)
+
+
+def _resource_input(form: Any, errors: FormErrors) -> ResourceInput:
+    return ResourceInput(
+        kind=form_value(form, "kind"), name=form_value(form, "name"), category=form_value(form, "category"),
+        capacity=whole_number(form, "capacity", errors), seats=whole_number(form, "seats", errors, optional=True),
+        visibility=form_value(form, "visibility"), description=form_value(form, "description"),
+        accessibility_notes=form_value(form, "accessibility_notes"),
+    )
+
+
+def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
+    organisation_ids: list[int] = []
+    for value in all_values(form, "allowed_organisation_ids"):
+        if value.isdigit():
+            organisation_ids.append(int(value))
+        else:
+            errors.setdefault("allowed_organisation_ids", "Please choose organisations from the list.")
+    return PolicyInput(
+        needs_approval=checkbox(form, "needs_approval"),
+        lead_time_minutes=whole_number(form, "lead_time_minutes", errors),
+        min_duration_minutes=whole_number(form, "min_duration_minutes", errors),
+        max_duration_minutes=whole_number(form, "max_duration_minutes", errors, optional=True),
+        max_horizon_days=whole_number(form, "max_horizon_days", errors, optional=True),
+        buffer_before_minutes=whole_number(form, "buffer_before_minutes", errors),
+        buffer_after_minutes=whole_number(form, "buffer_after_minutes", errors),
+        opening_hours_mode=form_value(form, "opening_hours_mode"),
+        audience=form_value(form, "audience"),
+        allowed_organisation_ids=tuple(organisation_ids),
+    )
+
+
+def _check(errors: FormErrors, check: Any, data: Any) -> None:
+    """Run a service's pure input check so that parse and rule errors show together."""
+    try:
+        check(data)
+    except InvalidFields as error:
+        merge_error(errors, error)
+
+
+class AdminController(Controller):
+    path = "/admin"
+    guards = [page_manager]
+
+    # --- overview ------------------------------------------------------------------------
+
+    @get("/", name="admin:index")
+    async def index(self, request: Request, app_context: AppContext) -> Template:
+        data = await administration.overview(app_context, request.user)
+        return _page(request, "admin/index.html", {"overview": data, "admin_section": "overview"})
+
+    # --- sites ---------------------------------------------------------------------------
+
+    @get("/sites/new", guards=[page_city_admin], name="admin:site-new")
+    async def new_site(self, request: Request) -> Template:
+        return _page(request, "admin/site_form.html", {"site": None, "form": _site_form(None), "errors": {}})
+
+    @post("/sites/new", guards=[page_city_admin], name="admin:site-create")
+    async def create_site(self, request: Request, app_context: AppContext) -> Template | Redirect:
+        form = await request.form()
+        errors = FormErrors()
+        data = _site_input(form, errors)
+        _check(errors, administration.check_site, data)
+        if not errors:
+            try:
+                site = await administration.create_site(app_context, request.user, data)
+            except InvalidInput as error:
+                merge_error(errors, error)
+            else:
+                flash(request, "success", translate(request, "The site was created."))
+                return redirect(f"/admin/sites/{site.id}")
+        return self._site_form_again(request, None, form, errors)
+
+    @get("/sites/{site_id:int}", name="admin:site")
+    async def site(self, request: Request, app_context: AppContext, site_id: int) -> Template:
+        return await self._site_page(request, app_context, site_id)
+
+    @get("/sites/{site_id:int}/edit", name="admin:site-edit")
+    async def edit_site(self, request: Request, app_context: AppContext, site_id: int) -> Template:
+        site = await administration.get_site(app_context, request.user, site_id)
+        return _page(request, "admin/site_form.html", {"site": site, "form": _site_form(site), "errors": {}})
+
+    @post("/sites/{site_id:int}/edit", name="admin:site-update")
+    async def update_site(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+        site = await administration.get_site(app_context, request.user, site_id)
+        form = await request.form()
+        errors = FormErrors()
+        data = _site_input(form, errors)
+        _check(errors, administration.check_site, data)
+        if not errors:
+            try:
+                await administration.update_site(app_context, request.user, site_id, data)
+            except InvalidInput as error:
+                merge_error(errors, error)
+            else:
+                flash(request, "success", translate(request, "The site was saved."))
+                return redirect(f"/admin/sites/{site_id}")
+        return self._site_form_again(request, site, form, errors)
+
+    def _site_form_again(self, request: Request, site: Site | None, form: Any, errors: FormErrors) -> Template:
+        values = form_values(form, SITE_FIELDS + OPENING_FIELDS)
+        context = {"site": site, "form": values, "errors": translate_errors(request, errors)}
+        return _page(request, "admin/site_form.html", context, status_code=400)
+
+    async def _site_page(
+        self,
+        request: Request,
+        app_context: AppContext,
+        site_id: int,
+        *,
+        status_code: int = 200,
+        blackout_form: dict[str, str] | None = None,
+        blackout_errors: dict[str, str] | None = None,
+        staff_form: dict[str, str] | None = None,
+        staff_errors: dict[str, str] | None = None,
+        messages: list[tuple[str, str]] | None = None,
+    ) -> Template:
+        data = await administration.site_overview(app_context, request.user, site_id)
+        context = {
+            "data": data,
+            "site": data.site,
+            "resource_options": [(str(r.id), r.name) for r in data.resources],
+            "resource_names": {r.id: r.name for r in data.resources},
+            "blackout_form": blackout_form or {"kind": "closed"},
+            "blackout_errors": translate_errors(request, blackout_errors or {}),
+            "staff_form": staff_form or {"role": "lender"},
+            "staff_errors": translate_errors(request, staff_errors or {}),
+            "messages": messages or [],
+        }
+        return _page(request, "admin/site.html", context, status_code=status_code)
+
+    # --- closures ------------------------------------------------------------------------
+
+    @post("/sites/{site_id:int}/blackouts", name="admin:blackout-create")
+    async def add_blackout(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+        site = await administration.get_site(app_context, request.user, site_id)
+        form = await request.form()
+        errors = FormErrors()
+        starts_at = ends_at = None
+        try:
+            starts_at = parse_local_datetime(form_value(form, "starts_at"), site.timezone, "starts_at")
+        except InvalidInput as error:
+            errors.setdefault("starts_at", _local_time_message(error))
+        try:
+            ends_at = parse_local_datetime(form_value(form, "ends_at"), site.timezone, "ends_at")
+        except InvalidInput as error:
+            errors.setdefault("ends_at", _local_time_message(error))
+        resource_text = form_value(form, "resource_id")
+        if resource_text and not resource_text.isdigit():
+            errors.setdefault("resource_id", "Please choose a resource of this site.")
+        if not errors and starts_at and ends_at:
+            data = BlackoutInput(
+                starts_at=starts_at, ends_at=ends_at, resource_id=int(resource_text) if resource_text else None,
+                kind=form_value(form, "kind"), reason=form_value(form, "reason"),
+            )
+            try:
+                result = await administration.add_blackout(app_context, request.user, site_id, data)
+            except InvalidInput as error:
+                merge_error(errors, error)
+            else:
+                flash(request, "success", translate(request, "The closure was saved."))
+                if result.overlapping_bookings:
+                    flash(request, "warning", translate(
+                        request,
+                        "%(count)s bookings fall into this closure. They stay valid: please talk to the bookers.",
+                        count=result.overlapping_bookings,
+                    ))
+                return redirect(f"/admin/sites/{site_id}#closures")
+        return await self._site_page(
+            request, app_context, site_id, status_code=400,
+            blackout_form=form_values(form, BLACKOUT_FIELDS), blackout_errors=errors,
+        )
+
+    @post("/sites/{site_id:int}/blackouts/{blackout_id:int}/delete", name="admin:blackout-delete")
+    async def delete_blackout(self, request: Request, app_context: AppContext, site_id: int, blackout_id: int) -> Redirect:
+        await administration.delete_blackout(app_context, request.user, site_id, blackout_id)
+        flash(request, "success", translate(request, "The closure was removed."))
+        return redirect(f"/admin/sites/{site_id}#closures")
+
+    # --- staff ---------------------------------------------------------------------------
+
+    @post("/sites/{site_id:int}/staff", name="admin:staff-assign")
+    async def assign_staff(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+        await administration.get_site(app_context, request.user, site_id)
+        form = await request.form()
+        values = form_values(form, ("email", "role"))
+        try:
+            member = await administration.assign_site_role(app_context, request.user, site_id, values["email"], values["role"])
+        except InvalidInput as error:
+            return await self._site_page(
+                request, app_context, site_id, status_code=400,
+                staff_form=values, staff_errors=merge_error(FormErrors(), error, "email"),
+            )
+        message = "%(name)s is now a manager of this site." if member.role == "manager" else "%(name)s is now a lender at this site."
+        flash(request, "success", translate(request, message, name=member.display_name))
+        return redirect(f"/admin/sites/{site_id}#staff")
+
+    @post("/sites/{site_id:int}/staff/{user_id:int}/remove", name="admin:staff-remove")
+    async def remove_staff(self, request: Request, app_context: AppContext, site_id: int, user_id: int) -> Template | Redirect:
+        try:
+            await administration.remove_site_role(app_context, request.user, site_id, user_id)
+        except DomainError as error:
+            if error.status_code != 403 or not request.user.is_manager_at(site_id):
+                raise
+            return await self._site_page(
+                request, app_context, site_id, status_code=403,
+                messages=[("danger", translate(request, error.message))],
+            )
+        flash(request, "success", translate(request, "The role was removed."))
+        return redirect(f"/admin/sites/{site_id}#staff")
+
+    # --- resources -----------------------------------------------------------------------
+
+    @get("/sites/{site_id:int}/resources/new", name="admin:resource-new")
+    async def new_resource(self, request: Request, app_context: AppContext, site_id: int) -> Template:
+        site = await administration.get_site(app_context, request.user, site_id)
+        form = {"kind": "room", "capacity": "1", "visibility": "public"}
+        return _page(request, "admin/resource_form.html", {"site": site, "resource": None, "form": form, "errors": {}})
+
+    @post("/sites/{site_id:int}/resources/new", name="admin:resource-create")
+    async def create_resource(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+        site = await administration.get_site(app_context, request.user, site_id)
+        form = await request.form()
+        errors = FormErrors()
+        data = _resource_input(form, errors)
+        _check(errors, administration.check_resource, data)
+        if not errors:
+            try:
+                resource = await administration.create_resource(app_context, request.user, site_id, data)
+            except InvalidInput as error:
+                merge_error(errors, error)
+            else:
+                flash(request, "success", translate(request, "The resource was created. Now set its booking rules."))
+                return redirect(f"/admin/resources/{resource.id}/rules")
+        context = {"site": site, "resource": None, "form": form_values(form, RESOURCE_FIELDS), "errors": translate_errors(request, errors)}
+        return _page(request, "admin/resource_form.html", context, status_code=400)
+
+    @get("/resources/{resource_id:int}/edit", name="admin:resource-edit")
+    async def edit_resource(self, request: Request, app_context: AppContext, resource_id: int) -> Template:
+        resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
+        form = {name: _text(getattr(resource, name)) for name in RESOURCE_FIELDS}
+        return _page(request, "admin/resource_form.html", {"site": site, "resource": resource, "form": form, "errors": {}})
+
+    @post("/resources/{resource_id:int}/edit", name="admin:resource-update")
+    async def update_resource(self, request: Request, app_context: AppContext, resource_id: int) -> Template | Redirect:
+        resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
+        form = await request.form()
+        errors = FormErrors()
+        data = _resource_input(form, errors)
+        _check(errors, administration.check_resource, data)
+        if not errors:
+            try:
+                await administration.update_resource(app_context, request.user, resource_id, data)
+            except InvalidInput as error:
+                merge_error(errors, error)
+            else:
+                flash(request, "success", translate(request, "The resource was saved."))
+                return redirect(f"/admin/sites/{site.id}#resources")
+        context = {"site": site, "resource": resource, "form": form_values(form, RESOURCE_FIELDS), "errors": translate_errors(request, errors)}
+        return _page(request, "admin/resource_form.html", context, status_code=400)
+
+    @post("/resources/{resource_id:int}/active", name="admin:resource-active")
+    async def set_resource_active(self, request: Request, app_context: AppContext, resource_id: int) -> Redirect:
+        form = await request.form()
+        active = form_value(form, "active") == "1"
+        resource = await administration.set_resource_active(app_context, request.user, resource_id, active)
+        message = "The resource can be booked again." if active else "The resource was deactivated: it can no longer be booked; existing bookings stay."
+        flash(request, "success", translate(request, message))
+        return redirect(f"/admin/sites/{resource.site_id}#resources")
+
+    @get("/resources/{resource_id:int}/rules", name="admin:policy-edit")
+    async def edit_policy(self, request: Request, app_context: AppContext, resource_id: int) -> Template:
+        resource, site, policy = await administration.get_resource(app_context, request.user, resource_id)
+        defaults = administration.PolicyInput(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
+        source: Any = policy or defaults
+        form = {name: _text(getattr(source, name)) for name in POLICY_FIELDS}
+        form["needs_approval"] = "1" if source.needs_approval else ""
+        selected = [str(i) for i in (source.allowed_organisation_ids or ())]
+        return await self._policy_page(request, app_context, resource, site, form, selected, {})
+
+    @post("/resources/{resource_id:int}/rules", name="admin:policy-update")
+    async def update_policy(self, request: Request, app_context: AppContext, resource_id: int) -> Template | Redirect:
+        resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
+        form = await request.form()
+        errors = FormErrors()
+        data = _policy_input(form, errors)
+        _check(errors, administration.check_policy, data)
+        if not errors:
+            try:
+                await administration.update_policy(app_context, request.user, resource_id, data)
+            except InvalidInput as error:
+                merge_error(errors, error)
+            else:
+                flash(request, "success", translate(request, "The booking rules were saved."))
+                return redirect(f"/admin/sites/{site.id}#resources")
+        values = form_values(form, POLICY_FIELDS) | {"needs_approval": "1" if checkbox(form, "needs_approval") else ""}
+        selected = all_values(form, "allowed_organisation_ids")
+        return await self._policy_page(request, app_context, resource, site, values, selected, errors, status_code=400)
+
+    async def _policy_page(
+        self, request: Request, app_context: AppContext, resource: Any, site: Site, form: dict[str, str],
+        selected: list[str], errors: FormErrors | dict[str, str], status_code: int = 200,
+    ) -> Template:
+        organisations = await administration.organisation_choices(app_context, request.user)
+        context = {
+            "site": site, "resource": resource, "form": form, "selected_organisations": selected,
+            "organisations": organisations, "errors": translate_errors(request, errors),
+        }
+        return _page(request, "admin/policy_form.html", context, status_code=status_code)
+
+    # --- organisations (city administrators) ---------------------------------------------
+
+    @get("/organisations", guards=[page_city_admin], name="admin:organisations")
+    async def organisations(self, request: Request, app_context: AppContext) -> Template:
+        rows = await administration.list_organisations(app_context, request.user)
+        return _page(request, "admin/organisations.html", {"organisations": rows, "admin_section": "organisations"})
+
+    @get("/organisations/new", guards=[page_city_admin], name="admin:organisation-new")
+    async def new_organisation(self, request: Request) -> Template:
+        context = {"organisation": None, "form": {}, "errors": {}, "admin_section": "organisations"}
+        return _page(request, "admin/organisation_form.html", context)
+
+    @post("/organisations/new", guards=[page_city_admin], name="admin:organisation-create")
+    async def create_organisation(self, request: Request, app_context: AppContext) -> Template | Redirect:
+        form = await request.form()
+        values = form_values(form, ORGANISATION_FIELDS)
+        try:
+            organisation = await administration.create_organisation(app_context, request.user, OrganisationInput(**values))
+        except InvalidInput as error:
+            context = {
+                "organisation": None, "form": values, "errors": translate_errors(request, merge_error(FormErrors(), error, "name")),
+                "admin_section": "organisations",
+            }
+            return _page(request, "admin/organisation_form.html", context, status_code=400)
+        flash(request, "success", translate(request, "The organisation was created."))
+        return redirect(f"/admin/organisations/{organisation.id}")
+
+    @get("/organisations/{organisation_id:int}", guards=[page_city_admin], name="admin:organisation")
+    async def organisation(self, request: Request, app_context: AppContext, organisation_id: int) -> Template:
+        return await self._organisation_page(request, app_context, organisation_id)
+
+    @post("/organisations/{organisation_id:int}/edit", guards=[page_city_admin], name="admin:organisation-update")
+    async def update_organisation(self, request: Request, app_context: AppContext, organisation_id: int) -> Template | Redirect:
+        form = await request.form()
+        values = form_values(form, ORGANISATION_FIELDS)
+        try:
+            await administration.update_organisation(app_context, request.user, organisation_id, OrganisationInput(**values))
+        except InvalidInput as error:
+            return await self._organisation_page(
+                request, app_context, organisation_id, status_code=400,
+                form=values, errors=merge_error(FormErrors(), error, "name"),
+            )
+        flash(request, "success", translate(request, "The organisation was saved."))
+        return redirect(f"/admin/organisations/{organisation_id}")
+
+    @post("/organisations/{organisation_id:int}/members", guards=[page_city_admin], name="admin:member-add")
+    async def add_member(self, request: Request, app_context: AppContext, organisation_id: int) -> Template | Redirect:
+        form = await request.form()
+        values = form_values(form, ("email", "role"))
+        try:
+            member = await administration.add_member(app_context, request.user, organisation_id, values["email"], values["role"])
+        except InvalidInput as error:
+            return await self._organisation_page(
+                request, app_context, organisation_id, status_code=400,
+                member_form=values, member_errors=merge_error(FormErrors(), error, "email"),
+            )
+        flash(request, "success", translate(request, "%(name)s was added.", name=member.display_name))
+        return redirect(f"/admin/organisations/{organisation_id}#members")
+
+    @post(
+        "/organisations/{organisation_id:int}/members/{user_id:int}/remove", guards=[page_city_admin], name="admin:member-remove"
+    )
+    async def remove_member(self, request: Request, app_context: AppContext, organisation_id: int, user_id: int) -> Redirect:
+        await administration.remove_member(app_context, request.user, organisation_id, user_id)
+        flash(request, "success", translate(request, "The member was removed."))
+        return redirect(f"/admin/organisations/{organisation_id}#members")
+
+    async def _organisation_page(
+        self, request: Request, app_context: AppContext, organisation_id: int, *, status_code: int = 200,
+        form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+        member_form: dict[str, str] | None = None, member_errors: dict[str, str] | None = None,
+    ) -> Template:
+        details = await administration.get_organisation(app_context, request.user, organisation_id)
+        organisation = details.organisation
+        context = {
+            "organisation": organisation,
+            "members": details.members,
+            "form": form or {name: _text(getattr(organisation, name)) for name in ORGANISATION_FIELDS},
+            "errors": translate_errors(request, errors or {}),
+            "member_form": member_form or {"role": "member"},
+            "member_errors": translate_errors(request, member_errors or {}),
+            "admin_section": "organisations",
+        }
+        return _page(request, "admin/organisation.html", context, status_code=status_code)
+
+    # --- users (city administrators) -----------------------------------------------------
+
+    @get("/users", guards=[page_city_admin], name="admin:users")
+    async def users(self, request: Request, app_context: AppContext, q: str = "", page: str = "1") -> Template:
+        number = int(page) if page.isdigit() else 1
+        data = await administration.list_users(app_context, request.user, text=q, page=number)
+        return _page(request, "admin/users.html", {"data": data, "q": q.strip()[:100], "admin_section": "users"})
+
+    @post("/users/{user_id:int}/city-admin", guards=[page_city_admin], name="admin:user-city-admin")
+    async def set_city_admin(self, request: Request, app_context: AppContext, user_id: int) -> Redirect:
+        form = await request.form()
+        value = form_value(form, "value") == "1"
+        user = await administration.set_city_admin(app_context, request.user, user_id, value)
+        message = "%(name)s is now a city administrator." if value else "%(name)s is no longer a city administrator."
+        flash(request, "success", translate(request, message, name=user.display_name))
+        return redirect(_users_back(form))
+
+    @post("/users/{user_id:int}/active", guards=[page_city_admin], name="admin:user-active")
+    async def set_user_active(self, request: Request, app_context: AppContext, user_id: int) -> Redirect:
+        form = await request.form()
+        value = form_value(form, "value") == "1"
+        user = await administration.set_user_active(app_context, request.user, user_id, value)
+        message = "The account of %(name)s is active again." if value else "The account of %(name)s was deactivated."
+        flash(request, "success", translate(request, message, name=user.display_name))
+        return redirect(_users_back(form))
+
+    # --- parked e-mails (city administrators) --------------------------------------------
+
+    @get("/mail", guards=[page_city_admin], name="admin:mail")
+    async def parked_mail(self, request: Request, app_context: AppContext) -> Template:
+        rows = await administration.parked_messages(app_context, request.user)
+        return _page(request, "admin/mail.html", {"messages_parked": rows, "admin_section": "mail"})
+
+    @post("/mail/{message_id:int}/retry", guards=[page_city_admin], name="admin:mail-retry")
+    async def retry_mail(self, request: Request, app_context: AppContext, message_id: int) -> Redirect:
+        await administration.retry_parked_message(app_context, request.user, message_id)
+        flash(request, "success", translate(request, "The e-mail is back in the queue and will be sent shortly."))
+        return redirect("/admin/mail")
+
+
+def _users_back(form: Any) -> str:
+    """Back to the list page the button was on (query and page only, never elsewhere)."""
+    from urllib.parse import urlencode
+
+    query = {key: form_value(form, key) for key in ("q", "page") if form_value(form, key)}
+    return "/admin/users" + (f"?{urlencode(query)}" if query else "")
+
+
+def _local_time_message(error: InvalidInput) -> str:
+    if "does not exist" in error.message:
+        return "This local time does not exist (the clocks change then)."
+    if "like" in error.message:
+        return "Please enter a date and time like 2026-03-03 18:00."
+    return "Please enter a date and time."
+
+
+ROUTES = [AdminController]

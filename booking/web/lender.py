@@ -1,0 +1,137 @@
+"""The lender inbox: /lender (requests at my sites, approve or decline in one step each) and
+/lender/requests/{id} (one request; the e-mails to lenders link here).
+
+Hand-outs and returns of the day live at /lender/today (booking.web.loans); the inbox links there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from booking.domain.errors import InvalidInput, TransitionNotAllowed
+from booking.services import bookings, inbox
+from booking.services.context import AppContext
+from booking.web.admin_forms import translate
+from booking.web.base import flash, form_value, page_lender, redirect, render_page
+
+INBOX_TEMPLATE = "lender/inbox.html"
+REQUEST_TEMPLATE = "lender/request.html"
+
+
+def _site_filter(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _back_to(view: str, booking_id: int, site_id: int | None) -> str:
+    if view == "detail":
+        return f"/lender/requests/{booking_id}"
+    return f"/lender?site={site_id}" if site_id else "/lender"
+
+
+async def _inbox_page(
+    request: Request,
+    app_context: AppContext,
+    site_id: int | None,
+    *,
+    status_code: int = 200,
+    errors: dict[int, dict[str, str]] | None = None,
+    reasons: dict[int, str] | None = None,
+    messages: list[tuple[str, str]] | None = None,
+) -> Template:
+    data = await inbox.lender_inbox(app_context, request.user, site_id)
+    context: dict[str, Any] = {
+        "inbox": data,
+        "errors_by_booking": errors or {},
+        "reasons": reasons or {},
+        "active_nav": "inbox",
+        "messages": messages or [],
+    }
+    return render_page(request, INBOX_TEMPLATE, context, status_code=status_code)
+
+
+async def _request_page(
+    request: Request,
+    app_context: AppContext,
+    booking_id: int,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    reason: str = "",
+    messages: list[tuple[str, str]] | None = None,
+) -> Template:
+    details = await inbox.request_details(app_context, request.user, booking_id)
+    context: dict[str, Any] = {
+        "details": details,
+        "entry": details.entry,
+        "errors": errors or {},
+        "reason": reason,
+        "active_nav": "inbox",
+        "messages": messages or [],
+    }
+    return render_page(request, REQUEST_TEMPLATE, context, status_code=status_code)
+
+
+class LenderController(Controller):
+    path = "/lender"
+    guards = [page_lender]
+
+    @get("/", name="lender:inbox")
+    async def inbox_page(self, request: Request, app_context: AppContext, site: str = "") -> Template:
+        return await _inbox_page(request, app_context, _site_filter(site))
+
+    @get("/requests/{booking_id:int}", name="lender:request")
+    async def request_page(self, request: Request, app_context: AppContext, booking_id: int) -> Template:
+        return await _request_page(request, app_context, booking_id)
+
+    @post("/requests/{booking_id:int}/approve", name="lender:approve")
+    async def approve(self, request: Request, app_context: AppContext, booking_id: int) -> Template | Redirect:
+        form = await request.form()
+        view, site_id = form_value(form, "view"), _site_filter(form_value(form, "site"))
+        try:
+            booking = await bookings.approve_booking(app_context, request.user, booking_id)
+        except TransitionNotAllowed:
+            return await self._refused(request, app_context, view, booking_id, site_id)
+        flash(request, "success", translate(request, "The request was approved; the booker gets an e-mail."))
+        return redirect(_back_to(view, booking.id, site_id))  # type: ignore[arg-type]
+
+    @post("/requests/{booking_id:int}/decline", name="lender:decline")
+    async def decline(self, request: Request, app_context: AppContext, booking_id: int) -> Template | Redirect:
+        form = await request.form()
+        view, site_id = form_value(form, "view"), _site_filter(form_value(form, "site"))
+        reason = form_value(form, "reason")
+        try:
+            booking = await bookings.decline_booking(app_context, request.user, booking_id, reason)
+        except TransitionNotAllowed:
+            return await self._refused(request, app_context, view, booking_id, site_id)
+        except InvalidInput as error:
+            if reason:
+                message = translate(request, "The reason is too long (at most 2000 characters).")
+            else:
+                message = translate(request, "Please give a reason for the booker.")
+            if error.field not in (None, "reason"):
+                raise
+            if view == "detail":
+                return await _request_page(
+                    request, app_context, booking_id, status_code=400, errors={"reason": message}, reason=reason
+                )
+            return await _inbox_page(
+                request, app_context, site_id, status_code=400,
+                errors={booking_id: {"reason": message}}, reasons={booking_id: reason},
+            )
+        flash(request, "success", translate(request, "The request was declined; the booker gets an e-mail with your reason."))
+        return redirect(_back_to(view, booking.id, site_id))  # type: ignore[arg-type]
+
+    async def _refused(
+        self, request: Request, app_context: AppContext, view: str, booking_id: int, site_id: int | None
+    ) -> Template:
+        """Someone else decided first (or the booker cancelled): say so, show the current state."""
+        message = [("warning", translate(request, "This request has been decided or cancelled already."))]
+        if view == "detail":
+            return await _request_page(request, app_context, booking_id, status_code=409, messages=message)
+        return await _inbox_page(request, app_context, site_id, status_code=409, messages=message)
+
+
+ROUTES = [LenderController]

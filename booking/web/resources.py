@@ -1,0 +1,139 @@
+"""A resource's page (description, photo, accessibility, its next days) and its booking form.
+
+POST /resources/{id}/book books once or as a series. A taken time answers 409 with the page
+again: what is taken and the alternatives, each a one-click form that books it. Bad input
+answers 400/422 with the form and the message next to its field; nothing is written then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from booking.auth.guards import public
+from booking.domain.alternatives import Alternative
+from booking.domain.errors import Conflict, DomainError
+from booking.services import bookings, catalogue, discovery, series
+from booking.services.context import AppContext
+from booking.web import booking_form
+from booking.web.base import FormErrors, login_url_for, page_login, redirect, render_page
+from booking.web.home import kind_names
+from booking.web.texts import gettext, translate_message
+
+Ctx = NamedDependency[AppContext]
+
+
+@dataclass(frozen=True)
+class AlternativeOffer:
+    """An alternative with the hidden fields of the form that books it."""
+
+    resource_id: int
+    resource_name: str
+    starts_at: datetime
+    ends_at: datetime
+    same_resource: bool
+    action: str
+    fields: dict[str, str]
+
+
+def offers(alternatives: list[Alternative], values: dict[str, str]) -> list[AlternativeOffer]:
+    keep = {name: values.get(name, "") for name in ("quantity", "organisation_id", "title", "purpose")}
+    result = []
+    for alternative in alternatives:
+        fields = {**keep, "starts_at": alternative.interval.starts_at.isoformat(), "ends_at": alternative.interval.ends_at.isoformat(),
+                  "repeat": "none"}
+        result.append(AlternativeOffer(
+            alternative.resource_id, alternative.resource_name, alternative.interval.starts_at, alternative.interval.ends_at,
+            alternative.kind == "same_resource", f"/resources/{alternative.resource_id}/book", fields,
+        ))
+    return result
+
+
+async def _page(
+    request: Request, app_context: AppContext, resource_id: int, form: dict[str, str], *, errors: FormErrors | None = None,
+    status_code: int = 200, **extra: Any,
+) -> Response:
+    page = await discovery.resource_page(app_context, request.user, resource_id)
+    timezone = page.details.site.timezone
+    shown = dict(form)
+    for name in ("starts_at", "ends_at"):
+        shown[name] = booking_form.local_value(form.get(name, ""), timezone) or form.get(name, "")
+    context = {
+        "page": page,
+        "resource": page.details.resource,
+        "site": page.details.site,
+        "rules": page.details.rules,
+        "timezone": timezone,
+        "form": shown,
+        "errors": errors or FormErrors(),
+        "kinds": kind_names(request),
+        "organisation_options": [(str(org.id), org.name) for org in page.organisations],
+        "login_url": login_url_for(request.url.path + (f"?{request.url.query}" if request.url.query else "")),
+        "calendar_url": "/calendar?" + urlencode({"resource": resource_id}),
+        "conflict": None,
+        "refused": [],
+        **extra,
+    }
+    return render_page(request, "resources/resource.html", context, status_code=status_code)
+
+
+@get("/resources/{resource_id:int}", guards=[public])
+async def resource_page(request: Request, app_context: Ctx, resource_id: FromPath[int]) -> Response:
+    params = request.query_params
+    form = booking_form.empty_form(params.get("starts_at", ""), params.get("ends_at", ""))
+    return await _page(request, app_context, resource_id, form)
+
+
+@post("/resources/{resource_id:int}/book", guards=[page_login])
+async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -> Response:
+    values = booking_form.read_form(await request.form())
+    details = await catalogue.get_resource(app_context, request.user, resource_id)
+    parsed, errors = booking_form.parse(request, values, resource_id, details.site.timezone, details.resource.capacity)
+    if errors:
+        return await _page(request, app_context, resource_id, values, errors=errors, status_code=400)
+    mode = "all_or_nothing" if values["all_or_nothing"] else "book_free"
+    try:
+        if parsed.one_off is not None:
+            made = await bookings.create_booking(app_context, request.user, parsed.one_off)
+            return redirect(f"/bookings/{made.id}/confirmation")
+        assert parsed.series is not None
+        result = await series.create_series(app_context, request.user, parsed.series, mode=mode)
+    except series.SeriesConflict as conflict:
+        refused = [_refused_view(request, item, values) for item in conflict.refused]
+        message = gettext(request, "None of the dates could be booked; nothing was booked.") if mode == "book_free" else gettext(
+            request, "Some dates are not free, so nothing was booked (you asked for all dates or none).")
+        return await _page(request, app_context, resource_id, values, status_code=409, refused=refused,
+                           conflict={"message": message, "alternatives": []})
+    except Conflict as conflict:
+        context = {"message": translate_message(request, conflict.message), "taken": conflict.conflicts,
+                   "alternatives": offers(conflict.alternatives, values)}
+        return await _page(request, app_context, resource_id, values, status_code=409, conflict=context)
+    except DomainError as error:
+        errors = FormErrors()
+        field = error.field if error.field in booking_form.FIELDS else "general"
+        errors[field] = translate_message(request, error.message)
+        if error.status_code == 404 and error.field in (None, "resource_id"):
+            raise
+        return await _page(request, app_context, resource_id, values, errors=errors, status_code=error.status_code)
+    if not result.refused:
+        return redirect(f"/bookings/series/{result.series.id}?created=1")
+    return render_page(request, "bookings/series_result.html", {
+        "result": result,
+        "refused": [_refused_view(request, item, values) for item in result.refused],
+        "timezone": result.site.timezone,
+        "active_nav": "bookings",
+    })
+
+
+def _refused_view(request: Request, item: series.RefusedOccurrence, values: dict[str, str]) -> dict[str, Any]:
+    return {"local_start": item.local_start, "starts_at": item.starts_at, "ends_at": item.ends_at, "code": item.code,
+            "reason": translate_message(request, item.reason), "alternatives": offers(item.alternatives, values)}
+
+
+ROUTES = [resource_page, book]

@@ -1,0 +1,332 @@
+"""Who may use which route: every route of the app × every role, allowed or denied as designed.
+
+The route list comes from the app itself (``app.route_handler_method_map``), and every route
+must have an entry in ``EXPECTED`` below: a route added without one fails
+``test_every_route_is_in_the_table`` — deny by default is only real when every route is listed.
+Stale entries (routes that no longer exist) fail as well.
+
+How a response is judged:
+  denied   anonymous: a redirect to /login (pages, GET) or 401; signed-in roles: 403
+           (``Expect.denied_status`` may name another, e.g. 404 for things hidden on purpose)
+  allowed  anything else below 500 — the guard and the service let the person through; a
+           400/409 for an empty or repeated form still means "passed the permission check"
+  500+     always a failure.
+
+Adding a route: add one line ``("METHOD", "/path/{param:type}"): Expect(<roles>)``. Roles are
+the people of tests/support/world.py; use the sets below. Routes with path parameters get ids
+from the world through ``PARAMS`` (add a parameter name there when a new one appears). POST
+routes of pages are sent as a form with a valid CSRF token, /api routes as JSON; give a body
+with ``Expect(body=...)`` when an empty one would be refused before the permission check.
+Routes that end the session (logout) set ``relogin=True``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from booking.app import create_app
+from booking.models import Blackout, Membership, OutboxMessage, SiteRole, User
+from booking.services import bookings
+from booking.settings import load_settings
+from tests.support.world import PASSWORD, World, next_monday, password_hash
+
+ROLES = ("anonymous", "member_a", "org_admin_a", "lender_a", "lender_b", "manager_a", "city_admin")
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+NOBODY: frozenset[str] = frozenset()
+CITY_ADMIN = frozenset({"city_admin"})
+MANAGERS_OF_A = frozenset({"manager_a", "city_admin"})
+MANAGERS = MANAGERS_OF_A  # manager_a is the only site manager of the world
+STAFF_OF_A = frozenset({"lender_a", "manager_a", "city_admin"})  # lenders and managers of site A
+LENDERS = frozenset({"lender_a", "lender_b", "manager_a", "city_admin"})  # staff of any site
+MEMBERS_OF_A = frozenset({"member_a", "org_admin_a"})
+# The booking of the world (see Fixture): made by member_a for Org A at site A.
+MAY_SEE_BOOKING = MEMBERS_OF_A | STAFF_OF_A
+MAY_CHANGE_BOOKING = MEMBERS_OF_A | STAFF_OF_A  # the booker, Org A's admins, site A's staff
+
+Body = Callable[["Fixture"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Expect:
+    allowed: frozenset[str]
+    body: Body | None = None
+    denied_status: int = 403
+    relogin: bool = False
+    note: str = ""
+
+
+@dataclass
+class Fixture:
+    """The ids the routes are called with."""
+
+    world: World
+    booking_id: int
+    blackout_id: int
+    spare_user_id: int
+    parked_message_id: int
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def site_form(fx: Fixture) -> dict[str, Any]:
+    return {"name": "Matrix-Haus", "contact_email": "matrix@example.org", "timezone": "Europe/Berlin", "opening_mon": "09:00–18:00"}
+
+
+def resource_form(fx: Fixture) -> dict[str, Any]:
+    return {"kind": "room", "name": "Room A1", "category": "Seminar", "capacity": "1", "seats": "10", "visibility": "public"}
+
+
+def policy_form(fx: Fixture) -> dict[str, Any]:
+    return {"lead_time_minutes": "0", "min_duration_minutes": "15", "buffer_before_minutes": "0", "buffer_after_minutes": "0",
+            "opening_hours_mode": "contain", "audience": "public"}
+
+
+def blackout_form(fx: Fixture) -> dict[str, Any]:
+    return {"starts_at": "2031-07-01T08:00", "ends_at": "2031-07-02T08:00", "kind": "closed", "reason": "Matrix"}
+
+
+def spare_email(fx: Fixture) -> dict[str, Any]:
+    return {"email": "spare@example.org", "role": "lender"}
+
+
+def reason(fx: Fixture) -> dict[str, Any]:
+    # decline refuses an empty reason before it looks at who asks: give one.
+    return {"reason": "Matrix test", "view": "inbox"}
+
+
+# Path parameters -> values from the world. Add new parameter names here.
+PARAMS: dict[str, Callable[[Fixture], Any]] = {
+    "site_id": lambda fx: fx.world.site_a.id,
+    "resource_id": lambda fx: fx.world.room.id,
+    "booking_id": lambda fx: fx.booking_id,
+    "organisation_id": lambda fx: fx.world.org_a.id,
+    "blackout_id": lambda fx: fx.blackout_id,
+    "user_id": lambda fx: fx.spare_user_id,
+    "message_id": lambda fx: fx.parked_message_id,
+    "token": lambda fx: "not-a-real-token",
+    "file_path": lambda fx: "app.css",
+    "path": lambda fx: "redoc",
+    "series_id": lambda fx: fx.values.get("series_id", 1),
+}
+
+EXPECTED: dict[tuple[str, str], Expect] = {
+    # --- framework: health, OpenAPI, static files -------------------------------------
+    ("GET", "/health"): Expect(EVERYONE),
+    ("GET", "/schema"): Expect(EVERYONE),
+    ("GET", "/schema/openapi.json"): Expect(EVERYONE),
+    ("GET", "/schema/openapi.yaml"): Expect(EVERYONE),
+    ("GET", "/schema/openapi.yml"): Expect(EVERYONE),
+    ("GET", "/schema/redoc"): Expect(EVERYONE),
+    ("GET", "/schema/elements"): Expect(EVERYONE),
+    ("GET", "/schema/rapidoc"): Expect(EVERYONE),
+    ("GET", "/schema/swagger"): Expect(EVERYONE),
+    ("GET", "/schema/oauth2-redirect.html"): Expect(EVERYONE),
+    ("GET", "/schema/{path:str}"): Expect(EVERYONE),
+    ("GET", "/static/{file_path:path}"): Expect(EVERYONE),
+    # --- JSON API: auth and catalogue (booking/api/auth.py, catalogue.py) ---------------
+    ("POST", "/api/v1/auth/login"): Expect(EVERYONE, body=lambda fx: {"email": "spare@example.org", "password": PASSWORD}),
+    ("POST", "/api/v1/auth/logout"): Expect(EVERYONE, relogin=True),
+    ("GET", "/api/v1/me"): Expect(SIGNED_IN),
+    ("GET", "/api/v1/sites"): Expect(EVERYONE),
+    ("GET", "/api/v1/sites/{site_id:int}"): Expect(EVERYONE),
+    ("GET", "/api/v1/resources"): Expect(EVERYONE),
+    ("GET", "/api/v1/resources/{resource_id:int}"): Expect(EVERYONE),
+    ("GET", "/api/v1/resources/{resource_id:int}/availability"): Expect(EVERYONE),
+    # --- JSON API: bookings (booking/api/bookings.py) ------------------------------------
+    ("GET", "/api/v1/bookings"): Expect(SIGNED_IN),
+    ("POST", "/api/v1/bookings"): Expect(SIGNED_IN),
+    ("GET", "/api/v1/bookings/{booking_id:int}"): Expect(MAY_SEE_BOOKING),
+    ("PATCH", "/api/v1/bookings/{booking_id:int}"): Expect(MAY_CHANGE_BOOKING),
+    ("GET", "/api/v1/bookings/{booking_id:int}/history"): Expect(MAY_SEE_BOOKING),
+    ("POST", "/api/v1/bookings/{booking_id:int}/approve"): Expect(STAFF_OF_A),
+    ("POST", "/api/v1/bookings/{booking_id:int}/decline"): Expect(STAFF_OF_A, body=lambda fx: {"reason": "Matrix test"}),
+    ("POST", "/api/v1/bookings/{booking_id:int}/cancel"): Expect(MAY_CHANGE_BOOKING, body=lambda fx: {"reason": ""}),
+    # --- lender inbox (booking/web/lender.py) --------------------------------------------
+    ("GET", "/lender"): Expect(LENDERS),
+    ("GET", "/lender/requests/{booking_id:int}"): Expect(STAFF_OF_A),
+    ("POST", "/lender/requests/{booking_id:int}/approve"): Expect(STAFF_OF_A, body=lambda fx: {"view": "inbox"}),
+    ("POST", "/lender/requests/{booking_id:int}/decline"): Expect(STAFF_OF_A, body=reason),
+    # --- administration (booking/web/admin.py): managers their sites, city admins all ----
+    ("GET", "/admin"): Expect(MANAGERS),
+    ("GET", "/admin/sites/new"): Expect(CITY_ADMIN),
+    ("POST", "/admin/sites/new"): Expect(CITY_ADMIN, body=site_form),
+    ("GET", "/admin/sites/{site_id:int}"): Expect(MANAGERS_OF_A),
+    ("GET", "/admin/sites/{site_id:int}/edit"): Expect(MANAGERS_OF_A),
+    ("POST", "/admin/sites/{site_id:int}/edit"): Expect(MANAGERS_OF_A, body=lambda fx: {**site_form(fx), "name": "Site A"}),
+    ("POST", "/admin/sites/{site_id:int}/blackouts"): Expect(MANAGERS_OF_A, body=blackout_form),
+    ("POST", "/admin/sites/{site_id:int}/blackouts/{blackout_id:int}/delete"): Expect(MANAGERS_OF_A),
+    ("POST", "/admin/sites/{site_id:int}/staff"): Expect(MANAGERS_OF_A, body=spare_email),
+    ("POST", "/admin/sites/{site_id:int}/staff/{user_id:int}/remove"): Expect(MANAGERS_OF_A),
+    ("GET", "/admin/sites/{site_id:int}/resources/new"): Expect(MANAGERS_OF_A),
+    ("POST", "/admin/sites/{site_id:int}/resources/new"): Expect(MANAGERS_OF_A, body=lambda fx: {**resource_form(fx), "name": "Matrix room"}),
+    ("GET", "/admin/resources/{resource_id:int}/edit"): Expect(MANAGERS_OF_A),
+    ("POST", "/admin/resources/{resource_id:int}/edit"): Expect(MANAGERS_OF_A, body=resource_form),
+    ("POST", "/admin/resources/{resource_id:int}/active"): Expect(MANAGERS_OF_A, body=lambda fx: {"active": "1"}),
+    ("GET", "/admin/resources/{resource_id:int}/rules"): Expect(MANAGERS_OF_A),
+    ("POST", "/admin/resources/{resource_id:int}/rules"): Expect(MANAGERS_OF_A, body=policy_form),
+    ("GET", "/admin/organisations"): Expect(CITY_ADMIN),
+    ("GET", "/admin/organisations/new"): Expect(CITY_ADMIN),
+    ("POST", "/admin/organisations/new"): Expect(CITY_ADMIN, body=lambda fx: {"name": "Matrix e. V."}),
+    ("GET", "/admin/organisations/{organisation_id:int}"): Expect(CITY_ADMIN),
+    ("POST", "/admin/organisations/{organisation_id:int}/edit"): Expect(CITY_ADMIN, body=lambda fx: {"name": "Org A"}),
+    ("POST", "/admin/organisations/{organisation_id:int}/members"): Expect(CITY_ADMIN, body=lambda fx: {"email": "spare@example.org", "role": "member"}),
+    ("POST", "/admin/organisations/{organisation_id:int}/members/{user_id:int}/remove"): Expect(CITY_ADMIN),
+    ("GET", "/admin/users"): Expect(CITY_ADMIN),
+    ("POST", "/admin/users/{user_id:int}/city-admin"): Expect(CITY_ADMIN, body=lambda fx: {"value": "0"}),
+    ("POST", "/admin/users/{user_id:int}/active"): Expect(CITY_ADMIN, body=lambda fx: {"value": "1"}),
+    ("GET", "/admin/mail"): Expect(CITY_ADMIN),
+    ("POST", "/admin/mail/{message_id:int}/retry"): Expect(CITY_ADMIN),
+}
+
+# Routes the framework owns (no guard of ours): OpenAPI pages and static files.
+FRAMEWORK_PATHS = re.compile(r"^/(schema|static)(/|$)")
+SKIPPED_METHODS = {"OPTIONS", "HEAD"}
+
+
+def route_table(app) -> dict[tuple[str, str], Any]:  # type: ignore[no-untyped-def]
+    table = {}
+    for path, handlers in app.route_handler_method_map.items():
+        for method, handler in handlers.items():
+            if method not in SKIPPED_METHODS:
+                table[(method, path)] = handler
+    return table
+
+
+@pytest.fixture(scope="module")
+def plain_app():  # type: ignore[no-untyped-def]
+    settings = load_settings(env={}, database_url="sqlite+aiosqlite:///:memory:", secret_key="m" * 64, run_worker_in_process=False)
+    return create_app(settings)
+
+
+def test_every_route_is_in_the_table(plain_app) -> None:  # type: ignore[no-untyped-def]
+    routes = set(route_table(plain_app))
+    missing = sorted(routes - EXPECTED.keys())
+    stale = sorted(EXPECTED.keys() - routes)
+    message = []
+    if missing:
+        message.append("routes without an entry in EXPECTED (say who may use them):\n  " + "\n  ".join(f"{m} {p}" for m, p in missing))
+    if stale:
+        message.append("entries in EXPECTED for routes that do not exist:\n  " + "\n  ".join(f"{m} {p}" for m, p in stale))
+    assert not message, "\n".join(message)
+
+
+def test_every_route_declares_a_guard(plain_app) -> None:  # type: ignore[no-untyped-def]
+    """Deny by default: "no guard" must never be an accident (public routes say ``public``)."""
+    unguarded = sorted(
+        f"{method} {path}"
+        for (method, path), handler in route_table(plain_app).items()
+        if not FRAMEWORK_PATHS.match(path) and not handler.resolve_guards()
+    )
+    assert not unguarded, "routes without a guard:\n  " + "\n  ".join(unguarded)
+
+
+# --- the matrix itself ----------------------------------------------------------------------
+
+
+async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no-untyped-def]
+    start = next_monday(datetime.now(UTC), 3) + timedelta(hours=9)
+    booking = await bookings.create_booking(
+        app_context, world["member_a"],
+        bookings.BookingRequest(world.room_approval.id, start, start + timedelta(hours=2), organisation_id=world.org_a.id, title="Matrix"),
+    )
+    async with app_context.database.transaction() as session:
+        spare = User(email="spare@example.org", display_name="Spare Person", password_hash=password_hash(), email_verified_at=start)
+        session.add(spare)
+        blackout = Blackout(site_id=world.site_a.id, starts_at=start + timedelta(days=30), ends_at=start + timedelta(days=31), reason="Matrix")
+        parked = OutboxMessage(kind="confirmed", recipient="x@example.org", subject="Matrix", message_id="<matrix@test>", raw="x", status="parked", attempts=8)
+        session.add_all([blackout, parked])
+        await session.flush()
+        session.add(SiteRole(user_id=spare.id, site_id=world.site_a.id, role="lender"))  # type: ignore[arg-type]
+        session.add(Membership(user_id=spare.id, organisation_id=world.org_a.id, role="member"))  # type: ignore[arg-type]
+    return Fixture(world, booking.id, blackout.id, spare.id, parked.id)  # type: ignore[arg-type]
+
+
+def concrete_path(template: str, fx: Fixture) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in PARAMS:
+            raise AssertionError(f"no value for path parameter {name!r} in {template}: add it to PARAMS")
+        return str(PARAMS[name](fx))
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", value, template)
+
+
+@dataclass
+class Caller:
+    client: httpx.AsyncClient
+    role: str
+    cookies: httpx.Cookies | None = None
+
+    async def sign_in(self, world: World) -> None:
+        self.client.cookies.clear()
+        if self.role != "anonymous":
+            response = await self.client.post("/api/v1/auth/login", json={"email": world.emails[self.role], "password": PASSWORD})
+            assert response.status_code == 200, f"{self.role} cannot log in: {response.text}"
+        await self.client.get("/health")  # the CSRF cookie
+        assert "booking_csrf" in self.client.cookies
+        self.cookies = httpx.Cookies(self.client.cookies)
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        # Each request starts from the signed-in state (a logout or a flash does not leak on).
+        self.client.cookies = httpx.Cookies(self.cookies)
+        if method == "GET":
+            return await self.client.get(path)
+        if path.startswith("/api/"):
+            return await self.client.request(method, path, json=body or {})
+        form = {**(body or {}), "_csrf_token": self.client.cookies["booking_csrf"]}
+        return await self.client.request(method, path, data=form)
+
+
+def verdict(role: str, response: httpx.Response, expect: Expect) -> str:
+    """"allowed", "denied" or a description of what is wrong with a denial."""
+    status = response.status_code
+    location = response.headers.get("location", "")
+    if role == "anonymous" and (status == 401 or (300 <= status < 400 and location.startswith("/login"))):
+        return "denied"
+    if role != "anonymous" and status == expect.denied_status:
+        return "denied"
+    if status in (401, 403) or (300 <= status < 400 and location.startswith("/login")):
+        return f"denied with {status} {location}".strip()
+    return "allowed"
+
+
+async def test_permission_matrix(settings, app_context, world: World) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(settings, app_context=app_context)
+    fx = await make_fixture(app_context, world)
+    transport = httpx.ASGITransport(app=app)
+    callers = {}
+    for role in ROLES:
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+        callers[role] = Caller(client, role)
+        await callers[role].sign_in(world)
+    problems: list[str] = []
+    try:
+        for (method, template), handler in sorted(route_table(app).items(), key=lambda item: item[0][1]):
+            expect = EXPECTED.get((method, template))
+            if expect is None:
+                continue  # reported by test_every_route_is_in_the_table
+            path = concrete_path(template, fx)
+            body = expect.body(fx) if expect.body else None
+            for role in ROLES:
+                caller = callers[role]
+                response = await caller.call(method, path, body)
+                if response.status_code >= 500:
+                    problems.append(f"{method} {path} as {role}: HTTP {response.status_code}")
+                    continue
+                got = verdict(role, response, expect)
+                wanted = "allowed" if role in expect.allowed else "denied"
+                if got != wanted:
+                    problems.append(f"{method} {template} as {role}: expected {wanted}, got {got} (HTTP {response.status_code})")
+                if expect.relogin:
+                    await caller.sign_in(world)
+    finally:
+        for caller in callers.values():
+            await caller.client.aclose()
+    assert not problems, f"{len(problems)} permission mismatches:\n  " + "\n  ".join(problems)
