@@ -123,6 +123,8 @@ def require_site_manager(actor: Principal, site_id: int) -> None:
 
 def _text(value: str | None, limit: int, field_name: str, *, required: bool = False) -> str:
     value = (value or "").strip()
+    if "\x00" in value:
+        raise InvalidInput("This text contains characters that are not allowed.", field=field_name)
     if required and not value:
         raise InvalidInput("This field is required.", field=field_name)
     if len(value) > limit:

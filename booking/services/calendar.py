@@ -126,6 +126,8 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
             resource for resource in (await session.exec(statement)).all()
             if can_see_resource(actor, resource.visibility, resource.site_id)
         ]
+        # Rooms, then desks, then things; by name within each kind.
+        visible.sort(key=lambda r: (r.site_id, RESOURCE_KINDS.index(r.kind) if r.kind in RESOURCE_KINDS else 9, r.name.casefold()))
         categories = sorted({r.category for r in visible if r.category})
         resources = [r for r in visible if not query.category or r.category == query.category]
         truncated = len(resources) > MAX_RESOURCES_PER_PAGE

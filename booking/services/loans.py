@@ -302,14 +302,17 @@ async def _members(app: AppContext, booking_id: int, whole_kit: bool, wanted: st
     return [b.id for b in members], sorted({b.resource_id for b in members})  # type: ignore[misc]
 
 
-async def _load_locked(session: AsyncSession, booking_ids: Sequence[int]) -> list[tuple[Booking, Resource]]:
+async def _load_locked(session: AsyncSession, booking_ids: Sequence[int], wanted: str) -> list[tuple[Booking, Resource]]:
+    """The bookings again, read after their resources were locked: the first one as it is (its
+    status decides), the other kit parts only while they are still in the ``wanted`` status."""
     statement = (
         select(Booking, Resource)
         .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
         .where(col(Booking.id).in_(list(booking_ids)))
     )
     rows = {b.id: (b, r) for b, r in (await session.exec(statement)).all()}
-    return [rows[i] for i in booking_ids if i in rows]
+    first, *others = booking_ids
+    return [rows[i] for i in [first] if i in rows] + [rows[i] for i in others if i in rows and rows[i][0].status == wanted]
 
 
 async def hand_out(
@@ -331,7 +334,7 @@ async def hand_out(
     try:
         async with app.database.transaction() as session:
             await lock_resources(session, resource_ids)
-            rows = await _load_locked(session, booking_ids)
+            rows = await _load_locked(session, booking_ids, Status.CONFIRMED.value)
             if not rows or rows[0][0].id != booking_id:
                 raise NotFound(f"booking {booking_id} does not exist")
             for booking, resource in rows:
@@ -405,7 +408,7 @@ async def take_back(
     done: list[tuple[Booking, Loan]] = []
     async with app.database.transaction() as session:
         await lock_resources(session, resource_ids)
-        rows = await _load_locked(session, booking_ids)
+        rows = await _load_locked(session, booking_ids, Status.CHECKED_OUT.value)
         if not rows or rows[0][0].id != booking_id:
             raise NotFound(f"booking {booking_id} does not exist")
         for booking, resource in rows:
@@ -585,7 +588,8 @@ async def lender_today(
         if local_day(row.booking.starts_at, row.site) == day
         or (day == today and local_day(row.booking.starts_at, row.site) < day)
     ]
-    returns = [row for row in returns if local_day(row.booking.ends_at, row.site) == day]
+    # A return at midnight ("24:00") belongs to the day that ends there.
+    returns = [row for row in returns if local_day(row.booking.ends_at - timedelta(microseconds=1), row.site) == day]
     return LenderDay(day, pickups, returns, overdue, site_rows)
 
 
@@ -737,11 +741,26 @@ async def remove_repair_block(app: AppContext, actor: Principal, resource_id: in
     """Lift a repair block early (the thing is fixed)."""
     async with app.database.transaction() as session:
         blackout = await session.get(Blackout, blackout_id)
-        if blackout is None or blackout.resource_id != resource_id or blackout.kind != "repair":
+        if blackout is None:
             raise NotFound(f"repair block {blackout_id} does not exist")
         if not actor.is_lender_at(blackout.site_id):
             raise PermissionDenied("only lenders of this site may lift a repair block")
+        if blackout.resource_id != resource_id or blackout.kind != "repair":
+            raise NotFound(f"repair block {blackout_id} does not exist")
         await session.delete(blackout)
+
+
+async def lender_resource(app: AppContext, actor: Principal, resource_id: int) -> tuple[Resource, Site]:
+    """The resource and its site, for a lender of that site (PermissionDenied for others)."""
+    async with app.database.reader() as session:
+        resource = await session.get(Resource, resource_id)
+        if resource is None:
+            raise NotFound(f"resource {resource_id} does not exist")
+        if not actor.is_lender_at(resource.site_id):
+            raise PermissionDenied("only lenders of this site may do this")
+        site = await session.get(Site, resource.site_id)
+    assert site is not None
+    return resource, site
 
 
 async def repair_blocks(app: AppContext, resource_id: int, *, current_after: datetime | None = None) -> list[Blackout]:

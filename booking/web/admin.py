@@ -27,9 +27,12 @@ from booking.services.administration import (
 )
 from booking.services.context import AppContext
 from booking.web.admin_forms import (
+    RowId,
+    small_id,
     all_values,
     checkbox,
     decimal_number,
+    form_value,
     form_values,
     merge_error,
     opening_hours_from_form,
@@ -41,7 +44,6 @@ from booking.web.admin_forms import (
 from booking.web.base import (
     FormErrors,
     flash,
-    form_value,
     page_city_admin,
     page_manager,
     parse_local_datetime,
@@ -103,8 +105,9 @@ def _resource_input(form: Any, errors: FormErrors) -> ResourceInput:
 def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
     organisation_ids: list[int] = []
     for value in all_values(form, "allowed_organisation_ids"):
-        if value.isdigit():
-            organisation_ids.append(int(value))
+        organisation_id = small_id(value)
+        if organisation_id is not None:
+            organisation_ids.append(organisation_id)
         else:
             errors.setdefault("allowed_organisation_ids", "Please choose organisations from the list.")
     return PolicyInput(
@@ -163,16 +166,16 @@ class AdminController(Controller):
         return self._site_form_again(request, None, form, errors)
 
     @get("/sites/{site_id:int}", name="admin:site")
-    async def site(self, request: Request, app_context: AppContext, site_id: int) -> Template:
+    async def site(self, request: Request, app_context: AppContext, site_id: RowId) -> Template:
         return await self._site_page(request, app_context, site_id)
 
     @get("/sites/{site_id:int}/edit", name="admin:site-edit")
-    async def edit_site(self, request: Request, app_context: AppContext, site_id: int) -> Template:
+    async def edit_site(self, request: Request, app_context: AppContext, site_id: RowId) -> Template:
         site = await administration.get_site(app_context, request.user, site_id)
         return _page(request, "admin/site_form.html", {"site": site, "form": _site_form(site), "errors": {}})
 
     @post("/sites/{site_id:int}/edit", name="admin:site-update")
-    async def update_site(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+    async def update_site(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
         site = await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
@@ -223,7 +226,7 @@ class AdminController(Controller):
     # --- closures ------------------------------------------------------------------------
 
     @post("/sites/{site_id:int}/blackouts", name="admin:blackout-create")
-    async def add_blackout(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+    async def add_blackout(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
         site = await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
@@ -237,11 +240,11 @@ class AdminController(Controller):
         except InvalidInput as error:
             errors.setdefault("ends_at", _local_time_message(error))
         resource_text = form_value(form, "resource_id")
-        if resource_text and not resource_text.isdigit():
+        if resource_text and small_id(resource_text) is None:
             errors.setdefault("resource_id", "Please choose a resource of this site.")
         if not errors and starts_at and ends_at:
             data = BlackoutInput(
-                starts_at=starts_at, ends_at=ends_at, resource_id=int(resource_text) if resource_text else None,
+                starts_at=starts_at, ends_at=ends_at, resource_id=small_id(resource_text),
                 kind=form_value(form, "kind"), reason=form_value(form, "reason"),
             )
             try:
@@ -263,7 +266,7 @@ class AdminController(Controller):
         )
 
     @post("/sites/{site_id:int}/blackouts/{blackout_id:int}/delete", name="admin:blackout-delete")
-    async def delete_blackout(self, request: Request, app_context: AppContext, site_id: int, blackout_id: int) -> Redirect:
+    async def delete_blackout(self, request: Request, app_context: AppContext, site_id: RowId, blackout_id: RowId) -> Redirect:
         await administration.delete_blackout(app_context, request.user, site_id, blackout_id)
         flash(request, "success", translate(request, "The closure was removed."))
         return redirect(f"/admin/sites/{site_id}#closures")
@@ -271,7 +274,7 @@ class AdminController(Controller):
     # --- staff ---------------------------------------------------------------------------
 
     @post("/sites/{site_id:int}/staff", name="admin:staff-assign")
-    async def assign_staff(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+    async def assign_staff(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
         await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         values = form_values(form, ("email", "role"))
@@ -287,7 +290,7 @@ class AdminController(Controller):
         return redirect(f"/admin/sites/{site_id}#staff")
 
     @post("/sites/{site_id:int}/staff/{user_id:int}/remove", name="admin:staff-remove")
-    async def remove_staff(self, request: Request, app_context: AppContext, site_id: int, user_id: int) -> Template | Redirect:
+    async def remove_staff(self, request: Request, app_context: AppContext, site_id: RowId, user_id: RowId) -> Template | Redirect:
         try:
             await administration.remove_site_role(app_context, request.user, site_id, user_id)
         except DomainError as error:
@@ -303,13 +306,13 @@ class AdminController(Controller):
     # --- resources -----------------------------------------------------------------------
 
     @get("/sites/{site_id:int}/resources/new", name="admin:resource-new")
-    async def new_resource(self, request: Request, app_context: AppContext, site_id: int) -> Template:
+    async def new_resource(self, request: Request, app_context: AppContext, site_id: RowId) -> Template:
         site = await administration.get_site(app_context, request.user, site_id)
         form = {"kind": "room", "capacity": "1", "visibility": "public"}
         return _page(request, "admin/resource_form.html", {"site": site, "resource": None, "form": form, "errors": {}})
 
     @post("/sites/{site_id:int}/resources/new", name="admin:resource-create")
-    async def create_resource(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+    async def create_resource(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
         site = await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
@@ -327,13 +330,13 @@ class AdminController(Controller):
         return _page(request, "admin/resource_form.html", context, status_code=400)
 
     @get("/resources/{resource_id:int}/edit", name="admin:resource-edit")
-    async def edit_resource(self, request: Request, app_context: AppContext, resource_id: int) -> Template:
+    async def edit_resource(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template:
         resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
         form = {name: _text(getattr(resource, name)) for name in RESOURCE_FIELDS}
         return _page(request, "admin/resource_form.html", {"site": site, "resource": resource, "form": form, "errors": {}})
 
     @post("/resources/{resource_id:int}/edit", name="admin:resource-update")
-    async def update_resource(self, request: Request, app_context: AppContext, resource_id: int) -> Template | Redirect:
+    async def update_resource(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template | Redirect:
         resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
         form = await request.form()
         errors = FormErrors()
@@ -351,7 +354,7 @@ class AdminController(Controller):
         return _page(request, "admin/resource_form.html", context, status_code=400)
 
     @post("/resources/{resource_id:int}/active", name="admin:resource-active")
-    async def set_resource_active(self, request: Request, app_context: AppContext, resource_id: int) -> Redirect:
+    async def set_resource_active(self, request: Request, app_context: AppContext, resource_id: RowId) -> Redirect:
         form = await request.form()
         active = form_value(form, "active") == "1"
         resource = await administration.set_resource_active(app_context, request.user, resource_id, active)
@@ -360,7 +363,7 @@ class AdminController(Controller):
         return redirect(f"/admin/sites/{resource.site_id}#resources")
 
     @get("/resources/{resource_id:int}/rules", name="admin:policy-edit")
-    async def edit_policy(self, request: Request, app_context: AppContext, resource_id: int) -> Template:
+    async def edit_policy(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template:
         resource, site, policy = await administration.get_resource(app_context, request.user, resource_id)
         defaults = administration.PolicyInput(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
         source: Any = policy or defaults
@@ -370,7 +373,7 @@ class AdminController(Controller):
         return await self._policy_page(request, app_context, resource, site, form, selected, {})
 
     @post("/resources/{resource_id:int}/rules", name="admin:policy-update")
-    async def update_policy(self, request: Request, app_context: AppContext, resource_id: int) -> Template | Redirect:
+    async def update_policy(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template | Redirect:
         resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
         form = await request.form()
         errors = FormErrors()
@@ -427,11 +430,11 @@ class AdminController(Controller):
         return redirect(f"/admin/organisations/{organisation.id}")
 
     @get("/organisations/{organisation_id:int}", guards=[page_city_admin], name="admin:organisation")
-    async def organisation(self, request: Request, app_context: AppContext, organisation_id: int) -> Template:
+    async def organisation(self, request: Request, app_context: AppContext, organisation_id: RowId) -> Template:
         return await self._organisation_page(request, app_context, organisation_id)
 
     @post("/organisations/{organisation_id:int}/edit", guards=[page_city_admin], name="admin:organisation-update")
-    async def update_organisation(self, request: Request, app_context: AppContext, organisation_id: int) -> Template | Redirect:
+    async def update_organisation(self, request: Request, app_context: AppContext, organisation_id: RowId) -> Template | Redirect:
         form = await request.form()
         values = form_values(form, ORGANISATION_FIELDS)
         try:
@@ -445,7 +448,7 @@ class AdminController(Controller):
         return redirect(f"/admin/organisations/{organisation_id}")
 
     @post("/organisations/{organisation_id:int}/members", guards=[page_city_admin], name="admin:member-add")
-    async def add_member(self, request: Request, app_context: AppContext, organisation_id: int) -> Template | Redirect:
+    async def add_member(self, request: Request, app_context: AppContext, organisation_id: RowId) -> Template | Redirect:
         form = await request.form()
         values = form_values(form, ("email", "role"))
         try:
@@ -461,7 +464,7 @@ class AdminController(Controller):
     @post(
         "/organisations/{organisation_id:int}/members/{user_id:int}/remove", guards=[page_city_admin], name="admin:member-remove"
     )
-    async def remove_member(self, request: Request, app_context: AppContext, organisation_id: int, user_id: int) -> Redirect:
+    async def remove_member(self, request: Request, app_context: AppContext, organisation_id: RowId, user_id: RowId) -> Redirect:
         await administration.remove_member(app_context, request.user, organisation_id, user_id)
         flash(request, "success", translate(request, "The member was removed."))
         return redirect(f"/admin/organisations/{organisation_id}#members")
@@ -488,12 +491,13 @@ class AdminController(Controller):
 
     @get("/users", guards=[page_city_admin], name="admin:users")
     async def users(self, request: Request, app_context: AppContext, q: str = "", page: str = "1") -> Template:
-        number = int(page) if page.isdigit() else 1
-        data = await administration.list_users(app_context, request.user, text=q, page=number)
-        return _page(request, "admin/users.html", {"data": data, "q": q.strip()[:100], "admin_section": "users"})
+        number = small_id(page) or 1
+        text = q.replace("\x00", "").strip()[:100]
+        data = await administration.list_users(app_context, request.user, text=text, page=number)
+        return _page(request, "admin/users.html", {"data": data, "q": text, "admin_section": "users"})
 
     @post("/users/{user_id:int}/city-admin", guards=[page_city_admin], name="admin:user-city-admin")
-    async def set_city_admin(self, request: Request, app_context: AppContext, user_id: int) -> Redirect:
+    async def set_city_admin(self, request: Request, app_context: AppContext, user_id: RowId) -> Redirect:
         form = await request.form()
         value = form_value(form, "value") == "1"
         user = await administration.set_city_admin(app_context, request.user, user_id, value)
@@ -502,7 +506,7 @@ class AdminController(Controller):
         return redirect(_users_back(form))
 
     @post("/users/{user_id:int}/active", guards=[page_city_admin], name="admin:user-active")
-    async def set_user_active(self, request: Request, app_context: AppContext, user_id: int) -> Redirect:
+    async def set_user_active(self, request: Request, app_context: AppContext, user_id: RowId) -> Redirect:
         form = await request.form()
         value = form_value(form, "value") == "1"
         user = await administration.set_user_active(app_context, request.user, user_id, value)
@@ -518,7 +522,7 @@ class AdminController(Controller):
         return _page(request, "admin/mail.html", {"messages_parked": rows, "admin_section": "mail"})
 
     @post("/mail/{message_id:int}/retry", guards=[page_city_admin], name="admin:mail-retry")
-    async def retry_mail(self, request: Request, app_context: AppContext, message_id: int) -> Redirect:
+    async def retry_mail(self, request: Request, app_context: AppContext, message_id: RowId) -> Redirect:
         await administration.retry_parked_message(app_context, request.user, message_id)
         flash(request, "success", translate(request, "The e-mail is back in the queue and will be sent shortly."))
         return redirect("/admin/mail")

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
+from litestar.params import Parameter
 
 from booking.domain.errors import DomainError, InvalidInput
 from booking.domain.opening_hours import WEEKDAYS
 from booking.i18n import get_translations
 from booking.services.administration import InvalidFields
-from booking.web.base import FormErrors, form_value, page_language
+from booking.web.base import FormErrors, page_language
+from booking.web.base import form_value as _raw_form_value
+
+# A row id in a path: larger numbers are refused with 400 before PostgreSQL's int4 columns
+# would answer them with an error (a 500).
+RowId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
 
 WINDOW_SEPARATOR = re.compile(r"\s*(?:–|—|-|\bbis\b|\bto\b)\s*", re.IGNORECASE)
 CLOSED_WORDS = frozenset({"", "closed", "geschlossen", "-", "–"})
+
+
+def form_value(form: Any, name: str, default: str = "") -> str:
+    """The trimmed text of a field, without NUL characters (PostgreSQL text cannot hold them)."""
+    return _raw_form_value(form, name, default).replace("\x00", "")
 
 
 def translate(request: Request, message: str, **values: Any) -> str:
@@ -71,6 +82,11 @@ def decimal_number(form: Any, name: str, errors: FormErrors) -> float | None:
     return float(text.replace(",", "."))
 
 
+def small_id(text: str) -> int | None:
+    """A row id typed into a form or query ("12"), or None when it is not one."""
+    return int(text) if re.fullmatch(r"\d{1,9}", text or "") else None
+
+
 def checkbox(form: Any, name: str) -> bool:
     return form_value(form, name) in {"1", "on", "true", "yes"}
 
@@ -80,7 +96,7 @@ def all_values(form: Any, name: str) -> list[str]:
         return []
     if hasattr(form, "getall"):
         try:
-            return [str(v) for v in form.getall(name)]
+            return [str(v).replace("\x00", "") for v in form.getall(name)]
         except KeyError:
             return []
     value = form.get(name)

@@ -14,15 +14,15 @@ from litestar.response import Redirect, Template
 from booking.domain.errors import InvalidInput, TransitionNotAllowed
 from booking.services import bookings, inbox
 from booking.services.context import AppContext
-from booking.web.admin_forms import translate
-from booking.web.base import flash, form_value, page_lender, redirect, render_page
+from booking.web.admin_forms import RowId, form_value, small_id, translate
+from booking.web.base import flash, page_lender, redirect, render_page
 
 INBOX_TEMPLATE = "lender/inbox.html"
 REQUEST_TEMPLATE = "lender/request.html"
 
 
 def _site_filter(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return small_id(value)
 
 
 def _back_to(view: str, booking_id: int, site_id: int | None) -> str:
@@ -83,11 +83,11 @@ class LenderController(Controller):
         return await _inbox_page(request, app_context, _site_filter(site))
 
     @get("/requests/{booking_id:int}", name="lender:request")
-    async def request_page(self, request: Request, app_context: AppContext, booking_id: int) -> Template:
+    async def request_page(self, request: Request, app_context: AppContext, booking_id: RowId) -> Template:
         return await _request_page(request, app_context, booking_id)
 
     @post("/requests/{booking_id:int}/approve", name="lender:approve")
-    async def approve(self, request: Request, app_context: AppContext, booking_id: int) -> Template | Redirect:
+    async def approve(self, request: Request, app_context: AppContext, booking_id: RowId) -> Template | Redirect:
         form = await request.form()
         view, site_id = form_value(form, "view"), _site_filter(form_value(form, "site"))
         try:
@@ -98,7 +98,7 @@ class LenderController(Controller):
         return redirect(_back_to(view, booking.id, site_id))  # type: ignore[arg-type]
 
     @post("/requests/{booking_id:int}/decline", name="lender:decline")
-    async def decline(self, request: Request, app_context: AppContext, booking_id: int) -> Template | Redirect:
+    async def decline(self, request: Request, app_context: AppContext, booking_id: RowId) -> Template | Redirect:
         form = await request.form()
         view, site_id = form_value(form, "view"), _site_filter(form_value(form, "site"))
         reason = form_value(form, "reason")

@@ -49,6 +49,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "%(name)s: the booking has ended, it can no longer be handed out"),
         (r"^a booking that is (?P<status>\w+) cannot be handed out$", "a booking that is %(status)s cannot be handed out"),
         (r"^a booking that is (?P<status>\w+) cannot be taken back$", "a booking that is %(status)s cannot be taken back"),
+        (r"^the resource is blocked for repair in that period(?P<reason>.*)$",
+         "the resource is blocked for repair in that period%(reason)s"),
         (r"^the site is closed on \w+, (?P<day>\d{4}-\d{2}-\d{2})$", "the site is closed on %(day)s"),
         (r"^the site is closed on \w+, (?P<day>\d{4}-\d{2}-\d{2}): choose another day for pick-up$",
          "the site is closed on %(day)s: choose another day for pick-up"),
@@ -268,6 +270,7 @@ class LendingController(Controller):
 
     @post("/items/{resource_id:int}/repair-blocks", name="lending:repair-block")
     async def block_for_repair(self, request: Request, app_context: AppContext, resource_id: int) -> Template | Redirect:
+        _, site = await loans.lender_resource(app_context, request.user, resource_id)
         form = await request.form()
         values = {name: form_value(form, name) for name in ("first_day", "last_day", "reason")}
         errors = FormErrors()
@@ -279,8 +282,7 @@ class LendingController(Controller):
         if errors:
             return await _history_page(request, app_context, resource_id, status_code=400, errors=errors, values=values)
         try:
-            history = await loans.item_history(app_context, request.user, resource_id)
-            interval = loans.whole_days(history.site, first_day, last_day)  # type: ignore[arg-type]
+            interval = loans.whole_days(site, first_day, last_day)  # type: ignore[arg-type]
             report = await loans.block_for_repair(app_context, request.user, resource_id, interval, values["reason"])
         except PermissionDenied:
             raise

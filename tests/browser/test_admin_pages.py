@@ -128,6 +128,7 @@ async def test_admin_pages_phone(phone_page, server, world):
 
 async def test_site_form_errors_are_shown_at_the_fields(page, server, world):
     await sign_in(page, server, world, "manager_a")
+    page.problems.ignore(r"status of 400 .*/admin/sites/\d+/edit")  # the refused form, on purpose
     await page.goto(f"{server}/admin/sites/{world.site_a.id}/edit")
     await page.fill("#field-opening_mon", "18:00–09:00")
     await page.fill("#field-timezone", "Europe/Flensburg")
@@ -142,6 +143,7 @@ async def test_site_form_errors_are_shown_at_the_fields(page, server, world):
 async def test_lender_decides_on_a_phone(phone_page, server, world):
     page = phone_page
     await sign_in(page, server, world, "lender_a")
+    page.problems.ignore(r"status of 400 .*/lender/requests/\d+/decline")  # the decline without a reason, on purpose
     await check_page(page, server, "/lender", "lender-inbox", phone=True)
 
     card = page.locator("article.app-request", has_text="Chorprobe des Shanty-Chors")

@@ -70,6 +70,7 @@ async def lending_site(sqlite_url) -> AsyncIterator[dict]:
 
 async def test_lender_hands_out_and_takes_back_on_a_phone(lending_site, phone_page):
     page, base_url, world = phone_page, lending_site["base_url"], lending_site["world"]
+    page.problems.ignore(r"favicon\.ico")  # the browser asks for it on its own; the app has none
     booking = lending_site["booking"]
 
     await page.goto(f"{base_url}/login?next=/lender/today")

@@ -407,3 +407,29 @@ async def test_pages_in_english(client, world: World, app_context):
     assert page.status_code == 200 and "Closures" in page.text and '<html lang="en">' in page.text
     inbox = await client.get("/lender")
     assert "Requests waiting for a decision" in inbox.text
+
+
+async def test_administration_over_json(client, world: World, app_context):
+    await login(client, world, "manager_a")
+    site_a, site_b = world.site_a.id, world.site_b.id
+    body = {"name": "Site A", "contact_email": "a@site.example", "opening_hours": {"mon": [["09:00", "17:00"]], "tue": [[9, 17]]}}
+    bad = await client.put(f"/api/v1/admin/sites/{site_a}", json=body)
+    assert bad.status_code == 400 and bad.json()["field"] == "opening_tue"
+    assert (await client.put(f"/api/v1/admin/sites/{site_b}", json={**body, "name": "Site B"})).status_code == 403
+    good = await client.put(f"/api/v1/admin/sites/{site_a}", json={**body, "opening_hours": {"mon": [["9:00", "17:00"]]}})
+    assert good.status_code == 200 and good.json()["opening_hours"] == {"mon": [["09:00", "17:00"]]}
+    assert (await client.post("/api/v1/admin/sites", json={"name": "Neu", "contact_email": "n@example.org"})).status_code == 403
+
+    made = await client.post(f"/api/v1/admin/sites/{site_a}/resources", json={"kind": "desk", "name": "Desk 1", "capacity": 8})
+    assert made.status_code == 201, made.text
+    desk = made.json()["id"]
+    rules = await client.put(f"/api/v1/admin/resources/{desk}/policy", json={"needs_approval": True, "audience": "organisations", "allowed_organisation_ids": [world.org_a.id]})
+    assert rules.status_code == 200 and rules.json()["allowed_organisation_ids"] == [world.org_a.id]
+    missing = await client.put(f"/api/v1/admin/resources/{desk}/policy", json={"audience": "organisations"})
+    assert missing.status_code == 400 and missing.json()["field"] == "allowed_organisation_ids"
+
+    closure = await client.post(f"/api/v1/admin/sites/{site_a}/blackouts", json={"starts_at": "2031-07-01T08:00:00+02:00", "ends_at": "2031-07-01T07:00:00+02:00"})
+    assert closure.status_code == 400 and closure.json()["field"] == "ends_at"
+    staff = await client.post(f"/api/v1/admin/sites/{site_a}/staff", json={"email": world.emails["member_b"], "role": "lender"})
+    assert staff.status_code == 201 and staff.json()["role"] == "lender"
+    assert (await client.get("/api/v1/admin/mail/parked")).status_code == 403
