@@ -163,7 +163,9 @@ class CalendarsController(Controller):
     ) -> CalendarOut:
         page = await calendar_service.calendar_page(
             app_context, request.user,
-            calendar_service.CalendarQuery(view=view, day=day, site_id=site_id, kind=kind or None, category=category or None),
+            calendar_service.CalendarQuery(
+                view=view, day=day, site_id=site_id, kind=kind or None, category=category or None, segments=True
+            ),
         )
         resources = [
             ResourceDaysOut(

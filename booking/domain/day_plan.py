@@ -1,8 +1,10 @@
-"""Free and taken time of one resource, day by day, for calendar pages.
+"""Free and taken time of resources, day by day, for calendar pages.
 
 Pure: holdings, opening time and closures in; per local day a list of segments (free, taken,
 tentative, closed) and a summary out. The calendar service loads everything for a whole page
-in a few batch queries and calls ``plan_days`` once per resource.
+in a few batch queries, frames the page's days once per site (``frame_days``: day boundaries
+in the site's zone, opening time, what is already past) and plans every resource against that
+frame (``plan_resource``). ``plan_days`` does both for one resource.
 
 What "free" means here is what a new booking of one unit could use: a holding blocks its time
 widened by the resource's buffers (before + after on both sides, as ``availability.conflicting``
@@ -11,46 +13,79 @@ and the past is not offered. A stretch is ``tentative`` when it is full only bec
 requested (not yet confirmed) bookings. Free stretches shorter than ``min_free`` (the
 resource's minimum booking length) are not offered. The booking itself is checked again, under
 the lock, when someone books: this is a view, not a promise.
+
+Speed: a month page plans 200 resources x 31 days. Inside, instants are POSIX seconds (plain
+numbers, no per-step validation), and datetimes are made only for what a page shows.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from booking.domain.availability import Buffers, Holding
-from booking.domain.intervals import Interval, merge, subtract
+from booking.domain.intervals import Interval, merge
 
-__all__ = ["DayPlan", "Segment", "day_window", "plan_days"]
+__all__ = ["DayFrame", "DayPlan", "Hold", "Segment", "day_window", "frame_days", "holds_of", "plan_days", "plan_resource"]
 
 STATES = ("free", "tentative", "taken", "closed")
 
+#: A holding as plain numbers: (start, end) in POSIX seconds, units, and whether it is only
+#: requested (it then makes a full stretch "tentative" rather than "taken").
+Hold = tuple[float, float, int, bool]
 
-@dataclass(frozen=True)
-class Segment:
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class Segment(NamedTuple):
+    """A stretch of one state (a tuple: a month page makes tens of thousands of them)."""
+
     state: str  # free | tentative | taken | closed
-    interval: Interval
+    start: float  # POSIX seconds
+    end: float
     # For free segments: the fewest units left anywhere in it.
     free_units: int = 0
 
+    @property
+    def starts_at(self) -> datetime:
+        return _instant(self.start)
 
-@dataclass(frozen=True)
+    @property
+    def ends_at(self) -> datetime:
+        return _instant(self.end)
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.starts_at, self.ends_at)
+
+
+@dataclass(slots=True)
 class DayPlan:
     day: date
     # free | tentative | taken | closed (nothing bookable: closed day, closure) | past
     state: str
     segments: list[Segment] = field(default_factory=list)
     free_time: timedelta = timedelta(0)
-    # Free at some time, with fewer units than the capacity at some point of the day.
+    # Free at some time, and taken, closed or with fewer units than the capacity at another.
     partly_used: bool = False
     fewest_free_units: int = 0
+    first_free: Segment | None = None
 
-    @property
-    def first_free(self) -> Segment | None:
-        return next((s for s in self.segments if s.state == "free"), None)
+
+@dataclass(frozen=True)
+class DayFrame:
+    """The days of a page in one zone: their bounds, their open stretches not yet past."""
+
+    days: tuple[date, ...]
+    timezone: str
+    # Per day: the open stretches from now on, in POSIX seconds; None for a past day.
+    open_parts: tuple[tuple[tuple[float, float], ...] | None, ...]
 
 
 def day_window(day: date, zone: ZoneInfo) -> Interval:
@@ -60,74 +95,158 @@ def day_window(day: date, zone: ZoneInfo) -> Interval:
     ).in_utc()
 
 
-def _usage_segments(holdings: Sequence[Holding], buffers: Buffers) -> list[tuple[datetime, datetime, int, int]]:
+def frame_days(days: Sequence[date], *, timezone: str, now: datetime, open_time: Sequence[Interval] | None = None) -> DayFrame:
+    """Frame ``days`` (local dates in ``timezone``): ``open_time`` are the instants the site is
+    open (None: always open); what lies before ``now`` is left out."""
+    zone = ZoneInfo(timezone)
+    now_s = now.timestamp()
+    opened = [(o.starts_at.timestamp(), o.ends_at.timestamp()) for o in merge(open_time)] if open_time is not None else None
+    parts: list[tuple[tuple[float, float], ...] | None] = []
+    for day in days:
+        start = datetime.combine(day, time(0), tzinfo=zone).timestamp()
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).timestamp()
+        if end <= now_s:
+            parts.append(None)
+            continue
+        if opened is None:
+            stretches = [(start, end)]
+        else:
+            stretches = [(max(s, start), min(e, end)) for s, e in opened if s < end and start < e]
+        parts.append(tuple((max(s, now_s), e) for s, e in stretches if e > now_s))
+    return DayFrame(tuple(days), timezone, tuple(parts))
+
+
+def holds_of(holdings: Iterable[Holding]) -> list[Hold]:
+    return [
+        (h.interval.starts_at.timestamp(), h.interval.ends_at.timestamp(), h.quantity, h.status == "requested")
+        for h in holdings
+    ]
+
+
+def _usage(holds: Sequence[Hold], margin: float) -> list[tuple[float, float, int, int]]:
     """(start, end, units held, units held firmly) for every stretch where something is held."""
-    margin = buffers.total
-    changes: list[tuple[datetime, int, int]] = []
-    for holding in holdings:
-        blocked = holding.interval.padded(margin, margin)
-        firm = 0 if holding.status == "requested" else holding.quantity
-        changes.append((blocked.starts_at, holding.quantity, firm))
-        changes.append((blocked.ends_at, -holding.quantity, -firm))
+    changes: list[tuple[float, int, int]] = []
+    for start, end, quantity, requested in holds:
+        firm = 0 if requested else quantity
+        changes.append((start - margin, quantity, firm))
+        changes.append((end + margin, -quantity, -firm))
     changes.sort(key=lambda change: change[0])
-    segments: list[tuple[datetime, datetime, int, int]] = []
+    usage: list[tuple[float, float, int, int]] = []
     used = firm_used = 0
-    index = 0
-    while index < len(changes):
+    index, count = 0, len(changes)
+    while index < count:
         moment = changes[index][0]
-        while index < len(changes) and changes[index][0] == moment:
+        while index < count and changes[index][0] == moment:
             used += changes[index][1]
             firm_used += changes[index][2]
             index += 1
-        if index < len(changes) and used > 0:
-            segments.append((moment, changes[index][0], used, firm_used))
-    return segments
+        if index < count and used > 0:
+            usage.append((moment, changes[index][0], used, firm_used))
+    return usage
 
 
-def _state(used: int, firm_used: int, capacity: int) -> str:
-    if used + 1 <= capacity:
-        return "free"
-    if firm_used + 1 <= capacity:
-        return "tentative"
-    return "taken"
-
-
-def _split(part: Interval, usage: list[tuple[datetime, datetime, int, int]], starts: list[datetime], capacity: int) -> list[Segment]:
+def _pieces(start: float, end: float, usage: list, starts: list[float], capacity: int, out: list[Segment]) -> None:
     """Segments of one bookable stretch, by the usage inside it."""
-    pieces: list[Segment] = []
-    cursor = part.starts_at
-    index = max(0, bisect_right(starts, part.starts_at) - 1)
-    while index < len(usage) and usage[index][0] < part.ends_at:
-        start, end, used, firm = usage[index]
-        index += 1
-        if end <= cursor:
-            continue
-        start = max(start, cursor)
-        if start > cursor:
-            pieces.append(Segment("free", Interval(cursor, start), capacity))
-        end = min(end, part.ends_at)
-        state = _state(used, firm, capacity)
-        pieces.append(Segment(state, Interval(start, end), capacity - used if state == "free" else 0))
-        cursor = end
-        if cursor >= part.ends_at:
+    cursor = start
+    index = max(0, bisect_right(starts, start) - 1)
+    while index < len(usage):
+        used_start, used_end, used, firm = usage[index]
+        if used_start >= end:
             break
-    if cursor < part.ends_at:
-        pieces.append(Segment("free", Interval(cursor, part.ends_at), capacity))
-    return pieces
-
-
-def _merged(pieces: list[Segment]) -> list[Segment]:
-    merged: list[Segment] = []
-    for piece in sorted(pieces, key=lambda p: p.interval.starts_at):
-        last = merged[-1] if merged else None
-        if last and last.state == piece.state and last.interval.ends_at == piece.interval.starts_at:
-            merged[-1] = Segment(
-                piece.state, Interval(last.interval.starts_at, piece.interval.ends_at),
-                min(last.free_units, piece.free_units),
-            )
+        index += 1
+        if used_end <= cursor:
+            continue
+        if used_start > cursor:
+            out.append(Segment("free", cursor, used_start, capacity))
+            cursor = used_start
+        stop = min(used_end, end)
+        if used < capacity:
+            out.append(Segment("free", cursor, stop, capacity - used))
+        elif firm < capacity:
+            out.append(Segment("tentative", cursor, stop))
         else:
-            merged.append(piece)
-    return merged
+            out.append(Segment("taken", cursor, stop))
+        cursor = stop
+        if cursor >= end:
+            return
+    if cursor < end:
+        out.append(Segment("free", cursor, end, capacity))
+
+
+def plan_resource(
+    frame: DayFrame,
+    *,
+    capacity: int,
+    holds: Sequence[Hold],
+    buffers: Buffers = Buffers(),
+    closures: Sequence[tuple[float, float]] = (),
+    min_free: timedelta = timedelta(minutes=15),
+    keep_segments: bool = True,
+) -> list[DayPlan]:
+    """One ``DayPlan`` per day of ``frame`` for one resource (``holds``: see ``Hold``;
+    ``closures``: blackouts of the site or the resource, in POSIX seconds).
+
+    ``keep_segments=False`` keeps only each day's summary and first free stretch (a month
+    page): fewer objects alive while a big page is built, so fewer garbage collector passes.
+    """
+    usage = _usage(holds, buffers.total.total_seconds())
+    starts = [segment[0] for segment in usage]
+    closed = sorted(closures)
+    shortest = min_free.total_seconds()
+    plans: list[DayPlan] = []
+    for day, parts in zip(frame.days, frame.open_parts, strict=True):
+        if parts is None:
+            plans.append(DayPlan(day, "past"))
+            continue
+        pieces: list[Segment] = []
+        for part_start, part_end in parts:
+            cursor = part_start
+            for hole_start, hole_end in closed:
+                if hole_end <= cursor or hole_start >= part_end:
+                    continue
+                if hole_start > cursor:
+                    _pieces(cursor, hole_start, usage, starts, capacity, pieces)
+                pieces.append(Segment("closed", max(hole_start, cursor), min(hole_end, part_end)))
+                cursor = max(cursor, hole_end)
+                if cursor >= part_end:
+                    break
+            if cursor < part_end:
+                _pieces(cursor, part_end, usage, starts, capacity, pieces)
+        segments: list[Segment] = []
+        for piece in pieces:
+            last = segments[-1] if segments else None
+            if last is not None and last.state == piece.state and last.end == piece.start:
+                segments[-1] = Segment(piece.state, last.start, piece.end, min(last.free_units, piece.free_units))
+            else:
+                segments.append(piece)
+        segments = [s for s in segments if s.state != "free" or s.end - s.start >= shortest]
+        free_seconds = 0.0
+        fewest = capacity
+        first_free = None
+        any_tentative = any_taken = any_closed = False
+        for segment in segments:
+            if segment.state == "free":
+                if first_free is None:
+                    first_free = segment
+                free_seconds += segment.end - segment.start
+                fewest = min(fewest, segment.free_units)
+            elif segment.state == "tentative":
+                any_tentative = True
+            elif segment.state == "taken":
+                any_taken = True
+            else:
+                any_closed = True
+        kept = segments if keep_segments else []
+        if first_free is not None:
+            partly = fewest < capacity or any_tentative or any_taken or any_closed
+            plans.append(DayPlan(day, "free", kept, timedelta(seconds=free_seconds), partly, fewest, first_free))
+        elif any_tentative:
+            plans.append(DayPlan(day, "tentative", kept))
+        elif any_taken:
+            plans.append(DayPlan(day, "taken", kept))
+        else:
+            plans.append(DayPlan(day, "closed", kept))
+    return plans
 
 
 def plan_days(
@@ -142,49 +261,9 @@ def plan_days(
     now: datetime,
     min_free: timedelta = timedelta(minutes=15),
 ) -> list[DayPlan]:
-    """One ``DayPlan`` per day in ``days`` (local dates in ``timezone``).
-
-    ``open_time``: the instants the site is open (None: always open); ``closures``: blackouts
-    of the site or the resource; ``holdings``: capacity-holding bookings around the days.
-    """
-    zone = ZoneInfo(timezone)
-    usage = _usage_segments(holdings, buffers)
-    starts = [segment[0] for segment in usage]
-    opened = merge(open_time) if open_time is not None else None
-    closed = merge(closures)
-    plans: list[DayPlan] = []
-    for day in days:
-        window = day_window(day, zone)
-        if window.ends_at <= now:
-            plans.append(DayPlan(day, "past"))
-            continue
-        open_parts = (
-            [window] if opened is None
-            else [Interval(max(o.starts_at, window.starts_at), min(o.ends_at, window.ends_at)) for o in opened if o.overlaps(window)]
-        )
-        upcoming = [
-            Interval(max(part.starts_at, now), part.ends_at) for part in open_parts if part.ends_at > now
-        ]
-        pieces: list[Segment] = []
-        for part in upcoming:
-            for hole in closed:
-                if hole.overlaps(part):
-                    pieces.append(Segment("closed", Interval(max(hole.starts_at, part.starts_at), min(hole.ends_at, part.ends_at))))
-            for bookable in subtract(part, closed):
-                pieces.extend(_split(bookable, usage, starts, capacity))
-        segments = [
-            s for s in _merged(pieces) if not (s.state == "free" and s.interval.duration < min_free)
-        ]
-        free = [s for s in segments if s.state == "free"]
-        free_time = sum((s.interval.duration for s in free), timedelta(0))
-        if free:
-            fewest = min(s.free_units for s in free)
-            partly_used = fewest < capacity or any(s.state != "free" for s in segments)
-            plans.append(DayPlan(day, "free", segments, free_time, partly_used, fewest))
-        elif any(s.state == "tentative" for s in segments):
-            plans.append(DayPlan(day, "tentative", segments))
-        elif any(s.state == "taken" for s in segments):
-            plans.append(DayPlan(day, "taken", segments))
-        else:
-            plans.append(DayPlan(day, "closed", segments))
-    return plans
+    """``frame_days`` and ``plan_resource`` for one resource, from domain values."""
+    frame = frame_days(days, timezone=timezone, now=now, open_time=open_time)
+    return plan_resource(
+        frame, capacity=capacity, holds=holds_of(holdings), buffers=buffers,
+        closures=[(c.starts_at.timestamp(), c.ends_at.timestamp()) for c in merge(closures)], min_free=min_free,
+    )

@@ -36,7 +36,10 @@ from booking.ical.builder import DEFAULT_PRODID, _is_utc, _new_calendar, _valida
 from booking.ical.events import CalendarEvent, EventStatus
 from booking.ical.timezones import vtimezone
 
-__all__ = ["FEED_STATUS", "FeedEntry", "FeedLabels", "build_feed", "build_freebusy_calendar", "feed_event", "feed_uid"]
+__all__ = [
+    "FEED_STATUS", "FeedEntry", "FeedLabels", "assemble_feed", "build_feed", "build_freebusy_calendar", "cached_event_text",
+    "event_text", "feed_event", "feed_uid",
+]
 
 #: Booking status -> iCalendar STATUS.
 FEED_STATUS: dict[str, EventStatus] = {
@@ -145,11 +148,39 @@ def feed_event(
     )
 
 
-@lru_cache(maxsize=EVENT_CACHE_SIZE)
-def _event_text(event: CalendarEvent) -> tuple[bytes, tuple[int, ...]]:
+def event_text(event: CalendarEvent) -> tuple[bytes, str, tuple[int, ...]]:
+    """The VEVENT text of one event, its TZID and the local years its VTIMEZONE must cover
+    (empty for UTC events). Not cached: see ``cached_event_text``."""
     zone = _validate(event)
     years = () if _is_utc(zone) else tuple(sorted(_years_used(event, zone)))
-    return _vevent(event, zone).to_ical(), years
+    return _vevent(event, zone).to_ical(), event.timezone, years
+
+
+cached_event_text = lru_cache(maxsize=EVENT_CACHE_SIZE)(event_text)
+
+
+def assemble_feed(
+    parts: Iterable[tuple[bytes, str, tuple[int, ...]]],
+    *,
+    name: str,
+    timezone_hint: str | None = None,
+    prodid: str = DEFAULT_PRODID,
+) -> bytes:
+    """A VCALENDAR from VEVENT texts (``event_text``): the calendar's properties, one
+    VTIMEZONE per TZID covering every year used, the events — as ``build_calendar`` writes."""
+    years_by_zone: dict[str, set[int]] = {}
+    bodies: list[bytes] = []
+    for text, tzid, years in parts:
+        bodies.append(text)
+        if years:
+            years_by_zone.setdefault(tzid, set()).update(years)
+    head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
+    closing = b"END:VCALENDAR\r\n"
+    assert head.endswith(closing)
+    zones = [
+        vtimezone(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])).to_ical() for tzid in sorted(years_by_zone)
+    ]
+    return b"".join([head[: -len(closing)], *zones, *bodies, closing])
 
 
 def build_feed(
@@ -161,20 +192,7 @@ def build_feed(
 ) -> bytes:
     """The same bytes as ``build_calendar(events, name=…, timezone_hint=…)``, built from cached
     VEVENT texts. Events must be hashable (tuples, not lists, for categories and exdates)."""
-    years_by_zone: dict[str, set[int]] = {}
-    bodies: list[bytes] = []
-    for event in events:
-        text, years = _event_text(event)
-        bodies.append(text)
-        if years:
-            years_by_zone.setdefault(event.timezone, set()).update(years)
-    head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
-    closing = b"END:VCALENDAR\r\n"
-    assert head.endswith(closing)
-    zones = [
-        vtimezone(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])).to_ical() for tzid in sorted(years_by_zone)
-    ]
-    return b"".join([head[: -len(closing)], *zones, *bodies, closing])
+    return assemble_feed((cached_event_text(event) for event in events), name=name, timezone_hint=timezone_hint, prodid=prodid)
 
 
 def build_freebusy_calendar(
@@ -200,5 +218,5 @@ def build_freebusy_calendar(
 
 def clear_cache() -> None:
     """Forget cached VEVENT texts (tests and benchmarks of the cold path)."""
-    _event_text.cache_clear()
+    cached_event_text.cache_clear()
 

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import calendar as gregorian
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_, type_coerce
+from sqlalchemy.types import NullType
 from sqlmodel import col, select
 
 from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
-from booking.domain.availability import busy_intervals
-from booking.domain.day_plan import DayPlan, plan_days
+from booking.domain.availability import HOLDING_STATUSES, busy_intervals
+from booking.domain.day_plan import DayFrame, DayPlan, Hold, frame_days, plan_resource
 from booking.domain.errors import InvalidInput, NotFound
 from booking.domain.intervals import Interval
 from booking.domain.opening_hours import open_intervals
 from booking.domain.policies import Rules
-from booking.models import Blackout, Resource, Site
+from booking.models import Blackout, Booking, Policy, Resource, Site
 from booking.services.catalogue import MAX_AVAILABILITY_RANGE, RESOURCE_KINDS
 from booking.services.context import AppContext
-from booking.services.loading import buffers_of, load_holdings, load_rules_for
+from booking.services.loading import buffers_of, load_holdings, rules_from_policy
 
 VIEWS = ("month", "week")
 MAX_RESOURCES_PER_PAGE = 400
@@ -40,11 +42,13 @@ class CalendarQuery:
     kind: str | None = None
     category: str | None = None
     resource_id: int | None = None  # one resource only
+    # Keep every day's stretches (None: for the week view only; a month keeps summaries).
+    segments: bool | None = None
 
 
 @dataclass
 class ResourcePlan:
-    resource: Resource
+    resource: ResourceRow
     rules: Rules
     days: list[DayPlan]
 
@@ -65,7 +69,7 @@ class CalendarPage:
     next_day: date
     sites: list[Site]  # every site, for the filter
     categories: list[str]  # categories of the visible resources, for the filter
-    plans: list[SitePlan]  # the sites shown, each with its resources
+    plans: list[SitePlan]  # the sites shown, each with its resources (month: day summaries only)
     truncated: bool = False
 
 
@@ -99,8 +103,26 @@ def _validate(query: CalendarQuery) -> None:
         raise InvalidInput("choose a date between 2000 and 2100", field="date")
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceRow:
+    """What a calendar page shows of a resource (plain values: no ORM rows for 200 of them)."""
+
+    id: int
+    site_id: int
+    kind: str
+    name: str
+    category: str
+    capacity: int
+    seats: int | None
+    visibility: str
+
+
 async def calendar_page(app: AppContext, actor: Principal | None, query: CalendarQuery) -> CalendarPage:
-    """Free and taken time per resource and day for a month or week, over one or all sites."""
+    """Free and taken time per resource and day for a month or week, over one or all sites.
+
+    Queries, whatever the size of the page: sites, resources, policies, holding bookings of
+    all shown resources over the page, closures.
+    """
     _validate(query)
     now = app.now()
     default_zone = ZoneInfo(app.settings.default_timezone)
@@ -113,18 +135,19 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
         sites = list((await session.exec(select(Site).order_by(col(Site.name)))).all())
         if query.site_id is not None and all(site.id != query.site_id for site in sites):
             raise NotFound(f"site {query.site_id} does not exist", field="site")
-        statement = select(Resource).where(Resource.is_active == True)  # noqa: E712 - SQL expression
+        statement = select(
+            Resource.id, Resource.site_id, Resource.kind, Resource.name, Resource.category,
+            Resource.capacity, Resource.seats, Resource.visibility,
+        ).where(Resource.is_active == True)  # noqa: E712 - SQL expression
         if query.site_id is not None:
             statement = statement.where(Resource.site_id == query.site_id)
         if query.kind:
             statement = statement.where(Resource.kind == query.kind)
         if query.resource_id is not None:
             statement = statement.where(Resource.id == query.resource_id)
-        statement = statement.order_by(col(Resource.site_id), col(Resource.kind), col(Resource.name))
-        site_by_id = {site.id: site for site in sites}
         visible = [
-            resource for resource in (await session.exec(statement)).all()
-            if can_see_resource(actor, resource.visibility, resource.site_id)
+            ResourceRow(*row) for row in (await session.exec(statement)).all()  # type: ignore[call-overload]
+            if can_see_resource(actor, row[7], row[1])
         ]
         # Rooms, then desks, then things; by name within each kind.
         visible.sort(key=lambda r: (r.site_id, RESOURCE_KINDS.index(r.kind) if r.kind in RESOURCE_KINDS else 9, r.name.casefold()))
@@ -132,7 +155,12 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
         resources = [r for r in visible if not query.category or r.category == query.category]
         truncated = len(resources) > MAX_RESOURCES_PER_PAGE
         resources = resources[:MAX_RESOURCES_PER_PAGE]
-        rules = await load_rules_for(session, resources) if resources else {}
+        ids = [r.id for r in resources]
+        policies = (
+            {p.resource_id: p for p in (await session.exec(select(Policy).where(col(Policy.resource_id).in_(ids)))).all()}
+            if ids else {}
+        )
+        rules = {r.id: rules_from_policy(policies.get(r.id), r) for r in resources}  # type: ignore[arg-type]
         # One window around all the page's days in every site's zone, widened by a day and
         # the widest buffers so that bookings reaching into the page are seen.
         widest = max((r.buffer_before + r.buffer_after for r in rules.values()), default=timedelta(0))
@@ -140,32 +168,26 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
             datetime.combine(days[0] - timedelta(days=1), time(0), tzinfo=default_zone),
             datetime.combine(days[-1] + timedelta(days=2), time(0), tzinfo=default_zone),
         ).in_utc().padded(widest, widest)
-        resource_ids = [r.id for r in resources]
-        holdings = await load_holdings(session, resource_ids, window, now=now) if resources else {}  # type: ignore[arg-type]
-        closures = await _closures(session, {r.site_id for r in resources}, window) if resources else []
+        holds = await _holds(session, ids, window, now) if ids else {}
+        closures = await _closures(session, {r.site_id for r in resources}, window) if ids else []
 
+    site_by_id = {site.id: site for site in sites}
+    frames: dict[tuple[int, bool], DayFrame] = {}
     plans: dict[int, SitePlan] = {}
-    opening_cache: dict[int, list[Interval] | None] = {}
     for resource in resources:
         site = site_by_id[resource.site_id]
-        resource_rules = rules[resource.id]  # type: ignore[index]
+        resource_rules = rules[resource.id]
         use_hours = resource_rules.opening_hours_mode != "ignore" and bool(site.opening_hours)
-        if use_hours:
-            if site.id not in opening_cache:
-                opening_cache[site.id] = open_intervals(site.opening_hours, site.timezone, window)  # type: ignore[index]
-            open_time = opening_cache[site.id]  # type: ignore[index]
-        else:
-            open_time = None
-        resource_closures = [
-            interval for site_id, resource_id, interval in closures
-            if site_id == resource.site_id and resource_id in (None, resource.id)
-        ]
-        day_plans = plan_days(
-            days, timezone=site.timezone, capacity=resource.capacity, holdings=holdings[resource.id],  # type: ignore[index]
-            buffers=buffers_of(resource_rules), open_time=open_time, closures=resource_closures,
-            now=now, min_free=resource_rules.min_duration,
+        frame = frames.get((resource.site_id, use_hours))
+        if frame is None:
+            open_time = open_intervals(site.opening_hours, site.timezone, window) if use_hours else None
+            frame = frames[(resource.site_id, use_hours)] = frame_days(days, timezone=site.timezone, now=now, open_time=open_time)
+        day_plans = plan_resource(
+            frame, capacity=resource.capacity, holds=holds.get(resource.id, ()), buffers=buffers_of(resource_rules),
+            closures=[span for site_id, resource_id, span in closures if site_id == resource.site_id and resource_id in (None, resource.id)],
+            min_free=resource_rules.min_duration, keep_segments=query.view == "week" if query.segments is None else query.segments,
         )
-        plans.setdefault(site.id, SitePlan(site)).resources.append(ResourcePlan(resource, resource_rules, day_plans))  # type: ignore[arg-type]
+        plans.setdefault(resource.site_id, SitePlan(site)).resources.append(ResourcePlan(resource, resource_rules, day_plans))  # type: ignore[arg-type]
     ordered = [plans[site.id] for site in sites if site.id in plans]  # type: ignore[index]
     return CalendarPage(
         query=query, view=query.view, days=days, today=today, previous_day=previous_day, next_day=next_day,
@@ -173,14 +195,53 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
     )
 
 
-async def _closures(session, site_ids: set[int], window: Interval) -> list[tuple[int, int | None, Interval]]:  # type: ignore[no-untyped-def]
+async def _holds(session, resource_ids: list[int], window: Interval, now: datetime) -> dict[int, list[Hold]]:  # type: ignore[no-untyped-def]
+    """Every capacity-holding booking of the resources around ``window``, as plain numbers.
+
+    The same rows as ``loading.load_holdings`` (an item handed out and not back by its end
+    keeps its units until it returns), without building a domain object per booking.
+    """
+    statement = select(
+        Booking.resource_id, raw_instant(Booking.starts_at), raw_instant(Booking.ends_at), Booking.quantity, Booking.status
+    ).where(
+        col(Booking.resource_id).in_(resource_ids),
+        col(Booking.status).in_(HOLDING_STATUSES),
+        Booking.starts_at < window.ends_at,
+        or_(Booking.ends_at > window.starts_at, Booking.status == "checked_out"),
+    )
+    now_s = now.timestamp()
+    overdue_until = max(now, window.ends_at).timestamp() + 1
+    holds: dict[int, list[Hold]] = {}
+    for resource_id, starts_at, ends_at, quantity, status in (await session.exec(statement)).all():
+        end = posix_seconds(ends_at)
+        if status == "checked_out" and end <= now_s:
+            end = overdue_until
+        holds.setdefault(resource_id, []).append((posix_seconds(starts_at), end, quantity, status == "requested"))
+    return holds
+
+
+def raw_instant(column):  # type: ignore[no-untyped-def]
+    """A UTC instant column selected as the driver hands it over (no per-row conversion):
+    a text like "2026-12-01 07:00:00.000000" from SQLite, an aware datetime from asyncpg.
+    Read it with ``posix_seconds``; for pages with thousands of rows this is several times
+    faster than the column type's own conversion on SQLite."""
+    return type_coerce(column, NullType())
+
+
+def posix_seconds(value: datetime | str) -> float:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+    return value.timestamp() if value.tzinfo is not None else value.replace(tzinfo=UTC).timestamp()
+
+
+async def _closures(session, site_ids: set[int], window: Interval) -> list[tuple[int, int | None, tuple[float, float]]]:  # type: ignore[no-untyped-def]
     statement = select(Blackout.site_id, Blackout.resource_id, Blackout.starts_at, Blackout.ends_at).where(
         col(Blackout.site_id).in_(sorted(site_ids)),
         Blackout.starts_at < window.ends_at,
         Blackout.ends_at > window.starts_at,
     )
     return [
-        (site_id, resource_id, Interval(starts_at, ends_at))
+        (site_id, resource_id, (starts_at.timestamp(), ends_at.timestamp()))
         for site_id, resource_id, starts_at, ends_at in (await session.exec(statement)).all()
     ]
 

@@ -12,7 +12,7 @@ aggregate (count, newest ``updated_at``, sum of SEQUENCEs) give the ETag; an If-
 or If-Modified-Since that matches answers 304 without loading a booking, and an unchanged
 feed is served from a small in-process cache of finished documents keyed by that ETag.
 Otherwise ONE query loads the bookings (joined with resource, site, organisation, booker) and
-``ical.feeds.build_feed`` writes them, reusing cached VEVENT texts. What the feed may show is
+``ical.feeds.assemble_feed`` writes them, reusing the text of every booking row that did not change. What the feed may show is
 decided in ``ical.feeds.feed_event`` (pure, unit-tested).
 
 Known limit: renaming an organisation or a person changes a private feed's text only with the
@@ -25,6 +25,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -35,9 +36,10 @@ from booking.auth.principal import Principal
 from booking.auth.tokens import hash_token, new_token
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.i18n import get_translations
-from booking.ical.feeds import PUBLIC_STATUSES, FeedEntry, FeedLabels, build_feed, feed_event
+from booking.ical.feeds import EVENT_CACHE_SIZE, PUBLIC_STATUSES, FeedEntry, FeedLabels, assemble_feed, event_text, feed_event
 from booking.models import Booking, FeedToken, Organisation, Resource, Site, User
 from booking.services.accounts import load_principal
+from booking.services.calendar import raw_instant
 from booking.services.context import AppContext
 
 #: Scopes as the API names them; a person's feed is stored with scope "user".
@@ -245,8 +247,9 @@ _documents = _DocumentCache()
 
 
 def clear_document_cache() -> None:
-    """Forget finished documents (benchmarks of the uncached path)."""
+    """Forget finished documents and cached event texts (benchmarks of the uncached path)."""
     _documents.clear()
+    _row_text.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -361,12 +364,11 @@ async def render_feed(
         if cached is not None:
             return FeedDocument(etag, last_modified, cached, feed.filename)
         rows = (await session.exec(_rows_statement(conditions))).all()  # type: ignore[call-overload]
-    entries = [_entry(row) for row in rows]
     # The body's own ETag: a change committed between the two queries must not be cached
     # under the older ETag.
-    body_newest = max((entry.updated_at for entry in entries), default=None)
-    body_etag = _etag(app, feed, window_start, len(entries), body_newest, sum(entry.sequence for entry in entries))
-    body = _document(app, feed, entries)
+    body_newest = max((_as_utc(row[5]) for row in rows), default=None)  # type: ignore[type-var]
+    body_etag = _etag(app, feed, window_start, len(rows), body_newest, sum(row[4] for row in rows))
+    body = _document(app, feed, rows)
     _documents.put(body_etag, body)
     return FeedDocument(body_etag, _last_modified(feed, window_start, body_newest), body, feed.filename)
 
@@ -374,7 +376,8 @@ async def render_feed(
 def _rows_statement(conditions: list[object]):  # type: ignore[no-untyped-def]
     return (
         select(
-            Booking.id, Booking.starts_at, Booking.ends_at, Booking.status, Booking.sequence, Booking.updated_at,
+            Booking.id, raw_instant(Booking.starts_at), raw_instant(Booking.ends_at), Booking.status, Booking.sequence,
+            raw_instant(Booking.updated_at),
             Booking.title, Booking.purpose, Booking.is_public, Booking.series_id,
             Resource.name, Site.name, Site.address, Site.timezone, Organisation.name, User.display_name, User.email,
         )
@@ -397,14 +400,14 @@ def _as_utc(value: datetime | str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _entry(row) -> FeedEntry:  # type: ignore[no-untyped-def]
+def _entry(row: tuple) -> FeedEntry:  # type: ignore[type-arg]
     (booking_id, starts_at, ends_at, status, sequence, updated_at, title, purpose, is_public, series_id,
      resource_name, site_name, site_address, timezone, organisation_name, booker_name, booker_email) = row
     return FeedEntry(
-        booking_id=booking_id, starts_at=starts_at, ends_at=ends_at, status=status, sequence=sequence,
-        updated_at=updated_at, title=title, purpose=purpose, is_public=is_public, resource_name=resource_name,
-        site_name=site_name, site_address=site_address, timezone=timezone, organisation_name=organisation_name,
-        booker_name=booker_name, booker_email=booker_email, series_id=series_id,
+        booking_id=booking_id, starts_at=_as_utc(starts_at), ends_at=_as_utc(ends_at), status=status,  # type: ignore[arg-type]
+        sequence=sequence, updated_at=_as_utc(updated_at), title=title, purpose=purpose, is_public=is_public,  # type: ignore[arg-type]
+        resource_name=resource_name, site_name=site_name, site_address=site_address, timezone=timezone,
+        organisation_name=organisation_name, booker_name=booker_name, booker_email=booker_email, series_id=series_id,
     )
 
 
@@ -418,19 +421,35 @@ def _labels(language: str) -> FeedLabels:
     )
 
 
-def _document(app: AppContext, feed: _Feed, entries: list[FeedEntry]) -> bytes:
-    host = app.settings.host_name
-    labels = _labels(app.settings.default_language)
-    base = app.settings.base_url.rstrip("/")
-    private = feed.feed.is_private
-    events = [
-        feed_event(
-            entry, private=private, host=host, labels=labels, show_email=feed.show_email,
-            url=f"{base}/bookings/{entry.booking_id}" if private else None,
-        )
-        for entry in entries
-    ]
-    return build_feed(events, name=feed.name, timezone_hint=feed.timezone)
+@dataclass(frozen=True)
+class _Variant:
+    """Everything besides the row that decides an event's text (part of the cache key)."""
+
+    private: bool
+    show_email: bool
+    host: str
+    base_url: str
+    labels: FeedLabels
+
+
+@lru_cache(maxsize=EVENT_CACHE_SIZE)
+def _row_text(row: tuple, variant: _Variant) -> tuple[bytes, str, tuple[int, ...]]:  # type: ignore[type-arg]
+    """The VEVENT text of one booking row, keyed by the row's values themselves: a booking
+    that did not change (same values, same SEQUENCE and updated_at) is not written again."""
+    entry = _entry(row)
+    event = feed_event(
+        entry, private=variant.private, host=variant.host, labels=variant.labels, show_email=variant.show_email,
+        url=f"{variant.base_url}/bookings/{entry.booking_id}" if variant.private else None,
+    )
+    return event_text(event)
+
+
+def _document(app: AppContext, feed: _Feed, rows: list) -> bytes:  # type: ignore[type-arg]
+    variant = _Variant(
+        private=feed.feed.is_private, show_email=feed.show_email, host=app.settings.host_name,
+        base_url=app.settings.base_url.rstrip("/"), labels=_labels(app.settings.default_language),
+    )
+    return assemble_feed((_row_text(tuple(row), variant) for row in rows), name=feed.name, timezone_hint=feed.timezone)
 
 
 __all__ = [

@@ -740,12 +740,14 @@ async def block_for_repair(
 async def remove_repair_block(app: AppContext, actor: Principal, resource_id: int, blackout_id: int) -> None:
     """Lift a repair block early (the thing is fixed)."""
     async with app.database.transaction() as session:
-        blackout = await session.get(Blackout, blackout_id)
-        if blackout is None:
-            raise NotFound(f"repair block {blackout_id} does not exist")
-        if not actor.is_lender_at(blackout.site_id):
+        # The resource decides who may: a lender elsewhere learns nothing about its blocks.
+        resource = await session.get(Resource, resource_id)
+        if resource is None:
+            raise NotFound(f"resource {resource_id} does not exist")
+        if not actor.is_lender_at(resource.site_id):
             raise PermissionDenied("only lenders of this site may lift a repair block")
-        if blackout.resource_id != resource_id or blackout.kind != "repair":
+        blackout = await session.get(Blackout, blackout_id)
+        if blackout is None or blackout.resource_id != resource_id or blackout.kind != "repair":
             raise NotFound(f"repair block {blackout_id} does not exist")
         await session.delete(blackout)
 

@@ -31,15 +31,10 @@ async def enqueue_due_reminders(app: AppContext, now: datetime | None = None) ->
 
 
 async def enqueue_overdue_notices(app: AppContext, now: datetime | None = None) -> int:
-    """Queue the daily overdue notices for things handed out and not back after their end."""
-    now = now or app.now()
-    queued = 0
-    async with app.database.transaction() as session:
-        statement = select(Booking).where(Booking.status == "checked_out", Booking.ends_at <= now).limit(500)
-        for booking in (await session.exec(statement)).all():
-            await notifications.overdue_notice(session, app, booking)
-            queued += 1
-    return queued
+    """Queue the daily overdue notices and tell bookers whose booking a missing thing blocks."""
+    from booking.services.loans import notify_overdue
+
+    return len(await notify_overdue(app, now or app.now()))
 
 
 async def run_scheduled_jobs(app: AppContext) -> None:

@@ -9,6 +9,7 @@ session cookie planted before the login is worth nothing afterwards (no session 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -140,7 +141,7 @@ async def register_sent(request: Request) -> Response:
     return render_page(request, "accounts/message.html", {
         "title": gettext(request, "Please check your e-mail"),
         "text": gettext(request, "We have sent a link to %(email)s. Open it to confirm your address; then you can log in.", email=email or "…"),
-        "links": [("/verify/resend" + (f"?email={email}" if email else ""), gettext(request, "No e-mail? Send the link again"))],
+        "links": [("/verify/resend" + ("?" + urlencode({"email": email}) if email else ""), gettext(request, "No e-mail? Send the link again"))],
     })
 
 
@@ -156,7 +157,7 @@ async def verify(request: Request, app_context: Ctx, token: FromPath[str]) -> Re
             "links": [("/verify/resend", gettext(request, "Send a new confirmation link"))],
         }, status_code=400)
     flash(request, "success", gettext(request, "Thank you: your e-mail address is confirmed. You can log in now."))
-    return redirect(f"/login?email={user.email}")
+    return redirect("/login?" + urlencode({"email": user.email}))
 
 
 @get("/verify/resend", guards=[public])

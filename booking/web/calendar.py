@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from litestar import Request, get
+from markupsafe import Markup, escape
 from litestar.di import NamedDependency
 from litestar.response import Template
 
@@ -101,6 +102,15 @@ def _parse_filters(raw: dict[str, str | None]) -> tuple[Filters, dict[str, str]]
     return Filters(**values), errors
 
 
+class Slot(NamedTuple):
+    """One slot of a cell (shape of partials/calendar_common.html; ``href`` already escaped)."""
+
+    state: str
+    label: str = ""
+    href: Markup | None = None
+    description: str = ""
+
+
 class _Formatter:
     """Labels in one language, memoised: a month page formats the same times many times."""
 
@@ -109,12 +119,32 @@ class _Formatter:
         self.translations = get_translations(language)
         self._times: dict[tuple[int, int], str] = {}
         self._hours: dict[int, str] = {}
+        self._locals: dict[tuple[float, str], datetime] = {}
+        self._values: dict[tuple[float, str], str] = {}
+
+    def form_value(self, seconds: float, zone: ZoneInfo) -> str:
+        """The ``datetime-local`` value of an instant in ``zone`` ("2026-02-03T18:00")."""
+        key = (seconds, zone.key)
+        value = self._values.get(key)
+        if value is None:
+            value = self._values[key] = self.local(seconds, zone).strftime("%Y-%m-%dT%H:%M")
+        return value
+
+    def local(self, seconds: float, zone: ZoneInfo) -> datetime:
+        key = (seconds, zone.key)
+        value = self._locals.get(key)
+        if value is None:
+            value = self._locals[key] = datetime.fromtimestamp(seconds, zone)
+        return value
 
     def gettext(self, message: str, **values: Any) -> str:
         text = self.translations.gettext(message)
         return text % values if values else text
 
-    def clock(self, local: datetime) -> str:
+    def clock(self, local: datetime, *, end_of_day: bool = False) -> str:
+        """A wall time ("18:00", "6:00 PM"); midnight that ends a day is "24:00"."""
+        if end_of_day and (local.hour, local.minute) == (0, 0):
+            return "24:00"
         key = (local.hour, local.minute)
         if key not in self._times:
             self._times[key] = format_time(local.time(), "short", locale=self.language)
@@ -134,13 +164,9 @@ class _Formatter:
         return self._hours[minutes]
 
 
-def _local_value(instant: datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-
-
-def _booking_href(resource_id: int, starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> str:
-    query = urlencode({"starts_at": _local_value(starts_at, zone), "ends_at": _local_value(ends_at, zone)})
-    return f"/resources/{resource_id}?{query}"
+def _booking_href(resource_id: int, start: float, end: float, zone: ZoneInfo, fmt: _Formatter) -> Markup:
+    """The booking form of the resource with the slot's local wall times, escaped for HTML."""
+    return Markup(f"/resources/{resource_id}?starts_at={fmt.form_value(start, zone)}&amp;ends_at={fmt.form_value(end, zone)}")
 
 
 def _days(page: CalendarPage, fmt: _Formatter) -> list[dict[str, Any]]:
@@ -149,7 +175,8 @@ def _days(page: CalendarPage, fmt: _Formatter) -> list[dict[str, Any]]:
             "date": day.isoformat(),
             "label": str(day.day),
             "weekday": format_date(day, "EEEEEE", locale=fmt.language),
-            "long_label": format_date(day, "full", locale=fmt.language),
+            # Escaped once here: the grid repeats it in every cell of the column.
+            "long_label": escape(format_date(day, "full", locale=fmt.language)),
             "is_today": day == page.today,
             "is_weekend": day.weekday() >= 5,
         }
@@ -157,17 +184,21 @@ def _days(page: CalendarPage, fmt: _Formatter) -> list[dict[str, Any]]:
     ]
 
 
-def _month_cell(plan: DayPlan, resource: Any, rules: Any, zone: ZoneInfo, fmt: _Formatter) -> list[dict[str, Any]]:
-    if plan.state == "past":
-        return []
-    if plan.state != "free":
-        return [{"state": plan.state}]
+_CLOSED = (Slot("closed"),)
+_TAKEN = (Slot("taken"),)
+_TENTATIVE = (Slot("tentative"),)
+_NOTHING: tuple[Slot, ...] = ()
+
+
+def _month_cell(plan: DayPlan, resource: Any, proposal: float, zone: ZoneInfo, fmt: _Formatter) -> tuple[Slot, ...]:
+    """One summary slot per day; a free day links to its first free stretch (``proposal``
+    seconds long at most; a thing is proposed for the whole stretch)."""
+    state = plan.state
+    if state != "free":
+        return _NOTHING if state == "past" else _TAKEN if state == "taken" else _TENTATIVE if state == "tentative" else _CLOSED
     first = plan.first_free
     assert first is not None
-    if resource.kind == "item":
-        proposal_end = first.interval.ends_at
-    else:
-        proposal_end = min(first.interval.ends_at, first.interval.starts_at + max(rules.min_duration, timedelta(hours=1)))
+    end = first.end if resource.kind == "item" else min(first.end, first.start + proposal)
     label = description = ""
     if resource.capacity > 1 and plan.fewest_free_units < resource.capacity:
         label = fmt.gettext("%(free)s of %(capacity)s", free=plan.fewest_free_units, capacity=resource.capacity)
@@ -175,26 +206,75 @@ def _month_cell(plan: DayPlan, resource: Any, rules: Any, zone: ZoneInfo, fmt: _
     elif plan.partly_used:
         label = fmt.free_hours(plan.free_time)
         description = fmt.gettext("partly taken, %(free)s free", free=label)
-    return [{
-        "state": "free", "label": label, "description": description,
-        "href": _booking_href(resource.id, first.interval.starts_at, proposal_end, zone),
-    }]
+    return (Slot("free", label, _booking_href(resource.id, first.start, end, zone, fmt), description),)
 
 
-def _week_cell(plan: DayPlan, resource: Any, zone: ZoneInfo, fmt: _Formatter) -> list[dict[str, Any]]:
+def _week_cell(plan: DayPlan, resource: Any, zone: ZoneInfo, fmt: _Formatter) -> tuple[Slot, ...]:
     slots = []
     for segment in plan.segments:
-        starts_at, ends_at = segment.interval.starts_at.astimezone(zone), segment.interval.ends_at.astimezone(zone)
-        label = f"{fmt.clock(starts_at)}–{fmt.clock(ends_at)}"
-        slot: dict[str, Any] = {"state": segment.state, "label": label}
+        starts_at, ends_at = fmt.local(segment.start, zone), fmt.local(segment.end, zone)
+        label = f"{fmt.clock(starts_at)}–{fmt.clock(ends_at, end_of_day=ends_at.date() > starts_at.date())}"
         if segment.state == "free":
-            slot["href"] = _booking_href(resource.id, segment.interval.starts_at, segment.interval.ends_at, zone)
+            description = ""
             if resource.capacity > 1 and segment.free_units < resource.capacity:
-                slot["description"] = fmt.gettext("at least %(free)s of %(capacity)s free", free=segment.free_units, capacity=resource.capacity)
-        slots.append(slot)
+                description = fmt.gettext("at least %(free)s of %(capacity)s free", free=segment.free_units, capacity=resource.capacity)
+            slots.append(Slot("free", label, _booking_href(resource.id, segment.start, segment.end, zone, fmt), description))
+        else:
+            slots.append(Slot(segment.state, label))
     if not slots and plan.state == "closed":
-        slots.append({"state": "closed"})
-    return slots
+        return _CLOSED
+    return tuple(slots)
+
+
+class _CellWriter:
+    """Writes a row's cells as HTML, exactly the markup of ``slot()`` in
+    templates/partials/calendar_common.html (same classes, symbols and words; keep the two in
+    step). A month over 200 resources has 6,200 cells: written here with one f-string each
+    they cost a few milliseconds, through a Jinja macro per cell some hundred."""
+
+    SYMBOLS = {"free": "✓", "taken": "✕", "tentative": "?", "closed": "–"}
+
+    def __init__(self, fmt: _Formatter) -> None:
+        self.words = {
+            "free": fmt.gettext("Free"), "taken": fmt.gettext("Taken"),
+            "tentative": fmt.gettext("Requested"), "closed": fmt.gettext("Closed"),
+        }
+        self.book = escape(fmt.gettext("book"))
+        self.empty = Markup(
+            '<span class="cal-empty"><span aria-hidden="true">–</span>'
+            f'<span class="kern-sr-only">{escape(fmt.gettext("no times"))}</span></span>'
+        )
+        self.heads = {
+            state: Markup(
+                f'<span class="cal-slot__symbol" aria-hidden="true">{symbol}</span><span class="cal-slot__text">'
+                f'<span class="cal-slot__state">{escape(self.words[state])}</span>'
+            )
+            for state, symbol in self.SYMBOLS.items()
+        }
+
+    def row(self, cells: list[tuple[Slot, ...]], row_label: Markup, days: list[dict[str, Any]]) -> Markup:
+        parts = []
+        for cell, day in zip(cells, days, strict=True):
+            parts.append('<td class="is-weekend">' if day["is_weekend"] else "<td>")
+            if not cell:
+                parts.append(self.empty)
+            for slot in cell:
+                context = f", {row_label}, {day['long_label']}"
+                label = f' <span class="cal-slot__label">{escape(slot.label)}</span>' if slot.label else ""
+                description = f", {escape(slot.description)}" if slot.description else ""
+                if slot.href:
+                    parts.append(
+                        f'<a class="cal-slot cal-slot--free" href="{slot.href}">{self.heads["free"]}{label}'
+                        f'<span class="kern-sr-only">{description}{context} – {self.book}</span></span></a>'
+                    )
+                else:
+                    state = slot.state if slot.state in self.SYMBOLS else "closed"
+                    parts.append(
+                        f'<span class="cal-slot cal-slot--{state}">{self.heads[state]}{label}'
+                        f'<span class="kern-sr-only">{description}{context}</span></span></span>'
+                    )
+            parts.append("</td>")
+        return Markup("".join(parts))
 
 
 def _resource_detail(resource: Any, fmt: _Formatter) -> str:
@@ -225,6 +305,7 @@ def calendar_context(page: CalendarPage, filters: Filters, language: str, base_p
     """The template data of a calendar page (see templates/calendar/_calendar.html)."""
     fmt = _Formatter(language)
     days = _days(page, fmt)
+    writer = _CellWriter(fmt)
     grids = []
     for index, site_plan in enumerate(page.plans):
         zone = ZoneInfo(site_plan.site.timezone)
@@ -232,12 +313,14 @@ def calendar_context(page: CalendarPage, filters: Filters, language: str, base_p
         for plan in site_plan.resources:
             resource = plan.resource
             if page.view == "month":
-                cells = [_month_cell(day, resource, plan.rules, zone, fmt) for day in plan.days]
+                proposal = max(plan.rules.min_duration, timedelta(hours=1)).total_seconds()
+                cells = [_month_cell(day, resource, proposal, zone, fmt) for day in plan.days]
             else:
                 cells = [_week_cell(day, resource, zone, fmt) for day in plan.days]
+            label = escape(resource.name)
             rows.append({
-                "label": resource.name, "href": f"/resources/{resource.id}", "detail": _resource_detail(resource, fmt),
-                "cells": cells,
+                "label": label, "href": f"/resources/{resource.id}", "detail": _resource_detail(resource, fmt),
+                "cells_html": writer.row(cells, label, days),
             })
         grids.append({
             "id": f"cal{index + 1}",

@@ -25,8 +25,8 @@ async def user_by_email(app_context, email: str) -> User | None:
         return (await session.exec(select(User).where(User.email == email))).first()
 
 
-async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
-    return await post_form(client, "/login", {"email": email, "password": password}, form_page="/register")
+async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD, next_url: str = "") -> httpx.Response:
+    return await post_form(client, "/login", {"email": email, "password": password, "next": next_url}, form_page="/register")
 
 
 async def is_logged_in(client: httpx.AsyncClient) -> bool:
@@ -171,6 +171,17 @@ async def test_session_cookie_flags_and_new_session_on_login(client, world):
         assert not await is_logged_in(planted)
 
 
+async def test_secure_cookies_when_configured(settings, app_context, world):
+    app = create_app(dataclasses.replace(settings, secure_cookies=True), app_context=app_context)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver.local") as client:
+        answer = await log_in(client, world.emails["member_a"])
+        assert answer.status_code == 303
+        cookies = [value.lower() for value in answer.headers.get_list("set-cookie")]
+        session = [value for value in cookies if value.startswith(SESSION_COOKIE)]
+        assert session and all("secure" in value and "httponly" in value for value in session)
+        assert all("secure" in value for value in cookies if value.startswith("booking_csrf"))
+
+
 async def test_csrf_token_missing_is_refused(client, world):
     await client.get("/login")
     answer = await client.post("/login", data={"email": world.emails["member_a"], "password": PASSWORD})
@@ -240,6 +251,23 @@ async def test_invitation_lets_a_new_person_register_and_join(client, app_contex
         membership = (await session.exec(select(Membership).where(Membership.user_id == user.id))).one()
     assert membership.organisation_id == organisation_id and membership.role == "member"
     assert (await client.get(link)).status_code == 400  # used
+
+    # Someone with an account logs in from the link and joins with one button.
+    await post_form(client, "/logout", {}, form_page="/")
+    await log_in(client, world.emails["org_admin_a"])
+    await post_form(client, f"/organisation/{organisation_id}/invite", {"email": world.emails["member_b"], "role": "admin"},
+                    form_page=f"/organisation/{organisation_id}")
+    await send_outbox(app_context, smtp_server)
+    link = mail_link(smtp_server, world.emails["member_b"], "/invitations/")
+    await post_form(client, "/logout", {}, form_page="/")
+    page = await client.get(link)
+    assert f'href="/login?next={link}"' in page.text
+    answer = await log_in(client, world.emails["member_b"], next_url=link)
+    assert answer.headers["location"] == link
+    token = await csrf_token(client, link)
+    accepted = await client.post(link + "/accept", data={"_csrf_token": token})
+    assert accepted.status_code == 303 and accepted.headers["location"] == f"/organisation/{organisation_id}"
+    assert (await client.get(f"/organisation/{organisation_id}")).status_code == 200
 
 
 async def test_members_only_pages_and_invites_are_guarded(client, world):

@@ -287,3 +287,47 @@ async def test_change_into_the_spring_forward_gap_is_refused(app, world):
     with pytest.raises(SeriesConflict) as refused:
         await series_service.change_series(app, world["member_a"], result.series.id, local_time=time(2, 30))
     assert [(r.local_start, r.code) for r in refused.value.refused] == [(datetime(2026, 3, 29, 2, 30), "nonexistent_local_time")]
+
+
+async def test_every_tuesday_stays_18_local_in_the_api_pages_and_feeds(app, world, settings):
+    """The same series read back through the JSON API, the week pages and an ICS feed."""
+    import re
+
+    import httpx
+
+    from booking.app import create_app
+    from tests.http.conftest import login
+    from tests.support.icaljs import parse_with_icaljs
+
+    result = await series_service.create_series(app, world["member_a"], tuesday_choir(world))
+    stored = {b.id: b for b in result.booked}
+    transport = httpx.ASGITransport(app=create_app(settings, app_context=app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        await login(client, world, "member_a")
+        answer = (await client.get(f"/api/v1/series/{result.series.id}")).json()
+        assert len(answer["occurrences"]) == 43
+        assert {o["local_start"][11:] for o in answer["occurrences"]} == {"18:00"}
+        assert {o["local_end"][11:] for o in answer["occurrences"]} == {"20:00"}
+        by_day = {o["local_start"][:10]: o["starts_at"] for o in answer["occurrences"]}
+        assert (by_day["2026-03-24"], by_day["2026-03-31"]) == ("2026-03-24T17:00:00Z", "2026-03-31T16:00:00Z")
+        assert (by_day["2026-10-20"], by_day["2026-10-27"]) == ("2026-10-20T16:00:00Z", "2026-10-27T17:00:00Z")
+
+        # Week pages before and after both switches: the Tuesday shows 18:00–20:00 taken.
+        for monday in ("2026-03-23", "2026-03-30", "2026-10-19", "2026-10-26"):
+            page = await client.get("/calendar", params={"view": "week", "date": monday, "resource": world.room.id})
+            assert page.status_code == 200
+            table = page.text.split("<tbody>", 1)[1]
+            taken = re.findall(r'cal-slot--taken">.*?cal-slot__label">([^<]+)<', table, re.S)
+            free = re.findall(r'cal-slot--free" href="[^"]*">.*?cal-slot__label">([^<]+)<', table, re.S)
+            assert "18:00–20:00" not in free and "00:00–24:00" in free
+            assert taken == ["18:00–20:00"], (monday, taken)
+
+        feed = (await client.post("/api/v1/feeds", json={"scope": "person"})).json()
+        body = (await client.get(feed["url"].removeprefix("http://testserver.local"))).content
+    events = parse_with_icaljs(body)["events"]
+    assert len(events) == 43
+    for event in events:
+        booking = stored[int(event["uid"].split("-")[1].split("@")[0])]
+        assert event["start"]["utc"] == booking.starts_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        assert event["start"]["local"][11:] == "18:00:00" and event["end"]["local"][11:] == "20:00:00"
+        assert event["start"]["tzid"] == "Europe/Berlin"

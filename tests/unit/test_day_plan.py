@@ -1,0 +1,111 @@
+"""Free and taken time per day (domain.day_plan): states, opening hours, closures, DST days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from booking.domain.availability import Buffers, Holding
+from booking.domain.day_plan import day_window, plan_days
+from booking.domain.intervals import Interval
+from booking.domain.opening_hours import open_intervals
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DAY = date(2026, 2, 3)  # a Tuesday in winter (UTC+1)
+BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def at(hour: float, day: date = DAY) -> datetime:
+    return datetime.combine(day, datetime.min.time(), BERLIN) + timedelta(hours=hour)
+
+
+def span(start: float, end: float, day: date = DAY) -> Interval:
+    return Interval(at(start, day), at(end, day))
+
+
+def states(plan) -> list[tuple[str, str, str]]:
+    return [
+        (s.state, s.interval.starts_at.astimezone(BERLIN).strftime("%H:%M"), s.interval.ends_at.astimezone(BERLIN).strftime("%H:%M"))
+        for s in plan.segments
+    ]
+
+
+def one_day(**options):
+    defaults = dict(timezone="Europe/Berlin", capacity=1, holdings=[], now=BEFORE)
+    defaults.update(options)
+    [plan] = plan_days([DAY], **defaults)
+    return plan
+
+
+def test_an_empty_day_is_free_all_day():
+    plan = one_day()
+    assert plan.state == "free" and not plan.partly_used
+    assert states(plan) == [("free", "00:00", "00:00")]
+    assert plan.free_time == timedelta(hours=24)
+
+
+def test_bookings_split_the_day_in_opening_hours():
+    hours = {"tue": [["08:00", "22:00"]]}
+    plan = one_day(
+        holdings=[Holding(span(10, 12), 1), Holding(span(18, 20), 1, "requested")],
+        open_time=open_intervals(hours, "Europe/Berlin", day_window(DAY, BERLIN)),
+    )
+    assert states(plan) == [
+        ("free", "08:00", "10:00"), ("taken", "10:00", "12:00"), ("free", "12:00", "18:00"),
+        ("tentative", "18:00", "20:00"), ("free", "20:00", "22:00"),
+    ]
+    assert plan.state == "free" and plan.partly_used and plan.free_time == timedelta(hours=10)
+    assert plan.first_free.interval == span(8, 10)
+
+
+def test_full_days_are_taken_or_tentative_and_closed_days_closed():
+    taken = one_day(holdings=[Holding(Interval(at(-2), at(26)), 1)])
+    assert taken.state == "taken" and taken.free_time == timedelta(0)
+    tentative = one_day(holdings=[Holding(Interval(at(-2), at(26)), 1, "requested")])
+    assert tentative.state == "tentative"
+    closed_day = one_day(open_time=[])  # open on no day
+    assert closed_day.state == "closed" and closed_day.segments == []
+    blackout = one_day(closures=[Interval(at(-5), at(30))])
+    assert blackout.state == "closed" and states(blackout) == [("closed", "00:00", "00:00")]
+
+
+def test_pooled_units_and_tentative_only_when_requested_fill_the_pool():
+    holdings = [Holding(span(9, 12), 6), Holding(span(10, 11), 4, "requested")]
+    plan = one_day(capacity=10, holdings=holdings)
+    assert states(plan) == [("free", "00:00", "10:00"), ("tentative", "10:00", "11:00"), ("free", "11:00", "00:00")]
+    assert plan.fewest_free_units == 4
+    confirmed = one_day(capacity=10, holdings=[Holding(span(9, 12), 6), Holding(span(10, 11), 4)])
+    assert ("taken", "10:00", "11:00") in states(confirmed)
+
+
+def test_buffers_widen_what_a_booking_blocks_and_short_gaps_are_not_offered():
+    plan = one_day(
+        holdings=[Holding(span(10, 12), 1), Holding(span(13, 15), 1)],
+        buffers=Buffers(before=timedelta(minutes=15), after=timedelta(minutes=15)),
+        min_free=timedelta(minutes=60),
+    )
+    # Blocked 09:30–12:30 and 12:30–15:30 (before+after on both sides): no gap left between.
+    assert states(plan) == [("free", "00:00", "09:30"), ("taken", "09:30", "15:30"), ("free", "15:30", "00:00")]
+    gap = one_day(holdings=[Holding(span(10, 12), 1), Holding(span(12.5, 15), 1)], min_free=timedelta(minutes=45))
+    assert [s for s in states(gap) if s[0] == "free"] == [("free", "00:00", "10:00"), ("free", "15:00", "00:00")]
+
+
+def test_the_past_is_not_offered():
+    plans = plan_days([DAY - timedelta(days=1), DAY], timezone="Europe/Berlin", capacity=1, holdings=[], now=at(14))
+    assert plans[0].state == "past" and plans[0].segments == []
+    assert states(plans[1]) == [("free", "14:00", "00:00")]
+
+
+def test_dst_days_have_23_and_25_hours():
+    assert day_window(date(2026, 3, 29), BERLIN).duration == timedelta(hours=23)
+    assert day_window(date(2026, 10, 25), BERLIN).duration == timedelta(hours=25)
+    spring, autumn = plan_days([date(2026, 3, 29), date(2026, 10, 25)], timezone="Europe/Berlin", capacity=1, holdings=[], now=BEFORE)
+    assert (spring.free_time, autumn.free_time) == (timedelta(hours=23), timedelta(hours=25))
+
+
+def test_many_days_from_one_sorted_sweep():
+    days = [DAY + timedelta(days=offset) for offset in range(31)]
+    holdings = [Holding(span(9, 11, day), 1) for day in days[::2]]
+    plans = plan_days(days, timezone="Europe/Berlin", capacity=1, holdings=holdings, now=BEFORE)
+    assert [p.partly_used for p in plans] == [offset % 2 == 0 for offset in range(31)]
+    assert all(p.state == "free" for p in plans)

@@ -1,0 +1,85 @@
+"""What feeds show of a booking (public vs private) and the cached feed writer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from booking.ical import CalendarEvent, build_calendar
+from booking.ical.feeds import FeedEntry, FeedLabels, build_feed, build_freebusy_calendar, clear_cache, feed_event
+
+START = datetime(2026, 3, 24, 17, tzinfo=UTC)
+ENTRY = FeedEntry(
+    booking_id=7, starts_at=START, ends_at=START + timedelta(hours=2), status="confirmed", sequence=2,
+    updated_at=datetime(2026, 1, 5, 9, tzinfo=UTC), title="Chorprobe", purpose="Stimmbildung mit Frau Weber",
+    is_public=False, resource_name="Room A1", site_name="Site A", site_address="Hafenstraße 1", timezone="Europe/Berlin",
+    organisation_name="Org A", booker_name="Kim Muster", booker_email="kim@example.org", series_id=3,
+)
+LABELS = FeedLabels(busy="Belegt", booked_by="Gebucht von", organisation="Organisation", part_of_series="Teil einer Serie")
+
+
+def test_public_feeds_show_busy_and_resource_only():
+    event = feed_event(ENTRY, private=False, host="booking.example", labels=LABELS)
+    assert event.uid == "booking-7@booking.example" and event.sequence == 2
+    assert event.summary == "Belegt – Room A1" and event.description is None and event.url is None
+    assert event.location == "Room A1, Site A, Hafenstraße 1"
+    assert event.attendee_email is None and event.organizer_email is None
+    text = build_calendar([event], name="x").decode()
+    for secret in ("Chorprobe", "Stimmbildung", "Kim", "kim@example.org", "Org A"):
+        assert secret not in text
+
+
+def test_public_bookings_show_title_purpose_and_organisation_but_no_person():
+    event = feed_event(ENTRY.__class__(**{**ENTRY.__dict__, "is_public": True}), private=False, host="h", labels=LABELS)
+    assert event.summary == "Chorprobe – Room A1"
+    assert event.description == "Stimmbildung mit Frau Weber\nOrganisation: Org A"
+    assert "Kim" not in build_calendar([event], name="x").decode()
+
+
+def test_private_feeds_show_details():
+    event = feed_event(ENTRY, private=True, host="h", labels=LABELS, show_email=True, url="https://h/bookings/7")
+    assert event.summary == "Chorprobe – Room A1"
+    assert event.description == "Stimmbildung mit Frau Weber\nGebucht von: Kim Muster <kim@example.org>\nOrganisation: Org A\nTeil einer Serie"
+    assert event.url == "https://h/bookings/7" and event.dtstamp == event.last_modified == ENTRY.updated_at
+    without_email = feed_event(ENTRY, private=True, host="h", labels=LABELS)
+    assert "kim@example.org" not in (without_email.description or "")
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("requested", "TENTATIVE"), ("confirmed", "CONFIRMED"), ("checked_out", "CONFIRMED"), ("returned", "CONFIRMED"),
+     ("cancelled", "CANCELLED"), ("declined", "CANCELLED")],
+)
+def test_status_mapping(status, expected):
+    assert feed_event(ENTRY.__class__(**{**ENTRY.__dict__, "status": status}), private=True, host="h").status == expected
+
+
+def test_the_cached_writer_writes_exactly_what_build_calendar_writes():
+    clear_cache()
+    events = [
+        CalendarEvent(
+            uid=f"booking-{i}@h", sequence=i % 3, dtstamp=START, starts_at=START + timedelta(days=40 * i),
+            ends_at=START + timedelta(days=40 * i, hours=2), timezone=zone, summary=f"Nr. {i}, mit; Zeichen\nund Ü",
+            location="Room", description="x" * (i * 30) or None,
+        )
+        for i, zone in enumerate(["Europe/Berlin", "UTC", "America/New_York", "Europe/Berlin", "Europe/Berlin"] * 3)
+    ]
+    expected = build_calendar(events, name="Feed, mit; Namen", timezone_hint="Europe/Berlin")
+    assert build_feed(events, name="Feed, mit; Namen", timezone_hint="Europe/Berlin") == expected
+    assert build_feed(events, name="Feed, mit; Namen", timezone_hint="Europe/Berlin") == expected  # from the cache
+    assert build_feed([], name="Leer") == build_calendar([], name="Leer")
+    with pytest.raises(ValueError):
+        build_feed([CalendarEvent(uid="x", sequence=0, dtstamp=START, starts_at=START, ends_at=START, timezone="Europe/Berlin", summary="x")], name="x")
+
+
+def test_freebusy_of_several_resources():
+    body = build_freebusy_calendar(
+        [("fb-1@h", "Room A1", [(START, START + timedelta(hours=1))]), ("fb-2@h", "Room A2", [])],
+        starts_at=START - timedelta(days=1), ends_at=START + timedelta(days=1), dtstamp=START, name="Site A",
+    )
+    components = Calendar.from_ical(body).walk("VFREEBUSY")
+    assert [str(c["uid"]) for c in components] == ["fb-1@h", "fb-2@h"]
+    assert [str(c["comment"]) for c in components] == ["Room A1", "Room A2"]
+    assert "FREEBUSY" in components[0] and "FREEBUSY" not in components[1]
