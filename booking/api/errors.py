@@ -89,6 +89,10 @@ def value_error_handler(request: Request, error: ValueError) -> Response[Any]:
 
 
 def internal_error_handler(request: Request, error: Exception) -> Response[Any]:
+    from booking.db.errors import is_bad_value
+
+    if is_bad_value(error):
+        return _problem(request, 400, "Invalid input", "a value is out of range (for example an id that is too large)")
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "something went wrong on our side")
 

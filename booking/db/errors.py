@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 EXCLUSION_VIOLATION = "23P01"
 SERIALIZATION_FAILURE = "40001"
@@ -26,3 +26,12 @@ def is_overlap_violation(error: BaseException) -> bool:
 
 def is_retryable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and _sqlstate(error) in {SERIALIZATION_FAILURE, DEADLOCK_DETECTED}
+
+
+def is_bad_value(error: BaseException) -> bool:
+    """The database refused a value (e.g. an id beyond the integer range): the caller's input."""
+    if isinstance(error, DataError):
+        return True
+    # asyncpg refuses such a value while encoding it, before the server sees it.
+    cause = getattr(getattr(error, "orig", None), "__cause__", None)
+    return isinstance(error, DBAPIError) and type(cause).__name__ == "DataError"

@@ -703,6 +703,8 @@ async def assign_site_role(app: AppContext, actor: Principal, site_id: int, emai
         user = await _user_by_email(session, email)
         if not user.is_active:
             raise InvalidFields({"email": "This account is deactivated."})
+        if user.id == actor.user_id and role != "manager" and not actor.is_city_admin:
+            raise InvalidFields({"role": "You cannot take away your own manager role; ask another manager or a city administrator."})
         existing = (
             await session.exec(select(SiteRole).where(SiteRole.site_id == site_id, SiteRole.user_id == user.id))
         ).first()

@@ -51,6 +51,10 @@ class ResourcePlan:
     resource: ResourceRow
     rules: Rules
     days: list[DayPlan]
+    # Free time the actor may book (POSIX seconds): not before the lead time (site staff
+    # skip it), not after the horizon. Free time outside is shown, but not offered.
+    bookable_from: float = 0.0
+    bookable_until: float | None = None
 
 
 @dataclass
@@ -187,7 +191,12 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
             closures=[span for site_id, resource_id, span in closures if site_id == resource.site_id and resource_id in (None, resource.id)],
             min_free=resource_rules.min_duration, keep_segments=query.view == "week" if query.segments is None else query.segments,
         )
-        plans.setdefault(resource.site_id, SitePlan(site)).resources.append(ResourcePlan(resource, resource_rules, day_plans))  # type: ignore[arg-type]
+        staff = actor is not None and actor.is_lender_at(resource.site_id)
+        bookable_from = (now + (timedelta(0) if staff else resource_rules.lead_time)).timestamp()
+        bookable_until = (now + resource_rules.max_horizon).timestamp() if resource_rules.max_horizon else None
+        plans.setdefault(resource.site_id, SitePlan(site)).resources.append(  # type: ignore[arg-type]
+            ResourcePlan(resource, resource_rules, day_plans, bookable_from, bookable_until)
+        )
     ordered = [plans[site.id] for site in sites if site.id in plans]  # type: ignore[index]
     return CalendarPage(
         query=query, view=query.view, days=days, today=today, previous_day=previous_day, next_day=next_day,

@@ -190,15 +190,27 @@ _TENTATIVE = (Slot("tentative"),)
 _NOTHING: tuple[Slot, ...] = ()
 
 
-def _month_cell(plan: DayPlan, resource: Any, proposal: float, zone: ZoneInfo, fmt: _Formatter) -> tuple[Slot, ...]:
+def _offer(start: float, end: float, resource_plan: Any) -> tuple[float, float] | None:
+    """The part of a free stretch the viewer may book (lead time, horizon), or None."""
+    start = max(start, resource_plan.bookable_from)
+    until = resource_plan.bookable_until
+    if until is not None and start > until:
+        return None
+    if end - start < resource_plan.rules.min_duration.total_seconds():
+        return None
+    return start, end
+
+
+def _month_cell(plan: DayPlan, resource_plan: Any, proposal: float, zone: ZoneInfo, fmt: _Formatter) -> tuple[Slot, ...]:
     """One summary slot per day; a free day links to its first free stretch (``proposal``
     seconds long at most; a thing is proposed for the whole stretch)."""
     state = plan.state
     if state != "free":
         return _NOTHING if state == "past" else _TAKEN if state == "taken" else _TENTATIVE if state == "tentative" else _CLOSED
+    resource = resource_plan.resource
     first = plan.first_free
     assert first is not None
-    end = first.end if resource.kind == "item" else min(first.end, first.start + proposal)
+    offer = _offer(first.start, first.end, resource_plan)
     label = description = ""
     if resource.capacity > 1 and plan.fewest_free_units < resource.capacity:
         label = fmt.gettext("%(free)s of %(capacity)s", free=plan.fewest_free_units, capacity=resource.capacity)
@@ -206,10 +218,16 @@ def _month_cell(plan: DayPlan, resource: Any, proposal: float, zone: ZoneInfo, f
     elif plan.partly_used:
         label = fmt.free_hours(plan.free_time)
         description = fmt.gettext("partly taken, %(free)s free", free=label)
-    return (Slot("free", label, _booking_href(resource.id, first.start, end, zone, fmt), description),)
+    if offer is None:
+        return (Slot("free", label, None, description),)
+    start, end = offer
+    if resource.kind != "item":
+        end = min(end, start + proposal)
+    return (Slot("free", label, _booking_href(resource.id, start, end, zone, fmt), description),)
 
 
-def _week_cell(plan: DayPlan, resource: Any, zone: ZoneInfo, fmt: _Formatter) -> tuple[Slot, ...]:
+def _week_cell(plan: DayPlan, resource_plan: Any, zone: ZoneInfo, fmt: _Formatter) -> tuple[Slot, ...]:
+    resource = resource_plan.resource
     slots = []
     for segment in plan.segments:
         starts_at, ends_at = fmt.local(segment.start, zone), fmt.local(segment.end, zone)
@@ -218,7 +236,9 @@ def _week_cell(plan: DayPlan, resource: Any, zone: ZoneInfo, fmt: _Formatter) ->
             description = ""
             if resource.capacity > 1 and segment.free_units < resource.capacity:
                 description = fmt.gettext("at least %(free)s of %(capacity)s free", free=segment.free_units, capacity=resource.capacity)
-            slots.append(Slot("free", label, _booking_href(resource.id, segment.start, segment.end, zone, fmt), description))
+            offer = _offer(segment.start, segment.end, resource_plan)
+            href = _booking_href(resource.id, offer[0], offer[1], zone, fmt) if offer else None
+            slots.append(Slot("free", label, href, description))
         else:
             slots.append(Slot(segment.state, label))
     if not slots and plan.state == "closed":
@@ -314,9 +334,9 @@ def calendar_context(page: CalendarPage, filters: Filters, language: str, base_p
             resource = plan.resource
             if page.view == "month":
                 proposal = max(plan.rules.min_duration, timedelta(hours=1)).total_seconds()
-                cells = [_month_cell(day, resource, proposal, zone, fmt) for day in plan.days]
+                cells = [_month_cell(day, plan, proposal, zone, fmt) for day in plan.days]
             else:
-                cells = [_week_cell(day, resource, zone, fmt) for day in plan.days]
+                cells = [_week_cell(day, plan, zone, fmt) for day in plan.days]
             label = escape(resource.name)
             rows.append({
                 "label": label, "href": f"/resources/{resource.id}", "detail": _resource_detail(resource, fmt),

@@ -218,3 +218,10 @@ async def test_session_login_rejects_wrong_password_and_logout_ends_session(clie
     assert (await client.get("/api/v1/me")).status_code == 200
     await client.post("/api/v1/auth/logout", json={})
     assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_ids_beyond_the_integer_range_are_4xx(client, world):
+    await login(client, world, "member_a")
+    for path in ("/api/v1/bookings/99999999999", "/api/v1/resources/99999999999", "/api/v1/sites/99999999999"):
+        response = await client.get(path)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
