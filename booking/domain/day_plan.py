@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from booking.domain.availability import Buffers, Holding
 from booking.domain.intervals import Interval, merge
 
-__all__ = ["DayFrame", "DayPlan", "Hold", "Segment", "day_window", "frame_days", "holds_of", "plan_days", "plan_resource"]
+__all__ = ["DayFrame", "DayPlan", "Hold", "PackedDay", "Segment", "day_window", "frame_days", "holds_of", "plan_days", "plan_resource"]
 
 STATES = ("free", "tentative", "taken", "closed")
 
@@ -65,17 +65,34 @@ class Segment(NamedTuple):
         return Interval(self.starts_at, self.ends_at)
 
 
-@dataclass(slots=True)
-class DayPlan:
+class DayPlan(NamedTuple):
+    """One day of one resource."""
+
     day: date
     # free | tentative | taken | closed (nothing bookable: closed day, closure) | past
     state: str
-    segments: list[Segment] = field(default_factory=list)
+    segments: tuple[Segment, ...] = ()
     free_time: timedelta = timedelta(0)
     # Free at some time, and taken, closed or with fewer units than the capacity at another.
     partly_used: bool = False
     fewest_free_units: int = 0
     first_free: Segment | None = None
+
+    @classmethod
+    def of(cls, packed: PackedDay) -> DayPlan:
+        """A ``DayPlan`` from the packed form ``plan_resource(..., packed=True)`` returns."""
+        day, state, segments, free_seconds, partly, fewest, first = packed
+        return cls(
+            day, state, tuple(Segment(_STATE_NAMES[code], start, end, units) for code, start, end, units in segments),
+            timedelta(seconds=free_seconds), partly, fewest, None if first is None else Segment("free", *first),
+        )
+
+
+#: A day as a plain tuple: (day, state, segments as (state code, start, end, units) tuples,
+#: free seconds, partly used, fewest free units, first free (start, end, units) or None).
+#: Plain tuples of plain values are dropped from the garbage collector's watch on its first
+#: pass; 6,200 named tuples kept through a page would be walked again and again.
+PackedDay = tuple[date, str, tuple[tuple[int, float, float, int], ...], float, bool, int, tuple[float, float, int] | None]
 
 
 @dataclass(frozen=True)
@@ -145,32 +162,45 @@ def _usage(holds: Sequence[Hold], margin: float) -> list[tuple[float, float, int
     return usage
 
 
-def _pieces(start: float, end: float, usage: list, starts: list[float], capacity: int, out: list[Segment]) -> None:
-    """Segments of one bookable stretch, by the usage inside it."""
+_FREE, _TENTATIVE, _TAKEN, _CLOSED = 0, 1, 2, 3
+_STATE_NAMES = ("free", "tentative", "taken", "closed")
+
+
+def _pieces(start: float, end: float, usage: list, starts: list[float], capacity: int, out: list) -> None:  # type: ignore[type-arg]
+    """The stretches of one bookable part, by the usage inside it, appended to ``out`` as
+    plain tuples (state code, start, end, free units), merged with the previous one where the
+    state continues."""
     cursor = start
     index = max(0, bisect_right(starts, start) - 1)
-    while index < len(usage):
-        used_start, used_end, used, firm = usage[index]
-        if used_start >= end:
-            break
-        index += 1
-        if used_end <= cursor:
-            continue
-        if used_start > cursor:
-            out.append(Segment("free", cursor, used_start, capacity))
-            cursor = used_start
-        stop = min(used_end, end)
-        if used < capacity:
-            out.append(Segment("free", cursor, stop, capacity - used))
-        elif firm < capacity:
-            out.append(Segment("tentative", cursor, stop))
+    count = len(usage)
+    while cursor < end:
+        if index < count and usage[index][0] < end:
+            used_start, used_end, used, firm = usage[index]
+            if used_end <= cursor:
+                index += 1
+                continue
+            if used_start > cursor:
+                # Free until this usage begins; the usage itself comes next round.
+                piece = (_FREE, cursor, used_start, capacity)
+                cursor = used_start
+            else:
+                stop = used_end if used_end < end else end
+                if used < capacity:
+                    piece = (_FREE, cursor, stop, capacity - used)
+                elif firm < capacity:
+                    piece = (_TENTATIVE, cursor, stop, 0)
+                else:
+                    piece = (_TAKEN, cursor, stop, 0)
+                cursor = stop
+                index += 1
         else:
-            out.append(Segment("taken", cursor, stop))
-        cursor = stop
-        if cursor >= end:
-            return
-    if cursor < end:
-        out.append(Segment("free", cursor, end, capacity))
+            piece = (_FREE, cursor, end, capacity)
+            cursor = end
+        if out and out[-1][0] == piece[0] and out[-1][2] == piece[1]:
+            last = out[-1]
+            out[-1] = (last[0], last[1], piece[2], min(last[3], piece[3]))
+        else:
+            out.append(piece)
 
 
 def plan_resource(
@@ -182,23 +212,26 @@ def plan_resource(
     closures: Sequence[tuple[float, float]] = (),
     min_free: timedelta = timedelta(minutes=15),
     keep_segments: bool = True,
-) -> list[DayPlan]:
+    packed: bool = False,
+) -> list[DayPlan] | list[PackedDay]:
     """One ``DayPlan`` per day of ``frame`` for one resource (``holds``: see ``Hold``;
     ``closures``: blackouts of the site or the resource, in POSIX seconds).
 
     ``keep_segments=False`` keeps only each day's summary and first free stretch (a month
-    page): fewer objects alive while a big page is built, so fewer garbage collector passes.
+    page); ``packed=True`` returns ``PackedDay`` tuples (``DayPlan.of`` unpacks one). A month
+    over 200 resources plans 6,200 days: plain tuples inside and out, so that the garbage
+    collector has little to walk while a big page is built.
     """
     usage = _usage(holds, buffers.total.total_seconds())
     starts = [segment[0] for segment in usage]
     closed = sorted(closures)
     shortest = min_free.total_seconds()
-    plans: list[DayPlan] = []
+    plans: list = []  # type: ignore[type-arg]
     for day, parts in zip(frame.days, frame.open_parts, strict=True):
         if parts is None:
-            plans.append(DayPlan(day, "past"))
+            plans.append((day, "past", (), 0.0, False, 0, None))
             continue
-        pieces: list[Segment] = []
+        pieces: list = []  # type: ignore[type-arg]
         for part_start, part_end in parts:
             cursor = part_start
             for hole_start, hole_end in closed:
@@ -206,47 +239,42 @@ def plan_resource(
                     continue
                 if hole_start > cursor:
                     _pieces(cursor, hole_start, usage, starts, capacity, pieces)
-                pieces.append(Segment("closed", max(hole_start, cursor), min(hole_end, part_end)))
+                begin, finish = max(hole_start, cursor), min(hole_end, part_end)
+                if pieces and pieces[-1][0] == _CLOSED and pieces[-1][2] == begin:
+                    pieces[-1] = (_CLOSED, pieces[-1][1], finish, 0)
+                else:
+                    pieces.append((_CLOSED, begin, finish, 0))
                 cursor = max(cursor, hole_end)
                 if cursor >= part_end:
                     break
             if cursor < part_end:
                 _pieces(cursor, part_end, usage, starts, capacity, pieces)
-        segments: list[Segment] = []
-        for piece in pieces:
-            last = segments[-1] if segments else None
-            if last is not None and last.state == piece.state and last.end == piece.start:
-                segments[-1] = Segment(piece.state, last.start, piece.end, min(last.free_units, piece.free_units))
-            else:
-                segments.append(piece)
-        segments = [s for s in segments if s.state != "free" or s.end - s.start >= shortest]
         free_seconds = 0.0
         fewest = capacity
         first_free = None
-        any_tentative = any_taken = any_closed = False
-        for segment in segments:
-            if segment.state == "free":
+        seen = [False, False, False, False]
+        kept = []
+        for piece in pieces:
+            code = piece[0]
+            if code == _FREE:
+                if piece[2] - piece[1] < shortest:
+                    continue  # too short to book: not offered
                 if first_free is None:
-                    first_free = segment
-                free_seconds += segment.end - segment.start
-                fewest = min(fewest, segment.free_units)
-            elif segment.state == "tentative":
-                any_tentative = True
-            elif segment.state == "taken":
-                any_taken = True
-            else:
-                any_closed = True
-        kept = segments if keep_segments else []
+                    first_free = (piece[1], piece[2], piece[3])
+                free_seconds += piece[2] - piece[1]
+                if piece[3] < fewest:
+                    fewest = piece[3]
+            seen[code] = True
+            if keep_segments:
+                kept.append(piece)
+        segments = tuple(kept)
         if first_free is not None:
-            partly = fewest < capacity or any_tentative or any_taken or any_closed
-            plans.append(DayPlan(day, "free", kept, timedelta(seconds=free_seconds), partly, fewest, first_free))
-        elif any_tentative:
-            plans.append(DayPlan(day, "tentative", kept))
-        elif any_taken:
-            plans.append(DayPlan(day, "taken", kept))
+            partly = fewest < capacity or seen[_TENTATIVE] or seen[_TAKEN] or seen[_CLOSED]
+            plans.append((day, "free", segments, free_seconds, partly, fewest, first_free))
         else:
-            plans.append(DayPlan(day, "closed", kept))
-    return plans
+            state = "tentative" if seen[_TENTATIVE] else "taken" if seen[_TAKEN] else "closed"
+            plans.append((day, state, segments, 0.0, False, 0, None))
+    return plans if packed else [DayPlan.of(day) for day in plans]
 
 
 def plan_days(
@@ -263,7 +291,7 @@ def plan_days(
 ) -> list[DayPlan]:
     """``frame_days`` and ``plan_resource`` for one resource, from domain values."""
     frame = frame_days(days, timezone=timezone, now=now, open_time=open_time)
-    return plan_resource(
+    return plan_resource(  # type: ignore[return-value]
         frame, capacity=capacity, holds=holds_of(holdings), buffers=buffers,
         closures=[(c.starts_at.timestamp(), c.ends_at.timestamp()) for c in merge(closures)], min_free=min_free,
     )

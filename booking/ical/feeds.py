@@ -34,7 +34,7 @@ from icalendar import Calendar
 
 from booking.ical.builder import DEFAULT_PRODID, _is_utc, _new_calendar, _validate, _vevent, _years_used, build_freebusy
 from booking.ical.events import CalendarEvent, EventStatus
-from booking.ical.timezones import vtimezone
+from booking.ical.timezones import _vtimezone_text, vtimezone
 
 __all__ = [
     "FEED_STATUS", "FeedEntry", "FeedLabels", "assemble_feed", "build_feed", "build_freebusy_calendar", "cached_event_text",
@@ -177,9 +177,10 @@ def assemble_feed(
     head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
     closing = b"END:VCALENDAR\r\n"
     assert head.endswith(closing)
-    zones = [
-        vtimezone(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])).to_ical() for tzid in sorted(years_by_zone)
-    ]
+    zones = []
+    for tzid in sorted(years_by_zone):
+        # Every TZID here passed ``event_text``'s validation. The cached text of the same VTIMEZONE ``vtimezone()`` returns (parsed anew there).
+        zones.append(_vtimezone_text(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])))
     return b"".join([head[: -len(closing)], *zones, *bodies, closing])
 
 

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
 from booking.domain.availability import HOLDING_STATUSES, busy_intervals
-from booking.domain.day_plan import DayFrame, DayPlan, Hold, frame_days, plan_resource
+from booking.domain.day_plan import DayFrame, DayPlan, Hold, PackedDay, frame_days, plan_resource
 from booking.domain.errors import InvalidInput, NotFound
 from booking.domain.intervals import Interval
 from booking.domain.opening_hours import open_intervals
@@ -50,11 +50,16 @@ class CalendarQuery:
 class ResourcePlan:
     resource: ResourceRow
     rules: Rules
-    days: list[DayPlan]
+    packed_days: list[PackedDay]
     # Free time the actor may book (POSIX seconds): not before the lead time (site staff
     # skip it), not after the horizon. Free time outside is shown, but not offered.
     bookable_from: float = 0.0
     bookable_until: float | None = None
+
+    @property
+    def days(self) -> list[DayPlan]:
+        """The resource's days (made on each access from the packed form: read it once)."""
+        return [DayPlan.of(day) for day in self.packed_days]
 
 
 @dataclass
@@ -190,6 +195,7 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
             frame, capacity=resource.capacity, holds=holds.get(resource.id, ()), buffers=buffers_of(resource_rules),
             closures=[span for site_id, resource_id, span in closures if site_id == resource.site_id and resource_id in (None, resource.id)],
             min_free=resource_rules.min_duration, keep_segments=query.view == "week" if query.segments is None else query.segments,
+            packed=True,
         )
         staff = actor is not None and actor.is_lender_at(resource.site_id)
         bookable_from = (now + (timedelta(0) if staff else resource_rules.lead_time)).timestamp()

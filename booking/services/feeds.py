@@ -25,7 +25,6 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -249,7 +248,7 @@ _documents = _DocumentCache()
 def clear_document_cache() -> None:
     """Forget finished documents and cached event texts (benchmarks of the uncached path)."""
     _documents.clear()
-    _row_text.cache_clear()
+    _texts.clear()
 
 
 @dataclass(frozen=True)
@@ -423,7 +422,7 @@ def _labels(language: str) -> FeedLabels:
 
 @dataclass(frozen=True)
 class _Variant:
-    """Everything besides the row that decides an event's text (part of the cache key)."""
+    """Everything besides the row that decides an event's text."""
 
     private: bool
     show_email: bool
@@ -432,10 +431,37 @@ class _Variant:
     labels: FeedLabels
 
 
-@lru_cache(maxsize=EVENT_CACHE_SIZE)
+class _TextCache:
+    """VEVENT texts per feed variant, keyed by the booking row's values themselves: a booking
+    that did not change (same values, same SEQUENCE and updated_at) is not written again, and
+    a changed one gets a new key. Bounded: past ``limit`` entries a variant starts afresh."""
+
+    def __init__(self, limit: int = EVENT_CACHE_SIZE) -> None:
+        self.limit = limit
+        self._by_variant: dict[_Variant, dict[tuple, tuple[bytes, str, tuple[int, ...]]]] = {}  # type: ignore[type-arg]
+
+    def texts(self, variant: _Variant, rows: list) -> list[tuple[bytes, str, tuple[int, ...]]]:  # type: ignore[type-arg]
+        cache = self._by_variant.get(variant)
+        if cache is None:
+            if len(self._by_variant) > 64:
+                self._by_variant.clear()
+            cache = self._by_variant[variant] = {}
+        if len(cache) + len(rows) > self.limit:
+            cache.clear()
+        texts = []
+        for row in rows:
+            key = tuple(row)
+            text = cache.get(key)
+            if text is None:
+                text = cache[key] = _row_text(key, variant)
+            texts.append(text)
+        return texts
+
+    def clear(self) -> None:
+        self._by_variant.clear()
+
+
 def _row_text(row: tuple, variant: _Variant) -> tuple[bytes, str, tuple[int, ...]]:  # type: ignore[type-arg]
-    """The VEVENT text of one booking row, keyed by the row's values themselves: a booking
-    that did not change (same values, same SEQUENCE and updated_at) is not written again."""
     entry = _entry(row)
     event = feed_event(
         entry, private=variant.private, host=variant.host, labels=variant.labels, show_email=variant.show_email,
@@ -444,12 +470,15 @@ def _row_text(row: tuple, variant: _Variant) -> tuple[bytes, str, tuple[int, ...
     return event_text(event)
 
 
+_texts = _TextCache()
+
+
 def _document(app: AppContext, feed: _Feed, rows: list) -> bytes:  # type: ignore[type-arg]
     variant = _Variant(
         private=feed.feed.is_private, show_email=feed.show_email, host=app.settings.host_name,
         base_url=app.settings.base_url.rstrip("/"), labels=_labels(app.settings.default_language),
     )
-    return assemble_feed((_row_text(tuple(row), variant) for row in rows), name=feed.name, timezone_hint=feed.timezone)
+    return assemble_feed(_texts.texts(variant, rows), name=feed.name, timezone_hint=feed.timezone)
 
 
 __all__ = [

@@ -258,7 +258,7 @@ async def profile(request: Request, app_context: Ctx) -> Response:
 
 def _profile_context(email: str, form: dict[str, str], errors: FormErrors | None = None, password_errors: FormErrors | None = None) -> dict[str, Any]:
     return {"email": email, "form": form, "errors": errors or FormErrors(), "password_errors": password_errors or FormErrors(),
-            "language_options": LANGUAGE_NAMES, "active_nav": "profile"}
+            "language_options": LANGUAGE_NAMES, "active_nav": "profile", "next_url": "/profile"}
 
 
 @post("/profile", guards=[page_login])

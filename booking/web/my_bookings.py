@@ -32,7 +32,7 @@ def feed_created(request: Request, app_context: AppContext, view: feeds.FeedView
     """The new feed's address, shown once (only its hash is kept)."""
     url, webcal = feeds.feed_urls(app_context.settings.base_url, view.token or "")
     return render_page(request, "bookings/feed_created.html", {"view": view, "url": url, "webcal": webcal, "back": back,
-                                                               "active_nav": "bookings"}, status_code=201)
+                                                               "active_nav": "bookings", "next_url": back}, status_code=201)
 
 
 @post("/bookings/feeds", guards=[page_login])
@@ -65,7 +65,7 @@ async def _detail(request: Request, app_context: AppContext, booking_id: int, *,
             "reason": "",
         }
     context = {"details": details, "row": row, "form": form, "errors": errors or FormErrors(), "conflict": None,
-               "active_nav": "bookings", **extra}
+               "active_nav": "bookings", "next_url": f"/bookings/{booking_id}", **extra}
     return render_page(request, "bookings/detail.html", context, status_code=status_code)
 
 
@@ -147,7 +147,8 @@ async def series_cancel(request: Request, app_context: Ctx, series_id: FromPath[
         view = await series.get_series(app_context, request.user, series_id)
         errors = FormErrors(general=translate_message(request, error.message))
         return render_page(request, "bookings/series.html", {"view": view, "created": False, "timezone": view.site.timezone,
-                                                             "errors": errors, "active_nav": "bookings"}, status_code=error.status_code)
+                                                             "errors": errors, "active_nav": "bookings",
+                                                             "next_url": f"/bookings/series/{series_id}"}, status_code=error.status_code)
     flash(request, "success", gettext(request, "The remaining dates of the series are cancelled."))
     return redirect("/bookings")
 

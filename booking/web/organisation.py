@@ -32,6 +32,7 @@ async def _page(request: Request, app_context: AppContext, organisation_id: int,
         "overview": overview, "organisation": overview.organisation, "rows": rows,
         "form": form or {"email": "", "role": "member"}, "errors": errors or FormErrors(),
         "role_options": _role_options(request), "roles": dict(_role_options(request)), "active_nav": "bookings",
+        "next_url": f"/organisation/{organisation_id}",
     }
     return render_page(request, "organisation/organisation.html", context, status_code=status_code)
 
@@ -78,7 +79,7 @@ async def _invitation_page(request: Request, app_context: AppContext, token: str
             "level": "danger", "links": [("/", gettext(request, "To the home page"))],
         }, status_code=400)
     context = {"invitation": invitation, "token": token, "form": form or {"display_name": ""}, "errors": errors or FormErrors(),
-               "login_url": login_url_for(f"/invitations/{token}")}
+               "login_url": login_url_for(f"/invitations/{token}"), "next_url": f"/invitations/{token}"}
     return render_page(request, "organisation/invitation.html", context, status_code=status_code)
 
 

@@ -80,6 +80,9 @@ async def _page(
         "refused": [],
         **extra,
     }
+    if request.method == "POST":
+        # The language switch returns to the page, not to the form's action (GET there is a 405).
+        context["next_url"] = f"/resources/{resource_id}"
     return render_page(request, "resources/resource.html", context, status_code=status_code)
 
 
@@ -128,6 +131,7 @@ async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -
         "refused": [_refused_view(request, item, values) for item in result.refused],
         "timezone": result.site.timezone,
         "active_nav": "bookings",
+        "next_url": f"/bookings/series/{result.series.id}",
     })
 
 

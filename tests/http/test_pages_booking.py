@@ -117,6 +117,7 @@ async def test_conflict_shows_alternatives_and_one_click_books_one(client, app_c
     conflict = await book_form(client, world.room.id, starts_at=local(starts_at), ends_at=local(ends_at), title="Chor")
     assert conflict.status_code == 409
     assert "Diese Zeit ist nicht frei" in conflict.text
+    assert f'name="next" value="/resources/{world.room.id}"' in conflict.text  # the language switch goes back to the page
     assert await booking_count(app_context) == before
     offers = alternative_forms(conflict.text)
     assert offers, "the conflict page offers alternatives"

@@ -64,7 +64,7 @@ def test_full_days_are_taken_or_tentative_and_closed_days_closed():
     tentative = one_day(holdings=[Holding(Interval(at(-2), at(26)), 1, "requested")])
     assert tentative.state == "tentative"
     closed_day = one_day(open_time=[])  # open on no day
-    assert closed_day.state == "closed" and closed_day.segments == []
+    assert closed_day.state == "closed" and closed_day.segments == ()
     blackout = one_day(closures=[Interval(at(-5), at(30))])
     assert blackout.state == "closed" and states(blackout) == [("closed", "00:00", "00:00")]
 
@@ -92,7 +92,7 @@ def test_buffers_widen_what_a_booking_blocks_and_short_gaps_are_not_offered():
 
 def test_the_past_is_not_offered():
     plans = plan_days([DAY - timedelta(days=1), DAY], timezone="Europe/Berlin", capacity=1, holdings=[], now=at(14))
-    assert plans[0].state == "past" and plans[0].segments == []
+    assert plans[0].state == "past" and plans[0].segments == ()
     assert states(plans[1]) == [("free", "14:00", "00:00")]
 
 
@@ -109,3 +109,66 @@ def test_many_days_from_one_sorted_sweep():
     plans = plan_days(days, timezone="Europe/Berlin", capacity=1, holdings=holdings, now=BEFORE)
     assert [p.partly_used for p in plans] == [offset % 2 == 0 for offset in range(31)]
     assert all(p.state == "free" for p in plans)
+
+
+# --- property: segments against a brute-force minute grid -----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+QUARTERS = st.integers(min_value=-8, max_value=24 * 4 + 8)  # quarter hours around the day
+
+
+@st.composite
+def scenarios(draw):  # type: ignore[no-untyped-def]
+    capacity = draw(st.integers(1, 3))
+    holdings = []
+    for _ in range(draw(st.integers(0, 6))):
+        start = draw(QUARTERS)
+        length = draw(st.integers(1, 40))
+        holdings.append(Holding(span(start / 4, (start + length) / 4), draw(st.integers(1, capacity)), draw(st.sampled_from(["confirmed", "requested"]))))
+    opening = draw(st.one_of(st.none(), st.tuples(st.integers(0, 40), st.integers(41, 96))))
+    closures = [span(a / 4, (a + draw(st.integers(1, 20))) / 4) for a in draw(st.lists(QUARTERS, max_size=2))]
+    buffer = draw(st.sampled_from([0, 15]))
+    return capacity, holdings, opening, closures, buffer
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_segments_match_a_minute_by_minute_reading(scenario):  # type: ignore[no-untyped-def]
+    capacity, holdings, opening, closures, buffer = scenario
+    buffers = Buffers(before=timedelta(minutes=buffer), after=timedelta(minutes=0))
+    open_time = None if opening is None else [span(opening[0] / 4, opening[1] / 4)]
+    [plan] = plan_days(
+        [DAY], timezone="Europe/Berlin", capacity=capacity, holdings=holdings, buffers=buffers,
+        open_time=open_time, closures=closures, now=BEFORE, min_free=timedelta(0),
+    )
+    margin = timedelta(minutes=buffer)
+
+    def expected(moment: datetime) -> str | None:
+        if open_time is not None and not (open_time[0].starts_at <= moment < open_time[0].ends_at):
+            return None
+        if not (at(0) <= moment < at(24)):
+            return None
+        if any(c.starts_at <= moment < c.ends_at for c in closures):
+            return "closed"
+        held = [h for h in holdings if h.interval.starts_at - margin <= moment < h.interval.ends_at + margin]
+        used = sum(h.quantity for h in held)
+        firm = sum(h.quantity for h in held if h.status != "requested")
+        if used < capacity:
+            return "free"
+        return "tentative" if firm < capacity else "taken"
+
+    def shown(moment: datetime) -> str | None:
+        for segment in plan.segments:
+            if segment.starts_at <= moment < segment.ends_at:
+                return segment.state
+        return None
+
+    for minute in range(0, 24 * 60, 5):
+        moment = at(minute / 60)
+        assert shown(moment) == expected(moment), (moment.astimezone(BERLIN), plan.segments)
+    # Neighbours never share a state (merged), and nothing overlaps.
+    for first, second in zip(plan.segments, plan.segments[1:]):
+        assert first.end <= second.start
+        assert not (first.state == second.state and first.end == second.start)
