@@ -6,6 +6,13 @@ https URL and the same as ``webcal://`` (calendar apps subscribe to that). Unkno
 tokens answer 404. Feeds answer ``text/calendar; charset=utf-8`` with ETag and Last-Modified,
 and 304 to a matching If-None-Match or If-Modified-Since. What a public or a private feed shows
 is documented in ``booking.ical.feeds``.
+
+Series in feeds: expanded. Every occurrence is its own VEVENT with its own stable UID
+(``booking-<id>@<host>`` of the occurrence's booking row), STATUS and SEQUENCE — no master with
+RRULE/EXDATE (invitations by mail carry the RRULE). See ``booking.ical.feeds`` for why.
+
+Unsafe requests authenticated by the session cookie need a JSON body (``{}`` will do), as
+everywhere under /api (see ``booking.auth.middleware``).
 """
 
 from __future__ import annotations

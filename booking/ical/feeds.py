@@ -17,10 +17,12 @@ time and SEQUENCE), so the expanded form says exactly what is booked, needs no r
 a rule the same way we do (DST, EXDATE matching), and a feed of a resource never shows the
 master of someone else's series. Invitations (mail) use RRULE; feeds do not.
 
-Speed. ``build_feed`` writes exactly the bytes ``build_calendar`` writes (one builder: the same
-VEVENT and VTIMEZONE code, text escaped by icalendar), but keeps the text of each VEVENT in an
-LRU cache keyed by the whole (frozen, hashable) event. Serialising a VEVENT with icalendar costs
-about 0.1 ms; a 5,000-booking feed where one booking changed re-serialises one event.
+Speed. A feed is written from the text of each VEVENT (``event_text``: the builder's own
+VEVENT code, text escaped by icalendar) joined with the calendar's properties and the cached
+VTIMEZONE (``assemble_feed``): exactly the bytes ``build_calendar`` writes (tested), but each
+event's text can be kept. Serialising a VEVENT with icalendar costs about 0.1 ms; the feed
+service keeps the texts by booking row, so a 5,000-booking feed where one booking changed
+re-serialises one event. ``build_feed`` does the same for ``CalendarEvent``s (LRU by event).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from icalendar import Calendar
 
 from booking.ical.builder import DEFAULT_PRODID, _is_utc, _new_calendar, _validate, _vevent, _years_used, build_freebusy
 from booking.ical.events import CalendarEvent, EventStatus
-from booking.ical.timezones import _vtimezone_text, vtimezone
+from booking.ical.timezones import _vtimezone_text
 
 __all__ = [
     "FEED_STATUS", "FeedEntry", "FeedLabels", "assemble_feed", "build_feed", "build_freebusy_calendar", "cached_event_text",

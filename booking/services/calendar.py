@@ -227,7 +227,8 @@ async def _holds(session, resource_ids: list[int], window: Interval, now: dateti
     now_s = now.timestamp()
     overdue_until = max(now, window.ends_at).timestamp() + 1
     holds: dict[int, list[Hold]] = {}
-    for resource_id, starts_at, ends_at, quantity, status in (await session.exec(statement)).all():
+    connection = await session.connection()  # Core rows: none of the ORM's per-row bookkeeping
+    for resource_id, starts_at, ends_at, quantity, status in (await connection.execute(statement)).all():
         end = posix_seconds(ends_at)
         if status == "checked_out" and end <= now_s:
             end = overdue_until

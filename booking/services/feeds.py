@@ -362,7 +362,9 @@ async def render_feed(
         cached = _documents.get(etag)
         if cached is not None:
             return FeedDocument(etag, last_modified, cached, feed.filename)
-        rows = (await session.exec(_rows_statement(conditions))).all()  # type: ignore[call-overload]
+        # Core, not the ORM: plain rows, none of the ORM's per-row bookkeeping.
+        connection = await session.connection()
+        rows = (await connection.execute(_rows_statement(conditions))).all()
     # The body's own ETag: a change committed between the two queries must not be cached
     # under the older ETag.
     body_newest = max((_as_utc(row[5]) for row in rows), default=None)  # type: ignore[type-var]
