@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
@@ -100,6 +101,8 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema"),
         request_max_body_size=settings.max_request_body_bytes,
+        # Calendar pages over many resources are large and repetitive HTML.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
         lifespan=[lifespan],
         debug=settings.debug,
         state={"app_context": context},

@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 from booking.db import Database
 from booking.db.migrate import upgrade
 from booking.settings import Settings, load_settings
+from tests.support.smtp import smtp_server  # noqa: F401 - a real SMTP server for every test that asks
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_HOST = os.environ.get("BOOKING_TEST_PG_HOST", "127.0.0.1")

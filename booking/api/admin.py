@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import JSONBody, Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter
 
 from booking.api.schemas import Id, Instant, ResourceOut, SiteOut
 from booking.auth.guards import requires_city_admin, requires_manager
@@ -18,7 +19,8 @@ from booking.models import Blackout, OutboxMessage, Policy
 from booking.services import administration
 from booking.services.context import AppContext
 
-RowId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+Ctx = NamedDependency[AppContext]
+RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 Text200 = Annotated[str, msgspec.Meta(max_length=200)]
 Text500 = Annotated[str, msgspec.Meta(max_length=500)]
 Text4000 = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -149,28 +151,28 @@ class AdminController(Controller):
     guards = [requires_manager]
 
     @post("/sites", guards=[requires_city_admin])
-    async def create_site(self, request: Request, app_context: AppContext, data: JSONBody[SiteIn]) -> SiteOut:
+    async def create_site(self, request: Request, app_context: Ctx, data: JSONBody[SiteIn]) -> SiteOut:
         site = await administration.create_site(app_context, request.user, administration.SiteInput(**msgspec.structs.asdict(data)))
         return SiteOut.of(site)
 
     @put("/sites/{site_id:int}")
-    async def update_site(self, request: Request, app_context: AppContext, site_id: RowId, data: JSONBody[SiteIn]) -> SiteOut:
+    async def update_site(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[SiteIn]) -> SiteOut:
         site = await administration.update_site(app_context, request.user, site_id, administration.SiteInput(**msgspec.structs.asdict(data)))
         return SiteOut.of(site)
 
     @post("/sites/{site_id:int}/blackouts")
-    async def add_blackout(self, request: Request, app_context: AppContext, site_id: RowId, data: JSONBody[BlackoutIn]) -> BlackoutOut:
+    async def add_blackout(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[BlackoutIn]) -> BlackoutOut:
         result = await administration.add_blackout(
             app_context, request.user, site_id, administration.BlackoutInput(**msgspec.structs.asdict(data))
         )
         return BlackoutOut.of(result.blackout, result.overlapping_bookings)
 
     @delete("/sites/{site_id:int}/blackouts/{blackout_id:int}", status_code=204)
-    async def delete_blackout(self, request: Request, app_context: AppContext, site_id: RowId, blackout_id: RowId) -> None:
+    async def delete_blackout(self, request: Request, app_context: Ctx, site_id: RowId, blackout_id: RowId) -> None:
         await administration.delete_blackout(app_context, request.user, site_id, blackout_id)
 
     @post("/sites/{site_id:int}/resources")
-    async def create_resource(self, request: Request, app_context: AppContext, site_id: RowId, data: JSONBody[ResourceIn]) -> ResourceOut:
+    async def create_resource(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[ResourceIn]) -> ResourceOut:
         resource = await administration.create_resource(
             app_context, request.user, site_id, administration.ResourceInput(**msgspec.structs.asdict(data))
         )
@@ -178,33 +180,33 @@ class AdminController(Controller):
         return ResourceOut.of(resource, site)
 
     @put("/resources/{resource_id:int}")
-    async def update_resource(self, request: Request, app_context: AppContext, resource_id: RowId, data: JSONBody[ResourceIn]) -> ResourceOut:
+    async def update_resource(self, request: Request, app_context: Ctx, resource_id: RowId, data: JSONBody[ResourceIn]) -> ResourceOut:
         await administration.update_resource(app_context, request.user, resource_id, administration.ResourceInput(**msgspec.structs.asdict(data)))
         resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
         return ResourceOut.of(resource, site)
 
     @put("/resources/{resource_id:int}/policy")
-    async def update_policy(self, request: Request, app_context: AppContext, resource_id: RowId, data: JSONBody[PolicyIn]) -> PolicyOut:
+    async def update_policy(self, request: Request, app_context: Ctx, resource_id: RowId, data: JSONBody[PolicyIn]) -> PolicyOut:
         values = msgspec.structs.asdict(data)
         values["allowed_organisation_ids"] = tuple(values["allowed_organisation_ids"])
         policy = await administration.update_policy(app_context, request.user, resource_id, administration.PolicyInput(**values))
         return PolicyOut.of(policy)
 
     @post("/sites/{site_id:int}/staff")
-    async def assign_staff(self, request: Request, app_context: AppContext, site_id: RowId, data: JSONBody[StaffIn]) -> StaffOut:
+    async def assign_staff(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[StaffIn]) -> StaffOut:
         member = await administration.assign_site_role(app_context, request.user, site_id, data.email, data.role)
         return StaffOut(member.user_id, member.display_name, member.email, member.role)
 
     @delete("/sites/{site_id:int}/staff/{user_id:int}", status_code=204)
-    async def remove_staff(self, request: Request, app_context: AppContext, site_id: RowId, user_id: RowId) -> None:
+    async def remove_staff(self, request: Request, app_context: Ctx, site_id: RowId, user_id: RowId) -> None:
         await administration.remove_site_role(app_context, request.user, site_id, user_id)
 
     @get("/mail/parked", guards=[requires_city_admin])
-    async def parked_mail(self, request: Request, app_context: AppContext) -> list[ParkedMessageOut]:
+    async def parked_mail(self, request: Request, app_context: Ctx) -> list[ParkedMessageOut]:
         return [ParkedMessageOut.of(m) for m in await administration.parked_messages(app_context, request.user)]
 
     @post("/mail/parked/{message_id:int}/retry", guards=[requires_city_admin], status_code=200)
-    async def retry_mail(self, request: Request, app_context: AppContext, message_id: RowId) -> ParkedMessageOut:
+    async def retry_mail(self, request: Request, app_context: Ctx, message_id: RowId) -> ParkedMessageOut:
         return ParkedMessageOut.of(await administration.retry_parked_message(app_context, request.user, message_id))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
@@ -11,6 +12,8 @@ from booking.auth.guards import public, requires_login
 from booking.auth.middleware import SESSION_EPOCH_KEY, SESSION_USER_KEY
 from booking.services import accounts
 from booking.services.context import AppContext
+
+Ctx = NamedDependency[AppContext]
 
 
 def start_session(request: Request, user_id: int, epoch: int, language: str) -> None:
@@ -24,7 +27,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/auth/login", guards=[public], status_code=200)
-    async def login(self, request: Request, app_context: AppContext, data: JSONBody[LoginData]) -> MeOut:
+    async def login(self, request: Request, app_context: Ctx, data: JSONBody[LoginData]) -> MeOut:
         user = await accounts.authenticate(app_context, data.email, data.password)
         if user is None:
             raise NotAuthorizedException("e-mail or password is wrong")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from booking.api.schemas import AvailabilityOut, ClosedOut, IntervalOut, ResourceOut, SiteOut, UsageOut
@@ -14,6 +15,8 @@ from booking.domain.intervals import Interval
 from booking.services import catalogue
 from booking.services.context import AppContext
 
+Ctx = NamedDependency[AppContext]
+
 
 class CatalogueController(Controller):
     path = "/api/v1"
@@ -21,18 +24,18 @@ class CatalogueController(Controller):
     guards = [public]
 
     @get("/sites")
-    async def list_sites(self, app_context: AppContext) -> list[SiteOut]:
+    async def list_sites(self, app_context: Ctx) -> list[SiteOut]:
         return [SiteOut.of(site) for site in await catalogue.list_sites(app_context)]
 
     @get("/sites/{site_id:int}")
-    async def get_site(self, app_context: AppContext, site_id: int) -> SiteOut:
+    async def get_site(self, app_context: Ctx, site_id: int) -> SiteOut:
         return SiteOut.of(await catalogue.get_site(app_context, site_id))
 
     @get("/resources")
     async def list_resources(
         self,
         request: Request,
-        app_context: AppContext,
+        app_context: Ctx,
         kind: str | None = None,
         site_id: Annotated[int | None, Parameter(ge=1)] = None,
         category: Annotated[str | None, Parameter(max_length=100)] = None,
@@ -50,7 +53,7 @@ class CatalogueController(Controller):
         return [ResourceOut.of(resource, site) for resource, site in rows]
 
     @get("/resources/{resource_id:int}")
-    async def get_resource(self, request: Request, app_context: AppContext, resource_id: int) -> ResourceOut:
+    async def get_resource(self, request: Request, app_context: Ctx, resource_id: int) -> ResourceOut:
         details = await catalogue.get_resource(app_context, request.user, resource_id)
         return ResourceOut.of(details.resource, details.site)
 
@@ -58,7 +61,7 @@ class CatalogueController(Controller):
     async def get_availability(
         self,
         request: Request,
-        app_context: AppContext,
+        app_context: Ctx,
         resource_id: int,
         starts_at: Annotated[datetime, Parameter(query="from")],
         ends_at: Annotated[datetime, Parameter(query="until")],

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from booking.api.schemas import BookingOut, Id, PositiveInt, ShortText
@@ -19,6 +20,7 @@ from booking.auth.guards import public, requires_login
 from booking.services import catalogue, coworking
 from booking.services.context import AppContext
 
+Ctx = NamedDependency[AppContext]
 Part = Literal["full", "morning", "afternoon"]
 
 
@@ -94,7 +96,7 @@ class CoworkingController(Controller):
     tags = ["co-working"]
 
     @get("/sites/{site_id:int}/desks", guards=[public])
-    async def desk_day(self, request: Request, app_context: AppContext, site_id: int, day: date | None = None) -> DeskDayOut:
+    async def desk_day(self, request: Request, app_context: Ctx, site_id: int, day: date | None = None) -> DeskDayOut:
         if day is None:
             site = await catalogue.get_site(app_context, site_id)
             day = coworking.local_today(site, app_context.now())
@@ -124,7 +126,7 @@ class CoworkingController(Controller):
         )
 
     @post("/desk-bookings", guards=[requires_login])
-    async def book_desk(self, request: Request, app_context: AppContext, data: JSONBody[DeskBookingCreate]) -> BookingOut:
+    async def book_desk(self, request: Request, app_context: Ctx, data: JSONBody[DeskBookingCreate]) -> BookingOut:
         booking = await coworking.book_desk(
             app_context, request.user,
             coworking.DeskRequest(
@@ -137,7 +139,7 @@ class CoworkingController(Controller):
 
 
     @post("/desk-series", guards=[requires_login])
-    async def book_desk_weekly(self, request: Request, app_context: AppContext, data: JSONBody[DeskSeriesCreate]) -> DeskSeriesOut:
+    async def book_desk_weekly(self, request: Request, app_context: Ctx, data: JSONBody[DeskSeriesCreate]) -> DeskSeriesOut:
         result = await coworking.book_desk_weekly(
             app_context, request.user,
             coworking.DeskSeriesRequest(

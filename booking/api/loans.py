@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
 from booking.api.schemas import BookingOut, Id, Instant, LongText, PositiveInt, ShortText
@@ -31,6 +32,7 @@ from booking.models import Loan
 from booking.services import catalogue, loans
 from booking.services.context import AppContext
 
+Ctx = NamedDependency[AppContext]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
 DepositNote = Annotated[str, msgspec.Meta(max_length=500)]
 RepairReason = Annotated[str, msgspec.Meta(max_length=500)]
@@ -196,7 +198,7 @@ class ItemBookingController(Controller):
     tags = ["lending"]
 
     @post("/item-bookings", guards=[requires_login])
-    async def book_days(self, request: Request, app_context: AppContext, data: JSONBody[DayBookingCreate]) -> BookingOut:
+    async def book_days(self, request: Request, app_context: Ctx, data: JSONBody[DayBookingCreate]) -> BookingOut:
         booking = await loans.book_days(
             app_context, request.user,
             loans.DaySpanRequest(
@@ -209,13 +211,13 @@ class ItemBookingController(Controller):
         return BookingOut.of(booking, details.resource)
 
     @get("/sites/{site_id:int}/day-span", guards=[public])
-    async def day_span(self, app_context: AppContext, site_id: int, first_day: date, last_day: date) -> DaySpanOut:
+    async def day_span(self, app_context: Ctx, site_id: int, first_day: date, last_day: date) -> DaySpanOut:
         site = await catalogue.get_site(app_context, site_id)
         pickup_at, return_at = loans.day_span(site, first_day, last_day)
         return DaySpanOut(site_id=site_id, first_day=first_day, last_day=last_day, pickup_at=pickup_at, return_at=return_at)
 
     @post("/kits", guards=[requires_login])
-    async def book_kit(self, request: Request, app_context: AppContext, data: JSONBody[KitCreate]) -> KitOut:
+    async def book_kit(self, request: Request, app_context: Ctx, data: JSONBody[KitCreate]) -> KitOut:
         made = await loans.book_kit(
             app_context, request.user,
             loans.KitRequest(
@@ -236,7 +238,7 @@ class LoanController(Controller):
     tags = ["lending"]
 
     @post("/bookings/{booking_id:int}/hand-out", status_code=200, guards=[requires_lender])
-    async def hand_out(self, request: Request, app_context: AppContext, booking_id: int, data: JSONBody[HandOutData]) -> LoansOut:
+    async def hand_out(self, request: Request, app_context: Ctx, booking_id: int, data: JSONBody[HandOutData]) -> LoansOut:
         done = await loans.hand_out(
             app_context, request.user, booking_id,
             loans.HandOut(condition=data.condition, deposit_note=data.deposit_note), whole_kit=data.whole_kit,
@@ -244,7 +246,7 @@ class LoanController(Controller):
         return await _with_resources(app_context, request, done)
 
     @post("/bookings/{booking_id:int}/take-back", status_code=200, guards=[requires_lender])
-    async def take_back(self, request: Request, app_context: AppContext, booking_id: int, data: JSONBody[TakeBackData]) -> LoansOut:
+    async def take_back(self, request: Request, app_context: Ctx, booking_id: int, data: JSONBody[TakeBackData]) -> LoansOut:
         done = await loans.take_back(
             app_context, request.user, booking_id,
             loans.TakeBack(condition=data.condition, damage_notes=data.damage_notes, missing_parts=data.missing_parts),
@@ -253,7 +255,7 @@ class LoanController(Controller):
         return await _with_resources(app_context, request, done)
 
     @get("/bookings/{booking_id:int}/loan", guards=[requires_login])
-    async def read_loan(self, request: Request, app_context: AppContext, booking_id: int) -> LoanOut:
+    async def read_loan(self, request: Request, app_context: Ctx, booking_id: int) -> LoanOut:
         booking, resource, loan = await loans.get_loan(app_context, request.user, booking_id)
         return LoanOut(BookingOut.of(booking, resource), LoanRecordOut.of(loan))
 
@@ -261,7 +263,7 @@ class LoanController(Controller):
     async def today(
         self,
         request: Request,
-        app_context: AppContext,
+        app_context: Ctx,
         day: date | None = None,
         site_id: Annotated[int | None, Parameter(ge=1)] = None,
     ) -> LenderDayOut:
@@ -275,13 +277,13 @@ class LoanController(Controller):
 
     @get("/lender/overdue", guards=[requires_lender])
     async def overdue(
-        self, request: Request, app_context: AppContext, site_id: Annotated[int | None, Parameter(ge=1)] = None
+        self, request: Request, app_context: Ctx, site_id: Annotated[int | None, Parameter(ge=1)] = None
     ) -> list[LenderRowOut]:
         return [LenderRowOut.of(r) for r in await loans.list_overdue(app_context, request.user, site_id)]
 
     @post("/resources/{resource_id:int}/repair-blocks", guards=[requires_lender])
     async def block_for_repair(
-        self, request: Request, app_context: AppContext, resource_id: int, data: JSONBody[RepairBlockCreate]
+        self, request: Request, app_context: Ctx, resource_id: int, data: JSONBody[RepairBlockCreate]
     ) -> RepairBlockOut:
         interval = await _repair_interval(app_context, request, resource_id, data)
         report = await loans.block_for_repair(app_context, request.user, resource_id, interval, data.reason)
@@ -292,14 +294,14 @@ class LoanController(Controller):
         )
 
     @delete("/resources/{resource_id:int}/repair-blocks/{block_id:int}", guards=[requires_lender])
-    async def lift_repair_block(self, request: Request, app_context: AppContext, resource_id: int, block_id: int) -> None:
+    async def lift_repair_block(self, request: Request, app_context: Ctx, resource_id: int, block_id: int) -> None:
         await loans.remove_repair_block(app_context, request.user, resource_id, block_id)
 
     @get("/resources/{resource_id:int}/history", guards=[requires_lender])
     async def history(
         self,
         request: Request,
-        app_context: AppContext,
+        app_context: Ctx,
         resource_id: int,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
     ) -> list[HistoryEntryOut]:

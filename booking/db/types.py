@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, type_coerce
+from sqlalchemy.types import NullType
 from sqlalchemy.types import TypeDecorator
 
 
@@ -34,3 +35,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def raw_instant(column):  # type: ignore[no-untyped-def]
+    """A UTC instant column selected as the driver hands it over, without per-row conversion:
+    text like "2026-12-01 07:00:00.000000" from SQLite, an aware datetime from asyncpg.
+    Read it with ``posix_seconds``. For pages that read many thousands of rows this is several
+    times faster on SQLite than the column type's own conversion."""
+    return type_coerce(column, NullType())
+
+
+def posix_seconds(value: datetime | str) -> float:
+    """Seconds since the epoch of a value selected with ``raw_instant`` (stored UTC)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+    return value.timestamp() if value.tzinfo is not None else value.replace(tzinfo=UTC).timestamp()

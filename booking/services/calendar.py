@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import calendar as gregorian
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, type_coerce
-from sqlalchemy.types import NullType
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from booking.auth.permissions import can_see_resource
+from booking.db.types import posix_seconds, raw_instant
 from booking.auth.principal import Principal
 from booking.domain.availability import HOLDING_STATUSES, busy_intervals
 from booking.domain.day_plan import DayFrame, DayPlan, Hold, PackedDay, frame_days, plan_resource
@@ -234,20 +234,6 @@ async def _holds(session, resource_ids: list[int], window: Interval, now: dateti
             end = overdue_until
         holds.setdefault(resource_id, []).append((posix_seconds(starts_at), end, quantity, status == "requested"))
     return holds
-
-
-def raw_instant(column):  # type: ignore[no-untyped-def]
-    """A UTC instant column selected as the driver hands it over (no per-row conversion):
-    a text like "2026-12-01 07:00:00.000000" from SQLite, an aware datetime from asyncpg.
-    Read it with ``posix_seconds``; for pages with thousands of rows this is several times
-    faster than the column type's own conversion on SQLite."""
-    return type_coerce(column, NullType())
-
-
-def posix_seconds(value: datetime | str) -> float:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
-    return value.timestamp() if value.tzinfo is not None else value.replace(tzinfo=UTC).timestamp()
 
 
 async def _closures(session, site_ids: set[int], window: Interval) -> list[tuple[int, int | None, tuple[float, float]]]:  # type: ignore[no-untyped-def]

@@ -38,7 +38,7 @@ from booking.i18n import get_translations
 from booking.ical.feeds import EVENT_CACHE_SIZE, PUBLIC_STATUSES, FeedEntry, FeedLabels, assemble_feed, event_text, feed_event
 from booking.models import Booking, FeedToken, Organisation, Resource, Site, User
 from booking.services.accounts import load_principal
-from booking.services.calendar import raw_instant
+from booking.db.types import raw_instant
 from booking.services.context import AppContext
 
 #: Scopes as the API names them; a person's feed is stored with scope "user".

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from booking.domain.errors import DomainError, InvalidInput
@@ -51,6 +52,7 @@ from booking.web.base import (
     render_page,
 )
 
+Ctx = NamedDependency[AppContext]
 SITE_FIELDS = ("name", "address", "latitude", "longitude", "timezone", "contact_email", "description")
 OPENING_FIELDS = tuple(f"opening_{day}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
 RESOURCE_FIELDS = ("kind", "name", "category", "capacity", "seats", "visibility", "description", "accessibility_notes")
@@ -139,7 +141,7 @@ class AdminController(Controller):
     # --- overview ------------------------------------------------------------------------
 
     @get("/", name="admin:index")
-    async def index(self, request: Request, app_context: AppContext) -> Template:
+    async def index(self, request: Request, app_context: Ctx) -> Template:
         data = await administration.overview(app_context, request.user)
         return _page(request, "admin/index.html", {"overview": data, "admin_section": "overview"})
 
@@ -150,7 +152,7 @@ class AdminController(Controller):
         return _page(request, "admin/site_form.html", {"site": None, "form": _site_form(None), "errors": {}})
 
     @post("/sites/new", guards=[page_city_admin], name="admin:site-create")
-    async def create_site(self, request: Request, app_context: AppContext) -> Template | Redirect:
+    async def create_site(self, request: Request, app_context: Ctx) -> Template | Redirect:
         form = await request.form()
         errors = FormErrors()
         data = _site_input(form, errors)
@@ -166,16 +168,16 @@ class AdminController(Controller):
         return self._site_form_again(request, None, form, errors)
 
     @get("/sites/{site_id:int}", name="admin:site")
-    async def site(self, request: Request, app_context: AppContext, site_id: RowId) -> Template:
+    async def site(self, request: Request, app_context: Ctx, site_id: RowId) -> Template:
         return await self._site_page(request, app_context, site_id)
 
     @get("/sites/{site_id:int}/edit", name="admin:site-edit")
-    async def edit_site(self, request: Request, app_context: AppContext, site_id: RowId) -> Template:
+    async def edit_site(self, request: Request, app_context: Ctx, site_id: RowId) -> Template:
         site = await administration.get_site(app_context, request.user, site_id)
         return _page(request, "admin/site_form.html", {"site": site, "form": _site_form(site), "errors": {}})
 
     @post("/sites/{site_id:int}/edit", name="admin:site-update")
-    async def update_site(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
+    async def update_site(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
         site = await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
@@ -226,7 +228,7 @@ class AdminController(Controller):
     # --- closures ------------------------------------------------------------------------
 
     @post("/sites/{site_id:int}/blackouts", name="admin:blackout-create")
-    async def add_blackout(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
+    async def add_blackout(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
         site = await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
@@ -266,7 +268,7 @@ class AdminController(Controller):
         )
 
     @post("/sites/{site_id:int}/blackouts/{blackout_id:int}/delete", name="admin:blackout-delete")
-    async def delete_blackout(self, request: Request, app_context: AppContext, site_id: RowId, blackout_id: RowId) -> Redirect:
+    async def delete_blackout(self, request: Request, app_context: Ctx, site_id: RowId, blackout_id: RowId) -> Redirect:
         await administration.delete_blackout(app_context, request.user, site_id, blackout_id)
         flash(request, "success", translate(request, "The closure was removed."))
         return redirect(f"/admin/sites/{site_id}#closures")
@@ -274,7 +276,7 @@ class AdminController(Controller):
     # --- staff ---------------------------------------------------------------------------
 
     @post("/sites/{site_id:int}/staff", name="admin:staff-assign")
-    async def assign_staff(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
+    async def assign_staff(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
         await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         values = form_values(form, ("email", "role"))
@@ -290,7 +292,7 @@ class AdminController(Controller):
         return redirect(f"/admin/sites/{site_id}#staff")
 
     @post("/sites/{site_id:int}/staff/{user_id:int}/remove", name="admin:staff-remove")
-    async def remove_staff(self, request: Request, app_context: AppContext, site_id: RowId, user_id: RowId) -> Template | Redirect:
+    async def remove_staff(self, request: Request, app_context: Ctx, site_id: RowId, user_id: RowId) -> Template | Redirect:
         try:
             await administration.remove_site_role(app_context, request.user, site_id, user_id)
         except DomainError as error:
@@ -306,13 +308,13 @@ class AdminController(Controller):
     # --- resources -----------------------------------------------------------------------
 
     @get("/sites/{site_id:int}/resources/new", name="admin:resource-new")
-    async def new_resource(self, request: Request, app_context: AppContext, site_id: RowId) -> Template:
+    async def new_resource(self, request: Request, app_context: Ctx, site_id: RowId) -> Template:
         site = await administration.get_site(app_context, request.user, site_id)
         form = {"kind": "room", "capacity": "1", "visibility": "public"}
         return _page(request, "admin/resource_form.html", {"site": site, "resource": None, "form": form, "errors": {}})
 
     @post("/sites/{site_id:int}/resources/new", name="admin:resource-create")
-    async def create_resource(self, request: Request, app_context: AppContext, site_id: RowId) -> Template | Redirect:
+    async def create_resource(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
         site = await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
@@ -330,13 +332,13 @@ class AdminController(Controller):
         return _page(request, "admin/resource_form.html", context, status_code=400)
 
     @get("/resources/{resource_id:int}/edit", name="admin:resource-edit")
-    async def edit_resource(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template:
+    async def edit_resource(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template:
         resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
         form = {name: _text(getattr(resource, name)) for name in RESOURCE_FIELDS}
         return _page(request, "admin/resource_form.html", {"site": site, "resource": resource, "form": form, "errors": {}})
 
     @post("/resources/{resource_id:int}/edit", name="admin:resource-update")
-    async def update_resource(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template | Redirect:
+    async def update_resource(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template | Redirect:
         resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
         form = await request.form()
         errors = FormErrors()
@@ -354,7 +356,7 @@ class AdminController(Controller):
         return _page(request, "admin/resource_form.html", context, status_code=400)
 
     @post("/resources/{resource_id:int}/active", name="admin:resource-active")
-    async def set_resource_active(self, request: Request, app_context: AppContext, resource_id: RowId) -> Redirect:
+    async def set_resource_active(self, request: Request, app_context: Ctx, resource_id: RowId) -> Redirect:
         form = await request.form()
         active = form_value(form, "active") == "1"
         resource = await administration.set_resource_active(app_context, request.user, resource_id, active)
@@ -363,7 +365,7 @@ class AdminController(Controller):
         return redirect(f"/admin/sites/{resource.site_id}#resources")
 
     @get("/resources/{resource_id:int}/rules", name="admin:policy-edit")
-    async def edit_policy(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template:
+    async def edit_policy(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template:
         resource, site, policy = await administration.get_resource(app_context, request.user, resource_id)
         defaults = administration.PolicyInput(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
         source: Any = policy or defaults
@@ -373,7 +375,7 @@ class AdminController(Controller):
         return await self._policy_page(request, app_context, resource, site, form, selected, {})
 
     @post("/resources/{resource_id:int}/rules", name="admin:policy-update")
-    async def update_policy(self, request: Request, app_context: AppContext, resource_id: RowId) -> Template | Redirect:
+    async def update_policy(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template | Redirect:
         resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
         form = await request.form()
         errors = FormErrors()
@@ -405,7 +407,7 @@ class AdminController(Controller):
     # --- organisations (city administrators) ---------------------------------------------
 
     @get("/organisations", guards=[page_city_admin], name="admin:organisations")
-    async def organisations(self, request: Request, app_context: AppContext) -> Template:
+    async def organisations(self, request: Request, app_context: Ctx) -> Template:
         rows = await administration.list_organisations(app_context, request.user)
         return _page(request, "admin/organisations.html", {"organisations": rows, "admin_section": "organisations"})
 
@@ -415,7 +417,7 @@ class AdminController(Controller):
         return _page(request, "admin/organisation_form.html", context)
 
     @post("/organisations/new", guards=[page_city_admin], name="admin:organisation-create")
-    async def create_organisation(self, request: Request, app_context: AppContext) -> Template | Redirect:
+    async def create_organisation(self, request: Request, app_context: Ctx) -> Template | Redirect:
         form = await request.form()
         values = form_values(form, ORGANISATION_FIELDS)
         try:
@@ -430,11 +432,11 @@ class AdminController(Controller):
         return redirect(f"/admin/organisations/{organisation.id}")
 
     @get("/organisations/{organisation_id:int}", guards=[page_city_admin], name="admin:organisation")
-    async def organisation(self, request: Request, app_context: AppContext, organisation_id: RowId) -> Template:
+    async def organisation(self, request: Request, app_context: Ctx, organisation_id: RowId) -> Template:
         return await self._organisation_page(request, app_context, organisation_id)
 
     @post("/organisations/{organisation_id:int}/edit", guards=[page_city_admin], name="admin:organisation-update")
-    async def update_organisation(self, request: Request, app_context: AppContext, organisation_id: RowId) -> Template | Redirect:
+    async def update_organisation(self, request: Request, app_context: Ctx, organisation_id: RowId) -> Template | Redirect:
         form = await request.form()
         values = form_values(form, ORGANISATION_FIELDS)
         try:
@@ -448,7 +450,7 @@ class AdminController(Controller):
         return redirect(f"/admin/organisations/{organisation_id}")
 
     @post("/organisations/{organisation_id:int}/members", guards=[page_city_admin], name="admin:member-add")
-    async def add_member(self, request: Request, app_context: AppContext, organisation_id: RowId) -> Template | Redirect:
+    async def add_member(self, request: Request, app_context: Ctx, organisation_id: RowId) -> Template | Redirect:
         form = await request.form()
         values = form_values(form, ("email", "role"))
         try:
@@ -464,7 +466,7 @@ class AdminController(Controller):
     @post(
         "/organisations/{organisation_id:int}/members/{user_id:int}/remove", guards=[page_city_admin], name="admin:member-remove"
     )
-    async def remove_member(self, request: Request, app_context: AppContext, organisation_id: RowId, user_id: RowId) -> Redirect:
+    async def remove_member(self, request: Request, app_context: Ctx, organisation_id: RowId, user_id: RowId) -> Redirect:
         await administration.remove_member(app_context, request.user, organisation_id, user_id)
         flash(request, "success", translate(request, "The member was removed."))
         return redirect(f"/admin/organisations/{organisation_id}#members")
@@ -490,14 +492,14 @@ class AdminController(Controller):
     # --- users (city administrators) -----------------------------------------------------
 
     @get("/users", guards=[page_city_admin], name="admin:users")
-    async def users(self, request: Request, app_context: AppContext, q: str = "", page: str = "1") -> Template:
+    async def users(self, request: Request, app_context: Ctx, q: str = "", page: str = "1") -> Template:
         number = small_id(page) or 1
         text = q.replace("\x00", "").strip()[:100]
         data = await administration.list_users(app_context, request.user, text=text, page=number)
         return _page(request, "admin/users.html", {"data": data, "q": text, "admin_section": "users"})
 
     @post("/users/{user_id:int}/city-admin", guards=[page_city_admin], name="admin:user-city-admin")
-    async def set_city_admin(self, request: Request, app_context: AppContext, user_id: RowId) -> Redirect:
+    async def set_city_admin(self, request: Request, app_context: Ctx, user_id: RowId) -> Redirect:
         form = await request.form()
         value = form_value(form, "value") == "1"
         user = await administration.set_city_admin(app_context, request.user, user_id, value)
@@ -506,7 +508,7 @@ class AdminController(Controller):
         return redirect(_users_back(form))
 
     @post("/users/{user_id:int}/active", guards=[page_city_admin], name="admin:user-active")
-    async def set_user_active(self, request: Request, app_context: AppContext, user_id: RowId) -> Redirect:
+    async def set_user_active(self, request: Request, app_context: Ctx, user_id: RowId) -> Redirect:
         form = await request.form()
         value = form_value(form, "value") == "1"
         user = await administration.set_user_active(app_context, request.user, user_id, value)
@@ -517,12 +519,12 @@ class AdminController(Controller):
     # --- parked e-mails (city administrators) --------------------------------------------
 
     @get("/mail", guards=[page_city_admin], name="admin:mail")
-    async def parked_mail(self, request: Request, app_context: AppContext) -> Template:
+    async def parked_mail(self, request: Request, app_context: Ctx) -> Template:
         rows = await administration.parked_messages(app_context, request.user)
         return _page(request, "admin/mail.html", {"messages_parked": rows, "admin_section": "mail"})
 
     @post("/mail/{message_id:int}/retry", guards=[page_city_admin], name="admin:mail-retry")
-    async def retry_mail(self, request: Request, app_context: AppContext, message_id: RowId) -> Redirect:
+    async def retry_mail(self, request: Request, app_context: Ctx, message_id: RowId) -> Redirect:
         await administration.retry_parked_message(app_context, request.user, message_id)
         flash(request, "success", translate(request, "The e-mail is back in the queue and will be sent shortly."))
         return redirect("/admin/mail")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from litestar import Request
-from litestar.params import Parameter
+from litestar.params import PathParameter
 
 from booking.domain.errors import DomainError, InvalidInput
 from booking.domain.opening_hours import WEEKDAYS
@@ -23,7 +23,7 @@ from booking.web.base import form_value as _raw_form_value
 
 # A row id in a path: larger numbers are refused with 400 before PostgreSQL's int4 columns
 # would answer them with an error (a 500).
-RowId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 WINDOW_SEPARATOR = re.compile(r"\s*(?:–|—|-|\bbis\b|\bto\b)\s*", re.IGNORECASE)
 CLOSED_WORDS = frozenset({"", "closed", "geschlossen", "-", "–"})

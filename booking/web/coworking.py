@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from booking.auth.guards import public
@@ -23,6 +24,7 @@ from booking.services.context import AppContext
 from booking.web.base import flash, form_value, page_language, page_login, redirect, render_page
 from booking.web.loans import lending_message
 
+Ctx = NamedDependency[AppContext]
 INDEX_TEMPLATE = "coworking/index.html"
 DAY_TEMPLATE = "coworking/day.html"
 
@@ -61,12 +63,12 @@ class CoworkingPages(Controller):
     path = "/desks"
 
     @get("/", guards=[public], name="coworking:index")
-    async def index(self, request: Request, app_context: AppContext) -> Template:
+    async def index(self, request: Request, app_context: Ctx) -> Template:
         sites = await coworking.desk_sites(app_context, request.user)
         return render_page(request, INDEX_TEMPLATE, {"sites": sites, "active_nav": "home"})
 
     @get("/{site_id:int}", guards=[public], name="coworking:day")
-    async def day(self, request: Request, app_context: AppContext, site_id: int, day: str = "") -> Template:
+    async def day(self, request: Request, app_context: Ctx, site_id: int, day: str = "") -> Template:
         try:
             chosen = coworking.parse_day(day, default=None) if day else None  # type: ignore[arg-type]
         except InvalidInput:
@@ -77,7 +79,7 @@ class CoworkingPages(Controller):
         return await _day_page(request, app_context, site_id, chosen)
 
     @post("/{site_id:int}/book", guards=[page_login], name="coworking:book")
-    async def book(self, request: Request, app_context: AppContext, site_id: int) -> Template | Redirect:
+    async def book(self, request: Request, app_context: Ctx, site_id: int) -> Template | Redirect:
         form = await request.form()
         resource_value, day_value, part = form_value(form, "resource_id"), form_value(form, "day"), form_value(form, "part")
         try:

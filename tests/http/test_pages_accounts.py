@@ -14,7 +14,7 @@ from sqlmodel import select
 from booking.app import SESSION_COOKIE, create_app
 from booking.models import Membership, User
 from tests.support.pages import csrf_token, field_error, is_described_by_error, mail_link, post_form, send_outbox
-from tests.support.smtp import SmtpServer, smtp_server  # noqa: F401 - fixture
+from tests.support.smtp import SmtpServer
 from tests.support.world import PASSWORD
 
 NEW_PASSWORD = "a-brand-new-secret-42"
@@ -34,7 +34,7 @@ async def is_logged_in(client: httpx.AsyncClient) -> bool:
     return response.status_code == 200
 
 
-async def test_register_confirm_and_log_in(client, app_context, smtp_server: SmtpServer):  # noqa: F811
+async def test_register_confirm_and_log_in(client, app_context, smtp_server: SmtpServer):
     email = "neu@example.org"
     answer = await post_form(client, "/register", {"display_name": "Nele Neu", "email": email, "password": "ein-gutes-passwort",
                                                    "password_repeat": "ein-gutes-passwort"})
@@ -105,7 +105,7 @@ async def test_rate_limit_on_login_and_link_requests(limited_client, world):
     assert (await post_form(limited_client, "/login/link", {"email": "someone@example.org"})).status_code == 429
 
 
-async def test_login_by_email_link(client, app_context, world, smtp_server):  # noqa: F811
+async def test_login_by_email_link(client, app_context, world, smtp_server):
     email = world.emails["member_a"]
     asked = await post_form(client, "/login/link", {"email": email})
     assert asked.status_code == 303
@@ -124,7 +124,7 @@ async def test_login_by_email_link(client, app_context, world, smtp_server):  # 
     assert (await client.get(link)).status_code == 400
 
 
-async def test_password_reset_ends_old_sessions(client, settings, app_context, world, smtp_server):  # noqa: F811
+async def test_password_reset_ends_old_sessions(client, settings, app_context, world, smtp_server):
     email = world.emails["member_b"]
     other_device = httpx.AsyncClient(transport=client._transport, base_url="http://testserver.local")  # noqa: SLF001
     async with other_device:
@@ -228,7 +228,7 @@ async def test_profile_name_language_and_password(client, app_context, world):
     assert (await user_by_email(app_context, email)).session_epoch == user.session_epoch + 1
 
 
-async def test_invitation_lets_a_new_person_register_and_join(client, app_context, world, smtp_server):  # noqa: F811
+async def test_invitation_lets_a_new_person_register_and_join(client, app_context, world, smtp_server):
     await log_in(client, world.emails["org_admin_a"])
     organisation_id = world.org_a.id
     assert (await client.get(f"/organisation/{organisation_id}")).status_code == 200

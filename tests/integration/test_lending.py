@@ -648,7 +648,6 @@ async def post_form(client: httpx.AsyncClient, path: str, data: dict | None = No
 
 
 async def test_lender_pages_hand_out_take_back_repair_and_desks(client, app, things):
-    lender = things["lender_a"]
     app.clock.now = utc(2026, 1, 6, 8, 0)  # Tuesday 09:00 local
     booking = await book_days(app, things, "member_a", things.projector, day(1), day(2), organisation_id=things.org_a.id)
     kit = await loans.book_kit(app, things["member_b"], loans.KitRequest(

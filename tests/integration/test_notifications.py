@@ -14,12 +14,11 @@ from booking.services import bookings
 from booking.services.bookings import BookingRequest
 from booking.services.reminders import enqueue_due_reminders
 from tests.support.icaljs import parse_with_icaljs
-from tests.support.smtp import SmtpServer, smtp_server  # noqa: F401 - fixture
 from tests.support.world import next_monday
 
 
 @pytest.fixture
-def mail_app(app, smtp_server):  # noqa: F811
+def mail_app(app, smtp_server):
     """The test app with its mail settings pointed at the recording SMTP server."""
     from dataclasses import replace
 
@@ -45,7 +44,7 @@ def slot(app, weeks=1, hour=17):
     return start, start + timedelta(hours=2)
 
 
-async def test_confirm_change_cancel_keep_uid_and_raise_sequence(mail_app, world, smtp_server):  # noqa: F811
+async def test_confirm_change_cancel_keep_uid_and_raise_sequence(mail_app, world, smtp_server):
     app = mail_app
     starts_at, ends_at = slot(app)
     member = world["member_a"]
@@ -81,7 +80,7 @@ async def test_confirm_change_cancel_keep_uid_and_raise_sequence(mail_app, world
     assert messages[0]["Content-Language"] == "de"
 
 
-async def test_request_goes_to_booker_and_lenders_without_personal_data(mail_app, world, smtp_server):  # noqa: F811
+async def test_request_goes_to_booker_and_lenders_without_personal_data(mail_app, world, smtp_server):
     app = mail_app
     starts_at, ends_at = slot(app)
     booking = await bookings.create_booking(
@@ -103,7 +102,7 @@ async def test_request_goes_to_booker_and_lenders_without_personal_data(mail_app
     assert calendar_part(declined).get_param("method") == "CANCEL"
 
 
-async def test_english_recipient_gets_english_mail(mail_app, world, smtp_server):  # noqa: F811
+async def test_english_recipient_gets_english_mail(mail_app, world, smtp_server):
     app = mail_app
     from booking.models import User
 
@@ -120,7 +119,7 @@ async def test_english_recipient_gets_english_mail(mail_app, world, smtp_server)
     assert "booking" in subject.lower() and "Buchung" not in subject
 
 
-async def test_hundred_bookings_while_smtp_is_down_arrive_exactly_once(mail_app, world, smtp_server, clock):  # noqa: F811
+async def test_hundred_bookings_while_smtp_is_down_arrive_exactly_once(mail_app, world, smtp_server, clock):
     app = mail_app
     smtp_server.stop()
     base = next_monday(app.now(), 2)

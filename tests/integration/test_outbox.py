@@ -23,11 +23,10 @@ from booking.mail.sender import SmtpSender
 from booking.mail.worker import NotParked, OutboxWorker, list_parked, retry_parked
 from booking.models.messaging import OutboxMessage
 from booking.settings import Settings
-from tests.support.smtp import (  # noqa: F401 - smtp_server is a fixture
+from tests.support.smtp import (
     SmtpServer,
     client_tls_context,
     self_signed_certificate,
-    smtp_server,
     tls_options,
 )
 
