@@ -33,6 +33,8 @@ class MailSettings:
     retry_max_seconds: float = 3600.0
     poll_seconds: float = 2.0
     batch_size: int = 50
+    # A worker owns the messages it claimed this long; after a crash others take them then.
+    lease_seconds: float = 300.0
     reminder_hours_before: int = 24
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from booking.auth.guards import public
 from booking.domain.errors import InvalidInput
@@ -93,8 +93,8 @@ def _resource_out(item: calendar_service.FreeBusy, window: Interval) -> Resource
     )
 
 
-FromParam = Annotated[datetime | None, Parameter(query="from", description="start, with offset (default: now)")]
-UntilParam = Annotated[datetime | None, Parameter(query="until", description="end, with offset (default: 30 days on)")]
+FromParam = Annotated[datetime | None, QueryParameter(name="from", description="start, with offset (default: now)")]
+UntilParam = Annotated[datetime | None, QueryParameter(name="until", description="end, with offset (default: 30 days on)")]
 
 
 class CalendarsController(Controller):
@@ -155,11 +155,11 @@ class CalendarsController(Controller):
         self,
         request: Request,
         app_context: Ctx,
-        view: str = "month",
-        day: Annotated[date | None, Parameter(query="date")] = None,
-        site_id: Annotated[int | None, Parameter(query="site", ge=1)] = None,
-        kind: str | None = None,
-        category: Annotated[str | None, Parameter(max_length=100)] = None,
+        view: FromQuery[str] = "month",
+        day: Annotated[date | None, QueryParameter(name="date")] = None,
+        site_id: Annotated[int | None, QueryParameter(name="site", ge=1)] = None,
+        kind: FromQuery[str | None] = None,
+        category: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> CalendarOut:
         page = await calendar_service.calendar_page(
             app_context, request.user,

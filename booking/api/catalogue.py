@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from booking.api.schemas import AvailabilityOut, ClosedOut, IntervalOut, ResourceOut, SiteOut, UsageOut
 from booking.auth.guards import public
@@ -28,7 +28,7 @@ class CatalogueController(Controller):
         return [SiteOut.of(site) for site in await catalogue.list_sites(app_context)]
 
     @get("/sites/{site_id:int}")
-    async def get_site(self, app_context: Ctx, site_id: int) -> SiteOut:
+    async def get_site(self, app_context: Ctx, site_id: FromPath[int]) -> SiteOut:
         return SiteOut.of(await catalogue.get_site(app_context, site_id))
 
     @get("/resources")
@@ -36,14 +36,14 @@ class CatalogueController(Controller):
         self,
         request: Request,
         app_context: Ctx,
-        kind: str | None = None,
-        site_id: Annotated[int | None, Parameter(ge=1)] = None,
-        category: Annotated[str | None, Parameter(max_length=100)] = None,
-        q: Annotated[str | None, Parameter(max_length=100)] = None,
-        min_seats: Annotated[int | None, Parameter(ge=0)] = None,
-        free_from: datetime | None = None,
-        free_until: datetime | None = None,
-        quantity: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
+        kind: FromQuery[str | None] = None,
+        site_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        category: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        min_seats: Annotated[int | None, QueryParameter(ge=0)] = None,
+        free_from: FromQuery[datetime | None] = None,
+        free_until: FromQuery[datetime | None] = None,
+        quantity: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> list[ResourceOut]:
         query = catalogue.ResourceQuery(
             kind=kind, site_id=site_id, category=category, text=q, min_seats=min_seats,
@@ -53,7 +53,7 @@ class CatalogueController(Controller):
         return [ResourceOut.of(resource, site) for resource, site in rows]
 
     @get("/resources/{resource_id:int}")
-    async def get_resource(self, request: Request, app_context: Ctx, resource_id: int) -> ResourceOut:
+    async def get_resource(self, request: Request, app_context: Ctx, resource_id: FromPath[int]) -> ResourceOut:
         details = await catalogue.get_resource(app_context, request.user, resource_id)
         return ResourceOut.of(details.resource, details.site)
 
@@ -62,9 +62,9 @@ class CatalogueController(Controller):
         self,
         request: Request,
         app_context: Ctx,
-        resource_id: int,
-        starts_at: Annotated[datetime, Parameter(query="from")],
-        ends_at: Annotated[datetime, Parameter(query="until")],
+        resource_id: FromPath[int],
+        starts_at: Annotated[datetime, QueryParameter(name="from")],
+        ends_at: Annotated[datetime, QueryParameter(name="until")],
     ) -> AvailabilityOut:
         result = await catalogue.availability(app_context, request.user, resource_id, Interval(starts_at, ends_at))
         return AvailabilityOut(

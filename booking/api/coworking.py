@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from booking.api.schemas import BookingOut, Id, PositiveInt, ShortText
 from booking.auth.guards import public, requires_login
@@ -96,7 +96,7 @@ class CoworkingController(Controller):
     tags = ["co-working"]
 
     @get("/sites/{site_id:int}/desks", guards=[public])
-    async def desk_day(self, request: Request, app_context: Ctx, site_id: int, day: date | None = None) -> DeskDayOut:
+    async def desk_day(self, request: Request, app_context: Ctx, site_id: FromPath[int], day: FromQuery[date | None] = None) -> DeskDayOut:
         if day is None:
             site = await catalogue.get_site(app_context, site_id)
             day = coworking.local_today(site, app_context.now())

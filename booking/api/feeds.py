@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from booking.auth.guards import public, requires_login
 from booking.domain.errors import NotFound
@@ -97,7 +97,7 @@ class FeedTokenController(Controller):
         return FeedSecretOut.of(view, app_context.settings.base_url)
 
     @get("/", summary="My feeds (without their secrets)")
-    async def list_mine(self, request: Request, app_context: Ctx, include_revoked: bool = False) -> list[FeedOut]:
+    async def list_mine(self, request: Request, app_context: Ctx, include_revoked: FromQuery[bool] = False) -> list[FeedOut]:
         return [FeedOut.of(view) for view in await feeds.list_feeds(app_context, request.user, include_revoked=include_revoked)]
 
     @post("/{feed_id:int}/revoke", status_code=200, summary="Revoke a feed URL (it answers 404 from now on)")

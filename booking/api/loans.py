@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from booking.api.schemas import BookingOut, Id, Instant, LongText, PositiveInt, ShortText
 from booking.auth.guards import public, requires_lender, requires_login
@@ -211,7 +211,7 @@ class ItemBookingController(Controller):
         return BookingOut.of(booking, details.resource)
 
     @get("/sites/{site_id:int}/day-span", guards=[public])
-    async def day_span(self, app_context: Ctx, site_id: int, first_day: date, last_day: date) -> DaySpanOut:
+    async def day_span(self, app_context: Ctx, site_id: FromPath[int], first_day: FromQuery[date], last_day: FromQuery[date]) -> DaySpanOut:
         site = await catalogue.get_site(app_context, site_id)
         pickup_at, return_at = loans.day_span(site, first_day, last_day)
         return DaySpanOut(site_id=site_id, first_day=first_day, last_day=last_day, pickup_at=pickup_at, return_at=return_at)
@@ -238,7 +238,7 @@ class LoanController(Controller):
     tags = ["lending"]
 
     @post("/bookings/{booking_id:int}/hand-out", status_code=200, guards=[requires_lender])
-    async def hand_out(self, request: Request, app_context: Ctx, booking_id: int, data: JSONBody[HandOutData]) -> LoansOut:
+    async def hand_out(self, request: Request, app_context: Ctx, booking_id: FromPath[int], data: JSONBody[HandOutData]) -> LoansOut:
         done = await loans.hand_out(
             app_context, request.user, booking_id,
             loans.HandOut(condition=data.condition, deposit_note=data.deposit_note), whole_kit=data.whole_kit,
@@ -246,7 +246,7 @@ class LoanController(Controller):
         return await _with_resources(app_context, request, done)
 
     @post("/bookings/{booking_id:int}/take-back", status_code=200, guards=[requires_lender])
-    async def take_back(self, request: Request, app_context: Ctx, booking_id: int, data: JSONBody[TakeBackData]) -> LoansOut:
+    async def take_back(self, request: Request, app_context: Ctx, booking_id: FromPath[int], data: JSONBody[TakeBackData]) -> LoansOut:
         done = await loans.take_back(
             app_context, request.user, booking_id,
             loans.TakeBack(condition=data.condition, damage_notes=data.damage_notes, missing_parts=data.missing_parts),
@@ -255,7 +255,7 @@ class LoanController(Controller):
         return await _with_resources(app_context, request, done)
 
     @get("/bookings/{booking_id:int}/loan", guards=[requires_login])
-    async def read_loan(self, request: Request, app_context: Ctx, booking_id: int) -> LoanOut:
+    async def read_loan(self, request: Request, app_context: Ctx, booking_id: FromPath[int]) -> LoanOut:
         booking, resource, loan = await loans.get_loan(app_context, request.user, booking_id)
         return LoanOut(BookingOut.of(booking, resource), LoanRecordOut.of(loan))
 
@@ -264,8 +264,8 @@ class LoanController(Controller):
         self,
         request: Request,
         app_context: Ctx,
-        day: date | None = None,
-        site_id: Annotated[int | None, Parameter(ge=1)] = None,
+        day: FromQuery[date | None] = None,
+        site_id: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> LenderDayOut:
         result = await loans.lender_today(app_context, request.user, day, site_id)
         return LenderDayOut(
@@ -277,13 +277,13 @@ class LoanController(Controller):
 
     @get("/lender/overdue", guards=[requires_lender])
     async def overdue(
-        self, request: Request, app_context: Ctx, site_id: Annotated[int | None, Parameter(ge=1)] = None
+        self, request: Request, app_context: Ctx, site_id: Annotated[int | None, QueryParameter(ge=1)] = None
     ) -> list[LenderRowOut]:
         return [LenderRowOut.of(r) for r in await loans.list_overdue(app_context, request.user, site_id)]
 
     @post("/resources/{resource_id:int}/repair-blocks", guards=[requires_lender])
     async def block_for_repair(
-        self, request: Request, app_context: Ctx, resource_id: int, data: JSONBody[RepairBlockCreate]
+        self, request: Request, app_context: Ctx, resource_id: FromPath[int], data: JSONBody[RepairBlockCreate]
     ) -> RepairBlockOut:
         interval = await _repair_interval(app_context, request, resource_id, data)
         report = await loans.block_for_repair(app_context, request.user, resource_id, interval, data.reason)
@@ -294,7 +294,7 @@ class LoanController(Controller):
         )
 
     @delete("/resources/{resource_id:int}/repair-blocks/{block_id:int}", guards=[requires_lender])
-    async def lift_repair_block(self, request: Request, app_context: Ctx, resource_id: int, block_id: int) -> None:
+    async def lift_repair_block(self, request: Request, app_context: Ctx, resource_id: FromPath[int], block_id: FromPath[int]) -> None:
         await loans.remove_repair_block(app_context, request.user, resource_id, block_id)
 
     @get("/resources/{resource_id:int}/history", guards=[requires_lender])
@@ -302,8 +302,8 @@ class LoanController(Controller):
         self,
         request: Request,
         app_context: Ctx,
-        resource_id: int,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        resource_id: FromPath[int],
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[HistoryEntryOut]:
         result = await loans.item_history(app_context, request.user, resource_id, limit=limit)
         return [

@@ -23,6 +23,17 @@ Derived here in the recipient's language (pass the datetimes, not strings):
     ends_at                                -> ends_at_text      "Di., 3. Feb. 2026, 20:00"
     expires_in (timedelta)                 -> expires_in_text   "30 Minuten"
     booking_id (request_to_decide)         -> decide_url        "<base_url>/lender/requests/<id>"
+    series_rrule, series_local_start (naive wall time), series_duration (timedelta),
+    occurrence_count                       -> rule_text  "jeden Dienstag, 18:00–20:00 Uhr, 8 Termine"
+    dates (list of (starts_at, ends_at))   -> date_lines ["Di., 3. Feb. 2026, 18:00–20:00 Uhr", …]
+
+Series and kits (one message per decision, see booking/services/notifications.py):
+
+    occurrence_count  how many dates of a series the message is about; the confirmed,
+                      declined, cancelled and changed texts then speak of the series
+    rule_text         shown as "When" instead of the single interval
+    date_lines        the dates concerned, listed under the details
+    parts             a kit's parts: [{"name": …, "quantity": …}], listed as "What"
 
 Every key that ends in ``_url`` and starts with "/" is made absolute with ``base_url``.
 ``KINDS`` lists the keys each kind requires; a missing one raises ``MissingMailContext``.
@@ -50,6 +61,7 @@ from booking.i18n import (
     normalise_language,
     use_language,
 )
+from booking.mail.series_text import describe_series
 from booking.settings import PROJECT_ROOT, Settings
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -104,6 +116,10 @@ _OPTIONAL: dict[str, Any] = {
     "opening_hours": None,
     "expires_in_text": None,
     "has_calendar": False,
+    "occurrence_count": None,
+    "rule_text": None,
+    "date_lines": (),
+    "parts": (),
 }
 
 
@@ -161,6 +177,18 @@ def prepare_context(
     expires_in = values.get("expires_in")
     if not context.get("expires_in_text") and isinstance(expires_in, timedelta):
         values["expires_in_text"] = format_duration(expires_in, language)
+    rrule, series_start, series_duration = (
+        values.get("series_rrule"), values.get("series_local_start"), values.get("series_duration")
+    )
+    if (
+        not context.get("rule_text") and isinstance(rrule, str) and isinstance(series_start, datetime)
+        and isinstance(series_duration, timedelta) and values.get("occurrence_count")
+    ):
+        values["rule_text"] = describe_series(
+            rrule, series_start, series_duration, int(values["occurrence_count"]), zone, language
+        )
+    if not context.get("date_lines") and values.get("dates"):
+        values["date_lines"] = [format_interval(start, end, zone, language) for start, end in values["dates"]]
     if kind == "request_to_decide" and "decide_url" not in context and values.get("booking_id") is not None:
         values["decide_url"] = f"/lender/requests/{int(values['booking_id'])}"
 

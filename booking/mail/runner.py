@@ -20,7 +20,10 @@ SCHEDULE_EVERY_SECONDS = 60.0
 
 
 def make_worker(app: AppContext) -> OutboxWorker:
-    return OutboxWorker(app.database, app.settings, SmtpSender(app.settings.mail), clock=app.clock)
+    return OutboxWorker(
+        app.database, app.settings, SmtpSender(app.settings.mail), clock=app.clock,
+        lease_seconds=app.settings.mail.lease_seconds,
+    )
 
 
 async def run_loop(app: AppContext, stop: asyncio.Event) -> None:

@@ -37,6 +37,8 @@ def _ordinal(position: int, language: str) -> str:
     gettext = get_translations(language).gettext
     if position == -1:
         return gettext("last")
+    if position == -2:
+        return gettext("second to last")
     words = {1: gettext("first"), 2: gettext("second"), 3: gettext("third"), 4: gettext("fourth"), 5: gettext("fifth")}
     if position > 0:
         return words.get(position, str(position))

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from booking.domain.errors import DomainError, InvalidInput
@@ -492,7 +493,7 @@ class AdminController(Controller):
     # --- users (city administrators) -----------------------------------------------------
 
     @get("/users", guards=[page_city_admin], name="admin:users")
-    async def users(self, request: Request, app_context: Ctx, q: str = "", page: str = "1") -> Template:
+    async def users(self, request: Request, app_context: Ctx, q: FromQuery[str] = "", page: FromQuery[str] = "1") -> Template:
         number = small_id(page) or 1
         text = q.replace("\x00", "").strip()[:100]
         data = await administration.list_users(app_context, request.user, text=text, page=number)

@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from booking.auth.guards import public
@@ -68,7 +69,7 @@ class CoworkingPages(Controller):
         return render_page(request, INDEX_TEMPLATE, {"sites": sites, "active_nav": "home"})
 
     @get("/{site_id:int}", guards=[public], name="coworking:day")
-    async def day(self, request: Request, app_context: Ctx, site_id: int, day: str = "") -> Template:
+    async def day(self, request: Request, app_context: Ctx, site_id: FromPath[int], day: FromQuery[str] = "") -> Template:
         try:
             chosen = coworking.parse_day(day, default=None) if day else None  # type: ignore[arg-type]
         except InvalidInput:
@@ -79,7 +80,7 @@ class CoworkingPages(Controller):
         return await _day_page(request, app_context, site_id, chosen)
 
     @post("/{site_id:int}/book", guards=[page_login], name="coworking:book")
-    async def book(self, request: Request, app_context: Ctx, site_id: int) -> Template | Redirect:
+    async def book(self, request: Request, app_context: Ctx, site_id: FromPath[int]) -> Template | Redirect:
         form = await request.form()
         resource_value, day_value, part = form_value(form, "resource_id"), form_value(form, "day"), form_value(form, "part")
         try:

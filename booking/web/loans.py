@@ -22,6 +22,7 @@ from typing import Any
 from babel.dates import format_date
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from booking.domain.errors import Conflict, DomainError, InvalidInput, PermissionDenied
@@ -186,7 +187,7 @@ class LendingController(Controller):
     guards = [page_lender]
 
     @get("/today", name="lending:today")
-    async def today(self, request: Request, app_context: Ctx, day: str = "", site: str = "") -> Template:
+    async def today(self, request: Request, app_context: Ctx, day: FromQuery[str] = "", site: FromQuery[str] = "") -> Template:
         return await _today_page(request, app_context, _day(day), _site(site))
 
     @get("/overdue", name="lending:overdue")
@@ -199,11 +200,11 @@ class LendingController(Controller):
         return render_page(request, ITEMS_TEMPLATE, {"grouped": grouped, "active_nav": "inbox"})
 
     @get("/items/{resource_id:int}", name="lending:history")
-    async def history(self, request: Request, app_context: Ctx, resource_id: int) -> Template:
+    async def history(self, request: Request, app_context: Ctx, resource_id: FromPath[int]) -> Template:
         return await _history_page(request, app_context, resource_id)
 
     @post("/loans/{booking_id:int}/hand-out", name="lending:hand-out")
-    async def hand_out(self, request: Request, app_context: Ctx, booking_id: int) -> Template | Redirect:
+    async def hand_out(self, request: Request, app_context: Ctx, booking_id: FromPath[int]) -> Template | Redirect:
         form = await request.form()
         values = {name: form_value(form, name) for name in HAND_OUT_FIELDS}
         whole_kit = form_value(form, "whole_kit") == "1" or not form_value(form, "kit_form")
@@ -220,7 +221,7 @@ class LendingController(Controller):
         return redirect(_back(form_value(form, "view"), _day(form_value(form, "day")), _site(form_value(form, "site"))))
 
     @post("/loans/{booking_id:int}/take-back", name="lending:take-back")
-    async def take_back(self, request: Request, app_context: Ctx, booking_id: int) -> Template | Redirect:
+    async def take_back(self, request: Request, app_context: Ctx, booking_id: FromPath[int]) -> Template | Redirect:
         form = await request.form()
         values = {name: form_value(form, name) for name in TAKE_BACK_FIELDS}
         whole_kit = form_value(form, "whole_kit") == "1" or not form_value(form, "kit_form")
@@ -271,7 +272,7 @@ class LendingController(Controller):
         )
 
     @post("/items/{resource_id:int}/repair-blocks", name="lending:repair-block")
-    async def block_for_repair(self, request: Request, app_context: Ctx, resource_id: int) -> Template | Redirect:
+    async def block_for_repair(self, request: Request, app_context: Ctx, resource_id: FromPath[int]) -> Template | Redirect:
         _, site = await loans.lender_resource(app_context, request.user, resource_id)
         form = await request.form()
         values = {name: form_value(form, name) for name in ("first_day", "last_day", "reason")}
@@ -310,7 +311,7 @@ class LendingController(Controller):
         return redirect(f"/lender/items/{resource_id}")
 
     @post("/items/{resource_id:int}/repair-blocks/{block_id:int}/lift", name="lending:lift-repair-block")
-    async def lift_repair_block(self, request: Request, app_context: Ctx, resource_id: int, block_id: int) -> Redirect:
+    async def lift_repair_block(self, request: Request, app_context: Ctx, resource_id: FromPath[int], block_id: FromPath[int]) -> Redirect:
         await loans.remove_repair_block(app_context, request.user, resource_id, block_id)
         flash(request, "success", _text(request, "The repair block was lifted."))
         return redirect(f"/lender/items/{resource_id}")

@@ -15,6 +15,8 @@ or as a fixture: ``smtp_server`` (started, stopped after the test).
 
 from __future__ import annotations
 
+import asyncio
+
 import email
 import email.policy
 import socket
@@ -62,6 +64,8 @@ class RecordingHandler:
     messages: list[ReceivedMessage] = field(default_factory=list)
     rejected: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # A slow server: seconds to wait before accepting each message's data.
+    delay_seconds: float = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         with self.lock:
@@ -72,6 +76,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         content = envelope.original_content or envelope.content
         data = content if isinstance(content, bytes) else content.encode("utf-8")
         with self.lock:
