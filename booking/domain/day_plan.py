@@ -112,11 +112,15 @@ def day_window(day: date, zone: ZoneInfo) -> Interval:
     ).in_utc()
 
 
+QUARTER_HOUR = 15 * 60
+
+
 def frame_days(days: Sequence[date], *, timezone: str, now: datetime, open_time: Sequence[Interval] | None = None) -> DayFrame:
     """Frame ``days`` (local dates in ``timezone``): ``open_time`` are the instants the site is
     open (None: always open); what lies before ``now`` is left out."""
     zone = ZoneInfo(timezone)
-    now_s = now.timestamp()
+    # Free time starts at the next quarter hour: "free from 16:48" helps nobody.
+    now_s = -(-now.timestamp() // QUARTER_HOUR) * QUARTER_HOUR
     opened = [(o.starts_at.timestamp(), o.ends_at.timestamp()) for o in merge(open_time)] if open_time is not None else None
     parts: list[tuple[tuple[float, float], ...] | None] = []
     for day in days:

@@ -68,8 +68,15 @@ def build_calendar(
     return _build(list(events), name=name, method=method, timezone_hint=timezone_hint, prodid=prodid)
 
 
-def build_invite(event: CalendarEvent, method: str, *, prodid: str = DEFAULT_PRODID) -> bytes:
+def build_invite(
+    event: CalendarEvent, method: str, *, overrides: Iterable[CalendarEvent] = (), prodid: str = DEFAULT_PRODID
+) -> bytes:
     """Build an iMIP invitation (RFC 6047): ``METHOD:REQUEST`` or ``METHOD:CANCEL``.
+
+    ``overrides``: for a series master (``event.rrule``), the occurrences that differ from the
+    rule (each with ``recurrence_id``), sent together with it. RFC 5546 allows several
+    components in one REQUEST only when they share the UID (master and its overrides); a
+    component of another UID needs its own message.
 
     Needs an organizer (the site's mailbox) and an attendee (the booker) that differ. CANCEL
     writes ``STATUS:CANCELLED`` and keeps the UID; the caller raises ``sequence`` for every
@@ -88,7 +95,13 @@ def build_invite(event: CalendarEvent, method: str, *, prodid: str = DEFAULT_PRO
         event = dataclasses.replace(event, status="CANCELLED")
     elif event.status == "CANCELLED":
         raise ValueError("A cancelled event is sent with METHOD:CANCEL, not REQUEST.")
-    return _build([event], name=None, method=method, timezone_hint=None, prodid=prodid)
+    extra = list(overrides)
+    for override in extra:
+        if override.uid != event.uid or override.recurrence_id is None or event.rrule is None:
+            raise ValueError("Overrides in one invitation belong to its series: same UID, with a RECURRENCE-ID.")
+    if method == "CANCEL":
+        extra = [dataclasses.replace(override, status="CANCELLED") for override in extra]
+    return _build([event, *extra], name=None, method=method, timezone_hint=None, prodid=prodid)
 
 
 def build_freebusy(

@@ -5,6 +5,29 @@ with the change that caused it — or not at all (DESIGN.md "E-mail"). Invites: 
 ATTENDEE, the site's mailbox the ORGANIZER; one UID per booking (``booking-<id>@<host>``), or
 per series (``series-<id>@<host>``) whose occurrences are overridden with RECURRENCE-ID.
 Messages carry no other person's personal data: lenders see the organisation, bookers the site.
+
+One message per decision. A decision about a whole series (created, approved, declined,
+cancelled, moved from a date on) sends ONE mail with ONE invite for the series UID: the
+master (RRULE, DTSTART = the rule's first instance) describes the series as it now stands —
+dates that no longer hold (declined, cancelled, never booked) are EXDATEs, dates moved or in
+another state than the master are overrides (RECURRENCE-ID) in the same VCALENDAR (RFC 5546
+allows one UID's master and overrides together). When no date holds any more, it is one
+METHOD:CANCEL for the series UID. A single date decided or changed on its own still sends an
+override of that date (RECURRENCE-ID = its original start).
+
+SEQUENCE of anything sent for a series is ``series.sequence`` + the sum of its dates'
+``sequence``: every change raises one of them (a date's transition, or the series row for a
+series-level change), so the number rises with every message the attendee sees, whichever
+component (master or override) was sent last.
+
+Kits (bookings sharing ``group_key``, picked up together) are one appointment for the
+borrower: one mail per decision listing the parts, with one invite under the kit's own UID
+``kit-<group_key>@<host>`` spanning the parts that still hold (SEQUENCE = sum of the parts'
+sequences). RFC 5546 (3.2) allows components with different UIDs in one iCalendar object only
+for METHOD:PUBLISH, and RFC 6047 (2.4) one iCalendar object per message, so "one REQUEST per
+part in one mail" is not an option; one mail per part would break "one mail per decision". A
+part cancelled or declined on its own updates the kit's invite (REQUEST without it, or
+CANCEL when no part is left).
 """
 
 from __future__ import annotations
@@ -12,11 +35,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.domain.lifecycle import Action, Status
@@ -35,6 +58,12 @@ ICAL_STATUS = {
 }
 
 
+# Statuses in which a date is (still) in the booker's calendar.
+KEPT = frozenset({Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value})
+# A mail lists at most this many dates; the invite always has all of them.
+MAX_LISTED_DATES = 60
+
+
 @dataclass
 class BookingFacts:
     booking: Booking
@@ -43,6 +72,7 @@ class BookingFacts:
     booker: User
     organisation: Organisation | None
     series: Series | None
+    sequence: int = 0
 
 
 async def _facts(session: AsyncSession, booking: Booking) -> BookingFacts:
@@ -53,7 +83,16 @@ async def _facts(session: AsyncSession, booking: Booking) -> BookingFacts:
     assert site is not None and booker is not None
     organisation = await session.get(Organisation, booking.organisation_id) if booking.organisation_id else None
     series = await session.get(Series, booking.series_id) if booking.series_id else None
-    return BookingFacts(booking, resource, site, booker, organisation, series)
+    sequence = await series_sequence(session, series) if series is not None else booking.sequence
+    return BookingFacts(booking, resource, site, booker, organisation, series, sequence)
+
+
+async def series_sequence(session: AsyncSession, series: Series) -> int:
+    """The SEQUENCE of the series' invites: its own counter plus its dates' (see the module doc)."""
+    total = (
+        await session.exec(select(func.coalesce(func.sum(Booking.sequence), 0)).where(Booking.series_id == series.id))
+    ).one()
+    return series.sequence + int(total)
 
 
 def booking_uid(app: AppContext, booking: Booking) -> str:
@@ -73,10 +112,9 @@ def _location(facts: BookingFacts) -> str:
 
 def _event(app: AppContext, facts: BookingFacts, *, status: str | None = None) -> CalendarEvent:
     booking = facts.booking
-    series_sequence = facts.series.sequence if facts.series else 0
     return CalendarEvent(
         uid=booking_uid(app, booking),
-        sequence=series_sequence + booking.sequence,
+        sequence=facts.sequence,
         dtstamp=app.now(),
         starts_at=booking.starts_at,
         ends_at=booking.ends_at,
