@@ -1,4 +1,5 @@
-"""/api/v1/series: recurring bookings — create, read, cancel (all or following), change.
+"""/api/v1/series: recurring bookings — create, read, cancel (all or following), change, and
+approve or decline all requested dates at once (lenders of the site).
 
 Times of a series are local wall times in the site's zone ("2026-02-03T18:00", no offset):
 "every Tuesday 18:00" stays 18:00 across DST. Answers give each date both as an instant
@@ -20,7 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from booking.api.errors import PROBLEM_JSON
-from booking.auth.guards import requires_login
+from booking.auth.guards import requires_lender, requires_login
 from booking.domain.alternatives import Alternative
 from booking.domain.errors import InvalidInput
 from booking.domain.recurrence import RecurrenceRule
@@ -64,6 +65,10 @@ class SeriesCancel(msgspec.Struct, forbid_unknown_fields=True):
     scope: Literal["all", "following"] = "all"
     from_: Instant | None = msgspec.field(default=None, name="from")
     reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class SeriesDecline(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=2000, description="for the booker; required")] = ""
 
 
 class SeriesChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -259,6 +264,18 @@ class SeriesController(Controller):
         view = await series_service.cancel_series(
             app_context, request.user, series_id, scope=data.scope, from_=data.from_, reason=data.reason
         )
+        return SeriesOut.of(view, view.occurrences)
+
+    @post("/{series_id:int}/approve", status_code=200, guards=[requires_lender], summary="Approve every requested date (lenders of the site)")
+    async def approve(self, request: Request, app_context: Ctx, series_id: FromPath[int]) -> SeriesOut:
+        view = await series_service.approve_series(app_context, request.user, series_id)
+        return SeriesOut.of(view, view.occurrences)
+
+    @post("/{series_id:int}/decline", status_code=200, guards=[requires_lender], summary="Decline every requested date with a reason (lenders of the site)")
+    async def decline(
+        self, request: Request, app_context: Ctx, series_id: FromPath[int], data: JSONBody[SeriesDecline]
+    ) -> SeriesOut:
+        view = await series_service.decline_series(app_context, request.user, series_id, data.reason)
         return SeriesOut.of(view, view.occurrences)
 
     @patch("/{series_id:int}", summary="Move this and the following dates (time of day, length)")

@@ -287,8 +287,13 @@ async def transition(
     *,
     reason: str = "",
     details: dict[str, object] | None = None,
+    notify: bool = True,
 ) -> Booking:
-    """Apply one lifecycle step to a loaded booking inside the caller's transaction."""
+    """Apply one lifecycle step to a loaded booking inside the caller's transaction.
+
+    ``notify=False``: the caller decides several bookings at once (a series, a kit) and sends
+    one message for all of them itself.
+    """
     old_status = booking.status
     booking.status = next_status(old_status, action).value
     booking.updated_at = app.now()
@@ -302,29 +307,58 @@ async def transition(
         session, booking, actor_id=actor.user_id, action=action.value, from_status=old_status,
         to_status=booking.status, reason=reason, details=dict(details or {}),
     )
-    await notifications.booking_transitioned(session, app, booking, action, reason=reason)
+    if notify:
+        await notifications.booking_transitioned(session, app, booking, action, reason=reason)
     return booking
 
 
-async def approve_booking(app: AppContext, actor: Principal, booking_id: int) -> Booking:
-    """A lender confirms a requested booking at their site."""
+async def _decide(
+    app: AppContext, actor: Principal, booking_id: int, action: Action, reason: str, *, whole_kit: bool, denied: str
+) -> Booking:
     async with app.database.transaction() as session:
         booking, resource = await _load_for_action(session, booking_id)
         if not can_decide(actor, facts(booking, resource)):
-            raise PermissionDenied("only lenders of this site may approve")
-        return await transition(session, app, actor, booking, Action.APPROVE)
+            raise PermissionDenied(denied)
+        if not whole_kit or booking.group_key is None:
+            return await transition(session, app, actor, booking, action, reason=reason)
+        # A kit is decided as a whole: its other parts still waiting, one message for all.
+        siblings = (
+            await session.exec(
+                select(Booking, Resource)
+                .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+                .where(Booking.group_key == booking.group_key, Booking.id != booking.id, Booking.status == Status.REQUESTED.value)
+                .order_by(col(Booking.id))
+            )
+        ).all()
+        decided = [booking]
+        await transition(session, app, actor, booking, action, reason=reason, details={"kit": booking.group_key}, notify=False)
+        for sibling, sibling_resource in siblings:
+            if not can_decide(actor, facts(sibling, sibling_resource)):
+                raise PermissionDenied(denied)
+            await transition(session, app, actor, sibling, action, reason=reason, details={"kit": booking.group_key}, notify=False)
+            decided.append(sibling)
+        kind = "confirmed" if action == Action.APPROVE else "declined"
+        await notifications.kit_message(session, app, booking.group_key, kind, affected=decided, reason=reason)
+        return booking
 
 
-async def decline_booking(app: AppContext, actor: Principal, booking_id: int, reason: str) -> Booking:
-    """A lender declines a requested booking; the reason goes to the booker."""
+async def approve_booking(app: AppContext, actor: Principal, booking_id: int, *, whole_kit: bool = True) -> Booking:
+    """A lender confirms a requested booking at their site (a kit: all its waiting parts)."""
+    return await _decide(
+        app, actor, booking_id, Action.APPROVE, "", whole_kit=whole_kit, denied="only lenders of this site may approve"
+    )
+
+
+async def decline_booking(
+    app: AppContext, actor: Principal, booking_id: int, reason: str, *, whole_kit: bool = True
+) -> Booking:
+    """A lender declines a requested booking (a kit: all its waiting parts); the reason goes to the booker."""
     reason = _clean_text(reason, MAX_PURPOSE, "reason")
     if not reason:
         raise InvalidInput("please give a reason for the booker", field="reason")
-    async with app.database.transaction() as session:
-        booking, resource = await _load_for_action(session, booking_id)
-        if not can_decide(actor, facts(booking, resource)):
-            raise PermissionDenied("only lenders of this site may decline")
-        return await transition(session, app, actor, booking, Action.DECLINE, reason=reason)
+    return await _decide(
+        app, actor, booking_id, Action.DECLINE, reason, whole_kit=whole_kit, denied="only lenders of this site may decline"
+    )
 
 
 async def cancel_booking(app: AppContext, actor: Principal, booking_id: int, reason: str = "") -> Booking:

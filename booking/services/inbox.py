@@ -1,20 +1,21 @@
 """The lender's inbox: requests waiting for a decision at the actor's sites, and what comes next.
 
 Reading only; deciding goes through ``booking.services.bookings`` (approve_booking,
-decline_booking), which checks the same rule: lenders and managers of the booking's site and
+decline_booking; a kit is decided as a whole) and ``booking.services.series`` (approve_series,
+decline_series: all waiting dates of a series at once), which check the same rule: lenders and managers of the booking's site and
 city administrators decide.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlmodel import col, select
 
 from booking.auth.principal import Principal
 from booking.domain.errors import NotFound, PermissionDenied
-from booking.models import Booking, BookingEvent, Organisation, Resource, Site, User
+from booking.models import Booking, BookingEvent, Organisation, Resource, Series, Site, User
 from booking.services.bookings import BookingFilter, list_bookings
 from booking.services.context import AppContext
 
@@ -33,11 +34,26 @@ class InboxEntry:
 
 
 @dataclass(frozen=True)
+class RequestGroup:
+    """What the lender decides in one step: one booking, the waiting dates of one series, or
+    the waiting parts of one kit (``kind``: ``single``, ``series``, ``kit``)."""
+
+    kind: str
+    entries: list[InboxEntry]
+    series: Series | None = None
+
+    @property
+    def first(self) -> InboxEntry:
+        return self.entries[0]
+
+
+@dataclass(frozen=True)
 class Inbox:
     sites: list[Site]
     selected_site_id: int | None
     requests: list[InboxEntry]
     upcoming: list[InboxEntry]
+    groups: list[RequestGroup] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,7 +132,37 @@ async def lender_inbox(app: AppContext, actor: Principal, site_id: int | None = 
             starts_after=now, starts_before=now + timedelta(days=UPCOMING_DAYS), limit=MAX_ENTRIES,
         ),
     )
-    return Inbox(sites, site_id, await _entries(app, requests), await _entries(app, upcoming))
+    entries = await _entries(app, requests)
+    return Inbox(sites, site_id, entries, await _entries(app, upcoming), await _groups(app, entries))
+
+
+async def _groups(app: AppContext, entries: list[InboxEntry]) -> list[RequestGroup]:
+    """Group the waiting requests: a series' dates and a kit's parts become one card each,
+    placed where their earliest entry is (entries come oldest start first)."""
+    series_ids = {e.booking.series_id for e in entries if e.booking.series_id is not None}
+    series_rows: dict[int, Series] = {}
+    if series_ids:
+        async with app.database.reader() as session:
+            found = (await session.exec(select(Series).where(col(Series.id).in_(series_ids)))).all()
+            series_rows = {row.id: row for row in found}  # type: ignore[misc]
+    groups: list[RequestGroup] = []
+    by_key: dict[tuple[str, object], RequestGroup] = {}
+    for entry in entries:
+        booking = entry.booking
+        if booking.series_id is not None and booking.series_id in series_rows:
+            key: tuple[str, object] = ("series", booking.series_id)
+        elif booking.group_key is not None:
+            key = ("kit", booking.group_key)
+        else:
+            groups.append(RequestGroup("single", [entry]))
+            continue
+        if key in by_key:
+            by_key[key].entries.append(entry)
+            continue
+        group = RequestGroup(key[0], [entry], series_rows.get(booking.series_id) if key[0] == "series" else None)  # type: ignore[arg-type]
+        by_key[key] = group
+        groups.append(group)
+    return groups
 
 
 async def request_details(app: AppContext, actor: Principal, booking_id: int) -> RequestDetails:

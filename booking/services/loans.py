@@ -235,7 +235,8 @@ async def book_kit(app: AppContext, actor: Principal, request: KitRequest) -> li
                     session, booking, actor_id=actor.user_id, action="created", from_status=None,
                     to_status=booking.status, details={"kit": group_key, "parts": len(made)},
                 )
-                await notifications.booking_created(session, app, booking)
+            # One confirmation (or request) naming every part, not one per part.
+            await notifications.kit_created(session, app, made)
     except IntegrityError as error:
         if not is_overlap_violation(error):
             raise

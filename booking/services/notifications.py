@@ -217,8 +217,8 @@ async def _to_staff(
 
 async def booking_created(session: AsyncSession, app: AppContext, booking: Booking) -> None:
     """A new single booking: confirmed (invite) or requested (receipt + lenders asked)."""
-    if booking.series_id is not None:
-        return  # the series sends one message for all its occurrences (series_created)
+    if booking.series_id is not None or booking.group_key is not None:
+        return  # a series or kit sends one message for all its bookings (series_created, kit_created)
     facts = await _facts(session, booking)
     if booking.status == Status.REQUESTED:
         await _to_booker(session, app, facts, "request_received")
@@ -230,7 +230,10 @@ async def booking_created(session: AsyncSession, app: AppContext, booking: Booki
 async def booking_changed(
     session: AsyncSession, app: AppContext, booking: Booking, *, previous: tuple[datetime, datetime] | None = None
 ) -> None:
-    """Time or quantity changed: the same UID with a higher SEQUENCE."""
+    """Time or quantity changed: the same UID with a higher SEQUENCE (a kit part: the kit's invite)."""
+    if booking.group_key is not None:
+        await kit_message(session, app, booking.group_key, "changed", affected=[booking])
+        return
     facts = await _facts(session, booking)
     extra: dict[str, Any] = {}
     if previous is not None:
@@ -240,74 +243,223 @@ async def booking_changed(
         await _to_staff(session, app, facts, "request_to_decide")
 
 
+TRANSITION_KINDS = {Action.APPROVE: "confirmed", Action.DECLINE: "declined", Action.CANCEL: "cancelled"}
+
+
 async def booking_transitioned(
     session: AsyncSession, app: AppContext, booking: Booking, action: Action, *, reason: str = ""
 ) -> None:
-    """Approve → invite; decline and cancel → CANCEL; hand-out and return send nothing."""
-    if action == Action.APPROVE:
-        await _to_booker(session, app, await _facts(session, booking), "confirmed", method="REQUEST")
-    elif action == Action.DECLINE:
-        await _to_booker(session, app, await _facts(session, booking), "declined", method="CANCEL", reason=reason or None)
-    elif action == Action.CANCEL:
-        await _to_booker(session, app, await _facts(session, booking), "cancelled", method="CANCEL", reason=reason or None)
+    """Approve → invite; decline and cancel → CANCEL; hand-out and return send nothing.
+
+    A date of a series: an override of that date. A part of a kit: the kit's invite as it
+    now stands. Deciding a whole series or kit sends ``series_message`` / ``kit_message`` once
+    instead (the service passes ``notify=False`` to each date's transition).
+    """
+    kind = TRANSITION_KINDS.get(action)
+    if kind is None:
+        return
+    if booking.group_key is not None:
+        await kit_message(session, app, booking.group_key, kind, affected=[booking], reason=reason)
+        return
+    method = "REQUEST" if action == Action.APPROVE else "CANCEL"
+    await _to_booker(session, app, await _facts(session, booking), kind, method=method, reason=reason or None)
+
+
+# --------------------------------------------------------------------------- series
+
+
+async def _series_invite(
+    session: AsyncSession, app: AppContext, facts: BookingFacts, series: Series
+) -> tuple[bytes, str]:
+    """The whole series as it stands now: (calendar, method). See the module docstring."""
+    from booking.domain.recurrence import expand, parse_rrule
+
+    occurrences = list(
+        (await session.exec(select(Booking).where(Booking.series_id == series.id).order_by(col(Booking.starts_at)))).all()
+    )
+    zone = ZoneInfo(series.timezone)
+    duration = timedelta(minutes=series.duration_minutes)
+    rule = parse_rrule(series.rrule, series.timezone, tuple())
+    instances = expand(rule, datetime.fromisoformat(series.local_start), duration, series.timezone)
+    kept = {b.recurrence_id: b for b in occurrences if b.status in KEPT and b.recurrence_id is not None}
+    sequence = series.sequence + sum(b.sequence for b in occurrences)
+    first_instant = next((o.starts_at for o in instances if o.starts_at is not None), None)
+    if first_instant is None:  # cannot happen for a stored series; keep the invite valid anyway
+        first_instant = min(b.recurrence_id or b.starts_at for b in occurrences)
+    master_status = (
+        "TENTATIVE" if kept and all(b.status == Status.REQUESTED.value for b in kept.values()) else "CONFIRMED"
+    )
+    base = _event(app, facts)
+    master = dataclasses.replace(
+        base,
+        sequence=sequence,
+        starts_at=first_instant,
+        ends_at=first_instant + duration,
+        rrule=series.rrule,
+        exdates=[o.local_start.replace(tzinfo=zone) for o in instances if o.starts_at not in kept],
+        recurrence_id=None,
+        status=master_status,  # type: ignore[arg-type]
+        last_modified=series.updated_at,
+    )
+    if not kept:
+        return build_invite(dataclasses.replace(master, exdates=[]), "CANCEL"), "CANCEL"
+    overrides = []
+    for original, booking in sorted(kept.items()):
+        status = ICAL_STATUS.get(booking.status, "CONFIRMED")
+        if (booking.starts_at, booking.ends_at) == (original, original + duration) and status == master_status:
+            continue
+        overrides.append(
+            dataclasses.replace(
+                master, rrule=None, exdates=[], starts_at=booking.starts_at, ends_at=booking.ends_at,
+                recurrence_id=original.astimezone(zone), status=status,  # type: ignore[arg-type]
+                last_modified=booking.updated_at,
+            )
+        )
+    return build_invite(master, "REQUEST", overrides=overrides), "REQUEST"
+
+
+async def series_message(
+    session: AsyncSession,
+    app: AppContext,
+    series: Series,
+    kind: str,
+    affected: Sequence[Booking],
+    *,
+    reason: str = "",
+    to_staff: bool = False,
+) -> None:
+    """ONE mail to the booker about ``affected`` dates of ``series`` (``kind``: confirmed,
+    declined, cancelled, changed, request_received), with the series' invite as it now stands;
+    with ``to_staff`` also one request to decide to each lender of the site."""
+    if not affected:
+        return
+    affected = sorted(affected, key=lambda b: b.starts_at)
+    first = affected[0]
+    facts = await _facts(session, first)
+    facts.series = series
+    calendar, method = await _series_invite(session, app, facts, series)
+    zone = ZoneInfo(series.timezone)
+    extra: dict[str, Any] = {
+        "occurrence_count": len(affected),
+        "series_rrule": series.rrule,
+        # The time of day as the dates now are (a moved series reads with its new time).
+        "series_local_start": first.starts_at.astimezone(zone).replace(tzinfo=None),
+        "series_duration": first.ends_at - first.starts_at,
+        "dates": [(b.starts_at, b.ends_at) for b in affected[:MAX_LISTED_DATES]],
+        "reason": reason or None,
+    }
+    await enqueue(
+        session,
+        settings=app.settings,
+        kind=kind,
+        recipient=facts.booker.email,
+        language=facts.booker.language,
+        context=_context(facts, recipient_name=facts.booker.display_name, **extra),
+        calendar=calendar,
+        calendar_method=method,
+        booking_id=first.id,
+        now=app.now(),
+    )
+    if to_staff:
+        await _to_staff(session, app, facts, "request_to_decide", **extra)
 
 
 async def series_created(session: AsyncSession, app: AppContext, series: Series, occurrences: Sequence[Booking]) -> None:
     """One invite for a whole series: the rule, with the dates that were not booked excluded."""
     if not occurrences:
         return
-    first = min(occurrences, key=lambda b: b.starts_at)
-    facts = await _facts(session, first)
-    facts.series = series
-    zone = ZoneInfo(facts.site.timezone)
-    booked = {b.recurrence_id for b in occurrences}
-    from booking.domain.recurrence import expand, parse_rrule
+    requested = any(b.status == Status.REQUESTED for b in occurrences)
+    await series_message(
+        session, app, series, "request_received" if requested else "confirmed", occurrences, to_staff=requested
+    )
 
-    rule = parse_rrule(series.rrule, series.timezone, tuple())
-    local_start = datetime.fromisoformat(series.local_start)
-    duration = first.ends_at - first.starts_at
-    exdates = [
-        occurrence.local_start.replace(tzinfo=zone)
-        for occurrence in expand(rule, local_start, duration, series.timezone)
-        if occurrence.starts_at not in booked
-    ]
-    event = _event(app, facts)
-    series_start = min(o.starts_at for o in occurrences if o.recurrence_id == first.recurrence_id)
-    series_event = dataclasses.replace(
-        event,
-        sequence=series.sequence,
-        starts_at=_first_instant(rule, local_start, duration, series.timezone) or series_start,
-        ends_at=(_first_instant(rule, local_start, duration, series.timezone) or series_start) + duration,
-        rrule=series.rrule,
-        exdates=exdates,
+
+# --------------------------------------------------------------------------- kits
+
+
+def kit_uid(app: AppContext, group_key: str) -> str:
+    return f"kit-{group_key}@{app.settings.host_name}"
+
+
+async def kit_message(
+    session: AsyncSession,
+    app: AppContext,
+    group_key: str,
+    kind: str,
+    *,
+    affected: Sequence[Booking] | None = None,
+    reason: str = "",
+    to_staff: bool = False,
+) -> None:
+    """ONE mail to the borrower about a kit, listing its parts, with the kit's invite: REQUEST
+    spanning the parts that still hold, or CANCEL when none does. The mail lists ``affected``
+    parts (all parts when None)."""
+    rows = list(
+        (
+            await session.exec(
+                select(Booking, Resource)
+                .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+                .where(Booking.group_key == group_key)
+                .order_by(col(Booking.resource_id), col(Booking.id))
+            )
+        ).all()
+    )
+    if not rows:
+        return
+    wanted = {b.id for b in affected} if affected is not None else {b.id for b, _ in rows}
+    listed = [(b, r) for b, r in rows if b.id in wanted]
+    kept = [(b, r) for b, r in rows if b.status in KEPT]
+    first = listed[0][0] if listed else rows[0][0]
+    facts = await _facts(session, first)
+    span = kept or rows
+    names = ", ".join(r.name for _, r in span)
+    title = first.title
+    event = dataclasses.replace(
+        _event(app, facts),
+        uid=kit_uid(app, group_key),
+        sequence=sum(b.sequence for b, _ in rows),
+        starts_at=min(b.starts_at for b, _ in span),
+        ends_at=max(b.ends_at for b, _ in span),
+        summary=f"{title} – {names}" if title else names,
+        location=", ".join(part for part in (facts.site.name, facts.site.address) if part),
+        status="TENTATIVE" if kept and all(b.status == Status.REQUESTED.value for b, _ in kept) else "CONFIRMED",
+        last_modified=max(b.updated_at for b, _ in rows),
         recurrence_id=None,
     )
-    requested = first.status == Status.REQUESTED
-    calendar = build_invite(series_event, "REQUEST")
+    method = "REQUEST" if kept else "CANCEL"
+    calendar = build_invite(event, method)
+    extra: dict[str, Any] = {
+        "parts": [{"name": r.name, "quantity": b.quantity} for b, r in listed],
+        "resource_name": ", ".join(r.name for _, r in listed),
+        "starts_at": min(b.starts_at for b, _ in listed),
+        "ends_at": max(b.ends_at for b, _ in listed),
+        "quantity": 1,
+        "reason": reason or None,
+    }
     await enqueue(
         session,
         settings=app.settings,
-        kind="request_received" if requested else "confirmed",
+        kind=kind,
         recipient=facts.booker.email,
         language=facts.booker.language,
-        context=_context(facts, recipient_name=facts.booker.display_name, occurrence_count=len(occurrences)),
+        context=_context(facts, recipient_name=facts.booker.display_name, **extra),
         calendar=calendar,
-        calendar_method="REQUEST",
+        calendar_method=method,
         booking_id=first.id,
         now=app.now(),
     )
-    if requested:
-        await _to_staff(session, app, facts, "request_to_decide", occurrence_count=len(occurrences))
+    if to_staff:
+        await _to_staff(session, app, facts, "request_to_decide", **extra)
 
 
-def _first_instant(rule, local_start: datetime, duration, timezone: str) -> datetime | None:  # type: ignore[no-untyped-def]
-    """DTSTART of the series: the rule's first occurrence, booked or not."""
-    from booking.domain.recurrence import expand
-
-    for occurrence in expand(rule, local_start, duration, timezone):
-        if occurrence.starts_at is not None:
-            return occurrence.starts_at
-    return None
+async def kit_created(session: AsyncSession, app: AppContext, parts: Sequence[Booking]) -> None:
+    """A new kit: one confirmation (or receipt + one request per lender) naming all parts."""
+    if not parts or parts[0].group_key is None:
+        return
+    requested = any(b.status == Status.REQUESTED for b in parts)
+    await kit_message(
+        session, app, parts[0].group_key, "request_received" if requested else "confirmed", to_staff=requested
+    )
 
 
 async def overdue_notice(session: AsyncSession, app: AppContext, booking: Booking) -> None:

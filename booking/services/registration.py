@@ -240,20 +240,12 @@ async def password_login(app: AppContext, email: str, password: str) -> User:
 
 async def request_login_link(app: AppContext, email: str, language: str | None = None) -> None:
     """Mail a one-time login link to an active account; silent for unknown addresses."""
-    address = normalise_email(email)
-    async with app.database.transaction() as session:
-        user = await _user_by_email(session, address)
-        if user is None or not user.is_active:
-            return
-        token = await _issue_token(session, app, user, PURPOSE_LOGIN, LOGIN_LINK_LIFETIME)
-        await _mail(session, app, "login_link", user, _link(app, f"/login/link/{token}"), LOGIN_LINK_LIFETIME, language)
+    await _mail_token_link(app, email, language, PURPOSE_LOGIN, LOGIN_LINK_LIFETIME, "login_link", "/login/link")
 
 
 async def check_login_link(app: AppContext, token: str) -> User:
     """The user a login link belongs to, without using it up (for the confirmation page)."""
-    async with app.database.reader() as session:
-        _, user = await _take_token(session, app, token, PURPOSE_LOGIN, consume=False)
-    return user
+    return await _token_owner(app, token, PURPOSE_LOGIN)
 
 
 async def login_with_link(app: AppContext, token: str) -> User:
@@ -271,18 +263,31 @@ async def login_with_link(app: AppContext, token: str) -> User:
 
 async def request_password_reset(app: AppContext, email: str, language: str | None = None) -> None:
     """Mail a link to set a new password; silent for unknown addresses."""
+    await _mail_token_link(app, email, language, PURPOSE_RESET, RESET_LIFETIME, "password_reset", "/password/reset")
+
+
+async def check_reset_token(app: AppContext, token: str) -> User:
+    return await _token_owner(app, token, PURPOSE_RESET)
+
+
+async def _mail_token_link(
+    app: AppContext, email: str, language: str | None, purpose: str, lifetime: timedelta, kind: str, path: str
+) -> None:
+    """Issue a token of ``purpose`` to an active account and mail its link (``path``/token);
+    nothing for an unknown or deactivated address, so the answer does not tell who has an account."""
     address = normalise_email(email)
     async with app.database.transaction() as session:
         user = await _user_by_email(session, address)
         if user is None or not user.is_active:
             return
-        token = await _issue_token(session, app, user, PURPOSE_RESET, RESET_LIFETIME)
-        await _mail(session, app, "password_reset", user, _link(app, f"/password/reset/{token}"), RESET_LIFETIME, language)
+        token = await _issue_token(session, app, user, purpose, lifetime)
+        await _mail(session, app, kind, user, _link(app, f"{path}/{token}"), lifetime, language)
 
 
-async def check_reset_token(app: AppContext, token: str) -> User:
+async def _token_owner(app: AppContext, token: str, purpose: str) -> User:
+    """The user a valid token belongs to, without using it up."""
     async with app.database.reader() as session:
-        _, user = await _take_token(session, app, token, PURPOSE_RESET, consume=False)
+        _, user = await _take_token(session, app, token, purpose, consume=False)
     return user
 
 

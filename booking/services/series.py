@@ -20,6 +20,10 @@ through the ordinary lifecycle transition per occurrence. The series row keeps t
 first agreed (so RECURRENCE-IDs already in people's calendars stay valid: every changed date
 is an override of its original instance) and raises its own ``sequence``. Dates that have
 already started are history and are never changed or cancelled by a series operation.
+
+Lenders decide a requested series as a whole (``approve_series``, ``decline_series``) or date by
+date with the booking functions. Every series-level operation sends ONE message for all the
+dates it touched (``notifications.series_message``), never one per date.
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.auth.permissions import BookingFacts, can_change_booking, can_view_booking
+from booking.auth.permissions import BookingFacts, can_change_booking, can_decide, can_view_booking
 from booking.auth.principal import Principal
 from booking.db.errors import is_overlap_violation
 from booking.domain.alternatives import Alternative
-from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from booking.db.locking import lock_resource
+from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import CHANGEABLE, Action, Status
 from booking.domain.policies import check_quantity
@@ -411,12 +416,14 @@ async def cancel_series(
         for booking in chosen:
             await transition(
                 session, app, actor, booking, Action.CANCEL, reason=reason,
-                details={"series_id": series_id, "scope": scope},
+                details={"series_id": series_id, "scope": scope}, notify=False,
             )
         series.sequence += 1
         series.updated_at = now
         session.add(series)
         await session.flush()
+        # One message for all the dates: CANCEL of the series, or its invite without them.
+        await notifications.series_message(session, app, series, "cancelled", chosen, reason=reason)
         occurrences = await _occurrences(session, series_id)
     return SeriesView(series, resource, site, occurrences)
 
@@ -490,7 +497,6 @@ async def change_series(
                     continue
                 before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat(), "quantity": booking.quantity}
                 old_status = old_statuses[booking.id]
-                previous_start, previous_end = booking.starts_at, booking.ends_at
                 booking.starts_at, booking.ends_at = interval.starts_at, interval.ends_at
                 needs_request = placement.rules.needs_approval and not placement.is_staff
                 booking.status = Status.REQUESTED.value if needs_request else old_status
@@ -502,13 +508,18 @@ async def change_series(
                     session, booking, actor_id=actor.user_id, action="changed", from_status=old_status,
                     to_status=booking.status, details={"before": before, "series_id": series_id},
                 )
-                await notifications.booking_changed(session, app, booking, previous=(previous_start, previous_end))
             if refused:
                 raise _Refused(refused, len(chosen))
             series.sequence += 1
             series.updated_at = now
             session.add(series)
             await session.flush()
+            # One message for all moved dates (the series' invite with them as overrides);
+            # dates sent back to "requested" ask the lenders once.
+            await notifications.series_message(
+                session, app, series, "changed", chosen,
+                to_staff=any(booking.status == Status.REQUESTED for booking in chosen),
+            )
             occurrences = await _occurrences(session, series_id)
     except _Refused as refusal:
         await _add_alternatives(app, actor, resource_id, quantity, organisation_id, refusal.refused, now)
@@ -520,6 +531,61 @@ async def change_series(
             raise
         raise Conflict("the resource is not available at one of the new times; nothing was changed") from None
     return SeriesView(series, resource, site, occurrences)
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+async def _decide_series(
+    app: AppContext, actor: Principal, series_id: int, action: Action, reason: str
+) -> SeriesView:
+    async with app.database.transaction() as session:
+        series, resource, site = await _load_series(session, series_id)
+        if not can_decide(actor, _series_facts(series, resource)):
+            verb = "approve" if action == Action.APPROVE else "decline"
+            raise PermissionDenied(f"only lenders of this site may {verb}")
+        # Serialise with other decisions and bookings of the resource: two lenders deciding
+        # the same series at once decide it once.
+        await lock_resource(session, series.resource_id)
+        occurrences = await _occurrences(session, series_id)
+        waiting = [booking for booking in occurrences if booking.status == Status.REQUESTED]
+        if not waiting:
+            raise TransitionNotAllowed("no date of this series is waiting for a decision")
+        for booking in waiting:
+            await transition(
+                session, app, actor, booking, action, reason=reason,
+                details={"series_id": series_id, "scope": "series"}, notify=False,
+            )
+        series.sequence += 1
+        series.updated_at = app.now()
+        session.add(series)
+        await session.flush()
+        kind = "confirmed" if action == Action.APPROVE else "declined"
+        await notifications.series_message(session, app, series, kind, waiting, reason=reason)
+        occurrences = await _occurrences(session, series_id)
+    return SeriesView(series, resource, site, occurrences)
+
+
+async def approve_series(app: AppContext, actor: Principal, series_id: int) -> SeriesView:
+    """A lender of the site confirms every requested date of a series in one step.
+
+    One transaction: each date goes through the lifecycle (audit entry per date), the series'
+    SEQUENCE rises, and the booker gets ONE mail with the series' invite. Dates decided
+    before (or cancelled) are left as they are; none waiting → TransitionNotAllowed (409).
+    """
+    return await _decide_series(app, actor, series_id, Action.APPROVE, "")
+
+
+async def decline_series(app: AppContext, actor: Principal, series_id: int, reason: str) -> SeriesView:
+    """A lender of the site declines every requested date of a series, with one reason.
+
+    Like ``approve_series``; the booker gets ONE mail (CANCEL of the series when no date
+    holds any more, else the series' invite without the declined dates).
+    """
+    reason = _clean_text(reason, MAX_PURPOSE, "reason")
+    if not reason:
+        raise InvalidInput("please give a reason for the booker", field="reason")
+    return await _decide_series(app, actor, series_id, Action.DECLINE, reason)
 
 
 def occurrence_local_start(booking: Booking, timezone: str) -> datetime:
@@ -544,9 +610,11 @@ __all__ = [
     "SeriesRequest",
     "SeriesResult",
     "SeriesView",
+    "approve_series",
     "cancel_series",
     "change_series",
     "create_series",
+    "decline_series",
     "excluded_dates",
     "get_series",
     "occurrence_local_start",

@@ -9,6 +9,7 @@ message next to its field and HTTP 400 (409 where the state forbids it), nothing
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -135,6 +136,22 @@ def _check(errors: FormErrors, check: Any, data: Any) -> None:
         merge_error(errors, error)
 
 
+async def _save(
+    request: Request, errors: FormErrors, save: Callable[[], Awaitable[Any]], message: str, target: Callable[[Any], str]
+) -> Redirect | None:
+    """Save a form read without errors: the flash and the 303 to ``target(saved)``, or None
+    when there were errors or the service refused (its message is then in ``errors``)."""
+    if errors:
+        return None
+    try:
+        saved = await save()
+    except InvalidInput as error:
+        merge_error(errors, error)
+        return None
+    flash(request, "success", translate(request, message))
+    return redirect(target(saved))
+
+
 class AdminController(Controller):
     path = "/admin"
     guards = [page_manager]
@@ -158,14 +175,12 @@ class AdminController(Controller):
         errors = FormErrors()
         data = _site_input(form, errors)
         _check(errors, administration.check_site, data)
-        if not errors:
-            try:
-                site = await administration.create_site(app_context, request.user, data)
-            except InvalidInput as error:
-                merge_error(errors, error)
-            else:
-                flash(request, "success", translate(request, "The site was created."))
-                return redirect(f"/admin/sites/{site.id}")
+        saved = await _save(
+            request, errors, lambda: administration.create_site(app_context, request.user, data),
+            "The site was created.", lambda site: f"/admin/sites/{site.id}",
+        )
+        if saved is not None:
+            return saved
         return self._site_form_again(request, None, form, errors)
 
     @get("/sites/{site_id:int}", name="admin:site")
@@ -184,14 +199,12 @@ class AdminController(Controller):
         errors = FormErrors()
         data = _site_input(form, errors)
         _check(errors, administration.check_site, data)
-        if not errors:
-            try:
-                await administration.update_site(app_context, request.user, site_id, data)
-            except InvalidInput as error:
-                merge_error(errors, error)
-            else:
-                flash(request, "success", translate(request, "The site was saved."))
-                return redirect(f"/admin/sites/{site_id}")
+        saved = await _save(
+            request, errors, lambda: administration.update_site(app_context, request.user, site_id, data),
+            "The site was saved.", lambda _: f"/admin/sites/{site_id}",
+        )
+        if saved is not None:
+            return saved
         return self._site_form_again(request, site, form, errors)
 
     def _site_form_again(self, request: Request, site: Site | None, form: Any, errors: FormErrors) -> Template:
@@ -321,14 +334,12 @@ class AdminController(Controller):
         errors = FormErrors()
         data = _resource_input(form, errors)
         _check(errors, administration.check_resource, data)
-        if not errors:
-            try:
-                resource = await administration.create_resource(app_context, request.user, site_id, data)
-            except InvalidInput as error:
-                merge_error(errors, error)
-            else:
-                flash(request, "success", translate(request, "The resource was created. Now set its booking rules."))
-                return redirect(f"/admin/resources/{resource.id}/rules")
+        saved = await _save(
+            request, errors, lambda: administration.create_resource(app_context, request.user, site_id, data),
+            "The resource was created. Now set its booking rules.", lambda resource: f"/admin/resources/{resource.id}/rules",
+        )
+        if saved is not None:
+            return saved
         context = {"site": site, "resource": None, "form": form_values(form, RESOURCE_FIELDS), "errors": translate_errors(request, errors)}
         return _page(request, "admin/resource_form.html", context, status_code=400)
 
@@ -345,14 +356,12 @@ class AdminController(Controller):
         errors = FormErrors()
         data = _resource_input(form, errors)
         _check(errors, administration.check_resource, data)
-        if not errors:
-            try:
-                await administration.update_resource(app_context, request.user, resource_id, data)
-            except InvalidInput as error:
-                merge_error(errors, error)
-            else:
-                flash(request, "success", translate(request, "The resource was saved."))
-                return redirect(f"/admin/sites/{site.id}#resources")
+        saved = await _save(
+            request, errors, lambda: administration.update_resource(app_context, request.user, resource_id, data),
+            "The resource was saved.", lambda _: f"/admin/sites/{site.id}#resources",
+        )
+        if saved is not None:
+            return saved
         context = {"site": site, "resource": resource, "form": form_values(form, RESOURCE_FIELDS), "errors": translate_errors(request, errors)}
         return _page(request, "admin/resource_form.html", context, status_code=400)
 
@@ -382,14 +391,12 @@ class AdminController(Controller):
         errors = FormErrors()
         data = _policy_input(form, errors)
         _check(errors, administration.check_policy, data)
-        if not errors:
-            try:
-                await administration.update_policy(app_context, request.user, resource_id, data)
-            except InvalidInput as error:
-                merge_error(errors, error)
-            else:
-                flash(request, "success", translate(request, "The booking rules were saved."))
-                return redirect(f"/admin/sites/{site.id}#resources")
+        saved = await _save(
+            request, errors, lambda: administration.update_policy(app_context, request.user, resource_id, data),
+            "The booking rules were saved.", lambda _: f"/admin/sites/{site.id}#resources",
+        )
+        if saved is not None:
+            return saved
         values = form_values(form, POLICY_FIELDS) | {"needs_approval": "1" if checkbox(form, "needs_approval") else ""}
         selected = all_values(form, "allowed_organisation_ids")
         return await self._policy_page(request, app_context, resource, site, values, selected, errors, status_code=400)

@@ -1,5 +1,6 @@
-"""The lender inbox: /lender (requests at my sites, approve or decline in one step each) and
-/lender/requests/{id} (one request; the e-mails to lenders link here).
+"""The lender inbox: /lender (requests at my sites, approve or decline in one step each: a
+series' waiting dates and a kit's parts are one card and one decision) and
+/lender/requests/{id} (one request or one date of a series; the e-mails to lenders link here).
 
 Hand-outs and returns of the day live at /lender/today (booking.web.loans); the inbox links there.
 """
@@ -7,15 +8,17 @@ Hand-outs and returns of the day live at /lender/today (booking.web.loans); the 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from booking.domain.errors import InvalidInput, TransitionNotAllowed
-from booking.services import bookings, inbox
+from booking.mail.series_text import describe_series
+from booking.services import bookings, inbox, series
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, form_value, small_id, translate
-from booking.web.base import flash, page_lender, redirect, render_page
+from booking.web.base import flash, page_language, page_lender, redirect, render_page
 
 INBOX_TEMPLATE = "lender/inbox.html"
 REQUEST_TEMPLATE = "lender/request.html"
@@ -37,19 +40,33 @@ async def _inbox_page(
     site_id: int | None,
     *,
     status_code: int = 200,
-    errors: dict[int, dict[str, str]] | None = None,
-    reasons: dict[int, str] | None = None,
+    errors: dict[int | str, dict[str, str]] | None = None,
+    reasons: dict[int | str, str] | None = None,
     messages: list[tuple[str, str]] | None = None,
 ) -> Template:
     data = await inbox.lender_inbox(app_context, request.user, site_id)
+    language = page_language(request)
     context: dict[str, Any] = {
         "inbox": data,
+        # "jeden Dienstag, 18:00–20:00 Uhr, 8 Termine" per series card, in the page's language.
+        "rule_texts": {
+            group.series.id: _rule_text(group, language) for group in data.groups if group.series is not None
+        },
         "errors_by_booking": errors or {},
         "reasons": reasons or {},
         "active_nav": "inbox",
         "messages": messages or [],
     }
     return render_page(request, INBOX_TEMPLATE, context, status_code=status_code)
+
+
+def _rule_text(group: inbox.RequestGroup, language: str) -> str:
+    series, first = group.series, group.first
+    assert series is not None
+    zone = ZoneInfo(first.site.timezone)
+    local_start = first.booking.starts_at.astimezone(zone).replace(tzinfo=None)
+    duration = first.booking.ends_at - first.booking.starts_at
+    return describe_series(series.rrule, local_start, duration, len(group.entries), first.site.timezone, language)
 
 
 async def _request_page(
@@ -123,6 +140,41 @@ class LenderController(Controller):
             )
         flash(request, "success", translate(request, "The request was declined; the booker gets an e-mail with your reason."))
         return redirect(_back_to(view, booking.id, site_id))  # type: ignore[arg-type]
+
+    @post("/series/{series_id:int}/approve", name="lender:approve-series")
+    async def approve_series(self, request: Request, app_context: AppContext, series_id: RowId) -> Template | Redirect:
+        """All waiting dates of a series in one step; the booker gets one e-mail."""
+        form = await request.form()
+        site_id = _site_filter(form_value(form, "site"))
+        try:
+            await series.approve_series(app_context, request.user, series_id)
+        except TransitionNotAllowed:
+            return await self._refused(request, app_context, "inbox", 0, site_id)
+        flash(request, "success", translate(request, "The dates of the series were approved; the booker gets one e-mail."))
+        return redirect(_back_to("inbox", 0, site_id))
+
+    @post("/series/{series_id:int}/decline", name="lender:decline-series")
+    async def decline_series(self, request: Request, app_context: AppContext, series_id: RowId) -> Template | Redirect:
+        form = await request.form()
+        site_id = _site_filter(form_value(form, "site"))
+        reason = form_value(form, "reason")
+        try:
+            await series.decline_series(app_context, request.user, series_id, reason)
+        except TransitionNotAllowed:
+            return await self._refused(request, app_context, "inbox", 0, site_id)
+        except InvalidInput as error:
+            if error.field not in (None, "reason"):
+                raise
+            if reason:
+                message = translate(request, "The reason is too long (at most 2000 characters).")
+            else:
+                message = translate(request, "Please give a reason for the booker.")
+            key = f"series-{series_id}"
+            return await _inbox_page(
+                request, app_context, site_id, status_code=400, errors={key: {"reason": message}}, reasons={key: reason}
+            )
+        flash(request, "success", translate(request, "The dates of the series were declined; the booker gets one e-mail with your reason."))
+        return redirect(_back_to("inbox", 0, site_id))
 
     async def _refused(
         self, request: Request, app_context: AppContext, view: str, booking_id: int, site_id: int | None

@@ -169,6 +169,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/lender/requests/{booking_id:int}"): Expect(STAFF_OF_A),
     ("POST", "/lender/requests/{booking_id:int}/approve"): Expect(STAFF_OF_A, body=lambda fx: {"view": "inbox"}),
     ("POST", "/lender/requests/{booking_id:int}/decline"): Expect(STAFF_OF_A, body=reason),
+    ("POST", "/lender/series/{series_id:int}/approve"): Expect(STAFF_OF_A, body=lambda fx: {"view": "inbox"}),
+    ("POST", "/lender/series/{series_id:int}/decline"): Expect(STAFF_OF_A, body=reason),
     # --- administration (booking/web/admin.py): managers their sites, city admins all ----
     ("GET", "/admin"): Expect(MANAGERS),
     ("GET", "/admin/sites/new"): Expect(CITY_ADMIN),
@@ -261,6 +263,10 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/series/{series_id:int}"): Expect(MAY_SEE_BOOKING, denied_status=404),
     ("PATCH", "/api/v1/series/{series_id:int}"): Expect(MAY_CHANGE_BOOKING, denied_status=404, body=lambda fx: {"duration_minutes": 90}),
     ("POST", "/api/v1/series/{series_id:int}/cancel"): Expect(MAY_CHANGE_BOOKING, denied_status=404),
+    # Deciding a whole series: lenders of its site (the fixture's dates are confirmed, so the
+    # allowed roles get 409 "nothing waiting" — past the permission check).
+    ("POST", "/api/v1/series/{series_id:int}/approve"): Expect(STAFF_OF_A),
+    ("POST", "/api/v1/series/{series_id:int}/decline"): Expect(STAFF_OF_A, body=lambda fx: {"reason": "Matrix test"}),
     # --- lending (booking/web/loans.py, booking/api/loans.py): lenders of the item's site -
     ("GET", "/lender/today"): Expect(LENDERS),
     ("GET", "/lender/overdue"): Expect(LENDERS),
