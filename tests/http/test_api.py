@@ -225,3 +225,20 @@ async def test_ids_beyond_the_integer_range_are_4xx(client, world):
     for path in ("/api/v1/bookings/99999999999", "/api/v1/resources/99999999999", "/api/v1/sites/99999999999"):
         response = await client.get(path)
         assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+async def test_list_my_bookings_and_filters(client, world):
+    starts_at, ends_at = slot()
+    await login(client, world, "member_a")
+    for offset in (0, 1):
+        made = await client.post("/api/v1/bookings", json={"resource_id": world.room.id, "starts_at": iso(starts_at + timedelta(days=offset)), "ends_at": iso(ends_at + timedelta(days=offset))})
+        assert made.status_code == 201, made.text
+    mine = await client.get("/api/v1/bookings")
+    assert mine.status_code == 200, mine.text
+    assert len(mine.json()) == 2
+    later = await client.get("/api/v1/bookings", params={"scope": "mine", "from": iso(ends_at + timedelta(hours=1))})
+    assert [b["starts_at"][:10] for b in later.json()] == [(starts_at + timedelta(days=1)).date().isoformat()]
+    assert (await client.get("/api/v1/bookings", params={"scope": "everything"})).status_code == 400
+    assert (await client.get("/api/v1/bookings", params={"scope": "all"})).status_code == 403
+    await login(client, world, "member_b")
+    assert (await client.get("/api/v1/bookings")).json() == []
