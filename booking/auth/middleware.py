@@ -21,7 +21,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class AuthenticationMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/static/",)
+
+    @staticmethod
+    def should_bypass_for_scope(scope: Scope) -> bool:
+        return scope["path"].startswith("/static/")
 
     def __init__(self, app_context: AppContext) -> None:
         self.app_context = app_context

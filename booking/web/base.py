@@ -52,7 +52,10 @@ class LanguageMiddleware(ASGIMiddleware):
     """Sets the request's language for gettext (also inside imported macros)."""
 
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/static/", "^/api/", "^/feeds/")
+
+    @staticmethod
+    def should_bypass_for_scope(scope: Scope) -> bool:
+        return scope["path"].startswith(("/static/", "/api/", "/feeds/"))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         language = language_of(scope)

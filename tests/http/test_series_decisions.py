@@ -50,13 +50,13 @@ async def test_the_inbox_shows_a_series_as_one_card_and_decides_it_in_one_step(c
 async def test_series_decisions_over_the_api(client, world: World, app_context):
     made = await requested_series(app_context, world, count=3)
     await login(client, world, "lender_b")
-    refused = await client.post(f"/api/v1/series/{made.series.id}/approve")
+    refused = await client.post(f"/api/v1/series/{made.series.id}/approve", json={})
     assert refused.status_code == 403
     await login(client, world, "lender_a")
     missing_reason = await client.post(f"/api/v1/series/{made.series.id}/decline", json={})
     assert missing_reason.status_code == 400 and missing_reason.json()["field"] == "reason"
-    assert (await client.post("/api/v1/series/999999/approve")).status_code == 404
+    assert (await client.post("/api/v1/series/999999/approve", json={})).status_code == 404
     declined = await client.post(f"/api/v1/series/{made.series.id}/decline", json={"reason": "Renovierung"})
     assert declined.status_code == 200
     assert {o["status"] for o in declined.json()["occurrences"]} == {"declined"}
-    assert (await client.post(f"/api/v1/series/{made.series.id}/approve")).status_code == 409
+    assert (await client.post(f"/api/v1/series/{made.series.id}/approve", json={})).status_code == 409
