@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_interval as babel_format_interval, get_day_names
+from babel.dates import format_interval as babel_format_interval
+from babel.dates import get_day_names
 
 from booking.i18n import get_translations, normalise_language
 

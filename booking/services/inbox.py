@@ -15,7 +15,15 @@ from sqlmodel import col, select
 
 from booking.auth.principal import Principal
 from booking.domain.errors import NotFound, PermissionDenied
-from booking.models import Booking, BookingEvent, Organisation, Resource, Series, Site, User
+from booking.models import (
+    Booking,
+    BookingEvent,
+    Organisation,
+    Resource,
+    Series,
+    Site,
+    User,
+)
 from booking.services.bookings import BookingFilter, list_bookings
 from booking.services.context import AppContext
 

@@ -279,7 +279,7 @@ async def _series_invite(
     )
     zone = ZoneInfo(series.timezone)
     duration = timedelta(minutes=series.duration_minutes)
-    rule = parse_rrule(series.rrule, series.timezone, tuple())
+    rule = parse_rrule(series.rrule, series.timezone, ())
     instances = expand(rule, datetime.fromisoformat(series.local_start), duration, series.timezone)
     kept = {b.recurrence_id: b for b in occurrences if b.status in KEPT and b.recurrence_id is not None}
     sequence = series.sequence + sum(b.sequence for b in occurrences)

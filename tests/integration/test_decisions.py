@@ -13,7 +13,8 @@ from sqlmodel import select
 from booking.domain.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from booking.domain.recurrence import RecurrenceRule
 from booking.models import Booking, BookingEvent, Policy, Resource, Series
-from booking.services import bookings, loans, series as series_service
+from booking.services import bookings, loans
+from booking.services import series as series_service
 from booking.services.series import SeriesRequest
 from tests.integration.test_notifications import calendar_part, deliver, mail_app  # noqa: F401 - fixture
 from tests.support.icaljs import parse_with_icaljs
