@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from booking.domain.errors import InvalidInput, TransitionNotAllowed
@@ -19,6 +21,8 @@ from booking.services import bookings, inbox, series
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, form_value, small_id, translate
 from booking.web.base import flash, page_language, page_lender, redirect, render_page
+
+Ctx = NamedDependency[AppContext]
 
 INBOX_TEMPLATE = "lender/inbox.html"
 REQUEST_TEMPLATE = "lender/request.html"
@@ -96,15 +100,15 @@ class LenderController(Controller):
     guards = [page_lender]
 
     @get("/", name="lender:inbox")
-    async def inbox_page(self, request: Request, app_context: AppContext, site: str = "") -> Template:
+    async def inbox_page(self, request: Request, app_context: Ctx, site: FromQuery[str] = "") -> Template:
         return await _inbox_page(request, app_context, _site_filter(site))
 
     @get("/requests/{booking_id:int}", name="lender:request")
-    async def request_page(self, request: Request, app_context: AppContext, booking_id: RowId) -> Template:
+    async def request_page(self, request: Request, app_context: Ctx, booking_id: RowId) -> Template:
         return await _request_page(request, app_context, booking_id)
 
     @post("/requests/{booking_id:int}/approve", name="lender:approve")
-    async def approve(self, request: Request, app_context: AppContext, booking_id: RowId) -> Template | Redirect:
+    async def approve(self, request: Request, app_context: Ctx, booking_id: RowId) -> Template | Redirect:
         form = await request.form()
         view, site_id = form_value(form, "view"), _site_filter(form_value(form, "site"))
         try:
@@ -115,7 +119,7 @@ class LenderController(Controller):
         return redirect(_back_to(view, booking.id, site_id))  # type: ignore[arg-type]
 
     @post("/requests/{booking_id:int}/decline", name="lender:decline")
-    async def decline(self, request: Request, app_context: AppContext, booking_id: RowId) -> Template | Redirect:
+    async def decline(self, request: Request, app_context: Ctx, booking_id: RowId) -> Template | Redirect:
         form = await request.form()
         view, site_id = form_value(form, "view"), _site_filter(form_value(form, "site"))
         reason = form_value(form, "reason")
@@ -142,7 +146,7 @@ class LenderController(Controller):
         return redirect(_back_to(view, booking.id, site_id))  # type: ignore[arg-type]
 
     @post("/series/{series_id:int}/approve", name="lender:approve-series")
-    async def approve_series(self, request: Request, app_context: AppContext, series_id: RowId) -> Template | Redirect:
+    async def approve_series(self, request: Request, app_context: Ctx, series_id: RowId) -> Template | Redirect:
         """All waiting dates of a series in one step; the booker gets one e-mail."""
         form = await request.form()
         site_id = _site_filter(form_value(form, "site"))
@@ -154,7 +158,7 @@ class LenderController(Controller):
         return redirect(_back_to("inbox", 0, site_id))
 
     @post("/series/{series_id:int}/decline", name="lender:decline-series")
-    async def decline_series(self, request: Request, app_context: AppContext, series_id: RowId) -> Template | Redirect:
+    async def decline_series(self, request: Request, app_context: Ctx, series_id: RowId) -> Template | Redirect:
         form = await request.form()
         site_id = _site_filter(form_value(form, "site"))
         reason = form_value(form, "reason")
