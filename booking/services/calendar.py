@@ -22,13 +22,13 @@ from booking.auth.principal import Principal
 from booking.domain.availability import HOLDING_STATUSES, busy_intervals
 from booking.domain.day_plan import DayFrame, DayPlan, Hold, PackedDay, frame_days, plan_resource
 from booking.domain.errors import InvalidInput, NotFound
-from booking.domain.intervals import Interval
+from booking.domain.intervals import Interval, merge
 from booking.domain.opening_hours import open_intervals
 from booking.domain.policies import Rules
 from booking.models import Blackout, Booking, Policy, Resource, Site
 from booking.services.catalogue import MAX_AVAILABILITY_RANGE, RESOURCE_KINDS
 from booking.services.context import AppContext
-from booking.services.loading import buffers_of, load_holdings, rules_from_policy
+from booking.services.loading import buffers_of, load_blackouts, load_holdings, rules_from_policy
 
 VIEWS = ("month", "week")
 MAX_RESOURCES_PER_PAGE = 400
@@ -255,8 +255,18 @@ async def _closures(session, site_ids: set[int], window: Interval) -> list[tuple
 class FreeBusy:
     resource: Resource
     site: Site
-    # Stretches in which no unit is left (requested bookings count: they hold capacity).
+    # Stretches in which no unit is left (requested bookings count: they hold capacity), or
+    # the resource cannot be booked at all (site closed, blocked for repair).
     busy: list[Interval]
+
+
+def _busy_and_closed(holdings, capacity: int, closures, window: Interval) -> list[Interval]:  # type: ignore[no-untyped-def]
+    closed = [
+        Interval(max(c.interval.starts_at, window.starts_at), min(c.interval.ends_at, window.ends_at))
+        for c in closures
+        if c.interval.overlaps(window)
+    ]
+    return merge([*busy_intervals(holdings, capacity, window), *closed])
 
 
 def _free_busy_window(window: Interval) -> Interval:
@@ -275,8 +285,9 @@ async def resource_free_busy(app: AppContext, actor: Principal | None, resource_
             raise NotFound(f"resource {resource_id} does not exist")
         site = await session.get(Site, resource.site_id)
         holdings = await load_holdings(session, [resource_id], window, now=app.now())
+        closures = await load_blackouts(session, resource, window)
     assert site is not None
-    return FreeBusy(resource, site, busy_intervals(holdings[resource_id], resource.capacity, window))
+    return FreeBusy(resource, site, _busy_and_closed(holdings[resource_id], resource.capacity, closures, window))
 
 
 async def site_free_busy(app: AppContext, actor: Principal | None, site_id: int, window: Interval) -> tuple[Site, list[FreeBusy]]:
@@ -293,5 +304,9 @@ async def site_free_busy(app: AppContext, actor: Principal | None, site_id: int,
         )
         resources = [r for r in (await session.exec(statement)).all() if can_see_resource(actor, r.visibility, site_id)]
         holdings = await load_holdings(session, [r.id for r in resources], window, now=app.now()) if resources else {}  # type: ignore[misc]
-    return site, [FreeBusy(r, site, busy_intervals(holdings[r.id], r.capacity, window)) for r in resources]  # type: ignore[index]
+        closures = {r.id: await load_blackouts(session, r, window) for r in resources}
+    return site, [
+        FreeBusy(r, site, _busy_and_closed(holdings[r.id], r.capacity, closures[r.id], window))  # type: ignore[index]
+        for r in resources
+    ]
 

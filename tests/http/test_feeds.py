@@ -261,3 +261,20 @@ async def test_free_busy_json_and_vfreebusy(client, world):
     assert (await client.get(f"/api/v1/resources/{world.room.id}/freebusy", params={"from": "yesterday"})).status_code == 400
     assert (await client.get("/api/v1/resources/99999/freebusy")).status_code == 404
     assert (await client.get("/api/v1/sites/99999/freebusy.ics")).status_code == 404
+
+
+async def test_free_busy_counts_closures_and_repair_blocks(client, world, app_context):
+    from booking.models import Blackout
+
+    async with app_context.database.transaction() as session:
+        session.add(Blackout(site_id=world.site_a.id, starts_at=datetime(2026, 2, 3, 14, tzinfo=BERLIN), ends_at=datetime(2026, 2, 3, 16, tzinfo=BERLIN), reason="Betriebsversammlung"))
+        session.add(Blackout(site_id=world.site_a.id, resource_id=world.benches.id, kind="repair", starts_at=datetime(2026, 2, 3, 8, tzinfo=BERLIN), ends_at=datetime(2026, 2, 3, 9, tzinfo=BERLIN)))
+    params = {"from": "2026-02-03T00:00:00+01:00", "until": "2026-02-04T00:00:00+01:00"}
+    room = (await client.get(f"/api/v1/resources/{world.room.id}/freebusy", params=params)).json()
+    assert room["busy"] == [{"starts_at": "2026-02-03T13:00:00Z", "ends_at": "2026-02-03T15:00:00Z"}]
+    site = (await client.get(f"/api/v1/sites/{world.site_a.id}/freebusy", params=params)).json()
+    by_name = {r["resource_name"]: r["busy"] for r in site["resources"]}
+    assert by_name["Benches"] == [
+        {"starts_at": "2026-02-03T07:00:00Z", "ends_at": "2026-02-03T08:00:00Z"},
+        {"starts_at": "2026-02-03T13:00:00Z", "ends_at": "2026-02-03T15:00:00Z"},
+    ]
