@@ -348,6 +348,23 @@ async def series_message(
         "dates": [(b.starts_at, b.ends_at) for b in affected[:MAX_LISTED_DATES]],
         "reason": reason or None,
     }
+    await _message_for_many(session, app, facts, kind, calendar, method, first, extra, to_staff=to_staff)
+
+
+async def _message_for_many(
+    session: AsyncSession,
+    app: AppContext,
+    facts: BookingFacts,
+    kind: str,
+    calendar: bytes | None,
+    method: str | None,
+    first: Booking,
+    extra: dict[str, Any],
+    *,
+    to_staff: bool,
+) -> None:
+    """One message about several bookings (a series, a kit) to the booker, and, for a request,
+    one to each lender of the site."""
     await enqueue(
         session,
         settings=app.settings,
@@ -436,20 +453,7 @@ async def kit_message(
         "quantity": 1,
         "reason": reason or None,
     }
-    await enqueue(
-        session,
-        settings=app.settings,
-        kind=kind,
-        recipient=facts.booker.email,
-        language=facts.booker.language,
-        context=_context(facts, recipient_name=facts.booker.display_name, **extra),
-        calendar=calendar,
-        calendar_method=method,
-        booking_id=first.id,
-        now=app.now(),
-    )
-    if to_staff:
-        await _to_staff(session, app, facts, "request_to_decide", **extra)
+    await _message_for_many(session, app, facts, kind, calendar, method, first, extra, to_staff=to_staff)
 
 
 async def kit_created(session: AsyncSession, app: AppContext, parts: Sequence[Booking]) -> None:
