@@ -127,7 +127,7 @@ def _event(app: AppContext, facts: BookingFacts, *, status: str | None = None) -
         organizer_name=facts.site.name,
         attendee_email=facts.booker.email,
         attendee_name=facts.booker.display_name,
-        url=f"{app.settings.base_url}/bookings",
+        url=f"{app.settings.base_url}/bookings/{booking.id}",
         last_modified=booking.updated_at,
         recurrence_id=_recurrence_id(facts),
     )
@@ -151,7 +151,7 @@ def _context(facts: BookingFacts, **extra: Any) -> dict[str, Any]:
         "ends_at": facts.booking.ends_at,
         "quantity": facts.booking.quantity,
         "organisation_name": facts.organisation.name if facts.organisation else None,
-        "booking_url": "/bookings",
+        "booking_url": f"/bookings/{facts.booking.id}",
         "booking_id": facts.booking.id,
         **extra,
     }
