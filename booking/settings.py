@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import time
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,10 +54,6 @@ class Settings:
     login_rate_limit_per_minute: int = 10
     debug: bool = False
     mail: MailSettings = dataclasses.field(default_factory=MailSettings)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
     @property
     def host_name(self) -> str:
@@ -152,11 +149,19 @@ def _resolve(settings: Settings) -> Settings:
 
 
 def _local_secret_key() -> str:
+    """The key in var/secret_key, made once; several processes starting together agree on it."""
     path = PROJECT_ROOT / "var" / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it this very moment
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise SettingsError(f"{path} is empty; delete it or set BOOKING_SECRET_KEY") from None
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
     return key
