@@ -102,7 +102,8 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema"),
         request_max_body_size=settings.max_request_body_bytes,
         # Calendar pages over many resources are large and repetitive HTML.
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        # Feeds compress themselves once per version (booking/services/feeds.py).
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude="^/feeds/"),
         lifespan=[lifespan],
         debug=settings.debug,
         state={"app_context": context},

@@ -136,10 +136,14 @@ async def feed_document(request: Request, app_context: Ctx, filename: FromPath[s
         # A secret URL: no shared caches; clients revalidate with the ETag.
         "Cache-Control": "private, no-cache",
         "X-Robots-Tag": "noindex",
+        "Vary": "Accept-Encoding",
     }
     if document.body is None:
         return Response(b"", status_code=304, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
     headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    if document.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(document.gzipped, status_code=200, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
     return Response(document.body, status_code=200, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
 
 

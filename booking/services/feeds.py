@@ -21,6 +21,8 @@ next change of one of its bookings (the ETag does not see names other than the f
 
 from __future__ import annotations
 
+import gzip
+
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -69,6 +71,10 @@ class FeedDocument:
     last_modified: datetime
     body: bytes | None
     filename: str
+    # The same body gzip-compressed, once the document is asked for a second time: a feed is
+    # polled again and again, so it is compressed once and then served from the cache; a
+    # document that changes on every request is never compressed.
+    gzipped: bytes | None = None
 
 
 # --------------------------------------------------------------------------- tokens
@@ -220,6 +226,7 @@ class _DocumentCache:
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._gzipped: dict[str, bytes] = {}
         self._size = 0
 
     def get(self, etag: str) -> bytes | None:
@@ -234,11 +241,20 @@ class _DocumentCache:
         self._entries[etag] = body
         self._size += len(body)
         while self._size > self.max_bytes:
-            _, dropped = self._entries.popitem(last=False)
-            self._size -= len(dropped)
+            etag_dropped, dropped = self._entries.popitem(last=False)
+            self._size -= len(dropped) + len(self._gzipped.pop(etag_dropped, b""))
+
+    def gzipped(self, etag: str) -> bytes | None:
+        """The cached body compressed (made on first use, kept with the body)."""
+        compressed = self._gzipped.get(etag)
+        if compressed is None and (body := self._entries.get(etag)) is not None:
+            compressed = self._gzipped[etag] = gzip.compress(body, compresslevel=6, mtime=0)
+            self._size += len(compressed)
+        return compressed
 
     def clear(self) -> None:
         self._entries.clear()
+        self._gzipped.clear()
         self._size = 0
 
 
@@ -361,7 +377,7 @@ async def render_feed(
             return FeedDocument(etag, last_modified, None, feed.filename)
         cached = _documents.get(etag)
         if cached is not None:
-            return FeedDocument(etag, last_modified, cached, feed.filename)
+            return FeedDocument(etag, last_modified, cached, feed.filename, _documents.gzipped(etag))
         # Core, not the ORM: plain rows, none of the ORM's per-row bookkeeping.
         connection = await session.connection()
         rows = (await connection.execute(_rows_statement(conditions))).all()

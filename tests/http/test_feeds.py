@@ -232,6 +232,25 @@ async def test_etag_last_modified_and_304(client, world, app_context, clock):
     assert newest.status_code == 200 and len(parse_with_icaljs(newest.content)["events"]) == 1
 
 
+async def test_a_feed_polled_again_is_served_gzip_compressed(client, world):
+    import gzip
+
+    await login(client, world, "member_a")
+    await book(client, world.room.id, datetime(2026, 2, 3, 10, tzinfo=BERLIN), title="Probe")
+    feed = await make_feed(client, "resource", world.room.id)
+    plain = await client.get(path_of(feed), headers={"Accept-Encoding": "identity"})
+    first = await client.get(path_of(feed), headers={"Accept-Encoding": "gzip"})
+    again = await client.get(path_of(feed), headers={"Accept-Encoding": "gzip"})
+    for response in (first, again):
+        assert response.headers.get("content-encoding") == "gzip" and "Accept-Encoding" in response.headers["vary"]
+        assert response.content == plain.content  # as decoded by httpx
+    async with client.stream("GET", path_of(feed), headers={"Accept-Encoding": "gzip"}) as streamed:
+        wire = b"".join([chunk async for chunk in streamed.aiter_raw()])
+    assert len(wire) < len(plain.content) and gzip.decompress(wire) == plain.content
+    assert plain.headers.get("content-encoding") is None
+    assert parse_with_icaljs(again.content)["events"]
+
+
 async def test_free_busy_json_and_vfreebusy(client, world):
     await login(client, world, "member_a")
     await book(client, world.room.id, datetime(2026, 2, 3, 10, tzinfo=BERLIN))
