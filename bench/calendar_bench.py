@@ -182,7 +182,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None
 
 
 @contextlib.contextmanager
-def booking_server(database_url: str, *, gc_freeze: bool = False) -> Iterator[str]:
+def booking_server(database_url: str) -> Iterator[str]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -192,7 +192,7 @@ def booking_server(database_url: str, *, gc_freeze: bool = False) -> Iterator[st
         "BOOKING_RUN_WORKER_IN_PROCESS": "false",
         "BOOKING_BASE_URL": base_url,
     }
-    factory = ["--app-dir", str(ROOT / "bench"), "frozen_asgi:create"] if gc_freeze else ["booking.asgi:create"]
+    factory = ["booking.asgi:create"]  # the production factory (it freezes the start-up heap)
     command = [sys.executable, "-m", "uvicorn", "--factory", *factory, "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -292,7 +292,7 @@ def prepare(database_url: str) -> int:
     return asyncio.run(run())
 
 
-def bench_backend(label: str, database_url: str, rounds: int, gc_freeze: bool = False) -> dict[str, Timing]:
+def bench_backend(label: str, database_url: str, rounds: int) -> dict[str, Timing]:
     started = time.perf_counter()
     count = prepare(database_url)
     print(f"\n{label}: {count:,} bookings, {SITES * RESOURCES_PER_SITE} resources inserted in {time.perf_counter() - started:.1f} s")
@@ -307,7 +307,7 @@ def bench_backend(label: str, database_url: str, rounds: int, gc_freeze: bool = 
         finally:
             await database.dispose()
 
-    with booking_server(database_url, gc_freeze=gc_freeze) as base_url, httpx.Client(base_url=base_url, timeout=120) as client:
+    with booking_server(database_url) as base_url, httpx.Client(base_url=base_url, timeout=120) as client:
         results["feed_cold"] = timed("feed, first request (caches empty)", 1, lambda: client.get(feed_path))
         first = client.get(feed_path)
         events = first.content.count(b"BEGIN:VEVENT")
@@ -380,7 +380,6 @@ def main() -> None:
     parser.add_argument("--skip-postgresql", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-radicale", action="store_true")
-    parser.add_argument("--gc-freeze", action="store_true", help="serve through bench/frozen_asgi.py (gc.freeze() after start-up)")
     arguments = parser.parse_args()
 
     backends: list[tuple[str, str]] = []
@@ -394,13 +393,12 @@ def main() -> None:
         else:
             backends.append(("PostgreSQL", url))
     try:
-        all_results = {label: bench_backend(label, url, arguments.rounds, arguments.gc_freeze) for label, url in backends}
+        all_results = {label: bench_backend(label, url, arguments.rounds) for label, url in backends}
         radicale = None
         if not arguments.skip_radicale and all_results:
             body = next(iter(all_results.values()))["_feed_bytes"]
             radicale = bench_radicale(body, max(10, arguments.rounds // 2))  # type: ignore[arg-type]
-        variant = ", server with gc.freeze()" if arguments.gc_freeze else ""
-        print(f"\n=== results (sequential requests over one keep-alive connection, loopback{variant}) ===")
+        print("\n=== results (sequential requests over one keep-alive connection, loopback) ===")
         if radicale:
             print(radicale.line())
         for label, results in all_results.items():
