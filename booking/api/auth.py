@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.params import JSONBody
 
 from booking.api.schemas import LoginData, MeOut
+from booking.auth import ratelimit
 from booking.auth.guards import public, requires_login
 from booking.auth.middleware import SESSION_EPOCH_KEY, SESSION_USER_KEY
 from booking.services import accounts
@@ -28,6 +29,11 @@ class AuthController(Controller):
 
     @post("/auth/login", guards=[public], status_code=200)
     async def login(self, request: Request, app_context: Ctx, data: JSONBody[LoginData]) -> MeOut:
+        wait = ratelimit.check(request, "login", data.email, max(1, app_context.settings.login_rate_limit_per_minute))
+        if wait:
+            raise TooManyRequestsException(
+                f"too many login attempts; try again in {wait} seconds", headers={"Retry-After": str(wait)}
+            )
         user = await accounts.authenticate(app_context, data.email, data.password)
         if user is None:
             raise NotAuthorizedException("e-mail or password is wrong")

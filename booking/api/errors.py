@@ -26,11 +26,16 @@ def _wants_page(request: Request) -> bool:
     return not (request.url.path.startswith("/api/") or ("json" in accept and "html" not in accept))
 
 
-def _problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response[Any]:
+def _problem(
+    request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[Any]:
     if not _wants_page(request):
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-        return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON)
-    return render_error_page(request, status, title, detail)
+        return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    page = render_error_page(request, status, title, detail)
+    if headers:
+        page.headers.update(headers)
+    return page
 
 
 def render_error_page(request: Request, status: int, title: str, detail: str) -> Response[Any]:
@@ -80,7 +85,7 @@ def http_error_handler(request: Request, error: HTTPException) -> Response[Any]:
     if isinstance(error, ValidationException) and error.extra:
         extra["errors"] = error.extra
     detail = error.detail or "the request could not be processed"
-    return _problem(request, error.status_code, _title(error.status_code), detail, **extra)
+    return _problem(request, error.status_code, _title(error.status_code), detail, headers=dict(error.headers or {}), **extra)
 
 
 def value_error_handler(request: Request, error: ValueError) -> Response[Any]:

@@ -21,7 +21,7 @@ from booking.domain.errors import DomainError
 from booking.i18n import LANGUAGES
 from booking.services import registration
 from booking.services.context import AppContext
-from booking.web import ratelimit
+from booking.auth import ratelimit
 from booking.web.base import (
     FLASH_SESSION_KEY,
     LANGUAGE_SESSION_KEY,

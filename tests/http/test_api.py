@@ -242,3 +242,15 @@ async def test_list_my_bookings_and_filters(client, world):
     assert (await client.get("/api/v1/bookings", params={"scope": "all"})).status_code == 403
     await login(client, world, "member_b")
     assert (await client.get("/api/v1/bookings")).json() == []
+
+
+async def test_api_login_is_rate_limited(client, world, app_context):
+    limit = app_context.settings.login_rate_limit_per_minute
+    answers = [
+        (await client.post("/api/v1/auth/login", json={"email": world.emails["member_a"], "password": "wrong-password-x"})).status_code
+        for _ in range(limit)
+    ]
+    assert set(answers) == {401}
+    blocked = await client.post("/api/v1/auth/login", json={"email": world.emails["member_a"], "password": "correct-horse-battery"})
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert "try again" in blocked.json()["detail"]
