@@ -423,9 +423,8 @@ class BlackoutResult:
     overlapping_bookings: int
 
 
-async def add_blackout(app: AppContext, actor: Principal, site_id: int, data: BlackoutInput) -> BlackoutResult:
-    """Close a whole site or one of its resources for a period."""
-    require_site_manager(actor, site_id)
+def _check_blackout(data: BlackoutInput) -> tuple[str, str]:
+    """The kind and reason of a closure; bad input raises ``InvalidFields`` naming every bad field."""
     checks = _Checks()
     kind = checks.run(_choice, data.kind, BLACKOUT_KINDS, "kind")
     reason = checks.run(_text, data.reason, 500, "reason")
@@ -434,29 +433,75 @@ async def add_blackout(app: AppContext, actor: Principal, site_id: int, data: Bl
     elif data.ends_at <= data.starts_at:
         checks.add("ends_at", "The end must be after the start.")
     checks.raise_if_any()
+    return kind or "closed", reason or ""
+
+
+async def _check_blackout_resource(session: AsyncSession, site_id: int, resource_id: int | None) -> None:
+    if resource_id is not None:
+        resource = await session.get(Resource, resource_id)
+        if resource is None or resource.site_id != site_id:
+            raise InvalidFields({"resource_id": "Please choose a resource of this site."})
+
+
+async def _overlapping_bookings(session: AsyncSession, blackout: Blackout) -> int:
+    """How many bookings hold time in the closure's period (at its resource, or anywhere at the site)."""
+    overlapping = select(func.count()).select_from(Booking).join(Resource, Resource.id == Booking.resource_id).where(  # type: ignore[arg-type]
+        Resource.site_id == blackout.site_id,
+        col(Booking.status).in_(HOLDING_STATUSES),
+        Booking.starts_at < blackout.ends_at,
+        Booking.ends_at > blackout.starts_at,
+    )
+    if blackout.resource_id is not None:
+        overlapping = overlapping.where(Booking.resource_id == blackout.resource_id)
+    return (await session.exec(overlapping)).one()
+
+
+async def add_blackout(app: AppContext, actor: Principal, site_id: int, data: BlackoutInput) -> BlackoutResult:
+    """Close a whole site or one of its resources for a period."""
+    require_site_manager(actor, site_id)
+    kind, reason = _check_blackout(data)
     async with app.database.transaction() as session:
         site = await session.get(Site, site_id)
         if site is None:
             raise NotFound("This site does not exist.")
-        if data.resource_id is not None:
-            resource = await session.get(Resource, data.resource_id)
-            if resource is None or resource.site_id != site_id:
-                raise InvalidFields({"resource_id": "Please choose a resource of this site."})
+        await _check_blackout_resource(session, site_id, data.resource_id)
         blackout = Blackout(
             site_id=site_id, resource_id=data.resource_id, starts_at=data.starts_at, ends_at=data.ends_at,
-            kind=kind or "closed", reason=reason or "",
+            kind=kind, reason=reason,
         )
         session.add(blackout)
         await session.flush()
-        overlapping = select(func.count()).select_from(Booking).join(Resource, Resource.id == Booking.resource_id).where(  # type: ignore[arg-type]
-            Resource.site_id == site_id,
-            col(Booking.status).in_(HOLDING_STATUSES),
-            Booking.starts_at < data.ends_at,
-            Booking.ends_at > data.starts_at,
-        )
-        if data.resource_id is not None:
-            overlapping = overlapping.where(Booking.resource_id == data.resource_id)
-        count = (await session.exec(overlapping)).one()
+        count = await _overlapping_bookings(session, blackout)
+    return BlackoutResult(blackout, count)
+
+
+async def get_blackout(app: AppContext, actor: Principal, blackout_id: int) -> tuple[Blackout, Site]:
+    """A closure with its site, for the site's managers and city administrators."""
+    async with app.database.reader() as session:
+        blackout = await session.get(Blackout, blackout_id)
+        if blackout is None:
+            raise NotFound("This closure does not exist.")
+        require_site_manager(actor, blackout.site_id)
+        site = await session.get(Site, blackout.site_id)
+    assert site is not None
+    return blackout, site
+
+
+async def update_blackout(app: AppContext, actor: Principal, blackout_id: int, data: BlackoutInput) -> BlackoutResult:
+    """Change a closure's period, what it closes, its kind and reason. Bookings in the new
+    period stay valid: their number is returned so the staff can talk to the bookers."""
+    kind, reason = _check_blackout(data)
+    async with app.database.transaction() as session:
+        blackout = await session.get(Blackout, blackout_id)
+        if blackout is None:
+            raise NotFound("This closure does not exist.")
+        require_site_manager(actor, blackout.site_id)
+        await _check_blackout_resource(session, blackout.site_id, data.resource_id)
+        blackout.starts_at, blackout.ends_at = data.starts_at, data.ends_at
+        blackout.resource_id, blackout.kind, blackout.reason = data.resource_id, kind, reason
+        session.add(blackout)
+        await session.flush()
+        count = await _overlapping_bookings(session, blackout)
     return BlackoutResult(blackout, count)
 
 

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.principal import Principal
-from booking.domain.errors import NotFound
+from booking.auth.tokens import new_token
+from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
+from booking.mail.outbox import enqueue
 from booking.models import Invitation, Membership, Organisation, User
 from booking.services.context import AppContext
 
@@ -74,3 +77,66 @@ async def organisations_of(app: AppContext, actor: Principal) -> list[Organisati
     async with app.database.reader() as session:
         statement = select(Organisation).where(col(Organisation.id).in_(list(actor.organisation_roles))).order_by(col(Organisation.name))
         return list((await session.exec(statement)).all())
+
+
+# --------------------------------------------------------------------------- open invitations
+
+
+async def _open_invitation_of(session: AsyncSession, app: AppContext, actor: Principal, organisation_id: int, invitation_id: int) -> Invitation:
+    """An invitation of the organisation that is still open; only its admins may touch it."""
+    if not actor.is_organisation_admin(organisation_id):
+        raise PermissionDenied("only administrators of the organisation may manage invitations")
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None or invitation.organisation_id != organisation_id:
+        raise NotFound(f"invitation {invitation_id} does not exist")
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise InvalidInput("this invitation is not open any more", field="invitation")
+    return invitation
+
+
+async def revoke_invitation(app: AppContext, actor: Principal, organisation_id: int, invitation_id: int) -> Invitation:
+    """Withdraw an open invitation: its link stops working at once (the page says so)."""
+    async with app.database.transaction() as session:
+        invitation = await _open_invitation_of(session, app, actor, organisation_id, invitation_id)
+        invitation.revoked_at = app.now()
+        session.add(invitation)
+        return invitation
+
+
+async def resend_invitation(
+    app: AppContext, actor: Principal, organisation_id: int, invitation_id: int, *, language: str | None = None
+) -> Invitation:
+    """Mail an open (or expired, not used) invitation again with a fresh link and validity.
+
+    Only the token's hash is kept, so the old link cannot be mailed again: it is replaced and
+    stops working.
+    """
+    from booking.services.registration import INVITATION_LIFETIME
+
+    now = app.now()
+    async with app.database.transaction() as session:
+        invitation = await _open_invitation_of(session, app, actor, organisation_id, invitation_id)
+        organisation = await session.get(Organisation, organisation_id)
+        if organisation is None:
+            raise NotFound(f"organisation {organisation_id} does not exist")
+        invitee = (await session.exec(select(User).where(User.email == invitation.email))).first()
+        token, digest = new_token()
+        invitation.token_hash = digest
+        invitation.expires_at = now + INVITATION_LIFETIME
+        session.add(invitation)
+        await session.flush()
+        await enqueue(
+            session,
+            settings=app.settings,
+            kind="invitation",
+            recipient=invitation.email,
+            language=(invitee.language if invitee is not None else language),
+            context={
+                "organisation_name": organisation.name,
+                "link_url": app.settings.base_url.rstrip("/") + f"/invitations/{token}",
+                "expires_in": INVITATION_LIFETIME,
+                "recipient_name": invitee.display_name if invitee is not None else None,
+            },
+            now=now,
+        )
+        return invitation

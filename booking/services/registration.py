@@ -58,6 +58,13 @@ class TokenInvalid(DomainError):
     code = "token_invalid"
 
 
+class InvitationWithdrawn(TokenInvalid):
+    """An invitation its organisation's admins revoked (or replaced by a newer one): gone."""
+
+    status_code = 410
+    code = "invitation_withdrawn"
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -436,7 +443,9 @@ async def invite_member(
 
 async def _open_invitation(session: AsyncSession, app: AppContext, token: str) -> tuple[Invitation, Organisation]:
     invitation = (await session.exec(select(Invitation).where(Invitation.token_hash == hash_token(token.strip())))).first()
-    if invitation is None or invitation.accepted_at is not None or invitation.revoked_at is not None:
+    if invitation is not None and invitation.revoked_at is not None and invitation.accepted_at is None:
+        raise InvitationWithdrawn("this invitation was withdrawn by the organisation; please ask them for a new one")
+    if invitation is None or invitation.accepted_at is not None:
         raise TokenInvalid("this invitation is not valid (any more); please ask for a new one")
     if invitation.expires_at <= app.now():
         raise TokenInvalid("this invitation has expired; please ask for a new one")

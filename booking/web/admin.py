@@ -53,6 +53,7 @@ from booking.web.base import (
     redirect,
     render_page,
 )
+from booking.web.filters import datetime_local_value
 
 Ctx = NamedDependency[AppContext]
 SITE_FIELDS = ("name", "address", "latitude", "longitude", "timezone", "contact_email", "description")
@@ -246,40 +247,58 @@ class AdminController(Controller):
         site = await administration.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
-        starts_at = ends_at = None
-        try:
-            starts_at = parse_local_datetime(form_value(form, "starts_at"), site.timezone, "starts_at")
-        except InvalidInput as error:
-            errors.setdefault("starts_at", _local_time_message(error))
-        try:
-            ends_at = parse_local_datetime(form_value(form, "ends_at"), site.timezone, "ends_at")
-        except InvalidInput as error:
-            errors.setdefault("ends_at", _local_time_message(error))
-        resource_text = form_value(form, "resource_id")
-        if resource_text and small_id(resource_text) is None:
-            errors.setdefault("resource_id", "Please choose a resource of this site.")
-        if not errors and starts_at and ends_at:
-            data = BlackoutInput(
-                starts_at=starts_at, ends_at=ends_at, resource_id=small_id(resource_text),
-                kind=form_value(form, "kind"), reason=form_value(form, "reason"),
-            )
+        data = _blackout_input(form, site.timezone, errors)
+        if data is not None:
             try:
                 result = await administration.add_blackout(app_context, request.user, site_id, data)
             except InvalidInput as error:
                 merge_error(errors, error)
             else:
-                flash(request, "success", translate(request, "The closure was saved."))
-                if result.overlapping_bookings:
-                    flash(request, "warning", translate(
-                        request,
-                        "%(count)s bookings fall into this closure. They stay valid: please talk to the bookers.",
-                        count=result.overlapping_bookings,
-                    ))
+                _blackout_saved(request, result)
                 return redirect(f"/admin/sites/{site_id}#closures")
         return await self._site_page(
             request, app_context, site_id, status_code=400,
             blackout_form=form_values(form, BLACKOUT_FIELDS), blackout_errors=errors,
         )
+
+    @get("/blackouts/{blackout_id:int}/edit", name="admin:blackout-edit")
+    async def edit_blackout(self, request: Request, app_context: Ctx, blackout_id: RowId) -> Template:
+        blackout, site = await administration.get_blackout(app_context, request.user, blackout_id)
+        form = {
+            "starts_at": datetime_local_value(blackout.starts_at, site.timezone),
+            "ends_at": datetime_local_value(blackout.ends_at, site.timezone),
+            "resource_id": _text(blackout.resource_id), "kind": blackout.kind, "reason": blackout.reason or "",
+        }
+        return await self._blackout_page(request, app_context, blackout, site, form, FormErrors())
+
+    @post("/blackouts/{blackout_id:int}/edit", name="admin:blackout-update")
+    async def update_blackout(self, request: Request, app_context: Ctx, blackout_id: RowId) -> Template | Redirect:
+        blackout, site = await administration.get_blackout(app_context, request.user, blackout_id)
+        form = await request.form()
+        errors = FormErrors()
+        data = _blackout_input(form, site.timezone, errors)
+        if data is not None:
+            try:
+                result = await administration.update_blackout(app_context, request.user, blackout_id, data)
+            except InvalidInput as error:
+                merge_error(errors, error)
+            else:
+                _blackout_saved(request, result)
+                return redirect(f"/admin/sites/{site.id}#closures")
+        return await self._blackout_page(
+            request, app_context, blackout, site, form_values(form, BLACKOUT_FIELDS), errors, status_code=400,
+        )
+
+    async def _blackout_page(
+        self, request: Request, app_context: AppContext, blackout: Any, site: Site, form: dict[str, str],
+        errors: FormErrors, *, status_code: int = 200,
+    ) -> Template:
+        data = await administration.site_overview(app_context, request.user, site.id)  # type: ignore[arg-type]
+        context = {
+            "blackout": blackout, "site": site, "form": form, "errors": translate_errors(request, errors),
+            "resource_options": [(str(r.id), r.name) for r in data.resources],
+        }
+        return _page(request, "admin/blackout_form.html", context, status_code=status_code)
 
     @post("/sites/{site_id:int}/blackouts/{blackout_id:int}/delete", name="admin:blackout-delete")
     async def delete_blackout(self, request: Request, app_context: Ctx, site_id: RowId, blackout_id: RowId) -> Redirect:
@@ -544,6 +563,38 @@ def _users_back(form: Any) -> str:
 
     query = {key: form_value(form, key) for key in ("q", "page") if form_value(form, key)}
     return "/admin/users" + (f"?{urlencode(query)}" if query else "")
+
+
+def _blackout_input(form: Any, timezone: str, errors: FormErrors) -> BlackoutInput | None:
+    """A closure from its form, the times read in the site's zone; None (and ``errors``) on bad input."""
+    starts_at = ends_at = None
+    try:
+        starts_at = parse_local_datetime(form_value(form, "starts_at"), timezone, "starts_at")
+    except InvalidInput as error:
+        errors.setdefault("starts_at", _local_time_message(error))
+    try:
+        ends_at = parse_local_datetime(form_value(form, "ends_at"), timezone, "ends_at")
+    except InvalidInput as error:
+        errors.setdefault("ends_at", _local_time_message(error))
+    resource_text = form_value(form, "resource_id")
+    if resource_text and small_id(resource_text) is None:
+        errors.setdefault("resource_id", "Please choose a resource of this site.")
+    if errors or starts_at is None or ends_at is None:
+        return None
+    return BlackoutInput(
+        starts_at=starts_at, ends_at=ends_at, resource_id=small_id(resource_text),
+        kind=form_value(form, "kind"), reason=form_value(form, "reason"),
+    )
+
+
+def _blackout_saved(request: Request, result: administration.BlackoutResult) -> None:
+    flash(request, "success", translate(request, "The closure was saved."))
+    if result.overlapping_bookings:
+        flash(request, "warning", translate(
+            request,
+            "%(count)s bookings fall into this closure. They stay valid: please talk to the bookers.",
+            count=result.overlapping_bookings,
+        ))
 
 
 def _local_time_message(error: InvalidInput) -> str:

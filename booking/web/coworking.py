@@ -54,7 +54,7 @@ async def _day_page(
         "today": today,
         "previous_day": view.day - timedelta(days=1),
         "next_day": view.day + timedelta(days=1),
-        "active_nav": "home",
+        "active_nav": "coworking",
         "messages": messages or [],
     }
     return render_page(request, DAY_TEMPLATE, context, status_code=status_code)
@@ -66,7 +66,7 @@ class CoworkingPages(Controller):
     @get("/", guards=[public], name="coworking:index")
     async def index(self, request: Request, app_context: Ctx) -> Template:
         sites = await coworking.desk_sites(app_context, request.user)
-        return render_page(request, INDEX_TEMPLATE, {"sites": sites, "active_nav": "home"})
+        return render_page(request, INDEX_TEMPLATE, {"sites": sites, "active_nav": "coworking"})
 
     @get("/{site_id:int}", guards=[public], name="coworking:day")
     async def day(self, request: Request, app_context: Ctx, site_id: FromPath[int], day: FromQuery[str] = "") -> Template:

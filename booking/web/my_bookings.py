@@ -4,6 +4,7 @@ reason), the confirmation after booking, and a series with its dates."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -14,7 +15,7 @@ from booking.domain.errors import Conflict, DomainError
 from booking.services import bookings, feeds, overviews, series
 from booking.services.context import AppContext
 from booking.web import booking_form
-from booking.web.base import FormErrors, flash, form_value, page_login, parse_local_datetime, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, page_login, parse_int, parse_local_datetime, redirect, render_page
 from booking.web.resources import offers
 from booking.web.texts import gettext, translate_message
 
@@ -127,12 +128,97 @@ async def cancel(request: Request, app_context: Ctx, booking_id: FromPath[int]) 
     return redirect("/bookings")
 
 
+def _series_form(view: series.SeriesView, timezone: str, now: datetime) -> dict[str, str]:
+    """The move form prefilled from the next date not yet started (else the series' first)."""
+    upcoming = _upcoming(view, now)
+    first = upcoming[0] if upcoming else (view.occurrences[0] if view.occurrences else None)
+    if first is not None:
+        local_start = series.occurrence_local_start(first, timezone)
+        minutes = int((first.ends_at - first.starts_at).total_seconds() // 60)
+    else:
+        local_start, minutes = series.series_local_start(view.series), view.series.duration_minutes
+    return {"start_time": local_start.strftime("%H:%M"), "duration": str(minutes), "from_date": ""}
+
+
+def _upcoming(view: series.SeriesView, now: datetime) -> list[Any]:
+    """The dates a move may touch: not started yet, still requested or confirmed."""
+    return [booking for booking in view.occurrences if booking.starts_at > now and booking.status in ("requested", "confirmed")]
+
+
+def _from_options(request: Request, view: series.SeriesView, timezone: str, now: datetime) -> list[tuple[str, str]]:
+    options = [("", gettext(request, "All dates not started yet"))]
+    for booking in _upcoming(view, now):
+        original = booking.recurrence_id or booking.starts_at
+        label = gettext(request, "From %(date)s on", date=series.occurrence_local_start(booking, timezone).strftime("%d.%m.%Y"))
+        options.append((original.astimezone(UTC).isoformat(), label))
+    return options
+
+
+async def _series_page(request: Request, app_context: AppContext, series_id: int, *, form: dict[str, str] | None = None,
+                       errors: FormErrors | None = None, refused: list[Any] | None = None, status_code: int = 200,
+                       created: bool = False) -> Response:
+    view = await series.get_series(app_context, request.user, series_id)
+    timezone, now = view.site.timezone, app_context.now()
+    context = {"view": view, "created": created, "timezone": timezone, "errors": errors or FormErrors(),
+               "form": form or _series_form(view, timezone, now), "from_options": _from_options(request, view, timezone, now),
+               "refused": refused or [], "may_move": bool(_upcoming(view, now)), "active_nav": "bookings",
+               "next_url": f"/bookings/series/{series_id}"}
+    return render_page(request, "bookings/series.html", context, status_code=status_code)
+
+
 @get("/bookings/series/{series_id:int}", guards=[page_login])
 async def series_page(request: Request, app_context: Ctx, series_id: FromPath[int]) -> Response:
-    view = await series.get_series(app_context, request.user, series_id)
-    created = request.query_params.get("created") == "1"
-    return render_page(request, "bookings/series.html", {"view": view, "created": created, "timezone": view.site.timezone,
-                                                         "errors": FormErrors(), "active_nav": "bookings"})
+    return await _series_page(request, app_context, series_id, created=request.query_params.get("created") == "1")
+
+
+_SERIES_FIELDS = {"starts_at": "start_time", "local_time": "start_time", "ends_at": "duration", "duration": "duration",
+                  "from": "from_date"}
+
+
+@post("/bookings/series/{series_id:int}/change", guards=[page_login])
+async def series_change(request: Request, app_context: Ctx, series_id: FromPath[int]) -> Response:
+    """Move the dates not yet started (all, or from a chosen date on) to a new time of day and/or length."""
+    data = await request.form()
+    form = {"start_time": form_value(data, "start_time"), "duration": form_value(data, "duration"), "from_date": form_value(data, "from_date")}
+    view = await series.get_series(app_context, request.user, series_id)  # 404 for those who may not see it
+    errors = FormErrors()
+    local_time: time | None = None
+    try:
+        local_time = time.fromisoformat(form["start_time"]) if form["start_time"] else None
+    except ValueError:
+        errors["start_time"] = gettext(request, "please enter a time like 18:00")
+    if local_time is not None and (local_time.second or local_time.microsecond or local_time.tzinfo is not None):
+        errors["start_time"] = gettext(request, "please enter a time like 18:00")
+    duration: timedelta | None = None
+    if form["duration"]:
+        try:
+            duration = timedelta(minutes=parse_int(form["duration"], "duration", minimum=1))
+        except DomainError as error:
+            errors["duration"] = translate_message(request, error.message)
+    if not errors and local_time is None and duration is None:
+        errors["start_time"] = gettext(request, "give a new start time or a new length")
+    from_: datetime | None = None
+    if form["from_date"]:
+        allowed = {value for value, _ in _from_options(request, view, view.site.timezone, app_context.now())}
+        if form["from_date"] not in allowed:
+            errors["from_date"] = gettext(request, "please choose a date from the list")
+        else:
+            from_ = datetime.fromisoformat(form["from_date"])
+    if errors:
+        return await _series_page(request, app_context, series_id, form=form, errors=errors, status_code=400)
+    try:
+        await series.change_series(app_context, request.user, series_id, from_=from_, local_time=local_time, duration=duration)
+    except series.SeriesConflict as conflict:
+        refused = [dataclasses.replace(item, reason=translate_message(request, item.reason), alternatives=[]) for item in conflict.refused]
+        errors["general"] = gettext(request, "%(refused)s of the dates cannot be moved; nothing was changed.", refused=len(refused))
+        return await _series_page(request, app_context, series_id, form=form, errors=errors, refused=refused, status_code=409)
+    except DomainError as error:
+        if error.status_code == 404 and error.field is None:
+            raise
+        errors[_SERIES_FIELDS.get(error.field or "", "general")] = translate_message(request, error.message)
+        return await _series_page(request, app_context, series_id, form=form, errors=errors, status_code=error.status_code)
+    flash(request, "success", gettext(request, "The dates of the series are moved."))
+    return redirect(f"/bookings/series/{series_id}")
 
 
 @post("/bookings/series/{series_id:int}/cancel", guards=[page_login])
@@ -144,13 +230,10 @@ async def series_cancel(request: Request, app_context: Ctx, series_id: FromPath[
     except DomainError as error:
         if error.status_code == 404 and error.field is None:
             raise
-        view = await series.get_series(app_context, request.user, series_id)
         errors = FormErrors(general=translate_message(request, error.message))
-        return render_page(request, "bookings/series.html", {"view": view, "created": False, "timezone": view.site.timezone,
-                                                             "errors": errors, "active_nav": "bookings",
-                                                             "next_url": f"/bookings/series/{series_id}"}, status_code=error.status_code)
+        return await _series_page(request, app_context, series_id, errors=errors, status_code=error.status_code)
     flash(request, "success", gettext(request, "The remaining dates of the series are cancelled."))
     return redirect("/bookings")
 
 
-ROUTES = [my_bookings, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, series_page, series_cancel]
+ROUTES = [my_bookings, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, series_page, series_change, series_cancel]

@@ -58,6 +58,35 @@ async def invite(request: Request, app_context: Ctx, organisation_id: FromPath[i
     return redirect(f"/organisation/{organisation_id}")
 
 
+async def _invitation_action(request: Request, app_context: AppContext, organisation_id: int, invitation_id: int, action: str) -> Response:
+    try:
+        if action == "revoke":
+            invitation = await organisations.revoke_invitation(app_context, request.user, organisation_id, invitation_id)
+        else:
+            invitation = await organisations.resend_invitation(app_context, request.user, organisation_id, invitation_id,
+                                                               language=page_language(request))
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        errors = FormErrors(general=translate_message(request, error.message))
+        return await _page(request, app_context, organisation_id, errors=errors, status_code=error.status_code)
+    if action == "revoke":
+        flash(request, "success", gettext(request, "The invitation to %(email)s is withdrawn; its link no longer works.", email=invitation.email))
+    else:
+        flash(request, "success", gettext(request, "The invitation to %(email)s is sent again with a new link.", email=invitation.email))
+    return redirect(f"/organisation/{organisation_id}")
+
+
+@post("/organisation/{organisation_id:int}/invitations/{invitation_id:int}/resend", guards=[page_login])
+async def resend_invitation(request: Request, app_context: Ctx, organisation_id: FromPath[int], invitation_id: FromPath[int]) -> Response:
+    return await _invitation_action(request, app_context, organisation_id, invitation_id, "resend")
+
+
+@post("/organisation/{organisation_id:int}/invitations/{invitation_id:int}/revoke", guards=[page_login])
+async def revoke_invitation(request: Request, app_context: Ctx, organisation_id: FromPath[int], invitation_id: FromPath[int]) -> Response:
+    return await _invitation_action(request, app_context, organisation_id, invitation_id, "revoke")
+
+
 @post("/organisation/{organisation_id:int}/feed", guards=[page_login])
 async def organisation_feed(request: Request, app_context: Ctx, organisation_id: FromPath[int]) -> Response:
     from booking.web.my_bookings import feed_created
@@ -73,6 +102,11 @@ async def _invitation_page(request: Request, app_context: AppContext, token: str
                            errors: FormErrors | None = None, status_code: int = 200) -> Response:
     try:
         invitation = await registration.get_invitation(app_context, token)
+    except registration.InvitationWithdrawn as error:
+        return render_page(request, "accounts/message.html", {
+            "title": gettext(request, "This invitation was withdrawn"), "text": translate_message(request, error.message),
+            "level": "warning", "links": [("/", gettext(request, "To the home page"))],
+        }, status_code=error.status_code)
     except DomainError as error:
         return render_page(request, "accounts/message.html", {
             "title": gettext(request, "This link does not work"), "text": translate_message(request, error.message),
@@ -120,4 +154,4 @@ async def register_and_join(request: Request, app_context: Ctx, token: FromPath[
     return redirect(f"/organisation/{organisation_id}")
 
 
-ROUTES = [organisation_page, invite, organisation_feed, invitation_page, accept, register_and_join]
+ROUTES = [organisation_page, invite, resend_invitation, revoke_invitation, organisation_feed, invitation_page, accept, register_and_join]

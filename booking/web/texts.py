@@ -37,6 +37,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "%(moment)s does not exist in %(zone)s: the clocks skip that hour when summer time starts. This date was not booked; choose another time for it."),
         (r"^a booking that is (?P<status>\w+) cannot be changed$", "a booking that is %(status)s cannot be changed"),
         (r"^a booking that is (?P<status>\w+) cannot be (?P<action>[\w ]+)$", "a booking that is %(status)s cannot be %(action)s"),
+        (r"^(?P<refused>\d+) of (?P<total>\d+) dates cannot be booked; nothing was booked$", "%(refused)s of %(total)s dates cannot be booked; nothing was booked"),
+        (r"^(?P<refused>\d+) of (?P<total>\d+) dates cannot be moved; nothing was changed$", "%(refused)s of %(total)s dates cannot be moved; nothing was changed"),
+        (r"^a loan lasts at most (?P<number>\d+) days$", "a loan lasts at most %(number)s days"),
+        (r"^a kit has at most (?P<number>\d+) parts$", "a kit has at most %(number)s parts"),
+        (r"^at most (?P<number>\d+) feeds per person; revoke one first$", "at most %(number)s feeds per person; revoke one first"),
     )
 )
 _DURATION = re.compile(r"^(?P<number>\d+) (?P<unit>days|hours|minutes)$")

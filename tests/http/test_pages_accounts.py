@@ -279,3 +279,59 @@ async def test_members_only_pages_and_invites_are_guarded(client, world):
     refused = await post_form(client, f"/organisation/{world.org_a.id}/invite", {"email": "x@example.org", "role": "admin"},
                               form_page=f"/organisation/{world.org_a.id}")
     assert refused.status_code == 403
+
+
+async def test_org_admin_resends_and_withdraws_an_open_invitation(client, app_context, world, smtp_server):
+    from booking.models import Invitation
+
+    organisation_id = world.org_a.id
+    page_path = f"/organisation/{organisation_id}"
+    await log_in(client, world.emails["org_admin_a"])
+    await post_form(client, f"{page_path}/invite", {"email": "gast@example.org", "role": "member"}, form_page=page_path)
+    await send_outbox(app_context, smtp_server)
+    first_link = mail_link(smtp_server, "gast@example.org", "/invitations/")
+    async with app_context.database.reader() as session:
+        invitation = (await session.exec(select(Invitation).where(Invitation.email == "gast@example.org"))).one()
+    page = await client.get(page_path)
+    resend_path = f"{page_path}/invitations/{invitation.id}/resend"
+    revoke_path = f"{page_path}/invitations/{invitation.id}/revoke"
+    assert f'action="{resend_path}"' in page.text and f'action="{revoke_path}"' in page.text
+
+    # Sent again: a new link works, the old one no longer does.
+    resent = await post_form(client, resend_path, {}, form_page=page_path)
+    assert resent.status_code == 303
+    assert "erneut" in (await client.get(page_path)).text
+    await send_outbox(app_context, smtp_server)
+    new_link = mail_link(smtp_server, "gast@example.org", "/invitations/")
+    assert new_link != first_link
+    assert (await client.get(new_link)).status_code == 200
+    assert (await client.get(first_link)).status_code == 400
+
+    # A member who is no admin may do neither; nothing changes.
+    await post_form(client, "/logout", {}, form_page="/")
+    await log_in(client, world.emails["member_a"])
+    assert (await post_form(client, revoke_path, {}, form_page=page_path)).status_code == 403
+    assert (await post_form(client, resend_path, {}, form_page=page_path)).status_code == 403
+    assert (await client.get(new_link)).status_code == 200
+    await post_form(client, "/logout", {}, form_page="/")
+
+    # Withdrawn: the link answers with a clear page (410), accepting does not work either.
+    await log_in(client, world.emails["org_admin_a"])
+    assert (await post_form(client, f"{page_path}/invitations/99999/revoke", {}, form_page=page_path)).status_code == 404
+    revoked = await post_form(client, revoke_path, {}, form_page=page_path)
+    assert revoked.status_code == 303
+    page = await client.get(page_path)
+    assert "zurückgezogen" in page.text and f'action="{revoke_path}"' not in page.text
+    again = await post_form(client, revoke_path, {}, form_page=page_path)
+    assert again.status_code == 400 and "nicht mehr offen" in again.text
+    await post_form(client, "/logout", {}, form_page="/")
+    gone = await client.get(new_link)
+    assert gone.status_code == 410 and "Diese Einladung wurde zurückgezogen" in gone.text
+    await log_in(client, world.emails["member_b"])
+    token = await csrf_token(client, "/bookings")
+    refused = await client.post(new_link + "/accept", data={"_csrf_token": token})
+    assert refused.status_code == 410
+    async with app_context.database.reader() as session:
+        assert (await session.exec(select(Membership).where(Membership.organisation_id == organisation_id))).all()
+        row = await session.get(Invitation, invitation.id)
+    assert row.revoked_at is not None and row.accepted_at is None

@@ -184,6 +184,70 @@ async def test_closures_are_added_in_local_time_and_removed(client, world: World
     assert not await load(app_context, Blackout)
 
 
+async def test_closures_are_edited_in_local_time_with_the_same_checks(client, world: World, app_context):
+    start = next_monday(datetime.now(UTC), 2) + timedelta(hours=10)
+    await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(world.benches.id, start, start + timedelta(hours=2), quantity=2))
+    async with app_context.database.transaction() as session:
+        closure = Blackout(site_id=world.site_a.id, starts_at=datetime(2031, 7, 1, 6, 0, tzinfo=UTC), ends_at=datetime(2031, 7, 2, 6, 0, tzinfo=UTC), reason="Sommer")
+        elsewhere = Blackout(site_id=world.site_b.id, starts_at=datetime(2031, 7, 1, 6, 0, tzinfo=UTC), ends_at=datetime(2031, 7, 2, 6, 0, tzinfo=UTC))
+        session.add_all([closure, elsewhere])
+        await session.flush()
+        closure_id, elsewhere_id = closure.id, elsewhere.id
+    site_id = world.site_a.id
+
+    await login(client, world, "manager_a")
+    overview = await client.get(f"/admin/sites/{site_id}")
+    assert f'href="/admin/blackouts/{closure_id}/edit"' in overview.text
+    page = await client.get(f"/admin/blackouts/{closure_id}/edit")
+    assert page.status_code == 200
+    # Shown in the site's zone: 06:00 UTC is 08:00 in Berlin in summer.
+    assert 'value="2031-07-01T08:00"' in page.text and 'value="2031-07-02T08:00"' in page.text and 'value="Sommer"' in page.text
+
+    bad = await post_form(client, f"/admin/blackouts/{closure_id}/edit", {"starts_at": "2031-08-02T10:00", "ends_at": "2031-08-01T10:00", "kind": "closed"})
+    assert bad.status_code == 400
+    assert field_error(bad.text, "blackout-ends-at") == "Das Ende muss nach dem Beginn liegen."
+    assert is_marked_invalid(bad.text, "blackout-ends-at")
+    gap = await post_form(client, f"/admin/blackouts/{closure_id}/edit", {"starts_at": "2031-03-30T02:30", "ends_at": "2031-03-30T05:00", "kind": "closed"})
+    assert gap.status_code == 400 and field_error(gap.text, "blackout-starts-at")
+    garbled = await post_form(client, f"/admin/blackouts/{closure_id}/edit", {"starts_at": "tomorrow", "ends_at": "2031-03-30T05:00", "kind": "closed"})
+    assert garbled.status_code == 400 and field_error(garbled.text, "blackout-starts-at")
+    other_site = await post_form(client, f"/admin/blackouts/{closure_id}/edit", {
+        "starts_at": "2031-08-01T10:00", "ends_at": "2031-08-02T10:00", "resource_id": str(world.room_b.id), "kind": "repair",
+    })
+    assert other_site.status_code == 400 and field_error(other_site.text, "blackout-resource")
+    wrong_kind = await post_form(client, f"/admin/blackouts/{closure_id}/edit", {"starts_at": "2031-08-01T10:00", "ends_at": "2031-08-02T10:00", "kind": "party"})
+    assert wrong_kind.status_code == 400 and field_error(wrong_kind.text, "blackout-kind")
+    [unchanged] = await load(app_context, Blackout, id=closure_id)
+    assert (unchanged.starts_at, unchanged.ends_at, unchanged.reason) == (datetime(2031, 7, 1, 6, 0, tzinfo=UTC), datetime(2031, 7, 2, 6, 0, tzinfo=UTC), "Sommer")
+
+    # Moved over the benches' booking: saved, and the booking is reported (it stays valid).
+    local = lambda moment: moment.astimezone(BERLIN).strftime("%Y-%m-%dT%H:%M")  # noqa: E731
+    response = await post_form(client, f"/admin/blackouts/{closure_id}/edit", {
+        "starts_at": local(start - timedelta(hours=1)), "ends_at": local(start + timedelta(hours=1)),
+        "resource_id": str(world.benches.id), "kind": "repair", "reason": "Bänke in Reparatur",
+    })
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/admin/sites/{site_id}#closures"
+    [changed] = await load(app_context, Blackout, id=closure_id)
+    assert (changed.starts_at, changed.ends_at) == (start - timedelta(hours=1), start + timedelta(hours=1))
+    assert (changed.resource_id, changed.kind, changed.reason) == (world.benches.id, "repair", "Bänke in Reparatur")
+    after = await client.get(f"/admin/sites/{site_id}")
+    assert "1 Buchungen fallen in diese Schließzeit." in after.text
+    assert len(await load(app_context, Booking, resource_id=world.benches.id)) == 1
+
+    # Managers reach only the closures of their sites; lenders none; a missing one is 404.
+    assert (await client.get(f"/admin/blackouts/{elsewhere_id}/edit")).status_code == 403
+    taken = await post_form(client, f"/admin/blackouts/{elsewhere_id}/edit", {"starts_at": "2031-08-01T10:00", "ends_at": "2031-08-02T10:00", "kind": "closed"})
+    assert taken.status_code == 403
+    [untouched] = await load(app_context, Blackout, id=elsewhere_id)
+    assert untouched.starts_at == datetime(2031, 7, 1, 6, 0, tzinfo=UTC)
+    assert (await client.get("/admin/blackouts/999999/edit")).status_code == 404
+    await login(client, world, "lender_a")
+    assert (await client.get(f"/admin/blackouts/{closure_id}/edit")).status_code == 403
+    await login(client, world, "city_admin")
+    assert (await client.get(f"/admin/blackouts/{elsewhere_id}/edit")).status_code == 200
+
+
 async def test_resource_with_rules_and_deactivation(client, world: World, app_context):
     await login(client, world, "manager_a")
     site_id = world.site_a.id

@@ -229,3 +229,58 @@ async def test_pages_are_guarded(client, world, app_context):
     refused = await post_form(client, f"/bookings/{theirs.id}/cancel", {"reason": ""}, form_page="/bookings")
     assert refused.status_code == 403
     assert await booking_count(app_context) == 1
+
+
+async def test_series_page_moves_the_dates_or_shows_the_refused_ones(client, app_context, world):
+    from booking.services import series
+
+    starts_at, _ = slot()
+    local_start = starts_at.astimezone(BERLIN).replace(tzinfo=None, hour=18, minute=0)
+    made = await series.create_series(app_context, world["member_a"], series.SeriesRequest(
+        resource_id=world.room.id, local_start=local_start, duration=timedelta(hours=1), rule="FREQ=WEEKLY;COUNT=3"))
+    series_id = made.series.id
+    taken = datetime.combine(local_start.date() + timedelta(weeks=1), datetime.min.time(), BERLIN) + timedelta(hours=20)
+    await bookings.create_booking(app_context, world["member_b"], BookingRequest(world.room.id, taken, taken + timedelta(hours=1)))
+
+    async def dates() -> list[tuple[datetime, datetime]]:
+        async with app_context.database.reader() as session:
+            rows = (await session.exec(select(Booking).where(Booking.series_id == series_id).order_by(Booking.starts_at))).all()
+        return [(row.starts_at, row.ends_at) for row in rows]
+
+    before = await dates()
+    await log_in(client, world)
+    page = await client.get(f"/bookings/series/{series_id}")
+    assert page.status_code == 200 and f'action="/bookings/series/{series_id}/change"' in page.text and 'value="18:00"' in page.text
+
+    path, form_page = f"/bookings/series/{series_id}/change", f"/bookings/series/{series_id}"
+    refused = await post_form(client, path, {"start_time": "20:00", "duration": "60", "from_date": ""}, form_page=form_page)
+    assert refused.status_code == 409 and "Nicht gebuchte Termine" in refused.text and "nichts wurde geändert" in refused.text
+    assert await dates() == before
+
+    for values, field, status in [
+        ({"start_time": "abends", "duration": "60"}, "start_time", 400),
+        ({"start_time": "19:00", "duration": "0"}, "duration", 400),
+        ({"start_time": "19:00", "duration": "zwei"}, "duration", 400),
+        ({"start_time": "19:00", "duration": "60", "from_date": "2000-01-01T00:00:00+00:00"}, "from_date", 400),
+        ({"start_time": "19:00", "duration": str(60 * 24 * 40)}, "duration", 400),
+    ]:
+        answer = await post_form(client, path, values, form_page=form_page)
+        assert answer.status_code == status, (values, answer.status_code)
+        assert field_error(answer.text, field) and is_described_by_error(answer.text, field), values
+    assert await dates() == before
+
+    # This date and the following ones: the first keeps its time.
+    options = re.findall(r'<option value="(\d{4}-[^"]+)"', (await client.get(form_page)).text)
+    assert len(options) == 3
+    moved = await post_form(client, path, {"start_time": "19:00", "duration": "45", "from_date": options[1]}, form_page=form_page)
+    assert moved.status_code == 303, moved.text
+    after = await dates()
+    assert after[0] == before[0]
+    for starts, ends in after[1:]:
+        assert starts.astimezone(BERLIN).strftime("%H:%M") == "19:00" and ends - starts == timedelta(minutes=45)
+
+    # Someone who may not see the series gets 404 and changes nothing.
+    client.cookies.clear()
+    await log_in(client, world, "member_b")
+    hidden = await post_form(client, path, {"start_time": "08:00", "duration": "60"}, form_page="/bookings")
+    assert hidden.status_code == 404 and await dates() == after

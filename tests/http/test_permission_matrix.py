@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from booking.app import create_app
-from booking.models import Blackout, FeedToken, Membership, OutboxMessage, SiteRole, User
+from booking.models import Blackout, FeedToken, Invitation, Membership, OutboxMessage, SiteRole, User
 from booking.services import bookings, series
 from booking.settings import load_settings
 from tests.support.world import PASSWORD, World, next_monday, password_hash
@@ -82,6 +82,7 @@ class Fixture:
     series_id: int
     feed_id: int
     repair_block_ids: tuple[int, int]
+    invitation_id: int = 0
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -126,6 +127,7 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "feed_id": lambda fx: fx.feed_id,
     "block_id": lambda fx: fx.repair_block_ids[0],
     "filename": lambda fx: "not-a-real-token.ics",
+    "invitation_id": lambda fx: fx.invitation_id,
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -179,6 +181,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/admin/sites/{site_id:int}/edit"): Expect(MANAGERS_OF_A),
     ("POST", "/admin/sites/{site_id:int}/edit"): Expect(MANAGERS_OF_A, body=lambda fx: {**site_form(fx), "name": "Site A"}),
     ("POST", "/admin/sites/{site_id:int}/blackouts"): Expect(MANAGERS_OF_A, body=blackout_form),
+    ("GET", "/admin/blackouts/{blackout_id:int}/edit"): Expect(MANAGERS_OF_A),
+    ("POST", "/admin/blackouts/{blackout_id:int}/edit"): Expect(MANAGERS_OF_A, body=blackout_form),
     ("POST", "/admin/sites/{site_id:int}/blackouts/{blackout_id:int}/delete"): Expect(MANAGERS_OF_A),
     ("POST", "/admin/sites/{site_id:int}/staff"): Expect(MANAGERS_OF_A, body=spare_email),
     ("POST", "/admin/sites/{site_id:int}/staff/{user_id:int}/remove"): Expect(MANAGERS_OF_A),
@@ -235,12 +239,17 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # A series is hidden (404) from those who may not see its bookings.
     ("GET", "/bookings/series/{series_id:int}"): Expect(MAY_SEE_BOOKING, denied_status=404),
     ("POST", "/bookings/series/{series_id:int}/cancel"): Expect(MAY_CHANGE_BOOKING, denied_status=404),
+    ("POST", "/bookings/series/{series_id:int}/change"): Expect(MAY_CHANGE_BOOKING, denied_status=404,
+                                                               body=lambda fx: {"start_time": "19:00", "duration": "60"}),
     ("POST", "/bookings/feeds"): Expect(SIGNED_IN),
     # Feeds are their owner's (member_a's); others are told it does not exist.
     ("POST", "/bookings/feeds/{feed_id:int}/revoke"): Expect(frozenset({"member_a"}), denied_status=404),
     # An organisation's page is hidden (404) from people outside it.
     ("GET", "/organisation/{organisation_id:int}"): Expect(MEMBERS_OF_A | CITY_ADMIN, denied_status=404),
     ("POST", "/organisation/{organisation_id:int}/invite"): Expect(frozenset({"org_admin_a", "city_admin"})),
+    # Resent first (a new link), then withdrawn; withdrawing again is a 400, still "allowed".
+    ("POST", "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/resend"): Expect(frozenset({"org_admin_a", "city_admin"})),
+    ("POST", "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/revoke"): Expect(frozenset({"org_admin_a", "city_admin"})),
     ("POST", "/organisation/{organisation_id:int}/feed"): Expect(MEMBERS_OF_A | CITY_ADMIN),
     ("GET", "/invitations/{token:str}"): Expect(EVERYONE),
     ("POST", "/invitations/{token:str}/accept"): Expect(SIGNED_IN),
@@ -378,12 +387,15 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         ]
         parked = OutboxMessage(kind="confirmed", recipient="x@example.org", subject="Matrix", message_id="<matrix@test>", raw="x", status="parked", attempts=8)
         feed = FeedToken(owner_id=world["member_a"].user_id, scope="user", target_id=world["member_a"].user_id, is_private=True, token_hash="m" * 64)
-        session.add_all([blackout, *repairs, parked, feed])
+        invitation = Invitation(organisation_id=world.org_a.id, email="invited@example.org", role="member", token_hash="i" * 64,
+                                expires_at=start + timedelta(days=14))
+        session.add_all([blackout, *repairs, parked, feed, invitation])
         await session.flush()
         session.add(SiteRole(user_id=spare.id, site_id=world.site_a.id, role="lender"))  # type: ignore[arg-type]
         session.add(Membership(user_id=spare.id, organisation_id=world.org_a.id, role="member"))  # type: ignore[arg-type]
     return Fixture(
-        world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id)  # type: ignore[arg-type]
+        world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id),  # type: ignore[arg-type]
+        invitation.id,  # type: ignore[arg-type]
     )
 
 
