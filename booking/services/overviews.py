@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
 from booking.auth.permissions import can_change_booking
@@ -39,6 +40,9 @@ class MyBookings:
     upcoming: list[BookingRow]
     past: list[BookingRow]
     organisations: list[Organisation]
+    page: int = 1
+    page_count: int = 1
+    past_total: int = 0
 
 
 async def _rows(app: AppContext, pairs: list[tuple[Booking, Resource]]) -> list[BookingRow]:
@@ -54,23 +58,39 @@ async def _rows(app: AppContext, pairs: list[tuple[Booking, Resource]]) -> list[
     return [BookingRow(booking, resource, sites[resource.site_id], names.get(booking.organisation_id)) for booking, resource in pairs]
 
 
-async def my_bookings(app: AppContext, actor: Principal) -> MyBookings:
-    """The actor's own bookings: waiting for approval, coming up, and the latest past or ended ones."""
+async def _past_page(app: AppContext, actor: Principal, now: datetime, page: int, per_page: int) -> tuple[list[tuple[Booking, Resource]], int, int, int]:
+    """The actor's bookings that are over (ended, or cancelled/declined/returned), latest first,
+    one page of them: (pairs, total, page clamped to 1..page_count, page_count)."""
+    over = or_(col(Booking.status).not_in(HOLDING), col(Booking.ends_at) <= now)
+    mine = and_(Booking.booker_id == actor.user_id, over)
+    async with app.database.reader() as session:
+        total = (await session.exec(select(func.count()).select_from(Booking).where(mine))).one()
+        page_count = max(1, -(-total // per_page))
+        page = min(max(page, 1), page_count)
+        statement = (
+            select(Booking, Resource).join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+            .where(mine).order_by(col(Booking.starts_at).desc(), col(Booking.id).desc())
+            .offset((page - 1) * per_page).limit(per_page)
+        )
+        pairs = [(booking, resource) for booking, resource in (await session.exec(statement)).all()]
+    return pairs, total, page, page_count
+
+
+async def my_bookings(app: AppContext, actor: Principal, *, page: int = 1, per_page: int = PAST_LIMIT) -> MyBookings:
+    """The actor's own bookings: waiting for approval, coming up, and one page of the past or
+    ended ones (latest first; a page beyond the last shows the last)."""
     now = app.now()
     current = await bookings.list_bookings(app, actor, BookingFilter(scope="mine", statuses=HOLDING, starts_after=now, limit=500))
-    everything_past = await bookings.list_bookings(app, actor, BookingFilter(scope="mine", starts_before=now, limit=1000))
-    ended = await bookings.list_bookings(
-        app, actor, BookingFilter(scope="mine", statuses=(Status.CANCELLED.value, Status.DECLINED.value, Status.RETURNED.value), starts_after=now, limit=200)
-    )
     current_rows = await _rows(app, current)
-    past_pairs = {booking.id: (booking, resource) for booking, resource in [*everything_past, *ended]}
-    past_rows = await _rows(app, sorted(past_pairs.values(), key=lambda pair: pair[0].starts_at, reverse=True)[:PAST_LIMIT])
-    past_rows = [row for row in past_rows if not (row.booking.status in HOLDING and row.booking.ends_at > now)]
+    past_pairs, total, page, page_count = await _past_page(app, actor, now, page, per_page)
     return MyBookings(
         requested=[row for row in current_rows if row.booking.status == Status.REQUESTED.value],
         upcoming=[row for row in current_rows if row.booking.status != Status.REQUESTED.value],
-        past=past_rows,
+        past=await _rows(app, past_pairs),
         organisations=await organisations.organisations_of(app, actor),
+        page=page,
+        page_count=page_count,
+        past_total=total,
     )
 
 

@@ -24,9 +24,18 @@ Ctx = NamedDependency[AppContext]
 
 @get("/bookings", guards=[page_login])
 async def my_bookings(request: Request, app_context: Ctx) -> Response:
-    overview = await overviews.my_bookings(app_context, request.user)
+    """The list; ``?page=N`` pages the past bookings (a page beyond the last shows the last)."""
+    raw_page = (request.query_params.get("page") or "1").strip()
+    errors = FormErrors()
+    try:
+        page = parse_int(raw_page, "page", minimum=1)
+    except DomainError:
+        page = 1
+        errors["page"] = gettext(request, "The page number must be a whole number of at least 1; here is the first page.")
+    overview = await overviews.my_bookings(app_context, request.user, page=page)
     my_feeds = [view for view in await feeds.list_feeds(app_context, request.user) if view.scope in ("person", "organisation")]
-    return render_page(request, "bookings/list.html", {"overview": overview, "feeds": my_feeds, "active_nav": "bookings"})
+    return render_page(request, "bookings/list.html", {"overview": overview, "feeds": my_feeds, "errors": errors, "active_nav": "bookings"},
+                       status_code=400 if errors else 200)
 
 
 def feed_created(request: Request, app_context: AppContext, view: feeds.FeedView, back: str) -> Response:

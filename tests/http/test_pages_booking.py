@@ -284,3 +284,41 @@ async def test_series_page_moves_the_dates_or_shows_the_refused_ones(client, app
     await log_in(client, world, "member_b")
     hidden = await post_form(client, path, {"start_time": "08:00", "duration": "60"}, form_page="/bookings")
     assert hidden.status_code == 404 and await dates() == after
+
+
+async def test_my_past_bookings_are_paged(client, app_context, world):
+    now = datetime.now(UTC).replace(microsecond=0)
+    member = world["member_a"]
+    async with app_context.database.transaction() as session:
+        for day in range(1, 56):  # 55 bookings that are over, one a day (room_b: no PG overlap between them)
+            start = now - timedelta(days=day)
+            session.add(Booking(resource_id=world.room_b.id, starts_at=start, ends_at=start + timedelta(hours=1), status="confirmed",
+                                booker_id=member.user_id, title=f"Vergangen {day}"))
+        later = now + timedelta(days=3)
+        session.add(Booking(resource_id=world.room_b.id, starts_at=later, ends_at=later + timedelta(hours=1), status="cancelled",
+                            booker_id=member.user_id, title="Abgesagt"))
+        session.add(Booking(resource_id=world.room_b.id, starts_at=later, ends_at=later + timedelta(hours=1), status="confirmed",
+                            booker_id=member.user_id, title="Kommt noch"))
+    await log_in(client, world)
+
+    def titles(page: str) -> list[str]:
+        past = page.split('id="past-heading"', 1)[1]
+        return re.findall(r"· (Vergangen \d+|Abgesagt|Kommt noch)</span>", past)
+
+    first = await client.get("/bookings")
+    assert first.status_code == 200
+    shown = titles(first.text)
+    assert len(shown) == 50 and shown[0] == "Abgesagt" and shown[1] == "Vergangen 1" and "Kommt noch" not in shown
+    assert 'aria-label="Seiten der vergangenen Buchungen"' in first.text and 'href="/bookings?page=2#past-heading"' in first.text
+    assert "Kommt noch" in first.text  # in "coming up"
+
+    second = await client.get("/bookings", params={"page": "2"})
+    assert second.status_code == 200 and titles(second.text) == [f"Vergangen {day}" for day in range(50, 56)]
+    assert 'aria-current="page"><span class="kern-sr-only">Seite </span>2' in second.text
+    beyond = await client.get("/bookings", params={"page": "9"})
+    assert beyond.status_code == 200 and titles(beyond.text) == titles(second.text)
+
+    for bad in ("zwei", "0", "-1"):
+        answer = await client.get("/bookings", params={"page": bad})
+        assert answer.status_code == 400 and "Die Seitenzahl muss eine ganze Zahl" in answer.text
+        assert titles(answer.text) == shown
