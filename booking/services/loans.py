@@ -316,6 +316,29 @@ async def _load_locked(session: AsyncSession, booking_ids: Sequence[int], wanted
     return [rows[i] for i in [first] if i in rows] + [rows[i] for i in others if i in rows and rows[i][0].status == wanted]
 
 
+async def _lock_for_step(
+    session: AsyncSession,
+    actor: Principal,
+    booking_id: int,
+    booking_ids: Sequence[int],
+    resource_ids: Sequence[int],
+    action: Action,
+    refusal: str,
+) -> list[tuple[Booking, Resource]]:
+    """Lock the resources, read the bookings again and check that ``actor`` may take ``action``
+    on every one of them and that the state machine allows it — 403/409 before anything is written."""
+    wanted = Status.CONFIRMED.value if action == Action.CHECK_OUT else Status.CHECKED_OUT.value
+    await lock_resources(session, resource_ids)
+    rows = await _load_locked(session, booking_ids, wanted)
+    if not rows or rows[0][0].id != booking_id:
+        raise NotFound(f"booking {booking_id} does not exist")
+    for booking, resource in rows:
+        if not can_hand_out(actor, booking_service.facts(booking, resource)):
+            raise PermissionDenied(refusal)
+        next_status(booking.status, action)
+    return rows
+
+
 async def hand_out(
     app: AppContext, actor: Principal, booking_id: int, details: HandOut = HandOut(), *, whole_kit: bool = True
 ) -> list[tuple[Booking, Loan]]:
@@ -334,14 +357,11 @@ async def hand_out(
     done: list[tuple[Booking, Loan]] = []
     try:
         async with app.database.transaction() as session:
-            await lock_resources(session, resource_ids)
-            rows = await _load_locked(session, booking_ids, Status.CONFIRMED.value)
-            if not rows or rows[0][0].id != booking_id:
-                raise NotFound(f"booking {booking_id} does not exist")
+            rows = await _lock_for_step(
+                session, actor, booking_id, booking_ids, resource_ids, Action.CHECK_OUT,
+                "only lenders of this site may hand things out",
+            )
             for booking, resource in rows:
-                if not can_hand_out(actor, booking_service.facts(booking, resource)):
-                    raise PermissionDenied("only lenders of this site may hand things out")
-                next_status(booking.status, Action.CHECK_OUT)  # 409 before anything is written
                 if now >= booking.ends_at:
                     raise PolicyViolation(f"{resource.name}: the booking has ended, it can no longer be handed out")
             own_ids = [booking.id for booking, _ in rows]
@@ -408,14 +428,10 @@ async def take_back(
     now = app.now()
     done: list[tuple[Booking, Loan]] = []
     async with app.database.transaction() as session:
-        await lock_resources(session, resource_ids)
-        rows = await _load_locked(session, booking_ids, Status.CHECKED_OUT.value)
-        if not rows or rows[0][0].id != booking_id:
-            raise NotFound(f"booking {booking_id} does not exist")
-        for booking, resource in rows:
-            if not can_hand_out(actor, booking_service.facts(booking, resource)):
-                raise PermissionDenied("only lenders of this site may take things back")
-            next_status(booking.status, Action.RETURN)
+        rows = await _lock_for_step(
+            session, actor, booking_id, booking_ids, resource_ids, Action.RETURN,
+            "only lenders of this site may take things back",
+        )
         for booking, _resource in rows:
             loan = (await session.exec(select(Loan).where(Loan.booking_id == booking.id))).first()
             if loan is None:  # checked out before loans were recorded: keep the return anyway
