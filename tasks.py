@@ -3,6 +3,7 @@
 
     python3 tasks.py run    # .venv, migrate the SQLite file, load demo data, serve
     python3 tasks.py test   # .venv, run every test (PostgreSQL and browser tests included)
+    python3 tasks.py lock   # update requirements/lock.txt on purpose (pip-tools, exact versions + hashes)
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
 
 
+LOCK = ROOT / "requirements" / "lock.txt"
+
+
 def _requirements_digest() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", LOCK):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_environment() -> None:
@@ -40,7 +47,10 @@ def ensure_environment() -> None:
     print("installing dependencies into .venv …", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    # Exact versions (with hashes) from the lock, then the project itself without resolving again:
+    # which release pip would pick today never changes what runs.
+    subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=True)
+    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
     STAMP.write_text(digest)
 
 
@@ -63,8 +73,23 @@ def test() -> int:
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *sys.argv[2:]], cwd=ROOT)
 
 
+def lock() -> int:
+    """Re-resolve pyproject.toml's dependencies into requirements/lock.txt (run it on purpose)."""
+    ensure_environment()
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "pip-tools>=7.4"], check=True)
+    return subprocess.call(
+        [
+            str(BIN / "pip-compile"), "--quiet", "--extra", "test", "--extra", "bench",
+            "--generate-hashes", "--allow-unsafe", "--strip-extras", "--upgrade",
+            "-o", str(LOCK), str(ROOT / "pyproject.toml"), *sys.argv[2:],
+        ],
+        cwd=ROOT,
+    )
+
+
 if __name__ == "__main__":
-    commands = {"run": run, "test": test}
+    commands = {"run": run, "test": test, "lock": lock}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]]())
