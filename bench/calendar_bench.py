@@ -30,6 +30,7 @@ import calendar as gregorian
 import contextlib
 import os
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -188,7 +189,7 @@ def booking_server(database_url: str) -> Iterator[str]:
     env = {
         **os.environ,
         "BOOKING_DATABASE_URL": database_url,
-        "BOOKING_SECRET_KEY": "bench-secret-" + "x" * 40,
+        "BOOKING_SECRET_KEY": secrets.token_hex(32),
         "BOOKING_RUN_WORKER_IN_PROCESS": "false",
         "BOOKING_BASE_URL": base_url,
     }

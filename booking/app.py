@@ -26,7 +26,7 @@ from booking.api.health import health
 from booking.auth.middleware import AuthenticationMiddleware
 from booking.db import Database
 from booking.services.context import AppContext
-from booking.settings import PROJECT_ROOT, Settings
+from booking.settings import PROJECT_ROOT, Settings, check_secret_key
 from booking.web.base import LanguageMiddleware
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -41,6 +41,7 @@ def _derived_key(secret: str, purpose: str) -> bytes:
 
 def create_app(settings: Settings, *, app_context: AppContext | None = None) -> Litestar:
     """The whole application for ``settings``; tests may pass their own context (clock)."""
+    check_secret_key(settings.secret_key)  # also for settings not read by load_settings
     context = app_context or AppContext(database=Database(settings.database_url), settings=settings)
 
     @contextlib.asynccontextmanager

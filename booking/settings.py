@@ -145,7 +145,43 @@ def _resolve(settings: Settings) -> Settings:
             changes["database_url"] = prefix + str(absolute)
     if not settings.secret_key:
         changes["secret_key"] = _local_secret_key()
+    else:
+        check_secret_key(settings.secret_key)
     return settings.replace(**changes) if changes else settings
+
+
+MIN_SECRET_KEY_BYTES = 32
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+# Values that appear in this project's documentation and examples: whoever read them can
+# forge session cookies for a site that uses them.
+KNOWN_SECRET_KEYS = frozenset({
+    "change-me-to-64-random-characters",
+    "change-me",
+    "changeme",
+    "secret",
+})
+HOW_TO_MAKE_A_KEY = (
+    "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))' and set it as "
+    "secret_key in the config file or BOOKING_SECRET_KEY (or leave it empty on a single machine: "
+    "a key is then generated into var/secret_key)"
+)
+
+
+def check_secret_key(key: str) -> None:
+    """Refuse a secret key that someone else knows or could guess: it signs every session.
+
+    Raises ``SettingsError`` for the documented placeholder, a key shorter than 32 bytes,
+    or one made of a few repeated characters ("xxxx…").
+    """
+    stripped = key.strip()
+    if stripped.lower() in KNOWN_SECRET_KEYS or stripped.lower().startswith("change-me"):
+        raise SettingsError(f"secret_key is the example value from the documentation; {HOW_TO_MAKE_A_KEY}")
+    if len(stripped.encode()) < MIN_SECRET_KEY_BYTES:
+        raise SettingsError(
+            f"secret_key is too short ({len(stripped.encode())} bytes, at least {MIN_SECRET_KEY_BYTES} needed); {HOW_TO_MAKE_A_KEY}"
+        )
+    if len(set(stripped)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS:
+        raise SettingsError(f"secret_key is not random (too few different characters); {HOW_TO_MAKE_A_KEY}")
 
 
 def _local_secret_key() -> str:
@@ -158,6 +194,7 @@ def _local_secret_key() -> str:
         for _ in range(50):  # another process may be writing it this very moment
             key = path.read_text().strip()
             if key:
+                check_secret_key(key)
                 return key
             time.sleep(0.02)
         raise SettingsError(f"{path} is empty; delete it or set BOOKING_SECRET_KEY") from None

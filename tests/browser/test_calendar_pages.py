@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar as gregorian
 import http.server
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,7 +52,7 @@ async def site_id(calendar_db_url: str) -> int:
     """A site with 30 resources and bookings next month, made through the services."""
     database = Database(calendar_db_url)
     await clear_all_tables(database)
-    settings = load_settings(env={}, database_url=calendar_db_url, secret_key="x" * 40, run_worker_in_process=False)
+    settings = load_settings(env={}, database_url=calendar_db_url, secret_key=secrets.token_hex(32), run_worker_in_process=False)
     app = AppContext(database=database, settings=settings)
     world = await build_world(app)
     async with database.transaction() as session:

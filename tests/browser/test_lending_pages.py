@@ -8,6 +8,7 @@ violation on any of these pages. SQLite only: the pages are the same on both dat
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -46,7 +47,7 @@ async def lending_site(sqlite_url) -> AsyncIterator[dict]:
     url = sqlite_url
     database = Database(url)
     await clear_all_tables(database)
-    app = AppContext(database=database, settings=load_settings(env={}, secret_key="b" * 40, database_url=url), clock=Yesterday())
+    app = AppContext(database=database, settings=load_settings(env={}, secret_key=secrets.token_hex(32), database_url=url), clock=Yesterday())
     world = await build_world(app)  # open around the clock: the test runs whatever the day
     async with app.database.transaction() as session:
         projector = Resource(site_id=world.site_a.id, kind="item", name="Beamer Epson", category="Technik", capacity=1)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -334,7 +335,7 @@ def route_table(app) -> dict[tuple[str, str], Any]:  # type: ignore[no-untyped-d
 
 @pytest.fixture(scope="module")
 def plain_app():  # type: ignore[no-untyped-def]
-    settings = load_settings(env={}, database_url="sqlite+aiosqlite:///:memory:", secret_key="m" * 64, run_worker_in_process=False)
+    settings = load_settings(env={}, database_url="sqlite+aiosqlite:///:memory:", secret_key=secrets.token_hex(32), run_worker_in_process=False)
     return create_app(settings)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
 import subprocess
 import sys
 import time
@@ -142,7 +143,7 @@ async def test_exclusion_constraint_backs_up_the_lock_on_postgresql(postgres_dat
 
     from booking.settings import load_settings
 
-    app = AppContext(database=postgres_database, settings=load_settings(env={}, secret_key="t"))
+    app = AppContext(database=postgres_database, settings=load_settings(env={}, secret_key=secrets.token_hex(32)))
     world = await build_world(app)
 
     from booking.db.errors import is_overlap_violation

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def live_server(database_url: str, *, workers: int = 1, extra_env: dict[str, str
     env = {
         **os.environ,
         "BOOKING_DATABASE_URL": database_url,
-        "BOOKING_SECRET_KEY": "live-server-test-secret-" + "x" * 40,
+        "BOOKING_SECRET_KEY": secrets.token_hex(32),
         "BOOKING_RUN_WORKER_IN_PROCESS": "false",
         "BOOKING_BASE_URL": base_url,
         **(extra_env or {}),
