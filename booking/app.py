@@ -23,6 +23,7 @@ from booking.api.bookings import BookingController
 from booking.api.catalogue import CatalogueController
 from booking.api.errors import EXCEPTION_HANDLERS
 from booking.api.health import health
+from booking.auth.client_address import ClientAddressMiddleware
 from booking.auth.middleware import AuthenticationMiddleware
 from booking.db import Database
 from booking.services.context import AppContext
@@ -96,7 +97,7 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static", opt={"exclude_from_csrf": True}),
         ],
         dependencies={"app_context": Provide(lambda: context, use_cache=True, sync_to_thread=False)},
-        middleware=[session_config.middleware, AuthenticationMiddleware(context), LanguageMiddleware()],
+        middleware=[ClientAddressMiddleware(settings.auth.trusted_proxies), session_config.middleware, AuthenticationMiddleware(context), LanguageMiddleware()],
         csrf_config=csrf_config,
         template_config=template_config,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -1,4 +1,7 @@
-"""ASGI entry point for uvicorn workers: ``uvicorn --factory booking.asgi:create``."""
+"""ASGI entry point for uvicorn workers: ``uvicorn --factory --no-proxy-headers booking.asgi:create``.
+
+(``--no-proxy-headers``: the app itself believes X-Forwarded-For only from ``auth.trusted_proxies``.)
+"""
 
 from __future__ import annotations
 

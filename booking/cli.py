@@ -30,7 +30,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"booking serves on {url}  (database: {settings.database_url.split('@')[-1]})", flush=True)
     uvicorn.run(
         "booking.asgi:create", factory=True, host=host, port=port, workers=args.workers,
-        log_level=args.log_level, proxy_headers=True,
+        # The app believes X-Forwarded-For only from auth.trusted_proxies (booking/auth/client_address.py);
+        # uvicorn's own handling would trust any loopback client.
+        log_level=args.log_level, proxy_headers=False,
     )
     return 0
 

@@ -40,6 +40,28 @@ class MailSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class AuthSettings:
+    # Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For / -Proto headers
+    # are believed. Empty: nobody's; the client address is the peer of the TCP connection.
+    trusted_proxies: tuple[str, ...] = ()
+    # A login session ends after this many days without a request (and at logout).
+    session_idle_days: int = 14
+
+    def __post_init__(self) -> None:
+        import ipaddress
+
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"auth.trusted_proxies: {entry!r} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        if self.session_idle_days < 1:
+            raise SettingsError("auth.session_idle_days: at least 1")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///var/booking.sqlite3"
     base_url: str = "http://127.0.0.1:8000"
@@ -54,6 +76,7 @@ class Settings:
     login_rate_limit_per_minute: int = 10
     debug: bool = False
     mail: MailSettings = dataclasses.field(default_factory=MailSettings)
+    auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
 
     @property
     def host_name(self) -> str:
@@ -83,6 +106,8 @@ def _coerce(value: str, target: Any, key: str) -> Any:
             return int(value)
         except ValueError as exc:
             raise SettingsError(f"{key}: expected an integer, got {value!r}") from exc
+    if target == tuple[str, ...]:
+        return tuple(part.strip() for part in value.split(",") if part.strip())
     if target is float:
         try:
             return float(value)
@@ -106,7 +131,12 @@ def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix:
         if env_key in env:
             kwargs[field.name] = _coerce(env[env_key], target, env_key)
         elif field.name in values:
-            kwargs[field.name] = values[field.name]
+            value = values[field.name]
+            if target == tuple[str, ...]:
+                if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+                    raise SettingsError(f"{field.name}: expected a list of strings")
+                value = tuple(value)
+            kwargs[field.name] = value
     unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")

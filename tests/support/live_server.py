@@ -23,8 +23,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve the app with uvicorn (``workers`` processes) and yield its base URL."""
+def live_server(
+    database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None, via_cli: bool = False
+) -> Iterator[str]:
+    """Serve the app with uvicorn (``workers`` processes) and yield its base URL.
+
+    ``via_cli``: start it the way operators do, with ``booking serve``.
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -38,7 +43,11 @@ def live_server(database_url: str, *, workers: int = 1, extra_env: dict[str, str
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "booking.asgi:create",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        "--no-proxy-headers",  # like `booking serve`: the app decides which proxies to believe
     ]
+    if via_cli:
+        command = [sys.executable, "-m", "booking", "serve", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(workers), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
