@@ -1,8 +1,11 @@
 """Who is asking: a personal API token (``Authorization: Bearer …``) or the login session.
 
-Sets ``scope["user"]`` to a Principal or None for every HTTP request; guards and handlers
-read ``request.user``. Session cookies are honoured on unsafe API methods only with a JSON
-body, which a cross-site form cannot send (the API is exempt from the form CSRF check).
+Sets ``scope["user"]`` to a Principal or None and ``scope["auth"]`` to the ``Credential`` used
+(or None) for every HTTP request; guards and handlers read ``request.user``. The session cookie
+holds only the id of a server-side ``LoginSession`` row (``services.credentials``), so a
+session ends on the server, for every app process, when the row goes. Session cookies are
+honoured on unsafe API methods only with a JSON body, which a cross-site form cannot send
+(the API is exempt from the form CSRF check).
 """
 
 from __future__ import annotations
@@ -11,12 +14,19 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from booking.services import accounts
+from booking.auth.principal import Principal
+from booking.services import accounts, credentials
 from booking.services.context import AppContext
 
-SESSION_USER_KEY = "uid"
-SESSION_EPOCH_KEY = "epoch"
+SESSION_ID_KEY = "sid"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_token(scope: Scope) -> str | None:
+    """The login session's secret id from the cookie session, if there is one."""
+    session_data = scope.get("session") or {}
+    token = session_data.get(SESSION_ID_KEY) if isinstance(session_data, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 class AuthenticationMiddleware(ASGIMiddleware):
@@ -30,28 +40,33 @@ class AuthenticationMiddleware(ASGIMiddleware):
         self.app_context = app_context
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        scope["user"] = await self._principal(scope)
+        principal, credential = await self._principal(scope)
+        scope["user"] = principal
+        scope["auth"] = credential
         await next_app(scope, receive, send)
 
-    async def _principal(self, scope: Scope):  # type: ignore[no-untyped-def]
+    async def _principal(self, scope: Scope) -> tuple[Principal | None, credentials.Credential | None]:
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         if authorization.lower().startswith("bearer "):
-            user = await accounts.user_for_api_token(self.app_context, authorization[7:].strip())
-            if user is None:
-                return None
+            found = await credentials.user_for_api_token(self.app_context, authorization[7:].strip())
+            if found is None:
+                return None, None
+            user, token_id = found
             async with self.app_context.database.reader() as session:
-                return await accounts.load_principal(session, user)
-        session_data = scope.get("session") or {}
-        user_id = session_data.get(SESSION_USER_KEY) if isinstance(session_data, dict) else None
-        if not isinstance(user_id, int):
-            return None
+                return await accounts.load_principal(session, user), credentials.Credential("token", token_id)
+        token = session_token(scope)
+        if token is None:
+            return None, None
         path: str = scope.get("path", "")
         method: str = scope.get("method", "GET")
         if path.startswith("/api/") and method not in SAFE_METHODS:
             content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
             if not content_type.startswith("application/json"):
-                return None
-        return await accounts.principal_for_user_id(
-            self.app_context, user_id, session_data.get(SESSION_EPOCH_KEY, 0)
-        )
+                return None, None
+        found = await credentials.user_for_session(self.app_context, token)
+        if found is None:
+            return None, None
+        user, session_id = found
+        async with self.app_context.database.reader() as session:
+            return await accounts.load_principal(session, user), credentials.Credential("session", session_id)

@@ -4,7 +4,7 @@ from booking.models.base import utc_now
 from booking.models.bookings import Booking, BookingEvent, Loan, Series
 from booking.models.invitations import Invitation
 from booking.models.messaging import EmailToken, FeedToken, OutboxMessage
-from booking.models.people import ApiToken, Membership, Organisation, SiteRole, User
+from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Resource, Site
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "FeedToken",
     "Invitation",
     "Loan",
+    "LoginSession",
     "Membership",
     "Organisation",
     "OutboxMessage",

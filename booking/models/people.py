@@ -19,7 +19,8 @@ class User(SQLModel, table=True):
     is_city_admin: bool = Field(default=False)
     is_active: bool = Field(default=True)
     email_verified_at: datetime | None = instant_field(nullable=True)
-    # Raised on password change and "log out everywhere": older sessions stop working.
+    # Counts password changes and deactivations. Sessions themselves are LoginSession rows,
+    # deleted when they end; this number is no longer read to decide whether one is valid.
     session_epoch: int = Field(default=0)
     created_at: datetime = instant_field(default_now=True)
 
@@ -58,7 +59,8 @@ class SiteRole(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
-    """A personal API token; only its SHA-256 is stored."""
+    """A personal API token; only its SHA-256 is stored. Revoked by its owner or by a password
+    change; ``last_used_at`` is updated at most once a minute."""
 
     __tablename__ = "api_token"
 
@@ -69,3 +71,19 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = instant_field(default_now=True)
     last_used_at: datetime | None = instant_field(nullable=True)
     revoked_at: datetime | None = instant_field(nullable=True)
+    expires_at: datetime | None = instant_field(nullable=True)
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in browser (or API client with a cookie). The session cookie carries a random
+    id whose SHA-256 is ``token_hash``; deleting the row ends the session on every app process.
+    ``last_seen_at`` (and with it the idle expiry) moves at most once a minute."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = instant_field(default_now=True)
+    last_seen_at: datetime = instant_field(default_now=True)
+    expires_at: datetime = instant_field()

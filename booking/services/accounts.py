@@ -1,15 +1,17 @@
-"""Users, their roles and credentials: create, authenticate, API tokens, the Principal."""
+"""Users and their roles: create, authenticate, the Principal. (Sessions and API tokens:
+``services.credentials``.)"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.passwords import hash_password, password_problem, verify_password
 from booking.auth.principal import Principal
-from booking.auth.tokens import hash_token, new_token
 from booking.domain.errors import InvalidInput, NotFound
-from booking.models import ApiToken, Membership, SiteRole, User
+from booking.models import Membership, SiteRole, User
 from booking.services.context import AppContext
 
 
@@ -71,27 +73,11 @@ async def authenticate(app: AppContext, email: str, password: str) -> User | Non
     return user
 
 
-async def create_api_token(app: AppContext, email: str, name: str = "") -> str:
+async def create_api_token(app: AppContext, email: str, name: str = "", expires_at: datetime | None = None) -> str:
     """A new personal API token for the user; returns the token (shown once)."""
-    email = normalise_email(email)
-    async with app.database.transaction() as session:
-        user = (await session.exec(select(User).where(User.email == email))).first()
-        if user is None:
-            raise NotFound(f"no user with e-mail {email}", field="email")
-        token, digest = new_token("bk_")
-        session.add(ApiToken(user_id=user.id, name=name, token_hash=digest))  # type: ignore[arg-type]
-    return token
+    from booking.services.credentials import create_api_token_for_email
 
-
-async def user_for_api_token(app: AppContext, token: str) -> User | None:
-    async with app.database.reader() as session:
-        statement = (
-            select(User)
-            .join(ApiToken, ApiToken.user_id == User.id)  # type: ignore[arg-type]
-            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
-        )
-        user = (await session.exec(statement)).first()
-    return user if user is not None and user.is_active else None
+    return await create_api_token_for_email(app, email, name or "API", expires_at)
 
 
 async def load_principal(session: AsyncSession, user: User) -> Principal:
@@ -108,12 +94,10 @@ async def load_principal(session: AsyncSession, user: User) -> Principal:
     )
 
 
-async def principal_for_user_id(app: AppContext, user_id: int, session_epoch: int | None = None) -> Principal | None:
-    """The Principal of an active user; None when gone, inactive or the session is outdated."""
+async def principal_for_user_id(app: AppContext, user_id: int) -> Principal | None:
+    """The Principal of an active user; None when gone or inactive."""
     async with app.database.reader() as session:
         user = await session.get(User, user_id)
         if user is None or not user.is_active:
-            return None
-        if session_epoch is not None and session_epoch != user.session_epoch:
             return None
         return await load_principal(session, user)

@@ -50,6 +50,7 @@ from booking.models import (
     SiteRole,
     User,
 )
+from booking.services import credentials
 from booking.services.accounts import normalise_email
 from booking.services.context import AppContext
 from booking.services.loading import load_holdings
@@ -977,6 +978,8 @@ async def set_user_active(app: AppContext, actor: Principal, user_id: int, value
         user.is_active = value
         if not value:
             user.session_epoch += 1
+            # Reactivating later must not bring old sessions and tokens back.
+            await credentials.end_all(session, user_id, app.now())
         session.add(user)
     return user
 

@@ -12,6 +12,7 @@ correct password earns the "please confirm your address first" answer.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from booking.domain.errors import DomainError, InvalidInput, NotFound, Permissio
 from booking.i18n import LANGUAGES, normalise_language
 from booking.mail.outbox import enqueue
 from booking.models import EmailToken, Invitation, Membership, Organisation, User
+from booking.services import credentials
 from booking.services.accounts import normalise_email
 from booking.services.context import AppContext
 
@@ -143,13 +145,17 @@ async def _take_token(session: AsyncSession, app: AppContext, token: str, purpos
 # --------------------------------------------------------------------------- registration
 
 
-async def register(app: AppContext, *, email: str, display_name: str, password: str, language: str) -> None:
+async def register(app: AppContext, *, email: str, display_name: str, password: str, language: str) -> str | None:
     """Register an account and mail a link that confirms the address.
 
     The account cannot log in before the address is confirmed. Registering an address again
     that is not confirmed yet replaces name and password and sends a new link (the person may
     have lost the first mail). For an address that already has a confirmed account nothing
     changes and a login link is mailed instead, so the form never reveals who has an account.
+
+    Returns a *registration proof* (or None) for the registering browser to keep: the password
+    survives the confirmation only when the link is opened with that proof (``verify_email``),
+    so a password someone else chose for this address never outlives its owner's first proof.
     """
     address = normalise_email(email)
     name = _clean_name(display_name)
@@ -162,7 +168,7 @@ async def register(app: AppContext, *, email: str, display_name: str, password: 
             if user.is_active:
                 token = await _issue_token(session, app, user, PURPOSE_LOGIN, LOGIN_LINK_LIFETIME)
                 await _mail(session, app, "login_link", user, _link(app, f"/login/link/{token}"), LOGIN_LINK_LIFETIME, language)
-            return
+            return None
         if user is None:
             user = User(email=address, display_name=name, password_hash=password_hash, language=language, created_at=app.now())
             session.add(user)
@@ -172,6 +178,32 @@ async def register(app: AppContext, *, email: str, display_name: str, password: 
             session.add(user)
         token = await _issue_token(session, app, user, PURPOSE_VERIFY, VERIFY_LIFETIME)
         await _mail(session, app, "verify_email", user, _link(app, f"/verify/{token}"), VERIFY_LIFETIME)
+        return registration_proof(token)
+
+
+def registration_proof(verify_token: str) -> str:
+    """What the registering browser keeps to show it chose the password of ``verify_token``'s
+    registration (a hash, so the cookie never carries the link itself)."""
+    return hash_token("registration-proof:" + verify_token.strip())
+
+
+async def _first_proof(session: AsyncSession, app: AppContext, user: User, *, keep_password: bool = False) -> bool:
+    """The owner proved the address for the first time (a link mailed to it was used).
+
+    Until now anyone could have registered it, with a password of their own: that password is
+    dropped (unless the proof came from the browser that chose it) and every session and token
+    made before ends. Returns whether the password was dropped.
+    """
+    if user.email_verified_at is not None:
+        return False
+    user.email_verified_at = app.now()
+    dropped = not keep_password and user.password_hash is not None
+    if not keep_password:
+        user.password_hash = None
+    user.session_epoch += 1
+    session.add(user)
+    await credentials.end_all(session, user.id, app.now())  # type: ignore[arg-type]
+    return dropped
 
 
 async def resend_verification(app: AppContext, email: str, language: str | None = None) -> None:
@@ -188,11 +220,23 @@ async def resend_verification(app: AppContext, email: str, language: str | None 
         await _mail(session, app, "verify_email", user, _link(app, f"/verify/{token}"), VERIFY_LIFETIME, language)
 
 
-async def verify_email(app: AppContext, token: str) -> User:
+@dataclass(frozen=True)
+class Verified:
+    """The outcome of a confirmation link: the account, and a link to choose a password when
+    the one given at registration was dropped (``set_password_token``)."""
+
+    user: User
+    set_password_token: str | None = None
+
+
+async def verify_email(app: AppContext, token: str, proof: str | None = None) -> Verified:
     """Confirm the address behind a link from ``register``; the account may log in from now on.
 
-    A link that was used already, for an account that is confirmed, still answers with the
-    user (a mail scanner may have opened the link first; the person should not see an error).
+    The password given at registration stays only when ``proof`` (from ``register``, kept by
+    the browser that registered) belongs to this link. Otherwise someone else may have chosen
+    it: it is dropped and a token to choose a new one comes back (the link proved the address,
+    so this is the same as a password reset). A link that was used already, for an account that
+    is confirmed, still answers with the user (a mail scanner may have opened the link first).
     """
     async with app.database.transaction() as session:
         row = (
@@ -203,12 +247,14 @@ async def verify_email(app: AppContext, token: str) -> User:
         if row is not None and row.used_at is not None:
             user = await session.get(User, row.user_id)
             if user is not None and user.email_verified_at is not None:
-                return user
+                return Verified(user)
         _, user = await _take_token(session, app, token, PURPOSE_VERIFY)
-        if user.email_verified_at is None:
-            user.email_verified_at = app.now()
-            session.add(user)
-        return user
+        same_browser = proof is not None and secrets.compare_digest(proof, registration_proof(token))
+        await _first_proof(session, app, user, keep_password=same_browser)
+        if user.password_hash is None:
+            reset_token = await _issue_token(session, app, user, PURPOSE_RESET, RESET_LIFETIME)
+            return Verified(user, reset_token)
+        return Verified(user)
 
 
 # --------------------------------------------------------------------------- logging in
@@ -256,16 +302,33 @@ async def check_login_link(app: AppContext, token: str) -> User:
 
 
 async def login_with_link(app: AppContext, token: str) -> User:
-    """Use up a login link. It proves the address, so an unconfirmed one counts as confirmed."""
+    """Use up a login link. It proves the address: an unconfirmed account counts as confirmed
+    from now on, and a password set before (by whoever registered the address) is dropped;
+    the owner chooses one on the profile page or with "forgot your password"."""
     async with app.database.transaction() as session:
         _, user = await _take_token(session, app, token, PURPOSE_LOGIN)
-        if user.email_verified_at is None:
-            user.email_verified_at = app.now()
-            session.add(user)
+        await _first_proof(session, app, user)
         return user
 
 
 # --------------------------------------------------------------------------- passwords
+
+
+async def check_verify_link(app: AppContext, token: str) -> User:
+    """The user a confirmation link belongs to, without using it up (for the confirmation page).
+    A link used already for a confirmed account still names its user."""
+    async with app.database.reader() as session:
+        row = (
+            await session.exec(
+                select(EmailToken).where(EmailToken.token_hash == hash_token(token.strip()), EmailToken.purpose == PURPOSE_VERIFY)
+            )
+        ).first()
+        if row is not None and row.used_at is not None:
+            user = await session.get(User, row.user_id)
+            if user is not None and user.email_verified_at is not None:
+                return user
+        _, user = await _take_token(session, app, token, PURPOSE_VERIFY, consume=False)
+    return user
 
 
 async def request_password_reset(app: AppContext, email: str, language: str | None = None) -> None:
@@ -299,25 +362,28 @@ async def _token_owner(app: AppContext, token: str, purpose: str) -> User:
 
 
 async def reset_password(app: AppContext, token: str, new_password: str) -> User:
-    """Set a new password with a reset link. Every existing session of the account ends."""
+    """Set a new password with a reset link. Every session and API token of the account ends
+    (the caller starts a new session for the person who reset it)."""
     _check_password(new_password)
     async with app.database.transaction() as session:
         _, user = await _take_token(session, app, token, PURPOSE_RESET)
+        await _first_proof(session, app, user)
         user.password_hash = hash_password(new_password)
         user.session_epoch += 1
-        if user.email_verified_at is None:
-            user.email_verified_at = app.now()
         session.add(user)
+        await credentials.end_all(session, user.id, app.now())  # type: ignore[arg-type]
         return user
 
 
 async def change_password(app: AppContext, actor: Principal, current_password: str, new_password: str) -> User:
-    """Change the password after checking the current one; other sessions end."""
+    """Change the password after checking the current one (an account without a password,
+    e.g. after logging in by e-mail link, sets its first one). Every session and API token of
+    the account ends; the caller starts a new session for the person who changed it."""
     async with app.database.reader() as session:
         user = await session.get(User, actor.user_id)
     if user is None:
         raise NotFound("account not found")
-    if not verify_password(user.password_hash, current_password):
+    if user.password_hash is not None and not verify_password(user.password_hash, current_password):
         raise InvalidInput("the current password is wrong", field="current_password")
     _check_password(new_password, field="new_password")
     async with app.database.transaction() as session:
@@ -326,6 +392,7 @@ async def change_password(app: AppContext, actor: Principal, current_password: s
         user.password_hash = hash_password(new_password)
         user.session_epoch += 1
         session.add(user)
+        await credentials.end_all(session, user.id, app.now())  # type: ignore[arg-type]
         return user
 
 
@@ -514,9 +581,10 @@ async def register_with_invitation(
             session.add(user)
             await session.flush()
         else:
-            user.display_name, user.password_hash, user.email_verified_at = name, password_hash, now
+            # The invitation link proves the address: whatever was set before goes.
+            await _first_proof(session, app, user)
+            user.display_name, user.password_hash = name, password_hash
             user.language = normalise_language(language)
-            user.session_epoch += 1
             session.add(user)
         await _join(session, app, invitation, user)
         return user, invitation.organisation_id

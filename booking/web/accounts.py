@@ -8,6 +8,7 @@ session cookie planted before the login is worth nothing afterwards (no session 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,11 +16,11 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from booking.api.auth import start_session
+from booking.api.auth import TokenId, end_session, start_session
 from booking.auth.guards import public
-from booking.domain.errors import DomainError
+from booking.domain.errors import DomainError, InvalidInput
 from booking.i18n import LANGUAGES
-from booking.services import registration
+from booking.services import credentials, registration
 from booking.services.context import AppContext
 from booking.auth import ratelimit
 from booking.web.base import (
@@ -51,10 +52,13 @@ def _too_many(request: Request, template: str, context: dict[str, Any], wait: in
     return response
 
 
-def _log_in(request: Request, user_id: int, epoch: int, user_language: str) -> None:
-    """A new session for the user; a language picked before logging in stays."""
+REGISTRATION_PROOF_KEY = "registration_proof"
+
+
+async def _log_in(request: Request, app_context: AppContext, user_id: int, user_language: str) -> None:
+    """A new server-side session for the user; a language picked before logging in stays."""
     chosen = request.session.get(LANGUAGE_SESSION_KEY) if isinstance(request.session, dict) else None
-    start_session(request, user_id, epoch, chosen if chosen in LANGUAGES else user_language)
+    await start_session(request, app_context, user_id, chosen if chosen in LANGUAGES else user_language)
 
 
 # --------------------------------------------------------------------------- login / logout
@@ -90,15 +94,15 @@ async def login(request: Request, app_context: Ctx) -> Response:
     except registration.LoginRefused as refused:
         context["unverified"] = refused.reason == "unverified"
         return render_page(request, "accounts/login.html", {**context, "errors": error_fields(request, refused)}, status_code=400)
-    _log_in(request, user.id, user.session_epoch, user.language)  # type: ignore[arg-type]
+    await _log_in(request, app_context, user.id, user.language)  # type: ignore[arg-type]
     flash(request, "success", gettext(request, "You are logged in."))
     return redirect(target or "/")
 
 
 @post("/logout", guards=[public])
-async def logout(request: Request) -> Response:
+async def logout(request: Request, app_context: Ctx) -> Response:
     language = page_language(request)
-    request.clear_session()
+    await end_session(request, app_context)  # a copy of the cookie is refused from now on
     # A new, anonymous session that only keeps the language and says goodbye.
     request.set_session({LANGUAGE_SESSION_KEY: language, FLASH_SESSION_KEY: [["success", gettext(request, "You are logged out.")]]})
     return redirect("/")
@@ -124,7 +128,7 @@ async def register(request: Request, app_context: Ctx) -> Response:
         errors = FormErrors(password_repeat=gettext(request, "the two passwords are not the same"))
         return render_page(request, "accounts/register.html", {"form": values, "errors": errors}, status_code=400)
     try:
-        await registration.register(
+        proof = await registration.register(
             app_context, email=values["email"], display_name=values["display_name"], password=password,
             language=page_language(request),
         )
@@ -132,6 +136,8 @@ async def register(request: Request, app_context: Ctx) -> Response:
         errors = error_fields(request, error, "email", known=("email", "display_name", "password"))
         return render_page(request, "accounts/register.html", {"form": values, "errors": errors}, status_code=error.status_code)
     request.session["registered_email"] = values["email"]
+    # Only this browser may keep the password when confirming (see registration.verify_email).
+    request.session[REGISTRATION_PROOF_KEY] = proof
     return redirect("/register/sent")
 
 
@@ -145,19 +151,47 @@ async def register_sent(request: Request) -> Response:
     })
 
 
+def _bad_verify_link(request: Request, error: DomainError) -> Response:
+    return render_page(request, "accounts/message.html", {
+        "title": gettext(request, "This link does not work"),
+        "text": translate_message(request, error.message),
+        "level": "danger",
+        "links": [("/verify/resend", gettext(request, "Send a new confirmation link"))],
+    }, status_code=400)
+
+
 @get("/verify/{token:str}", guards=[public])
-async def verify(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
+async def verify_page(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
+    # Opening the link changes nothing (mail scanners open links too): the button does.
     try:
-        user = await registration.verify_email(app_context, token)
+        user = await registration.check_verify_link(app_context, token)
     except DomainError as error:
-        return render_page(request, "accounts/message.html", {
-            "title": gettext(request, "This link does not work"),
-            "text": translate_message(request, error.message),
-            "level": "danger",
-            "links": [("/verify/resend", gettext(request, "Send a new confirmation link"))],
-        }, status_code=400)
+        return _bad_verify_link(request, error)
+    if user.email_verified_at is not None:
+        return redirect("/login?" + urlencode({"email": user.email}))
+    return render_page(request, "accounts/confirm_link.html", {
+        "email": user.email, "action": f"/verify/{token}", "title": gettext(request, "Confirm your e-mail address"),
+        "question": gettext(request, "Confirm the address %(email)s for your account?", email=user.email),
+        "button": gettext(request, "Confirm the address"),
+    })
+
+
+@post("/verify/{token:str}", guards=[public])
+async def verify(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
+    session = request.session if isinstance(request.session, dict) else {}
+    proof = session.get(REGISTRATION_PROOF_KEY)
+    try:
+        verified = await registration.verify_email(app_context, token, proof if isinstance(proof, str) else None)
+    except DomainError as error:
+        return _bad_verify_link(request, error)
+    session.pop(REGISTRATION_PROOF_KEY, None)
+    if verified.set_password_token is not None:
+        # Confirmed in another browser than the one that registered: the password given at
+        # registration may be someone else's, so the owner chooses it now.
+        flash(request, "success", gettext(request, "Thank you: your e-mail address is confirmed. Please choose your password now."))
+        return redirect(f"/password/reset/{verified.set_password_token}")
     flash(request, "success", gettext(request, "Thank you: your e-mail address is confirmed. You can log in now."))
-    return redirect("/login?" + urlencode({"email": user.email}))
+    return redirect("/login?" + urlencode({"email": verified.user.email}))
 
 
 @get("/verify/resend", guards=[public])
@@ -199,7 +233,7 @@ async def login_with_link(request: Request, app_context: Ctx, token: FromPath[st
         user = await registration.login_with_link(app_context, token)
     except DomainError as error:
         return _bad_link(request, error, "/login/link")
-    _log_in(request, user.id, user.session_epoch, user.language)  # type: ignore[arg-type]
+    await _log_in(request, app_context, user.id, user.language)  # type: ignore[arg-type]
     flash(request, "success", gettext(request, "You are logged in."))
     return redirect("/")
 
@@ -241,7 +275,7 @@ async def reset(request: Request, app_context: Ctx, token: FromPath[str]) -> Res
     except DomainError as error:
         errors = error_fields(request, error, "password", known=("password",))
         return render_page(request, "accounts/reset.html", {**context, "errors": errors}, status_code=error.status_code)
-    _log_in(request, user.id, user.session_epoch, user.language)  # type: ignore[arg-type]
+    await _log_in(request, app_context, user.id, user.language)  # type: ignore[arg-type]
     flash(request, "success", gettext(request, "Your new password is set. Other sessions of your account have ended."))
     return redirect("/")
 
@@ -249,16 +283,38 @@ async def reset(request: Request, app_context: Ctx, token: FromPath[str]) -> Res
 # --------------------------------------------------------------------------- profile
 
 
+NEW_TOKEN_SESSION_KEY = "new_api_token"
+TOKEN_LIFETIMES = (("30", "30"), ("90", "90"), ("365", "365"), ("", ""))
+
+
+def _token_lifetime_options(request: Request) -> list[tuple[str, str]]:
+    return [(value, gettext(request, "%(days)s days", days=days) if days else gettext(request, "no expiry"))
+            for value, days in TOKEN_LIFETIMES]
+
+
+async def _profile_page(
+    request: Request, app_context: AppContext, form: dict[str, str] | None = None, *, errors: FormErrors | None = None,
+    password_errors: FormErrors | None = None, token_errors: FormErrors | None = None, token_form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    user = await registration.get_user(app_context, request.user.user_id)
+    session = request.session if isinstance(request.session, dict) else {}
+    return render_page(request, "accounts/profile.html", {
+        "email": user.email, "has_password": user.password_hash is not None,
+        "form": form or {"display_name": user.display_name, "language": user.language},
+        "errors": errors or FormErrors(), "password_errors": password_errors or FormErrors(),
+        "token_errors": token_errors or FormErrors(), "token_form": token_form or {"name": "", "expires_days": "90"},
+        "tokens": await credentials.list_api_tokens(app_context, request.user),
+        # A new token is shown once, on the page right after it was made.
+        "new_token": session.pop(NEW_TOKEN_SESSION_KEY, None) if status_code == 200 else None,
+        "token_lifetimes": _token_lifetime_options(request),
+        "language_options": LANGUAGE_NAMES, "active_nav": "profile", "next_url": "/profile",
+    }, status_code=status_code)
+
+
 @get("/profile", guards=[page_login])
 async def profile(request: Request, app_context: Ctx) -> Response:
-    user = await registration.get_user(app_context, request.user.user_id)
-    form = {"display_name": user.display_name, "language": user.language}
-    return render_page(request, "accounts/profile.html", _profile_context(user.email, form))
-
-
-def _profile_context(email: str, form: dict[str, str], errors: FormErrors | None = None, password_errors: FormErrors | None = None) -> dict[str, Any]:
-    return {"email": email, "form": form, "errors": errors or FormErrors(), "password_errors": password_errors or FormErrors(),
-            "language_options": LANGUAGE_NAMES, "active_nav": "profile", "next_url": "/profile"}
+    return await _profile_page(request, app_context)
 
 
 @post("/profile", guards=[page_login])
@@ -269,7 +325,7 @@ async def profile_save(request: Request, app_context: Ctx) -> Response:
         user = await registration.update_profile(app_context, request.user, display_name=values["display_name"], language=values["language"])
     except DomainError as error:
         errors = error_fields(request, error, "display_name", known=("display_name", "language"))
-        return render_page(request, "accounts/profile.html", _profile_context(request.user.email, values, errors), status_code=error.status_code)
+        return await _profile_page(request, app_context, values, errors=errors, status_code=error.status_code)
     request.session[LANGUAGE_SESSION_KEY] = user.language
     # The flash is worded in the language just chosen.
     request.scope.setdefault("state", {})["language"] = user.language
@@ -281,20 +337,43 @@ async def profile_save(request: Request, app_context: Ctx) -> Response:
 async def profile_password(request: Request, app_context: Ctx) -> Response:
     form = await request.form()
     current, new, repeated = (str(form.get(name) or "") for name in ("current_password", "new_password", "new_password_repeat"))
-    user = await registration.get_user(app_context, request.user.user_id)
-    values = {"display_name": user.display_name, "language": user.language}
     if new != repeated:
         errors = FormErrors(new_password_repeat=gettext(request, "the two passwords are not the same"))
-        return render_page(request, "accounts/profile.html", _profile_context(user.email, values, password_errors=errors), status_code=400)
+        return await _profile_page(request, app_context, password_errors=errors, status_code=400)
     try:
         user = await registration.change_password(app_context, request.user, current, new)
     except DomainError as error:
         errors = error_fields(request, error, "new_password", known=("current_password", "new_password"))
-        return render_page(request, "accounts/profile.html", _profile_context(user.email, values, password_errors=errors), status_code=error.status_code)
-    # This session goes on with the new epoch; all others end.
-    _log_in(request, user.id, user.session_epoch, user.language)  # type: ignore[arg-type]
-    flash(request, "success", gettext(request, "Your password is changed. Other sessions of your account have ended."))
+        return await _profile_page(request, app_context, password_errors=errors, status_code=error.status_code)
+    # Every session and token of the account ended; this browser goes on in a new session.
+    await _log_in(request, app_context, user.id, user.language)  # type: ignore[arg-type]
+    flash(request, "success", gettext(request, "Your password is changed. Your other sessions and your API tokens have ended."))
     return redirect("/profile")
+
+
+@post("/profile/tokens", guards=[page_login])
+async def profile_token_create(request: Request, app_context: Ctx) -> Response:
+    form = await request.form()
+    values = {"name": form_value(form, "name"), "expires_days": form_value(form, "expires_days")}
+    try:
+        if values["expires_days"] not in {value for value, _ in TOKEN_LIFETIMES}:
+            raise InvalidInput("please choose a lifetime from the list", field="expires_days")
+        expires_at = app_context.now() + timedelta(days=int(values["expires_days"])) if values["expires_days"] else None
+        credentials.require_session(request.scope.get("auth"))
+        token, _ = await credentials.issue_api_token(app_context, request.user.user_id, values["name"], expires_at)
+    except DomainError as error:
+        errors = error_fields(request, error, "name", known=("name", "expires_days"))
+        return await _profile_page(request, app_context, token_errors=errors, token_form=values, status_code=error.status_code)
+    request.session[NEW_TOKEN_SESSION_KEY] = token
+    flash(request, "success", gettext(request, "Your new API token is made. Copy it now: it is shown only once."))
+    return redirect("/profile#tokens")
+
+
+@post("/profile/tokens/{token_id:int}/revoke", guards=[page_login])
+async def profile_token_revoke(request: Request, app_context: Ctx, token_id: TokenId) -> Response:
+    await credentials.revoke_api_token(app_context, request.user, token_id)
+    flash(request, "success", gettext(request, "The token is revoked."))
+    return redirect("/profile#tokens")
 
 
 # --------------------------------------------------------------------------- language
@@ -356,7 +435,7 @@ def _bad_link(request: Request, error: DomainError, again: str) -> Response:
 
 
 ROUTES = [
-    login_form, login, logout, register_form, register, register_sent, resend_form, resend, verify,
+    login_form, login, logout, register_form, register, register_sent, resend_form, resend, verify_page, verify,
     login_link_form, login_link_request, login_link_page, login_with_link, forgot_form, forgot, reset_form, reset,
-    profile, profile_save, profile_password, language,
+    profile, profile_save, profile_password, profile_token_create, profile_token_revoke, language,
 ]

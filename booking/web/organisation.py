@@ -149,7 +149,7 @@ async def register_and_join(request: Request, app_context: Ctx, token: FromPath[
     except DomainError as error:
         errors = error_fields(request, error, "display_name", known=("display_name", "password"))
         return await _invitation_page(request, app_context, token, form=form, errors=errors, status_code=error.status_code)
-    start_session(request, user.id, user.session_epoch, page_language(request))  # type: ignore[arg-type]
+    await start_session(request, app_context, user.id, page_language(request))  # type: ignore[arg-type]
     flash(request, "success", gettext(request, "Welcome! Your account is ready and you are now a member."))
     return redirect(f"/organisation/{organisation_id}")
 
