@@ -90,12 +90,15 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_user_token(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
     from booking.services.accounts import create_api_token
 
     async def run() -> str:
         context = _context(settings)
+        expires_at = context.now() + timedelta(days=args.expires_days) if args.expires_days else None
         try:
-            return await create_api_token(context, args.email, args.token_name)
+            return await create_api_token(context, args.email, args.token_name, expires_at)
         finally:
             await context.database.dispose()
 
@@ -152,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(handler=cmd_user_create)
     token = user.add_parser("token", help="print a new personal API token")
     token.add_argument("email")
-    token.add_argument("--name", dest="token_name", default="cli")
+    token.add_argument("--name", dest="token_name", default="cli", help="what the token is for (shown on the profile page)")
+    token.add_argument("--expires-days", type=int, help="the token stops working after this many days (default: never)")
     token.set_defaults(handler=cmd_user_token)
     return parser
 

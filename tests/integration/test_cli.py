@@ -8,7 +8,7 @@ import sys
 
 from sqlmodel import func, select
 
-from booking.models import Booking, Resource, Site, User
+from booking.models import ApiToken, Booking, Resource, Site, User
 from booking.settings import PROJECT_ROOT
 
 
@@ -46,6 +46,11 @@ async def test_user_create_and_token(database, db_url):
     assert user.is_city_admin and user.password_hash and user.password_hash.startswith("$argon2id$")
     token = booking_cli(db_url, "user", "token", "koordination@stadt.example")
     assert token.returncode == 0 and token.stdout.strip().startswith("bk_")
+    named = booking_cli(db_url, "user", "token", "koordination@stadt.example", "--name", "Kalender-Skript", "--expires-days", "30")
+    assert named.returncode == 0 and named.stdout.strip().startswith("bk_"), named.stderr
+    async with database.reader() as session:
+        tokens = (await session.exec(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))).all()
+    assert [(t.name, t.expires_at is None) for t in tokens] == [("cli", True), ("Kalender-Skript", False)]
     duplicate = booking_cli(db_url, "user", "create", "koordination@stadt.example", "--password", "ein-langes-passwort")
     assert duplicate.returncode == 1 and "exists" in duplicate.stderr
     weak = booking_cli(db_url, "user", "create", "neu@stadt.example", "--password", "kurz")
