@@ -153,7 +153,7 @@ async def issue_api_token(app: AppContext, user_id: int, name: str, expires_at: 
             )
         ).all()
         if len(active) >= MAX_ACTIVE_TOKENS:
-            raise InvalidInput(f"at most {MAX_ACTIVE_TOKENS} tokens; please revoke one you no longer use", field="name")
+            raise InvalidInput("you have too many tokens; please revoke one you no longer use", field="name")
         token, digest = new_token(API_TOKEN_PREFIX)
         row = ApiToken(user_id=user_id, name=name, token_hash=digest, created_at=now, expires_at=expires_at)
         session.add(row)

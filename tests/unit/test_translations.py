@@ -254,6 +254,10 @@ PAGE_ERRORS = (
     "at most 200 characters",
     "a name is required",
     "an account with this e-mail address exists already",
+    "please give the token a name (what is it for?)",
+    "please choose a lifetime from the list",
+    "new tokens can only be made when logged in with a password or e-mail link, not with a token",
+    "you have too many tokens; please revoke one you no longer use",
 )
 
 
