@@ -35,7 +35,7 @@ import httpx
 import pytest
 
 from booking.app import create_app
-from booking.models import Blackout, FeedToken, Invitation, Membership, OutboxMessage, SiteRole, User
+from booking.models import ApiToken, Blackout, FeedToken, Invitation, Membership, OutboxMessage, SiteRole, User
 from booking.services import bookings, series
 from booking.settings import load_settings
 from tests.support.world import PASSWORD, World, next_monday, password_hash
@@ -84,6 +84,8 @@ class Fixture:
     feed_id: int
     repair_block_ids: tuple[int, int]
     invitation_id: int = 0
+    # Two API tokens of member_a: one revoked over the API, one on the profile page.
+    api_token_ids: tuple[int, int] = (0, 0)
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -129,6 +131,7 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "block_id": lambda fx: fx.repair_block_ids[0],
     "filename": lambda fx: "not-a-real-token.ics",
     "invitation_id": lambda fx: fx.invitation_id,
+    "token_id": lambda fx: fx.api_token_ids[0],
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -150,7 +153,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/schema/{path:str}"): Expect(EVERYONE),
     ("GET", "/static/{file_path:path}"): Expect(EVERYONE),
     # --- JSON API: auth and catalogue (booking/api/auth.py, catalogue.py) ---------------
-    ("POST", "/api/v1/auth/login"): Expect(EVERYONE, body=lambda fx: {"email": "spare@example.org", "password": PASSWORD}),
+    ("POST", "/api/v1/auth/login"): Expect(EVERYONE, body=lambda fx: {"email": "spare@example.org", "password": PASSWORD}, relogin=True),
     ("POST", "/api/v1/auth/logout"): Expect(EVERYONE, relogin=True),
     ("GET", "/api/v1/me"): Expect(SIGNED_IN),
     ("GET", "/api/v1/sites"): Expect(EVERYONE),
@@ -218,6 +221,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/register"): Expect(EVERYONE),
     ("GET", "/register/sent"): Expect(EVERYONE),
     ("GET", "/verify/{token:str}"): Expect(EVERYONE),
+    ("POST", "/verify/{token:str}"): Expect(EVERYONE),
     ("GET", "/verify/resend"): Expect(EVERYONE),
     ("POST", "/verify/resend"): Expect(EVERYONE),
     ("GET", "/password/forgot"): Expect(EVERYONE),
@@ -228,6 +232,13 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/profile"): Expect(SIGNED_IN),
     ("POST", "/profile"): Expect(SIGNED_IN),
     ("POST", "/profile/password"): Expect(SIGNED_IN, relogin=True),
+    ("POST", "/profile/tokens"): Expect(SIGNED_IN, body=lambda fx: {"name": "Matrix", "expires_days": "30"}),
+    # Tokens are their owner's (member_a's); others are told they do not exist.
+    ("POST", "/profile/tokens/{token_id:int}/revoke"): Expect(frozenset({"member_a"}), denied_status=404,
+                                                              params={"token_id": lambda fx: fx.api_token_ids[1]}),
+    ("GET", "/api/v1/me/tokens"): Expect(SIGNED_IN),
+    ("POST", "/api/v1/me/tokens"): Expect(SIGNED_IN, body=lambda fx: {"name": "Matrix"}),
+    ("DELETE", "/api/v1/me/tokens/{token_id:int}"): Expect(frozenset({"member_a"}), denied_status=404),
     # --- home, resources, my bookings, organisations (booking/web/home.py, resources.py, …)
     ("GET", "/"): Expect(EVERYONE),
     ("GET", "/resources/{resource_id:int}"): Expect(EVERYONE),
@@ -390,13 +401,15 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         feed = FeedToken(owner_id=world["member_a"].user_id, scope="user", target_id=world["member_a"].user_id, is_private=True, token_hash="m" * 64)
         invitation = Invitation(organisation_id=world.org_a.id, email="invited@example.org", role="member", token_hash="i" * 64,
                                 expires_at=start + timedelta(days=14))
-        session.add_all([blackout, *repairs, parked, feed, invitation])
+        api_tokens = [ApiToken(user_id=world["member_a"].user_id, name=f"Matrix {n}", token_hash=str(n) * 64) for n in range(2)]
+        session.add_all([blackout, *repairs, parked, feed, invitation, *api_tokens])
         await session.flush()
         session.add(SiteRole(user_id=spare.id, site_id=world.site_a.id, role="lender"))  # type: ignore[arg-type]
         session.add(Membership(user_id=spare.id, organisation_id=world.org_a.id, role="member"))  # type: ignore[arg-type]
     return Fixture(
         world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id),  # type: ignore[arg-type]
         invitation.id,  # type: ignore[arg-type]
+        (api_tokens[0].id, api_tokens[1].id),  # type: ignore[arg-type]
     )
 
 
@@ -428,8 +441,8 @@ class Caller:
         self.cookies = httpx.Cookies(self.client.cookies)
 
     async def still_signed_in(self, world: World) -> None:
-        """After a route that may end sessions: the saved cookie is enough unless the account's
-        session epoch moved on (password change, log out everywhere); then log in again."""
+        """After a route that may end sessions (logout, login, password change): the saved cookie
+        is enough while its server-side session lives; otherwise log in again."""
         if self.role == "anonymous":
             return
         self.client.cookies = httpx.Cookies(self.cookies)
