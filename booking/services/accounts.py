@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.passwords import hash_password, password_problem, verify_password
 from booking.auth.principal import Principal
-from booking.domain.errors import InvalidInput, NotFound
+from booking.domain.errors import InvalidInput
 from booking.models import Membership, SiteRole, User
 from booking.services.context import AppContext
 

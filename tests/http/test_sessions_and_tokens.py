@@ -5,10 +5,9 @@ set before the owner proved the address stops working."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
-import pytest
 
 from booking.app import SESSION_COOKIE
 from tests.http.conftest import login

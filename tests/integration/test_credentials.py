@@ -118,27 +118,35 @@ async def test_last_seen_and_last_used_are_written_at_most_once_a_minute(app, wo
     session_token = await credentials.start_session(app, user.id)
     api_token, view = await credentials.issue_api_token(app, user.id, "skript")
     writes = {"count": 0}
+    statements: list[str] = []
 
-    def count_writes(*_args, **_kwargs) -> None:
-        writes["count"] += 1
+    def count_updates(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+        if statement.lstrip().upper().startswith("UPDATE"):
+            writes["count"] += 1
 
     from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
-    engine = app.database.engine.sync_engine
-    listener = lambda conn, cursor, statement, *rest: statement.lstrip().upper().startswith("UPDATE") and count_writes()  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
+    # Every engine (on SQLite, reads and writes have one each).
+    engine = Engine
+    event.listen(engine, "before_cursor_execute", count_updates)
     try:
         for _ in range(5):
             assert await credentials.user_for_api_token(app, api_token) is not None
             assert await credentials.user_for_session(app, session_token) is not None
         assert writes["count"] == 1  # the token's first use; the session is fresh
+        statements.clear()
+        await credentials.user_for_session(app, session_token)
+        assert len(statements) == 1, statements  # the per-request check is one query
         clock.now += timedelta(seconds=61)
         for _ in range(5):
             await credentials.user_for_api_token(app, api_token)
             await credentials.user_for_session(app, session_token)
         assert writes["count"] == 3
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        event.remove(engine, "before_cursor_execute", count_updates)
     listed = await credentials.list_api_tokens(app, await _principal(app, world.emails["member_a"]))
     assert [t.id for t in listed] == [view.id] and listed[0].last_used_at == clock.now
 

@@ -50,7 +50,7 @@ def live_server(
                    "--workers", str(workers), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine starts slowly
         while True:
             if process.poll() is not None:
                 output = process.stdout.read().decode() if process.stdout else ""
@@ -61,7 +61,7 @@ def live_server(
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not come up within 30 s")
+                raise RuntimeError("server did not come up within 90 s")
             time.sleep(0.2)
         yield base_url
     finally:
