@@ -65,12 +65,13 @@ def _session_lifetime(app: AppContext) -> timedelta:
 async def start_session(app: AppContext, user_id: int) -> str:
     """A new login session for ``user_id``; returns the secret id for the cookie.
 
-    The user's expired sessions are cleared away on the way, so the table stays small.
+    Expired sessions (of everybody) are cleared away on the way, so the table holds only
+    sessions that still work: personal data kept no longer than it is of use.
     """
     now = app.now()
     token, digest = new_token()
     async with app.database.transaction() as session:
-        await session.exec(delete(LoginSession).where(col(LoginSession.user_id) == user_id, col(LoginSession.expires_at) <= now))  # type: ignore[call-overload]
+        await session.exec(delete(LoginSession).where(col(LoginSession.expires_at) <= now))  # type: ignore[call-overload]
         session.add(LoginSession(user_id=user_id, token_hash=digest, created_at=now, last_seen_at=now,
                                  expires_at=now + _session_lifetime(app)))
     return token
