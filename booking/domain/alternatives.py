@@ -52,9 +52,11 @@ def _ceil_steps(delta: timedelta, step: timedelta) -> int:
 def search_reach(request: Interval, *, not_before: datetime, search_until: datetime, max_steps: int = MAX_SEARCH_STEPS) -> Interval | None:
     """The starts the nearest-slot search may try: inside ``[not_before, search_until]`` and at
     most ``max_steps`` steps from the request; None when no step lands there."""
-    step = search_step(request.duration)
-    earliest = max(not_before, request.starts_at - max_steps * step)
-    latest = min(search_until, request.starts_at + max_steps * step)
+    reach = max_steps * search_step(request.duration)
+    start = request.starts_at
+    # Compared as differences: a start near year 1 or 9999 plus the reach would overflow.
+    earliest = not_before if start - not_before <= reach else start - reach
+    latest = search_until if search_until - start <= reach else start + reach
     if earliest > latest:
         return None
     return Interval(earliest, latest + timedelta(microseconds=1))

@@ -226,12 +226,17 @@ async def book_desk_weekly(app: AppContext, actor: Principal, request: DeskSerie
     local_start = interval.starts_at.astimezone(zone).replace(tzinfo=None)
     local_end = interval.ends_at.astimezone(zone).replace(tzinfo=None)
     rule = RecurrenceRule(frequency="weekly", until=request.until, count=request.count)
-    return await series_service.create_series(
-        app,
-        actor,
-        series_service.SeriesRequest(
-            resource_id=request.resource_id, local_start=local_start, duration=local_end - local_start, rule=rule,
-            quantity=request.quantity, organisation_id=request.organisation_id, title=request.title,
-        ),
-        mode=request.mode,  # type: ignore[arg-type]
-    )
+    try:
+        return await series_service.create_series(
+            app,
+            actor,
+            series_service.SeriesRequest(
+                resource_id=request.resource_id, local_start=local_start, duration=local_end - local_start, rule=rule,
+                quantity=request.quantity, organisation_id=request.organisation_id, title=request.title,
+            ),
+            mode=request.mode,  # type: ignore[arg-type]
+        )
+    except InvalidInput as error:
+        if error.field == "starts_at":
+            error.field = "first_day"  # the desk form's name for the series' start
+        raise
