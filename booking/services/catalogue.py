@@ -70,8 +70,11 @@ async def search_resources(app: AppContext, actor: Principal | None, query: Reso
     if query.min_seats is not None:
         statement = statement.where(Resource.seats >= query.min_seats)  # type: ignore[operator]
     if query.text:
-        pattern = f"%{query.text.strip()}%"
-        statement = statement.where(col(Resource.name).ilike(pattern) | col(Resource.description).ilike(pattern))
+        # autoescape: % and _ typed by a visitor are letters to find, not wildcards.
+        text = query.text.strip()
+        statement = statement.where(
+            col(Resource.name).icontains(text, autoescape=True) | col(Resource.description).icontains(text, autoescape=True)
+        )
     async with app.database.reader() as session:
         rows = [
             (resource, site)
