@@ -109,6 +109,10 @@ def check_request(
         raise PolicyViolation(f"a booking lasts at least {_minutes(rules.min_duration)}", field="ends_at")
     if rules.max_duration is not None and request.duration > rules.max_duration:
         raise PolicyViolation(f"a booking lasts at most {_minutes(rules.max_duration)}", field="ends_at")
+    if request.duration > MAX_HORIZON:
+        # Without a maximum of its own a booking still ends within the service's horizon; the
+        # opening-hours check below walks the days of the booking.
+        raise PolicyViolation(f"a booking lasts at most {_minutes(MAX_HORIZON)}", field="ends_at")
     if request.starts_at > now + horizon_of(rules):
         raise PolicyViolation(
             f"bookings open at most {_minutes(horizon_of(rules))} ahead", field="starts_at"

@@ -254,6 +254,11 @@ PAGE_ERRORS = (
     "at most 200 characters",
     "a name is required",
     "an account with this e-mail address exists already",
+    "choose a day within 10 years of today",
+    "text must not contain the NUL character (\\0)",
+    "a number or id is too large",
+    "ask for at most 400 days at once",
+    "a booking lasts at most 3660 days",
 )
 
 
