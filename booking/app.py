@@ -22,6 +22,7 @@ from booking.api.auth import AuthController
 from booking.api.bookings import BookingController
 from booking.api.catalogue import CatalogueController
 from booking.api.errors import EXCEPTION_HANDLERS
+from booking.api.requests import BoundedRequest
 from booking.api.health import health
 from booking.auth.client_address import ClientAddressMiddleware
 from booking.auth.middleware import AuthenticationMiddleware
@@ -101,6 +102,7 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         csrf_config=csrf_config,
         template_config=template_config,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=BoundedRequest,
         openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema"),
         request_max_body_size=settings.max_request_body_bytes,
         # Calendar pages over many resources are large and repetitive HTML.

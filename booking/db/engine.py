@@ -10,7 +10,7 @@ writers (WAL lets them read the last committed state).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,7 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.domain.errors import InvalidInput
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: SQLite stores integers in 64 bits and PostgreSQL's BIGINT too; a larger Python int is input
+#: no column can hold (an id or a number typed by someone), never a value of ours.
+INT64 = range(-(2**63), 2**63)
 
 
 class Database:
@@ -37,6 +42,8 @@ class Database:
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
             )
             self._read_engine = self._write_engine
+        for engine in {self._write_engine, self._read_engine}:
+            _refuse_unstorable_values(engine)
         self._write_sessions = async_sessionmaker(
             self._write_engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -93,6 +100,38 @@ def _ensure_sqlite_directory(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _refuse_unstorable_values(engine: AsyncEngine) -> None:
+    """Refuse, before the database sees them, values that neither database can store the same.
+
+    PostgreSQL refuses the NUL character in text (asyncpg: "invalid byte sequence"), SQLite
+    would store it; SQLite's driver refuses integers beyond 64 bits with an OverflowError.
+    Either is input from outside (a form field, a query string, a JSON body): it answers as
+    ``InvalidInput`` (400 with the reason), the same on both databases, wherever it came in.
+    """
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _check_parameters(_connection, _cursor, _statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
+        for value in _flat(parameters):
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidInput("text must not contain the NUL character (\\0)")
+            if isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
+                raise InvalidInput("a number or id is too large")
+
+
+def _flat(parameters: object) -> Iterator[object]:
+    """The values of a statement's parameters: one row or many, as tuples, lists or dicts."""
+    if isinstance(parameters, dict):
+        parameters = parameters.values()
+    if isinstance(parameters, (list, tuple, type({}.values()))):
+        for item in parameters:
+            if isinstance(item, (list, tuple, dict)):
+                yield from _flat(item)
+            else:
+                yield item
+    else:
+        yield parameters
 
 
 def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:

@@ -32,6 +32,11 @@ def is_bad_value(error: BaseException) -> bool:
     """The database refused a value (e.g. an id beyond the integer range): the caller's input."""
     if isinstance(error, DataError):
         return True
+    # A date or number beyond what Python, the driver or the column can represent (a day in
+    # year 9999 plus an hour, an instant in year 1 moved to UTC): the caller's input, whether
+    # it overflowed in our arithmetic or while being bound to a statement.
+    if isinstance(error, OverflowError) or isinstance(getattr(error, "orig", None), OverflowError):
+        return True
     # asyncpg refuses such a value while encoding it, before the server sees it.
     cause = getattr(getattr(error, "orig", None), "__cause__", None)
     return isinstance(error, DBAPIError) and type(cause).__name__ == "DataError"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from booking.domain.errors import InvalidInput, PolicyViolation
 from booking.domain.intervals import Interval
@@ -25,6 +25,44 @@ class Rules:
     opening_hours_mode: str = "contain"  # contain | endpoints | ignore
     audience: str = "public"  # public | organisations
     allowed_organisation_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+#: How far in the past a start may lie and still be judged by the rules (a form sent a minute
+#: late, clocks a little apart): it is refused as "in the past" like any other rule. Anything
+#: earlier is refused up front as invalid input, before any search or expansion is done.
+PAST_GRACE = timedelta(minutes=5)
+#: The farthest ahead anything may be booked, whatever a policy says: a policy without a
+#: horizon means "as far as the service allows", never "forever". Equal to the largest
+#: horizon an administrator may set.
+MAX_HORIZON = timedelta(days=10 * 366)
+
+
+def horizon_of(rules: Rules) -> timedelta:
+    """How far ahead this resource may be booked: its policy's horizon, capped by ``MAX_HORIZON``."""
+    return MAX_HORIZON if rules.max_horizon is None else min(rules.max_horizon, MAX_HORIZON)
+
+
+def check_start_in_window(rules: Rules, starts_at: datetime, *, now: datetime, field: str = "starts_at") -> None:
+    """Refuse a start that lies in the past (beyond ``PAST_GRACE``) or beyond the horizon.
+
+    Raised as ``InvalidInput`` (HTTP 400): such a request is refused up front, before the
+    per-date checks and the search for alternatives, which are only bounded inside this window.
+    """
+    if starts_at < now - PAST_GRACE:
+        raise InvalidInput("the start lies in the past", field=field)
+    horizon = horizon_of(rules)
+    if starts_at > now + horizon:
+        raise InvalidInput(f"bookings open at most {_minutes(horizon)} ahead", field=field)
+
+
+def check_day_in_range(day: date, *, today: date, field: str = "day") -> None:
+    """Refuse a calendar day further than ``MAX_HORIZON`` from ``today`` (either way).
+
+    Nothing can be booked there, and days near year 1 or 9999 make the local-time arithmetic
+    overflow; a plain 400 with the reason is the honest answer.
+    """
+    if abs(day.toordinal() - today.toordinal()) > MAX_HORIZON.days:
+        raise InvalidInput(f"choose a day within {MAX_HORIZON.days // 366} years of today", field=field)
 
 
 @dataclass(frozen=True)
@@ -71,9 +109,13 @@ def check_request(
         raise PolicyViolation(f"a booking lasts at least {_minutes(rules.min_duration)}", field="ends_at")
     if rules.max_duration is not None and request.duration > rules.max_duration:
         raise PolicyViolation(f"a booking lasts at most {_minutes(rules.max_duration)}", field="ends_at")
-    if rules.max_horizon is not None and request.starts_at > now + rules.max_horizon:
+    if request.duration > MAX_HORIZON:
+        # Without a maximum of its own a booking still ends within the service's horizon; the
+        # opening-hours check below walks the days of the booking.
+        raise PolicyViolation(f"a booking lasts at most {_minutes(MAX_HORIZON)}", field="ends_at")
+    if request.starts_at > now + horizon_of(rules):
         raise PolicyViolation(
-            f"bookings open at most {_minutes(rules.max_horizon)} ahead", field="starts_at"
+            f"bookings open at most {_minutes(horizon_of(rules))} ahead", field="starts_at"
         )
     if rules.opening_hours_mode == "contain":
         if not within_opening_hours(opening_hours, timezone, request):

@@ -405,9 +405,13 @@ def expand(
         raise RecurrenceError(_start_mismatch_message(rule, local_start), field="starts_at")
 
     excluded = set(rule.excluded_dates)
-    occurrences = [
-        _occurrence(moment, duration, timezone) for moment in local_starts if moment.date() not in excluded
-    ]
+    try:
+        occurrences = [
+            _occurrence(moment, duration, timezone) for moment in local_starts if moment.date() not in excluded
+        ]
+    except OverflowError:
+        # Dates near the end of the calendar (year 9999) have no instant after them.
+        raise RecurrenceError("The series reaches beyond the calendar; choose an earlier end.", field="until") from None
     if not occurrences:
         raise RecurrenceError("All dates of the series are excluded.")
     return occurrences

@@ -937,8 +937,14 @@ async def list_users(app: AppContext, actor: Principal, *, text: str = "", page:
     text = text.strip()[:100]
     statement = select(User)
     if text:
-        pattern = f"%{text.lower()}%"
-        statement = statement.where(or_(func.lower(User.display_name).like(pattern), func.lower(User.email).like(pattern)))
+        # autoescape: % and _ in the search are letters to find, not wildcards.
+        needle = text.lower()
+        statement = statement.where(
+            or_(
+                func.lower(User.display_name).contains(needle, autoescape=True),
+                func.lower(User.email).contains(needle, autoescape=True),
+            )
+        )
     async with app.database.reader() as session:
         total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
         page_count = max(1, -(-total // USERS_PER_PAGE))

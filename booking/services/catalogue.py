@@ -55,6 +55,9 @@ async def search_resources(app: AppContext, actor: Principal | None, query: Reso
     if (query.free_from is None) != (query.free_until is None):
         raise InvalidInput("give both free_from and free_until", field="free_until")
     window = Interval(query.free_from, query.free_until).in_utc() if query.free_from and query.free_until else None
+    if window is not None and window.duration > MAX_AVAILABILITY_RANGE:
+        # The free filter loads every booking in the window: bounded like the availability view.
+        raise InvalidInput("ask for at most 400 days at once", field="free_until")
     statement = (
         select(Resource, Site)
         .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
@@ -70,8 +73,11 @@ async def search_resources(app: AppContext, actor: Principal | None, query: Reso
     if query.min_seats is not None:
         statement = statement.where(Resource.seats >= query.min_seats)  # type: ignore[operator]
     if query.text:
-        pattern = f"%{query.text.strip()}%"
-        statement = statement.where(col(Resource.name).ilike(pattern) | col(Resource.description).ilike(pattern))
+        # autoescape: % and _ typed by a visitor are letters to find, not wildcards.
+        text = query.text.strip()
+        statement = statement.where(
+            col(Resource.name).icontains(text, autoescape=True) | col(Resource.description).icontains(text, autoescape=True)
+        )
     async with app.database.reader() as session:
         rows = [
             (resource, site)

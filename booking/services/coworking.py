@@ -19,6 +19,7 @@ from booking.domain.availability import Holding, peak_usage
 from booking.domain.errors import InvalidInput, NotFound
 from booking.domain.intervals import Interval
 from booking.domain.lending import PARTS, DayParts, day_parts
+from booking.domain.policies import check_day_in_range
 from booking.domain.lifecycle import HOLDING
 from booking.models import Booking, Resource, Site
 from booking.services import bookings as booking_service
@@ -61,6 +62,7 @@ async def desk_day(app: AppContext, site_id: int, day: date, actor: Principal | 
         site = await session.get(Site, site_id)
         if site is None:
             raise NotFound(f"site {site_id} does not exist", field="site_id")
+        check_day_in_range(day, today=local_today(site, now))
         parts = day_parts(site.opening_hours, site.timezone, day)
         statement = (
             select(Resource)
@@ -123,7 +125,9 @@ class DeskRequest:
     purpose: str = ""
 
 
-async def desk_interval(app: AppContext, actor: Principal | None, resource_id: int, day: date, part: str) -> tuple[Resource, Site, Interval]:
+async def desk_interval(
+    app: AppContext, actor: Principal | None, resource_id: int, day: date, part: str, *, field: str = "day"
+) -> tuple[Resource, Site, Interval]:
     """The instants of ``part`` of ``day`` for a desk, from its site's opening hours."""
     if part not in PARTS:
         raise InvalidInput(f"part is one of {', '.join(PARTS)}", field="part")
@@ -135,6 +139,7 @@ async def desk_interval(app: AppContext, actor: Principal | None, resource_id: i
             raise InvalidInput(f"{resource.name} is not a co-working desk", field="resource_id")
         site = await session.get(Site, resource.site_id)
     assert site is not None
+    check_day_in_range(day, today=local_today(site, app.now()), field=field)
     return resource, site, day_parts(site.opening_hours, site.timezone, day).part(part)
 
 
@@ -212,19 +217,26 @@ async def book_desk_weekly(app: AppContext, actor: Principal, request: DeskSerie
     from booking.domain.recurrence import RecurrenceRule
     from booking.services import series as series_service
 
-    _, site, interval = await desk_interval(app, actor, request.resource_id, request.first_day, request.part)
+    _, site, interval = await desk_interval(
+        app, actor, request.resource_id, request.first_day, request.part, field="first_day"
+    )
     if (request.until is None) == (request.count is None):
         raise InvalidInput("give either until (a last day) or count (how many weeks)", field="until")
     zone = ZoneInfo(site.timezone)
     local_start = interval.starts_at.astimezone(zone).replace(tzinfo=None)
     local_end = interval.ends_at.astimezone(zone).replace(tzinfo=None)
     rule = RecurrenceRule(frequency="weekly", until=request.until, count=request.count)
-    return await series_service.create_series(
-        app,
-        actor,
-        series_service.SeriesRequest(
-            resource_id=request.resource_id, local_start=local_start, duration=local_end - local_start, rule=rule,
-            quantity=request.quantity, organisation_id=request.organisation_id, title=request.title,
-        ),
-        mode=request.mode,  # type: ignore[arg-type]
-    )
+    try:
+        return await series_service.create_series(
+            app,
+            actor,
+            series_service.SeriesRequest(
+                resource_id=request.resource_id, local_start=local_start, duration=local_end - local_start, rule=rule,
+                quantity=request.quantity, organisation_id=request.organisation_id, title=request.title,
+            ),
+            mode=request.mode,  # type: ignore[arg-type]
+        )
+    except InvalidInput as error:
+        if error.field == "starts_at":
+            error.field = "first_day"  # the desk form's name for the series' start
+        raise

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -47,10 +47,11 @@ from booking.db.locking import lock_resource
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import CHANGEABLE, Action, Status
-from booking.domain.policies import check_quantity
+from booking.domain.policies import check_day_in_range, check_quantity, check_start_in_window
 from booking.domain.recurrence import (
     MAX_OCCURRENCES,
     NonexistentLocalTime,
+    Occurrence,
     RecurrenceRule,
     expand,
     local_time_problem,
@@ -59,12 +60,13 @@ from booking.domain.recurrence import (
 )
 from booking.models import Booking, Resource, Series, Site
 from booking.services import notifications
-from booking.services.alternatives import suggest_alternatives
+from booking.services.alternatives import suggest_alternatives_for_dates
 from booking.services.audit import record_event
 from booking.services.bookings import (
     MAX_PURPOSE,
     MAX_TITLE,
     BookingRequest,
+    PlacementContext,
     TakenInterval,
     check_booker,
     check_placement,
@@ -82,6 +84,9 @@ MAX_SERIES_DURATION = timedelta(days=31)
 # Alternatives are a search each; beyond this many refused dates the list gets none.
 MAX_DATES_WITH_ALTERNATIVES = 25
 ALTERNATIVES_PER_DATE = 3
+# How far the search for another time of one refused date goes, in steps either way: two days
+# of half hours (or 96 days for day-long dates). A weekly date's neighbours are near it.
+ALTERNATIVE_STEPS_PER_DATE = 2 * 48
 
 
 @dataclass(frozen=True)
@@ -233,7 +238,9 @@ async def create_series(
             rule = (
                 parse_rrule(request.rule, timezone, request.excluded_dates) if isinstance(request.rule, str) else request.rule
             )
+            _check_series_window(placement, rule, request.local_start, now)
             occurrences = expand(rule, request.local_start, request.duration, timezone)
+            _check_last_date(placement, rule, occurrences, now)
             series = Series(
                 resource_id=placement.resource.id,  # type: ignore[arg-type]
                 organisation_id=request.organisation_id,
@@ -305,6 +312,27 @@ async def create_series(
     return SeriesResult(series, resource, site, booked, refused)
 
 
+def _check_series_window(placement: PlacementContext, rule: RecurrenceRule, local_start: datetime, now: datetime) -> None:
+    """Refuse a series that starts in the past or beyond the horizon, or ends absurdly far away,
+    before anything is expanded or searched (a start in 1900 would otherwise cost a refused
+    date and a search for alternatives per week up to today)."""
+    zone = ZoneInfo(placement.site.timezone)
+    today = now.astimezone(zone).date()
+    # Plain date arithmetic first: a wall time near year 1 or 9999 cannot be converted to UTC.
+    check_day_in_range(local_start.date(), today=today, field="starts_at")
+    if rule.until is not None:
+        check_day_in_range(rule.until, today=today, field="until")
+    first = local_start.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    check_start_in_window(placement.rules, first, now=now, field="starts_at")
+
+
+def _check_last_date(placement: PlacementContext, rule: RecurrenceRule, occurrences: Sequence[Occurrence], now: datetime) -> None:
+    """Every date must lie within the resource's horizon: choose an earlier end otherwise."""
+    last = max((occurrence.starts_at for occurrence in occurrences if occurrence.starts_at is not None), default=None)
+    if last is not None:
+        check_start_in_window(placement.rules, last, now=now, field="until" if rule.until is not None else "count")
+
+
 async def _add_alternatives(
     app: AppContext,
     actor: Principal,
@@ -314,15 +342,24 @@ async def _add_alternatives(
     refused: list[RefusedOccurrence],
     now: datetime,
 ) -> None:
-    """Alternatives for refused dates, after the transaction (a search needs no lock)."""
-    for item in refused[:MAX_DATES_WITH_ALTERNATIVES]:
-        if item.starts_at is None or item.ends_at is None or item.code == "invalid_input":
-            continue
-        item.alternatives = await suggest_alternatives(
-            app, actor, resource_id, Interval(item.starts_at, item.ends_at), quantity,
-            organisation_id=organisation_id, now=now, limit=ALTERNATIVES_PER_DATE,
-            exclude_booking_ids=(item.booking_id,) if item.booking_id else (),
-        )
+    """Alternatives for refused dates, after the transaction (a search needs no lock).
+
+    One search for all of them (a fixed number of queries), for at most
+    ``MAX_DATES_WITH_ALTERNATIVES`` dates, each a short way either side. The moved dates of a
+    change are excluded from what holds: they all leave their old times together.
+    """
+    searched = [
+        item for item in refused
+        if item.starts_at is not None and item.ends_at is not None and item.code != "invalid_input"
+    ][:MAX_DATES_WITH_ALTERNATIVES]
+    found = await suggest_alternatives_for_dates(
+        app, actor, resource_id, [Interval(item.starts_at, item.ends_at) for item in searched], quantity,  # type: ignore[arg-type]
+        organisation_id=organisation_id, now=now, limit=ALTERNATIVES_PER_DATE,
+        exclude_booking_ids=tuple(item.booking_id for item in refused if item.booking_id),
+        max_steps=ALTERNATIVE_STEPS_PER_DATE,
+    )
+    for item, alternatives in zip(searched, found, strict=True):
+        item.alternatives = alternatives
 
 
 # --------------------------------------------------------------------------- reading

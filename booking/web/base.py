@@ -200,7 +200,11 @@ def parse_local_datetime(value: str, timezone: str, field_name: str) -> datetime
         raise InvalidInput("please enter a date and time like 2026-03-03 18:00", field=field_name) from None
     if naive.tzinfo is not None:
         return naive
-    return local_to_utc(naive, timezone)
+    try:
+        return local_to_utc(naive, timezone)
+    except OverflowError:
+        # A wall time at the very edge of the calendar (year 1) has no instant in UTC.
+        raise InvalidInput("please enter a date and time like 2026-03-03 18:00", field=field_name) from None
 
 
 def parse_int(value: str, field_name: str, *, minimum: int | None = None) -> int:

@@ -46,7 +46,15 @@ async def _day_page(
 ) -> Template:
     site = await catalogue.get_site(app_context, site_id)
     today = coworking.local_today(site, app_context.now())
-    view = await coworking.desk_day(app_context, site_id, day or today, request.user)
+    try:
+        view = await coworking.desk_day(app_context, site_id, day or today, request.user)
+    except InvalidInput as error:
+        if day is None:
+            raise
+        # A day nothing can be booked on (years away): today's page, with the reason.
+        status_code = 400
+        messages = [*(messages or []), ("danger", lending_message(request, error.message))]
+        view = await coworking.desk_day(app_context, site_id, today, request.user)
     context: dict[str, Any] = {
         "view": view,
         "site": site,

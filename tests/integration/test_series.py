@@ -147,12 +147,18 @@ async def test_buffers_keep_dates_of_one_series_apart(app, world):
 
 
 async def test_policy_refusals_and_bad_input(app, world):
-    # Past dates are refused per date (policy), the rest is booked.
+    # A series that starts in the past is refused up front (nothing is checked or searched per
+    # date); one that starts now is booked.
     rule = RecurrenceRule("weekly", weekdays=("MO",), count=3)
+    with pytest.raises(InvalidInput) as past:
+        await series_service.create_series(
+            app, world["member_a"], SeriesRequest(world.room.id, datetime(2025, 12, 29, 10), timedelta(hours=1), rule), mode="book_free"
+        )
+    assert past.value.field == "starts_at" and "past" in past.value.message
     result = await series_service.create_series(
-        app, world["member_a"], SeriesRequest(world.room.id, datetime(2025, 12, 29, 10), timedelta(hours=1), rule), mode="book_free"
+        app, world["member_a"], SeriesRequest(world.room.id, datetime(2026, 1, 12, 10), timedelta(hours=1), rule), mode="book_free"
     )
-    assert [r.code for r in result.refused] == ["policy_violation"] and len(result.booked) == 2
+    assert result.refused == [] and len(result.booked) == 3
     with pytest.raises(InvalidInput):
         await series_service.create_series(
             app, world["member_a"], SeriesRequest(world.room.id, datetime(2026, 2, 3, 10), timedelta(hours=1), rule)
@@ -169,13 +175,20 @@ async def test_policy_refusals_and_bad_input(app, world):
         await series_service.create_series(app, world["member_b"], tuesday_choir(world))  # not in org A
     with pytest.raises(NotFound):
         await series_service.create_series(app, world["member_a"], tuesday_choir(world, resource_id=99999))
-    with pytest.raises(SeriesConflict):
-        # Beyond the resource's horizon (365 days): every date refused, nothing booked.
+    with pytest.raises(InvalidInput) as beyond:
+        # Beyond the resource's horizon (365 days): refused up front, nothing booked.
         await series_service.create_series(
             app, world["member_a"], tuesday_choir(world, local_start=datetime(2027, 2, 2, 18), rule=RecurrenceRule("weekly", count=2)),
             mode="book_free",
         )
-    assert await count(app) == 2 and await count(app, Series) == 1
+    assert beyond.value.field == "starts_at" and "at most 365 days ahead" in beyond.value.message
+    with pytest.raises(InvalidInput) as ends_beyond:
+        # Starts inside, ends outside: choose an earlier end.
+        await series_service.create_series(
+            app, world["member_a"], tuesday_choir(world, rule=RecurrenceRule("weekly", count=60)), mode="book_free",
+        )
+    assert ends_beyond.value.field == "count"
+    assert await count(app) == 3 and await count(app, Series) == 1
 
 
 async def test_approval_resources_make_requested_dates(app, world):

@@ -9,10 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booking.domain.alternatives import (
+    MAX_SEARCH_STEPS,
     Alternative,
     Candidate,
     nearest_free_slots,
     same_time_elsewhere,
+    search_reach,
     search_step,
 )
 from booking.domain.availability import Buffers, Holding, Timeline
@@ -282,3 +284,49 @@ def test_nearest_free_slots_equal_brute_force(schedule) -> None:  # type: ignore
         limit=limit,
     )
     assert slots(found) == expected
+
+
+# --- bounded work: a request far from the bookable window costs (almost) nothing ------------
+
+
+class CountingTimeline(Timeline):
+    """A timeline that counts the slots a search checks and stops a runaway search."""
+
+    def __init__(self, holdings: list[Holding], ceiling: int) -> None:
+        super().__init__(holdings)
+        self.checks = 0
+        self.ceiling = ceiling
+
+    def overlapping(self, window: Interval, margin: timedelta = timedelta(0)) -> list[Holding]:
+        self.checks += 1
+        assert self.checks <= self.ceiling, "the search walks further than its bound"
+        return super().overlapping(window, margin)
+
+
+def counting_candidate(holdings: list[Holding], ceiling: int) -> tuple[Candidate, CountingTimeline]:
+    timeline = CountingTimeline(holdings, ceiling)
+    return Candidate(1, "Saal", 1, Buffers(), timeline, lambda _slot: True), timeline
+
+
+def test_a_request_far_outside_the_window_is_not_walked_towards_it() -> None:
+    window_start, window_end = at(0), at(365 * 24 * 60)
+    for far in (datetime(1900, 1, 2, 18, tzinfo=UTC), datetime(3768, 1, 2, 18, tzinfo=UTC), datetime(9999, 12, 30, 18, tzinfo=UTC)):
+        own, timeline = counting_candidate([], ceiling=0)
+        request = Interval(far, far + timedelta(hours=2))
+        assert nearest_free_slots(own, request, 1, not_before=window_start, search_until=window_end) == []
+        assert timeline.checks == 0
+        assert search_reach(request, not_before=window_start, search_until=window_end) is None
+
+
+def test_a_fully_booked_year_costs_at_most_the_step_bound() -> None:
+    # Everything taken for a year: the search gives up after its steps on both sides.
+    year = [Holding(Interval(at(-400 * 24 * 60), at(400 * 24 * 60)), 1)]
+    own, timeline = counting_candidate(year, ceiling=2 * MAX_SEARCH_STEPS)
+    request = at(180 * 24 * 60)
+    assert nearest_free_slots(own, Interval(request, request + timedelta(hours=1)), 1, not_before=at(0), search_until=at(365 * 24 * 60)) == []
+    assert timeline.checks == 2 * MAX_SEARCH_STEPS
+    # A request just past the horizon searches back into the window, within the same bound.
+    own, timeline = counting_candidate([], ceiling=2 * MAX_SEARCH_STEPS)
+    late = at(365 * 24 * 60 + 60)
+    found = nearest_free_slots(own, Interval(late, late + timedelta(hours=1)), 1, not_before=at(0), search_until=at(365 * 24 * 60), limit=1)
+    assert slots(found) == [Interval(late - timedelta(hours=1), late)] and timeline.checks == 1

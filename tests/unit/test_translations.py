@@ -258,6 +258,11 @@ PAGE_ERRORS = (
     "please choose a lifetime from the list",
     "new tokens can only be made when logged in with a password or e-mail link, not with a token",
     "you have too many tokens; please revoke one you no longer use",
+    "choose a day within 10 years of today",
+    "text must not contain the NUL character (\\0)",
+    "a number or id is too large",
+    "ask for at most 400 days at once",
+    "a booking lasts at most 3660 days",
 )
 
 
