@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as dateutil_rrule
-from icalendar import Calendar, Event, FreeBusy, vCalAddress, vRecur
+from icalendar import Calendar, Event, FreeBusy, vCalAddress, vRecur, vText
 
 from booking.domain.recurrence import local_time_problem
 from booking.ical.events import EVENT_STATUSES, CalendarEvent
+from booking.ical.text import calendar_text, one_line
 from booking.ical.timezones import vtimezone
 
 __all__ = [
@@ -200,7 +201,9 @@ def _new_calendar(*, name: str | None, method: str | None, timezone_hint: str | 
     if method is not None:
         calendar.add("method", method)
     if name is not None:
-        calendar.add("x-wr-calname", name)
+        # An X- property is written raw unless typed: a line break in the name would end the
+        # line there (icalendar refuses, the feed answered 500). As TEXT it is escaped.
+        calendar.add("x-wr-calname", vText(one_line(name)))
     if timezone_hint is not None:
         _zone(timezone_hint)
         calendar.add("x-wr-timezone", timezone_hint)
@@ -221,14 +224,19 @@ def _vevent(event: CalendarEvent, zone: ZoneInfo) -> Event:
         component.add("rrule", vRecur.from_ical(event.rrule.removeprefix("RRULE:")))
     if event.exdates:
         component.add("exdate", [_occurrence_value(moment, zone) for moment in sorted(event.exdates)])
-    component.add("summary", event.summary)
+    component.add("summary", calendar_text(event.summary))
     if event.description:
-        component.add("description", event.description)
+        component.add("description", calendar_text(event.description))
     if event.location:
-        component.add("location", event.location)
+        component.add("location", calendar_text(event.location))
     component.add("status", event.status)
     if event.organizer_email:
-        component.add("organizer", _address(event.organizer_email, event.organizer_name))
+        organizer = _address(event.organizer_email, event.organizer_name)
+        if event.organizer_sent_by and _normalise_address(event.organizer_sent_by) != _normalise_address(event.organizer_email):
+            # RFC 5545 3.2.18: the calendar user that acts on behalf of the organizer — the
+            # service whose address the invitation's e-mail comes from (see mail/compose.py).
+            organizer.params["SENT-BY"] = "mailto:" + event.organizer_sent_by.strip().removeprefix("mailto:")
+        component.add("organizer", organizer)
     if event.attendee_email:
         attendee = _address(event.attendee_email, event.attendee_name)
         attendee.params["CUTYPE"] = "INDIVIDUAL"
@@ -241,14 +249,16 @@ def _vevent(event: CalendarEvent, zone: ZoneInfo) -> Event:
     if event.last_modified is not None:
         component.add("last-modified", event.last_modified.astimezone(UTC))
     if event.categories:
-        component.add("categories", list(event.categories))
+        component.add("categories", [calendar_text(category) for category in event.categories])
     return component
 
 
 def _address(email: str, name: str | None) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
+    name = one_line(name or "")
     if name:
-        # icalendar quotes the parameter when it contains , ; or : (RFC 5545 3.2).
+        # icalendar quotes the parameter when it contains , ; or : (RFC 5545 3.2) and writes
+        # a double quote as RFC 6868's ^'.
         address.params["CN"] = name
     return address
 

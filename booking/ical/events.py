@@ -23,7 +23,9 @@ class CalendarEvent:
     - ``uid``: stable per booking (``booking-<id>@<host>``); ``sequence`` rises with every
       change the attendee sees; ``dtstamp``: when this representation was made.
     - ``status``: ``"TENTATIVE"`` (requested), ``"CONFIRMED"`` or ``"CANCELLED"``.
-    - ``organizer_*``: the site's mailbox; ``attendee_*``: the booker. Leave the attendee out
+    - ``organizer_*``: the site's mailbox; ``organizer_sent_by``: the address that sends the
+      invitation on the site's behalf (the service's sender; written as SENT-BY when it
+      differs from the organizer); ``attendee_*``: the booker. Leave the attendee out
       of public feeds (they show busy time and resource, never who).
     - ``rrule``: an RRULE value for a series master (``RecurrenceRule.to_rrule_string``).
     - ``exdates``: occurrences left out of the series. An instant whose ``tzinfo`` is the
@@ -45,6 +47,7 @@ class CalendarEvent:
     status: EventStatus = "CONFIRMED"
     organizer_email: str | None = None
     organizer_name: str | None = None
+    organizer_sent_by: str | None = None
     attendee_email: str | None = None
     attendee_name: str | None = None
     url: str | None = None

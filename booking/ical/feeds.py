@@ -36,6 +36,7 @@ from icalendar import Calendar
 
 from booking.ical.builder import DEFAULT_PRODID, _is_utc, _new_calendar, _validate, _vevent, _years_used, build_freebusy
 from booking.ical.events import CalendarEvent, EventStatus
+from booking.ical.text import calendar_text
 from booking.ical.timezones import _vtimezone_text
 
 __all__ = [
@@ -214,7 +215,7 @@ def build_freebusy_calendar(
         single = Calendar.from_ical(build_freebusy(busy, starts_at=starts_at, ends_at=ends_at, dtstamp=dtstamp, uid=uid))
         for component in single.walk("VFREEBUSY"):
             if label:
-                component.add("comment", label)
+                component.add("comment", calendar_text(label))
             calendar.add_component(component)
     return calendar.to_ical()
 

@@ -15,6 +15,21 @@ makes clients show the invitation (an attachment alone is not seen as one — Li
 the ``METHOD`` inside the calendar. Python's email package quotes parameter values
 (``method="REQUEST"``), which RFC 2045 allows and which Outlook accepts (indico #5178).
 
+Who the message is from (RFC 6047 iMIP, RFC 5545 SENT-BY, DMARC). The invitation's
+ORGANIZER is the site's mailbox: replies (accept/decline) belong there. The message itself is
+sent by the service through its own SMTP server, so ``From`` is the service's sender address,
+with the site in the display name (``"Stadtteilhaus Nord via Buchungsservice"
+<booking@city.example>``), and ``Reply-To`` is the site's mailbox. A ``From`` in the site's
+own domain sent through our server would fail DMARC alignment (SPF and DKIM pass only for
+the service's domain) and be rejected or filed as spam by the big mail providers. RFC 6047
+(section 3, "Security Considerations") has receivers check the sender of an iMIP message
+against the ORGANIZER, and RFC 5545 (3.2.18) provides SENT-BY for exactly this case — a
+calendar user acting on behalf of the organizer — so the invite says
+``ORGANIZER;CN=<site>;SENT-BY="mailto:<service sender>":mailto:<site mailbox>``
+(``booking.services.notifications``): From and SENT-BY agree, clients show "sent by … on
+behalf of …" instead of a spoofing warning, and no ``Sender`` header is needed because the
+From address is the one that transmits the message (RFC 5322 3.6.2).
+
 The calendar is passed as bytes and sent base64-encoded, so its CRLF line ends and its
 75-octet folding survive byte for byte. Text parts are quoted-printable and headers RFC 2047
 encoded, so the whole message is 7-bit ASCII with CRLF line ends (``email.policy.SMTP``) —
@@ -24,6 +39,7 @@ what ``aiosmtplib`` needs for a ``str`` message.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
@@ -47,12 +63,35 @@ def calendar_method_of(calendar: bytes) -> str | None:
 
 
 def sender_address(settings: Settings, display_name: str) -> Address:
-    """``settings.mail.sender`` as an Address; its own display name wins over the given one."""
+    """``settings.mail.sender`` as an Address, shown as ``display_name`` (e.g. "Site via
+    Service", see ``render_mail``); without one, as the sender's own display name."""
     configured_name, address = parseaddr(settings.mail.sender)
     if "@" not in address:
         raise ValueError(f"mail.sender is not an e-mail address: {settings.mail.sender!r}")
     local, _, domain = address.rpartition("@")
-    return Address(display_name=configured_name or display_name, username=local, domain=domain)
+    return Address(display_name=header_text(display_name) or configured_name, username=local, domain=domain)
+
+
+def service_name(settings: Settings) -> str:
+    """The display name configured with ``mail.sender`` ("" when it has none)."""
+    return parseaddr(settings.mail.sender)[0]
+
+
+def header_text(value: str) -> str:
+    """One line for a header (Subject, a display name): control characters dropped, line
+    breaks and runs of spaces one space. A name stored with a line break must not end the
+    header early or make the email package refuse the message."""
+    return " ".join("".join(c for c in value if c.isspace() or unicodedata.category(c) != "Cc").split())
+
+
+def _reply_to(address: str | None) -> Address | None:
+    name, addr_spec = parseaddr(header_text(address or ""))
+    if "@" not in addr_spec:
+        return None
+    try:
+        return Address(display_name=name, addr_spec=addr_spec)
+    except (ValueError, IndexError):  # the email package's parser errors are ValueErrors
+        return None
 
 
 def envelope_sender(settings: Settings) -> str:
@@ -80,16 +119,21 @@ def compose_message(
     calendar: bytes | None = None,
     calendar_method: str | None = None,
     now: datetime | None = None,
+    reply_to: str | None = None,
 ) -> EmailMessage:
     """One complete message with a fresh Message-ID (read it from ``message["Message-ID"]``).
 
     ``calendar`` is an iCalendar object as bytes (CRLF line ends); ``calendar_method`` defaults
-    to its METHOD and must equal it when given.
+    to its METHOD and must equal it when given. ``reply_to``: the site's mailbox, where
+    answers go (see the module docstring); left out when it is not an address.
     """
     message = EmailMessage(policy=SMTP)
     message["From"] = sender_address(settings, sender_name)
     message["To"] = recipient
-    message["Subject"] = subject
+    reply_address = _reply_to(reply_to)
+    if reply_address is not None:
+        message["Reply-To"] = reply_address
+    message["Subject"] = header_text(subject)
     message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
     message["Message-ID"] = make_msgid(domain=settings.host_name)
     message["Auto-Submitted"] = "auto-generated"

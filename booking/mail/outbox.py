@@ -70,6 +70,7 @@ async def enqueue(
         calendar=calendar,
         calendar_method=calendar_method,
         now=now,
+        reply_to=rendered.reply_to or None,
     )
     row = OutboxMessage(
         kind=kind,

@@ -61,6 +61,7 @@ from booking.i18n import (
     normalise_language,
     use_language,
 )
+from booking.mail.compose import header_text, service_name
 from booking.mail.series_text import describe_series
 from booking.settings import PROJECT_ROOT, Settings
 
@@ -138,6 +139,8 @@ class RenderedMail:
     html: str
     language: str
     sender_name: str
+    # The site's mailbox for Reply-To ("" when the mail is not about a site).
+    reply_to: str = ""
 
 
 @functools.cache
@@ -222,14 +225,25 @@ def render_mail(
         values["subject"] = subject
         text = environment.get_template(f"mail/{kind}.txt").render(values)
         html = environment.get_template(f"mail/{kind}.html").render(values)
-    sender_name = values.get("site_name") or get_translations(language).gettext("Booking service")
     return RenderedMail(
         subject=subject,
         text=_tidy_text(text),
         html=html,
         language=language,
-        sender_name=str(sender_name),
+        sender_name=_sender_name(values.get("site_name"), settings, language),
+        reply_to=str(values.get("site_email") or ""),
     )
+
+
+def _sender_name(site_name: object, settings: Settings, language: str) -> str:
+    """The From display name: "<site> via <service>" for mail about a site (the address is
+    always the service's, see ``booking.mail.compose``), else the service's name."""
+    gettext = get_translations(language).gettext
+    service = service_name(settings) or gettext("Booking service")
+    site = header_text(str(site_name or ""))
+    if not site:
+        return service
+    return gettext("%(site)s via %(service)s") % {"site": site, "service": service}
 
 
 def _tidy_text(text: str) -> str:

@@ -6,17 +6,27 @@ Errors come out as two kinds the worker can tell apart:
   bad credentials). Retrying rarely helps, but a misconfiguration fixed by an admin would —
   the worker retries a few times with backoff and then parks the message.
 - ``TemporaryDeliveryError``: no connection, a timeout, a dropped connection or a 4xx answer.
+
+Transient failures are logged once per episode (``DeliveryEpisodes``), not once per message:
+with the server away for an hour, every queued message fails on every retry, and a warning
+each time would bury everything else in the log. The first failure logs a warning naming the
+error; the next ones are only counted; the first message the server accepts again ends the
+episode with one line saying how many attempts failed. Each message's own error stays in its
+outbox row (``last_error``), and a parked message is still logged by the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Sequence
 
 import aiosmtplib
 
 from booking.settings import MailSettings
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
@@ -39,6 +49,32 @@ class TemporaryDeliveryError(DeliveryError):
     """Connection problems or a 4xx reply; worth retrying later."""
 
 
+class DeliveryEpisodes:
+    """Is delivery failing transiently, since which error, and for how many attempts."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.failed_attempts = 0
+
+    @property
+    def failing(self) -> bool:
+        return self.failed_attempts > 0
+
+    def failed(self, error: DeliveryError) -> None:
+        self.failed_attempts += 1
+        if self.failed_attempts == 1:
+            reason = " ".join(str(error).split())[:300]
+            log.warning(
+                "mail delivery through %s fails (%s); messages stay queued and are retried, "
+                "further failures are not logged until a message goes through", self.server, reason,
+            )
+
+    def succeeded(self) -> None:
+        if self.failed_attempts:
+            log.info("mail delivery through %s works again (%d attempts had failed)", self.server, self.failed_attempts)
+            self.failed_attempts = 0
+
+
 class SmtpSender:
     """Sends raw messages with the settings' SMTP server, one connection per message.
 
@@ -54,6 +90,7 @@ class SmtpSender:
         self.mail = mail
         self.envelope_from = envelope_from or parseaddr(mail.sender)[1]
         self.tls_context = tls_context
+        self.episodes = DeliveryEpisodes(f"{mail.smtp_host}:{mail.smtp_port}")
 
     def _client(self) -> aiosmtplib.SMTP:
         security = self.mail.smtp_security
@@ -73,8 +110,18 @@ class SmtpSender:
     async def send(self, raw: str, recipient: str | Sequence[str]) -> str:
         """Deliver ``raw`` (ASCII, CRLF) to ``recipient``; returns the server's DATA reply.
 
-        Returns only after the server accepted the message for every recipient.
+        Returns only after the server accepted the message for every recipient. A temporary
+        failure is logged only when it starts an episode (see the module docstring).
         """
+        try:
+            reply = await self._send(raw, recipient)
+        except TemporaryDeliveryError as error:
+            self.episodes.failed(error)
+            raise
+        self.episodes.succeeded()
+        return reply
+
+    async def _send(self, raw: str, recipient: str | Sequence[str]) -> str:
         recipients = [recipient] if isinstance(recipient, str) else list(recipient)
         client = self._client()
         try:

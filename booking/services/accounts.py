@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+import unicodedata
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,7 +38,9 @@ async def create_user(
     email = normalise_email(email)
     if password is not None and (problem := password_problem(password)):
         raise InvalidInput(problem, field="password")
-    if not display_name.strip():
+    # One line, without control characters (see registration._clean_name).
+    display_name = " ".join("".join(c for c in display_name if c.isspace() or unicodedata.category(c) != "Cc").split())
+    if not display_name:
         raise InvalidInput("a name is required", field="display_name")
     async with app.database.transaction() as session:
         existing = (await session.exec(select(User).where(User.email == email))).first()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -122,10 +123,14 @@ def require_site_manager(actor: Principal, site_id: int) -> None:
 # --- small validators --------------------------------------------------------------------
 
 
-def _text(value: str | None, limit: int, field_name: str, *, required: bool = False) -> str:
+def _text(value: str | None, limit: int, field_name: str, *, required: bool = False, one_line: bool = False) -> str:
+    """Trimmed text. ``one_line`` (names): no line break, TAB or other control character —
+    a name goes into calendar names, e-mail headers and page titles, where it is one line."""
     value = (value or "").strip()
     if "\x00" in value:
         raise InvalidInput("This text contains characters that are not allowed.", field=field_name)
+    if one_line and any(unicodedata.category(character) == "Cc" for character in value):
+        raise InvalidInput("A name is one line, without line breaks or control characters.", field=field_name)
     if required and not value:
         raise InvalidInput("This field is required.", field=field_name)
     if len(value) > limit:
@@ -220,7 +225,7 @@ class SiteInput:
 def check_site(data: SiteInput) -> SiteInput:
     """The cleaned input, or InvalidFields naming every bad field."""
     checks = _Checks()
-    name = checks.run(_text, data.name, 200, "name", required=True)
+    name = checks.run(_text, data.name, 200, "name", required=True, one_line=True)
     contact_email = checks.run(_email, data.contact_email, "contact_email")
     address = checks.run(_text, data.address, 500, "address")
     description = checks.run(_text, data.description, 4000, "description")
@@ -533,7 +538,7 @@ class ResourceInput:
 def check_resource(data: ResourceInput) -> ResourceInput:
     checks = _Checks()
     kind = checks.run(_choice, data.kind, RESOURCE_KINDS, "kind")
-    name = checks.run(_text, data.name, 200, "name", required=True)
+    name = checks.run(_text, data.name, 200, "name", required=True, one_line=True)
     category = checks.run(_text, data.category, 100, "category")
     capacity = checks.run(_whole, data.capacity, "capacity", minimum=1, maximum=MAX_CAPACITY)
     seats = checks.run(_whole, data.seats, "seats", minimum=0, maximum=MAX_SEATS, optional=True)
@@ -785,7 +790,7 @@ class OrganisationInput:
 
 def check_organisation(data: OrganisationInput) -> OrganisationInput:
     checks = _Checks()
-    name = checks.run(_text, data.name, 200, "name", required=True)
+    name = checks.run(_text, data.name, 200, "name", required=True, one_line=True)
     contact = checks.run(_email, data.contact_email, "contact_email", required=False)
     description = checks.run(_text, data.description, 4000, "description")
     checks.raise_if_any()

@@ -308,7 +308,7 @@ async def transition(
         to_status=booking.status, reason=reason, details=dict(details or {}),
     )
     if notify:
-        await notifications.booking_transitioned(session, app, booking, action, reason=reason)
+        await notifications.booking_transitioned(session, app, booking, action, reason=reason, previous_status=old_status)
     return booking
 
 

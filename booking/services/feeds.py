@@ -51,7 +51,7 @@ TOKEN_PREFIX = "f_"
 #: How far back a feed reaches; calendars keep what they already have.
 FEED_HISTORY = timedelta(days=180)
 #: Bump when the feed's text changes for the same data (invalidates every ETag).
-FEED_FORMAT_VERSION = "1"
+FEED_FORMAT_VERSION = "2"  # 2: names are escaped TEXT (X-WR-CALNAME), control characters dropped
 MAX_FEEDS_PER_PERSON = 50
 
 

@@ -44,6 +44,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.domain.lifecycle import Action, Status
 from booking.ical import CalendarEvent, build_invite
+from booking.mail.compose import envelope_sender
 from booking.mail.outbox import enqueue
 from booking.models import Booking, Organisation, Resource, Series, Site, SiteRole, User
 from booking.services.context import AppContext
@@ -125,6 +126,8 @@ def _event(app: AppContext, facts: BookingFacts, *, status: str | None = None) -
         status=status or ICAL_STATUS.get(booking.status, "CONFIRMED"),  # type: ignore[arg-type]
         organizer_email=facts.site.contact_email,
         organizer_name=facts.site.name,
+        # The service sends on the site's behalf: SENT-BY equals the From address (mail/compose.py).
+        organizer_sent_by=envelope_sender(app.settings),
         attendee_email=facts.booker.email,
         attendee_name=facts.booker.display_name,
         url=f"{app.settings.base_url}/bookings/{booking.id}",
@@ -238,7 +241,10 @@ async def booking_changed(
     extra: dict[str, Any] = {}
     if previous is not None:
         extra = {"previous_starts_at": previous[0], "previous_ends_at": previous[1]}
-    await _to_booker(session, app, facts, "changed", method="REQUEST", **extra)
+    # A request still waiting for its decision has no invite in the booker's calendar (see
+    # booking_transitioned): the change is a plain notice; the approval sends the invite.
+    method = None if booking.status == Status.REQUESTED and booking.series_id is None else "REQUEST"
+    await _to_booker(session, app, facts, "changed", method=method, **extra)
     if booking.status == Status.REQUESTED:
         await _to_staff(session, app, facts, "request_to_decide")
 
@@ -247,13 +253,25 @@ TRANSITION_KINDS = {Action.APPROVE: "confirmed", Action.DECLINE: "declined", Act
 
 
 async def booking_transitioned(
-    session: AsyncSession, app: AppContext, booking: Booking, action: Action, *, reason: str = ""
+    session: AsyncSession,
+    app: AppContext,
+    booking: Booking,
+    action: Action,
+    *,
+    reason: str = "",
+    previous_status: str | None = None,
 ) -> None:
-    """Approve → invite; decline and cancel → CANCEL; hand-out and return send nothing.
+    """Approve → invite (REQUEST); cancel of a confirmed booking → CANCEL; decline, and cancel
+    of a request not yet decided → a plain notice; hand-out and return send nothing.
 
-    A date of a series: an override of that date. A part of a kit: the kit's invite as it
-    now stands. Deciding a whole series or kit sends ``series_message`` / ``kit_message`` once
-    instead (the service passes ``notify=False`` to each date's transition).
+    A single booking gets an invite only once it is confirmed (a request is answered with a
+    receipt, without a calendar), so a declined request — or one withdrawn before the decision
+    (``previous_status`` "requested") — was never in the booker's calendar: a CANCEL would
+    name an event the client never saw. A date of a series: an override of that date. A part
+    of a kit: the kit's invite as it now stands (series and kits send their invite with the
+    request already, so their CANCEL is right). Deciding a whole series or kit sends
+    ``series_message`` / ``kit_message`` once instead (the service passes ``notify=False`` to
+    each date's transition).
     """
     kind = TRANSITION_KINDS.get(action)
     if kind is None:
@@ -261,7 +279,12 @@ async def booking_transitioned(
     if booking.group_key is not None:
         await kit_message(session, app, booking.group_key, kind, affected=[booking], reason=reason)
         return
-    method = "REQUEST" if action == Action.APPROVE else "CANCEL"
+    method: str | None = "REQUEST" if action == Action.APPROVE else "CANCEL"
+    never_invited = booking.series_id is None and (
+        action == Action.DECLINE or (action == Action.CANCEL and previous_status == Status.REQUESTED.value)
+    )
+    if never_invited:
+        method = None
     await _to_booker(session, app, await _facts(session, booking), kind, method=method, reason=reason or None)
 
 

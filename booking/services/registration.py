@@ -13,6 +13,7 @@ correct password earns the "please confirm your address first" answer.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,7 +72,10 @@ class InvitationWithdrawn(TokenInvalid):
 
 
 def _clean_name(display_name: str) -> str:
-    name = " ".join(display_name.split())
+    # A name is one line: line breaks and runs of spaces become one space; NUL and other
+    # control characters are dropped (PostgreSQL refuses NUL; calendars and mail headers
+    # have no place for the rest).
+    name = " ".join("".join(c for c in display_name if c.isspace() or unicodedata.category(c) != "Cc").split())
     if not name:
         raise InvalidInput("please enter your name", field="display_name")
     if len(name) > MAX_NAME:

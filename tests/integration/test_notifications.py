@@ -99,7 +99,8 @@ async def test_request_goes_to_booker_and_lenders_without_personal_data(mail_app
     await deliver(app)
     declined = smtp_server.messages[-1].message
     assert "Saal belegt" in declined.get_body(("plain",)).get_content()
-    assert calendar_part(declined).get_param("method") == "CANCEL"
+    # The request was never sent as an invite: a plain notice, no CANCEL of an unknown event.
+    assert calendar_part(declined) is None and declined.get_content_type() == "multipart/alternative"
 
 
 async def test_english_recipient_gets_english_mail(mail_app, world, smtp_server):
@@ -150,3 +151,84 @@ async def test_reminders_are_queued_once(mail_app, world, clock):
     async with app.database.reader() as session:
         kinds = (await session.exec(select(OutboxMessage.kind))).all()
     assert sorted(kinds) == ["confirmed", "reminder"]
+
+
+async def test_invite_sender_reply_to_and_sent_by_agree(mail_app, world, smtp_server):
+    """From is the service's address (DMARC), named after the site; Reply-To the site's mailbox;
+    ORGANIZER the site's mailbox with SENT-BY = the From address (RFC 5545 3.2.18, RFC 6047)."""
+    from email.utils import parseaddr
+
+    app = mail_app
+    starts_at, ends_at = slot(app)
+    await bookings.create_booking(app, world["member_a"], BookingRequest(world.room.id, starts_at, ends_at))
+    await deliver(app)
+    [received] = smtp_server.messages
+    message = received.message
+    service = parseaddr(app.settings.mail.sender)[1]
+    from_name, from_address = parseaddr(str(message["From"]))
+    assert from_address == service == received.mail_from
+    assert "Site A" in from_name and from_name != "Site A"
+    assert parseaddr(str(message["Reply-To"]))[1] == world.site_a.contact_email
+    assert message["Sender"] is None  # the From address transmits the message itself
+    organizer = parse_with_icaljs(calendar_part(message).get_payload(decode=True))["events"][0]["organizer"]
+    assert organizer["value"] == f"mailto:{world.site_a.contact_email}"
+    assert organizer["parameters"]["SENT-BY"] == f"mailto:{from_address}"
+    assert organizer["parameters"]["CN"] == "Site A"
+
+
+async def test_only_bookings_that_had_an_invite_get_a_cancel(mail_app, world, smtp_server):
+    """A request gets a receipt without a calendar, so changing, declining or withdrawing it
+    sends plain notices; cancelling a confirmed booking sends METHOD:CANCEL."""
+    app = mail_app
+    member = world["member_a"]
+    starts_at, ends_at = slot(app)
+    withdrawn = await bookings.create_booking(app, member, BookingRequest(world.room_approval.id, starts_at, ends_at))
+    await bookings.change_booking(app, member, withdrawn.id, ends_at=ends_at + timedelta(hours=1))
+    await bookings.cancel_booking(app, member, withdrawn.id, "")
+    starts_at, ends_at = slot(app, weeks=2)
+    approved = await bookings.create_booking(app, member, BookingRequest(world.room_approval.id, starts_at, ends_at))
+    await bookings.approve_booking(app, world["lender_a"], approved.id)
+    await bookings.cancel_booking(app, member, approved.id, "")
+    await deliver(app)
+    to_booker = [m.message for m in smtp_server.messages if m.rcpt_tos == [world.emails["member_a"]]]
+    methods = [calendar_part(m).get_param("method") if calendar_part(m) else None for m in to_booker]
+    # receipt, change, withdrawal: no calendar; receipt; approval: REQUEST; cancel: CANCEL
+    assert methods == [None, None, None, None, "REQUEST", "CANCEL"]
+    cancel = parse_with_icaljs(calendar_part(to_booker[-1]).get_payload(decode=True))
+    assert cancel["method"] == "CANCEL" and cancel["events"][0]["uid"] == f"booking-{approved.id}@{app.settings.host_name}"
+
+
+async def test_invite_with_hostile_names_is_delivered_and_reads_back(mail_app, world, smtp_server, settings):
+    """Line breaks, iCalendar structure and control characters in every name (stored before the
+    input checks) reach neither the headers nor the calendar raw."""
+    from booking.models import Resource, Site, User
+
+    app = mail_app
+    nul = "\x00" if not settings.database_url.startswith("postgresql") else ""
+    hostile = "\r\nBEGIN:VEVENT\nEND:VCALENDAR\rX; y, z" + nul + "\x07"
+    async with app.database.transaction() as session:
+        for model, row_id, field in (
+            (Site, world.site_a.id, "name"), (Resource, world.room.id, "name"), (User, world["member_a"].user_id, "display_name"),
+        ):
+            row = await session.get(model, row_id)
+            setattr(row, field, field + hostile)
+            session.add(row)
+    starts_at, ends_at = slot(app)
+    booking = await bookings.create_booking(
+        app, world["member_a"], BookingRequest(world.room.id, starts_at, ends_at, title="title" + hostile, purpose="purpose" + hostile)
+    )
+    await bookings.cancel_booking(app, world["member_a"], booking.id, "")
+    await deliver(app)
+    assert len(smtp_server.messages) == 2
+    for received in smtp_server.messages:
+        assert b"\x00" not in received.data and b"\x07" not in received.data
+        message = received.message
+        assert "BEGIN:VEVENT" in str(message["From"]) and "\n" not in str(message["From"])
+        reading = parse_with_icaljs(calendar_part(message).get_payload(decode=True))
+        [event] = reading["events"]
+        assert event["summary"].startswith("title\nBEGIN:VEVENT\nEND:VCALENDAR\nX; y, z")
+        assert event["description"] == "purpose\nBEGIN:VEVENT\nEND:VCALENDAR\nX; y, z"
+        assert event["location"].startswith("name\nBEGIN:VEVENT\nEND:VCALENDAR\nX; y, z")
+        assert event["organizer"]["parameters"]["CN"] == "name BEGIN:VEVENT END:VCALENDAR X; y, z"
+        assert event["attendees"][0]["parameters"]["CN"] == "display_name BEGIN:VEVENT END:VCALENDAR X; y, z"
+    assert [r["method"] for r in (parse_with_icaljs(calendar_part(m.message).get_payload(decode=True)) for m in smtp_server.messages)] == ["REQUEST", "CANCEL"]

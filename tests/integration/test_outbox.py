@@ -170,7 +170,10 @@ async def test_invite_arrives_with_headers_structure_and_language(
         assert b"\n" not in item.data.replace(b"\r\n", b"")
         message = item.message
         display_name, address = parseaddr(str(message["From"]))
-        assert address == SENDER and display_name == "Bürgerhaus"
+        # The service's address (DMARC), named after the site; answers go to the site.
+        assert address == SENDER
+        assert display_name == ("Bürgerhaus über Buchungsservice" if language == "de" else "Bürgerhaus via Booking service")
+        assert parseaddr(str(message["Reply-To"]))[1] == "haus@example.org"
         assert str(message["To"]) == to
         assert str(message["Subject"]) == subject
         assert parsedate_to_datetime(str(message["Date"])) == clock()
@@ -287,6 +290,48 @@ async def test_smtp_down_loses_nothing_and_sends_each_once(database: Database, s
     assert set(counts.values()) == {1}
     assert len(counts) == 100
     assert {row.status for row in rows} == {"sent"}
+
+
+async def test_smtp_outage_is_logged_once_per_episode_not_per_message(
+    database: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """First failure: one warning. Following failures (other messages, later retries): silent.
+    The first accepted message ends the episode with one line; the next outage warns again."""
+    import logging
+
+    server = SmtpServer()
+    settings = mail_settings(settings, server.port)
+    clock = Clock()
+    await enqueue_many(database, settings, 20, clock)
+    worker = make_worker(database, settings, clock)
+
+    def mail_records() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name.startswith("booking.mail")]
+
+    caplog.set_level(logging.DEBUG, logger="booking.mail")
+    try:
+        await drain(worker)  # 20 failures
+        clock.advance(settings.mail.retry_max_seconds + 1)
+        await drain(worker)  # 20 more
+        [warning] = mail_records()
+        assert warning.levelno == logging.WARNING and f"127.0.0.1:{server.port}" in warning.getMessage()
+        assert {row.attempts for row in await all_rows(database)} == {2}
+
+        caplog.clear()
+        server.start()
+        clock.advance(settings.mail.retry_max_seconds + 1)
+        await drain(worker)
+        [recovered] = mail_records()
+        assert recovered.levelno == logging.INFO and "40 attempts" in recovered.getMessage()
+        assert len(server.messages) == 20
+
+        caplog.clear()
+        server.stop()
+        await enqueue_many(database, settings, 3, clock, prefix="later")
+        await drain(worker)
+        assert [r.levelno for r in mail_records()] == [logging.WARNING]  # a new episode
+    finally:
+        server.stop()
 
 
 class Crash(BaseException):

@@ -423,3 +423,68 @@ def test_multi_year_feed_gets_every_dst_switch_right_in_icaljs():
     read = parse_with_icaljs(build_calendar([event], name="Serie"), expand=300)["events"][0]
     assert [occurrence["start"] for occurrence in read["occurrences"]] == [iso(o.starts_at) for o in occurrences]
     assert occurrences[-1].local_start.year == 2030
+
+
+# Names and texts as a hostile (or careless) admin or member may type them: line breaks of
+# every kind, lines that look like iCalendar structure, a NUL and other control characters.
+HOSTILE = "Kultur\r\nBEGIN:VEVENT\nEND:VCALENDAR\rHaus\x00; Raum, 1\x07\x1b\x7f"
+HOSTILE_TEXT = "Kultur\nBEGIN:VEVENT\nEND:VCALENDAR\nHaus; Raum, 1"  # as a TEXT value reads back
+HOSTILE_LINE = "Kultur BEGIN:VEVENT END:VCALENDAR Haus; Raum, 1"  # as a name reads back
+
+
+def _structure_lines(ics: bytes) -> list[bytes]:
+    return [line for line in ics.split(b"\r\n") if line.startswith((b"BEGIN:", b"END:"))]
+
+
+def test_control_characters_and_line_breaks_in_every_text_cannot_break_the_file():
+    event = booking_event(
+        summary=HOSTILE, description=HOSTILE, location=HOSTILE, organizer_name=HOSTILE,
+        attendee_name=HOSTILE, categories=(HOSTILE,),
+    )
+    for ics in (
+        build_calendar([event, booking_event(uid="booking-18@booking.example")], name=HOSTILE, timezone_hint=BERLIN),
+        build_invite(event, "REQUEST"),
+    ):
+        assert b"\x00" not in ics and b"\x07" not in ics and b"\x1b" not in ics and b"\x7f" not in ics
+        assert all(line.endswith(b"\r") is False for line in ics.split(b"\r\n"))
+        assert b"\n" not in ics.replace(b"\r\n", b"") and b"\r" not in ics.replace(b"\r\n", b"")
+        parsed = parse_with_icaljs(ics)
+        read = parsed["events"][0]
+        assert read["summary"] == read["description"] == read["location"] == HOSTILE_TEXT
+        assert read["categories"] == [HOSTILE_TEXT]
+        assert read["organizer"]["parameters"]["CN"] == HOSTILE_LINE
+        assert read["attendees"][0]["parameters"]["CN"] == HOSTILE_LINE
+    assert parsed["method"] == "REQUEST" and len(parsed["events"]) == 1
+    feed = parse_with_icaljs(build_calendar([event, booking_event(uid="booking-18@booking.example")], name=HOSTILE))
+    assert feed["x-wr-calname"] == HOSTILE_LINE and len(feed["events"]) == 2
+
+
+def test_hostile_names_in_freebusy_are_escaped():
+    from booking.ical.feeds import build_freebusy_calendar
+
+    window = (datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
+    busy = [(datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 2, 10, tzinfo=UTC))]
+    single = build_freebusy(
+        busy, starts_at=window[0], ends_at=window[1], dtstamp=DTSTAMP, uid="fb-1@booking.example",
+        name=HOSTILE, organizer_email="haus@booking.example", organizer_name=HOSTILE,
+    )
+    several = build_freebusy_calendar(
+        [("fb-1@booking.example", HOSTILE, busy), ("fb-2@booking.example", HOSTILE, [])],
+        starts_at=window[0], ends_at=window[1], dtstamp=DTSTAMP, name=HOSTILE,
+    )
+    for ics, count in ((single, 1), (several, 2)):
+        assert b"\x00" not in ics
+        assert _structure_lines(ics) == [b"BEGIN:VCALENDAR", *[b"BEGIN:VFREEBUSY", b"END:VFREEBUSY"] * count, b"END:VCALENDAR"]
+        parsed = parse_with_icaljs(ics)
+        assert parsed["x-wr-calname"] == HOSTILE_LINE and len(parsed["freebusy"]) == count
+    assert b"COMMENT:Kultur\\nBEGIN:VEVENT\\nEND:VCALENDAR\\nHaus\\; Raum\\, 1" in several
+
+
+def test_invite_names_the_sender_acting_for_the_organizer():
+    ics = build_invite(booking_event(organizer_sent_by="booking@stadt.example"), "REQUEST")
+    organizer = parse_with_icaljs(ics)["events"][0]["organizer"]
+    assert organizer["value"] == "mailto:stadtteilhaus@booking.example"
+    assert organizer["parameters"]["SENT-BY"] == "mailto:booking@stadt.example"
+    # The organizer sending for itself needs no SENT-BY.
+    same = build_invite(booking_event(organizer_sent_by="Stadtteilhaus@booking.example"), "REQUEST")
+    assert b"SENT-BY" not in same

@@ -8,6 +8,13 @@
 
 import ICAL from "ical.js";
 
+// RFC 5545 3.8.8.2: the value of a non-standard property is TEXT unless it says otherwise.
+// ical.js keeps unknown properties raw (a "\," stays "\,"); calendar clients read the
+// calendar's name and zone as TEXT, so read them so here too.
+for (const name of ["x-wr-calname", "x-wr-timezone"]) {
+  ICAL.design.icalendar.property[name] = { defaultType: "text" };
+}
+
 const expandLimit = Number.parseInt(process.argv[2] ?? "60", 10);
 
 function readStdin() {
