@@ -33,6 +33,7 @@ TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "booking_session"
 CSRF_COOKIE = "booking_csrf"
+CSRF_EXEMPT_PATHS = r"^/api/"
 
 
 def _derived_key(secret: str, purpose: str) -> bytes:
@@ -77,7 +78,9 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         cookie_secure=settings.secure_cookies,
         cookie_httponly=True,
         cookie_samesite="lax",
-        exclude=["/api/", "/feeds/"],
+        # Anchored: only the JSON API (its own cross-site defence: booking.auth.middleware).
+        # Feeds and static files opt out per route (``exclude_from_csrf``); they are GET only.
+        exclude=[CSRF_EXEMPT_PATHS],
     )
     template_config = TemplateConfig(
         directory=TEMPLATES_DIR,

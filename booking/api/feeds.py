@@ -120,7 +120,10 @@ def _http_date(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-@get("/feeds/{filename:str}", guards=[public], tags=["feeds"], summary="A calendar feed (ICS)", include_in_schema=True)
+@get(
+    "/feeds/{filename:str}", guards=[public], tags=["feeds"], summary="A calendar feed (ICS)",
+    opt={"exclude_from_csrf": True},
+)
 async def feed_document(request: Request, app_context: Ctx, filename: FromPath[str]) -> Response[bytes]:
     if not filename.endswith(".ics"):
         raise NotFound("no such feed")
