@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from booking.api.auth import AuthController
 from booking.api.bookings import BookingController
 from booking.api.catalogue import CatalogueController
+from booking.api.docs import SwaggerPage
 from booking.api.errors import EXCEPTION_HANDLERS
 from booking.api.health import health
 from booking.auth.middleware import AuthenticationMiddleware
@@ -28,6 +29,7 @@ from booking.db import Database
 from booking.services.context import AppContext
 from booking.settings import PROJECT_ROOT, Settings
 from booking.web.base import LanguageMiddleware
+from booking.web.security_headers import security_headers_hook
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -102,7 +104,8 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         csrf_config=csrf_config,
         template_config=template_config,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema", render_plugins=[SwaggerPage()]),
+        before_send=[security_headers_hook(settings.base_url)],
         request_max_body_size=settings.max_request_body_bytes,
         # Calendar pages over many resources are large and repetitive HTML.
         # Feeds compress themselves once per version (booking/services/feeds.py).
