@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.domain.alternatives import Alternative
 from booking.domain.errors import Conflict, DomainError
+from booking.log_redaction import redact
 
 logger = logging.getLogger("booking")
 PROBLEM_JSON = "application/problem+json"
@@ -98,7 +99,7 @@ def internal_error_handler(request: Request, error: Exception) -> Response[Any]:
 
     if is_bad_value(error):
         return _problem(request, 400, "Invalid input", "a value is out of range (for example an id that is too large)")
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    logger.exception("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=error)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "something went wrong on our side")
 
 
