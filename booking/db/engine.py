@@ -19,7 +19,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db.outage import OutageMonitor
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 
 class Database:
@@ -34,9 +37,16 @@ class Database:
             self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN")
         else:
             self._write_engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                # An unreachable host must not hold a request for asyncpg's default minute.
+                connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
             )
             self._read_engine = self._write_engine
+        self.outage = OutageMonitor()
+        engines = [self._write_engine] + ([self._read_engine] if self._read_engine is not self._write_engine else [])
+        for engine in engines:
+            # After pool_pre_ping: a checked-out connection works, so an outage is over.
+            event.listen(engine.sync_engine, "checkout", lambda *_: self.outage.reachable())
         self._write_sessions = async_sessionmaker(
             self._write_engine, class_=AsyncSession, expire_on_commit=False
         )
