@@ -22,6 +22,7 @@ from booking.api.auth import AuthController
 from booking.api.bookings import BookingController
 from booking.api.catalogue import CatalogueController
 from booking.api.docs import SwaggerPage
+from booking.api import openapi
 from booking.api.errors import EXCEPTION_HANDLERS
 from booking.api.health import health
 from booking.auth.middleware import AuthenticationMiddleware
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         engine=JinjaTemplateEngine,
         engine_callback=web_template_callables(context),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             AuthController,
@@ -114,6 +115,8 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         debug=settings.debug,
         state={"app_context": context},
     )
+    openapi.install(app)
+    return app
 
 
 def _optional_api_handlers() -> list[object]:
