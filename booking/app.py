@@ -21,6 +21,8 @@ from litestar.template.config import TemplateConfig
 from booking.api.auth import AuthController
 from booking.api.bookings import BookingController
 from booking.api.catalogue import CatalogueController
+from booking.api.docs import SwaggerPage
+from booking.api import openapi
 from booking.api.errors import EXCEPTION_HANDLERS
 from booking.api.requests import BoundedRequest
 from booking.api.health import health
@@ -30,11 +32,13 @@ from booking.db import Database
 from booking.services.context import AppContext
 from booking.settings import PROJECT_ROOT, Settings, check_secret_key
 from booking.web.base import LanguageMiddleware
+from booking.web.security_headers import security_headers_hook
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "booking_session"
 CSRF_COOKIE = "booking_csrf"
+CSRF_EXEMPT_PATHS = r"^/api/"
 
 
 def _derived_key(secret: str, purpose: str) -> bytes:
@@ -80,14 +84,16 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         cookie_secure=settings.secure_cookies,
         cookie_httponly=True,
         cookie_samesite="lax",
-        exclude=["/api/", "/feeds/"],
+        # Anchored: only the JSON API (its own cross-site defence: booking.auth.middleware).
+        # Feeds and static files opt out per route (``exclude_from_csrf``); they are GET only.
+        exclude=[CSRF_EXEMPT_PATHS],
     )
     template_config = TemplateConfig(
         directory=TEMPLATES_DIR,
         engine=JinjaTemplateEngine,
         engine_callback=web_template_callables(context),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             AuthController,
@@ -103,7 +109,8 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         template_config=template_config,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=BoundedRequest,
-        openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema", render_plugins=[SwaggerPage()]),
+        before_send=[security_headers_hook(settings.base_url)],
         request_max_body_size=settings.max_request_body_bytes,
         # Calendar pages over many resources are large and repetitive HTML.
         # Feeds compress themselves once per version (booking/services/feeds.py).
@@ -112,6 +119,8 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         debug=settings.debug,
         state={"app_context": context},
     )
+    openapi.install(app)
+    return app
 
 
 def _optional_api_handlers() -> list[object]:

@@ -9,11 +9,13 @@ import gc
 
 from litestar import Litestar
 
+from booking import log_redaction
 from booking.app import create_app
 from booking.settings import load_settings
 
 
 def create() -> Litestar:
+    log_redaction.install()
     app = create_app(load_settings())
     # Everything built so far (modules, templates, routes) lives as long as the process:
     # keep it out of the collector's generations so its pauses stay short under load.

@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from booking import log_redaction
+
+    log_redaction.install()
     try:
         settings = load_settings()
         return int(args.handler(settings, args))

@@ -16,9 +16,12 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.domain.alternatives import Alternative
 from booking.domain.errors import Conflict, DomainError
+from booking.log_redaction import redact
 
 logger = logging.getLogger("booking")
 PROBLEM_JSON = "application/problem+json"
+#: How long clients should wait before trying again while the database is away.
+RETRY_AFTER_SECONDS = 5
 
 
 def _wants_page(request: Request) -> bool:
@@ -94,12 +97,23 @@ def value_error_handler(request: Request, error: ValueError) -> Response[Any]:
 
 
 def internal_error_handler(request: Request, error: Exception) -> Response[Any]:
-    from booking.db.errors import is_bad_value
+    from booking.db.errors import is_bad_value, is_unavailable
 
+    if is_unavailable(error):
+        return database_unavailable(request, error)
     if is_bad_value(error):
         return _problem(request, 400, "Invalid input", "a value is out of range (for example an id that is too large)")
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    logger.exception("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=error)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "something went wrong on our side")
+
+
+def database_unavailable(request: Request, error: BaseException) -> Response[Any]:
+    """503 with Retry-After while the database is away; the outage is logged once, not per request."""
+    request.app.state["app_context"].database.outage.failed(error)
+    return _problem(
+        request, 503, "Service unavailable", "the service is briefly unavailable; please try again in a moment",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _title(status: int) -> str:
@@ -112,6 +126,7 @@ def _title(status: int) -> str:
         409: "Conflict",
         413: "Request too large",
         429: "Too many requests",
+        503: "Service unavailable",
     }.get(status, "Error")
 
 

@@ -22,7 +22,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, head, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -36,6 +36,7 @@ Ctx = NamedDependency[AppContext]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 # Litestar appends "; charset=utf-8" to text/* media types.
 CALENDAR_MEDIA_TYPE = "text/calendar"
+GZIP_ETAG_SUFFIX = "-gzip"
 
 
 class FeedCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -120,18 +121,33 @@ def _http_date(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-@get("/feeds/{filename:str}", guards=[public], tags=["feeds"], summary="A calendar feed (ICS)", include_in_schema=True)
-async def feed_document(request: Request, app_context: Ctx, filename: FromPath[str]) -> Response[bytes]:
+FEED_OPTIONS = {
+    "guards": [public], "tags": ["feeds"], "media_type": CALENDAR_MEDIA_TYPE, "opt": {"exclude_from_csrf": True},
+}
+
+
+def _variant_etag(etag: str, gzipped: bool) -> str:
+    """Gzip and plain bodies differ, so their strong ETags must too (RFC 9110 8.8.3)."""
+    return etag[:-1] + GZIP_ETAG_SUFFIX + '"' if gzipped else etag
+
+
+def _base_etags(if_none_match: str | None) -> str | None:
+    """If-None-Match with our gzip suffix taken off: both variants validate the same version."""
+    return if_none_match.replace(GZIP_ETAG_SUFFIX + '"', '"') if if_none_match else if_none_match
+
+
+async def _feed_answer(request: Request, app_context: AppContext, filename: str, *, with_body: bool) -> Response[bytes]:
     if not filename.endswith(".ics"):
         raise NotFound("no such feed")
+    if_none_match = request.headers.get("if-none-match")
     document = await feeds.render_feed(
         app_context,
         filename.removesuffix(".ics"),
-        if_none_match=request.headers.get("if-none-match"),
+        if_none_match=_base_etags(if_none_match),
         if_modified_since=_http_date(request.headers.get("if-modified-since")),
     )
+    accepts_gzip = "gzip" in request.headers.get("accept-encoding", "")
     headers = {
-        "ETag": document.etag,
         "Last-Modified": format_datetime(document.last_modified, usegmt=True),
         # A secret URL: no shared caches; clients revalidate with the ETag.
         "Cache-Control": "private, no-cache",
@@ -139,12 +155,29 @@ async def feed_document(request: Request, app_context: Ctx, filename: FromPath[s
         "Vary": "Accept-Encoding",
     }
     if document.body is None:
+        # The ETag of the variant the client holds (the one it sent back).
+        headers["ETag"] = _variant_etag(document.etag, GZIP_ETAG_SUFFIX + '"' in (if_none_match or ""))
         return Response(b"", status_code=304, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
     headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
-    if document.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+    gzipped = document.gzipped is not None and accepts_gzip
+    headers["ETag"] = _variant_etag(document.etag, gzipped)
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
-        return Response(document.gzipped, status_code=200, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
-    return Response(document.body, status_code=200, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
+    body = document.gzipped if gzipped else document.body
+    if not with_body:
+        headers["Content-Length"] = str(len(body))  # type: ignore[arg-type]
+        return Response(b"", status_code=200, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
+    return Response(body, status_code=200, headers=headers, media_type=CALENDAR_MEDIA_TYPE)  # type: ignore[arg-type]
 
 
-ROUTES = [FeedTokenController, feed_document]
+@get("/feeds/{filename:str}", summary="A calendar feed (ICS)", **FEED_OPTIONS)
+async def feed_document(request: Request, app_context: Ctx, filename: FromPath[str]) -> Response[bytes]:
+    return await _feed_answer(request, app_context, filename, with_body=True)
+
+
+@head("/feeds/{filename:str}", summary="The headers of a calendar feed (ETag, Last-Modified)", **FEED_OPTIONS)
+async def feed_headers(request: Request, app_context: Ctx, filename: FromPath[str]) -> Response[None]:
+    return await _feed_answer(request, app_context, filename, with_body=False)  # type: ignore[return-value]
+
+
+ROUTES = [FeedTokenController, feed_document, feed_headers]

@@ -19,9 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db.outage import OutageMonitor
 from booking.domain.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 #: SQLite stores integers in 64 bits and PostgreSQL's BIGINT too; a larger Python int is input
 #: no column can hold (an id or a number typed by someone), never a value of ours.
 INT64 = range(-(2**63), 2**63)
@@ -39,10 +41,17 @@ class Database:
             self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN")
         else:
             self._write_engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                # An unreachable host must not hold a request for asyncpg's default minute.
+                connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
             )
             self._read_engine = self._write_engine
-        for engine in {self._write_engine, self._read_engine}:
+        self.outage = OutageMonitor()
+        engines = [self._write_engine] + ([self._read_engine] if self._read_engine is not self._write_engine else [])
+        for engine in engines:
+            # After pool_pre_ping: a checked-out connection works, so an outage is over.
+            event.listen(engine.sync_engine, "checkout", lambda *_: self.outage.reachable())
+        for engine in engines:
             _refuse_unstorable_values(engine)
         self._write_sessions = async_sessionmaker(
             self._write_engine, class_=AsyncSession, expire_on_commit=False

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+import errno
+import socket
+
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 EXCLUSION_VIOLATION = "23P01"
 SERIALIZATION_FAILURE = "40001"
@@ -40,3 +44,57 @@ def is_bad_value(error: BaseException) -> bool:
     # asyncpg refuses such a value while encoding it, before the server sees it.
     cause = getattr(getattr(error, "orig", None), "__cause__", None)
     return isinstance(error, DBAPIError) and type(cause).__name__ == "DataError"
+
+
+# --------------------------------------------------------------------------- outages
+
+#: SQLSTATEs that mean "the server is not there for us right now", not "your query is wrong":
+#: admin/crash shutdown, cannot connect now (starting or stopping), too many connections.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_CONNECTION_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH,
+     errno.ETIMEDOUT, errno.EPIPE, errno.ENOENT}  # ENOENT: a Unix socket that is gone
+)
+_ASYNCPG_CONNECTION_ERRORS = frozenset({"ConnectionDoesNotExistError", "ConnectionFailureError", "ConnectionRejectionError"})
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error, what it wraps (``orig``) and what caused it, a few levels deep."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending and len(seen) < 8:
+        current = pending.pop(0)
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return seen
+
+
+def _means_unavailable(error: BaseException) -> bool:
+    if isinstance(error, PoolTimeoutError):  # every connection busy: overload, not a bug
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)):
+        return True
+    if isinstance(error, OSError) and error.errno in _CONNECTION_ERRNOS and not isinstance(error, FileNotFoundError):
+        return True
+    sqlstate = str(getattr(error, "sqlstate", "") or getattr(error, "pgcode", "") or "")
+    if sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES:
+        return True
+    name = type(error).__name__
+    module = type(error).__module__
+    if module.startswith("asyncpg") and (
+        name in _ASYNCPG_CONNECTION_ERRORS or (name == "InterfaceError" and "connection" in str(error) and "closed" in str(error))
+    ):
+        return True
+    if isinstance(error, OperationalError) or (module.startswith("sqlite3") and name == "OperationalError"):
+        return any(reason in str(error).lower() for reason in _SQLITE_UNAVAILABLE)
+    return False
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached (down, restarting, overloaded): try again later (503)."""
+    return any(_means_unavailable(link) for link in _chain(error))

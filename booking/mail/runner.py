@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 
+from booking.db.errors import is_unavailable
 from booking.mail.sender import SmtpSender
 from booking.mail.worker import OutboxWorker
 from booking.services.context import AppContext
@@ -39,8 +40,11 @@ async def run_loop(app: AppContext, stop: asyncio.Event) -> None:
                 await run_scheduled_jobs(app)
                 next_schedule = loop.time() + SCHEDULE_EVERY_SECONDS
             claimed = await worker.run_once()
-        except Exception:  # noqa: BLE001 - the database may be away for a moment; keep going
-            log.exception("mail worker round failed")
+        except Exception as error:  # noqa: BLE001 - the database may be away for a moment; keep going
+            if is_unavailable(error):
+                app.database.outage.failed(error)  # one line per outage, not one per round
+            else:
+                log.exception("mail worker round failed")
             claimed = 0
         if claimed:
             continue

@@ -47,6 +47,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.db import Database
 from booking.db.claims import claim_due_outbox_rows
+from booking.db.errors import is_unavailable
 from booking.mail.outbox import STATUS_PARKED, STATUS_PENDING, STATUS_SENT
 from booking.mail.sender import DeliveryError
 from booking.models.base import utc_now
@@ -154,8 +155,11 @@ class OutboxWorker:
                 claimed = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the worker outlives a database hiccup
-                log.exception("outbox worker round failed")
+            except Exception as error:  # noqa: BLE001 - the worker outlives a database hiccup
+                if is_unavailable(error):
+                    self.database.outage.failed(error)  # one line per outage, not one per round
+                else:
+                    log.exception("outbox worker round failed")
                 claimed = 0
             if claimed >= self.mail.batch_size:
                 continue  # more may be waiting

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 import unicodedata
+from datetime import datetime
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession

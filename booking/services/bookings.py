@@ -217,6 +217,12 @@ def facts(booking: Booking, resource: Resource) -> BookingFacts:
     return BookingFacts(booker_id=booking.booker_id, organisation_id=booking.organisation_id, site_id=resource.site_id)
 
 
+def _require_visible(actor: Principal, booking: Booking, resource: Resource) -> None:
+    """Someone else's booking one may not see answers like one that does not exist (no oracle)."""
+    if not can_view_booking(actor, facts(booking, resource)):
+        raise NotFound(f"booking {booking.id} does not exist")
+
+
 async def change_booking(
     app: AppContext,
     actor: Principal,
@@ -241,6 +247,7 @@ async def change_booking(
         async with app.database.transaction() as session:
             placement = await lock_for_booking(session, actor, resource_id)
             booking, resource = await _load_for_action(session, booking_id)
+            _require_visible(actor, booking, resource)
             if not can_change_booking(actor, facts(booking, resource)):
                 raise PermissionDenied("you may not change this booking")
             if booking.status not in CHANGEABLE:
@@ -317,6 +324,7 @@ async def _decide(
 ) -> Booking:
     async with app.database.transaction() as session:
         booking, resource = await _load_for_action(session, booking_id)
+        _require_visible(actor, booking, resource)
         if not can_decide(actor, facts(booking, resource)):
             raise PermissionDenied(denied)
         if not whole_kit or booking.group_key is None:
@@ -366,6 +374,7 @@ async def cancel_booking(app: AppContext, actor: Principal, booking_id: int, rea
     reason = _clean_text(reason, MAX_PURPOSE, "reason")
     async with app.database.transaction() as session:
         booking, resource = await _load_for_action(session, booking_id)
+        _require_visible(actor, booking, resource)
         if not can_change_booking(actor, facts(booking, resource)):
             raise PermissionDenied("you may not cancel this booking")
         return await transition(session, app, actor, booking, Action.CANCEL, reason=reason)
@@ -374,8 +383,7 @@ async def cancel_booking(app: AppContext, actor: Principal, booking_id: int, rea
 async def get_booking(app: AppContext, actor: Principal, booking_id: int) -> tuple[Booking, Resource]:
     async with app.database.reader() as session:
         booking, resource = await _load_for_action(session, booking_id)
-    if not can_view_booking(actor, facts(booking, resource)):
-        raise PermissionDenied("you may not see this booking")
+    _require_visible(actor, booking, resource)
     return booking, resource
 
 

@@ -2,7 +2,7 @@
 
 GET /calendar          full page (layout.html)
 GET /embed/calendar    the same calendar for other sites' iframes (embed_layout.html, no app
-                       navigation; ``Content-Security-Policy: frame-ancestors *`` on this route)
+                       navigation; ``booking.web.security_headers`` lets other sites frame /embed/ only)
 
 Query parameters (all optional, a plain GET form sets them; works without JavaScript):
 ``view`` month|week, ``date`` YYYY-MM-DD (any day of the month/week), ``site`` id, ``kind``
@@ -43,7 +43,6 @@ from booking.web.base import page_language, render_page
 
 Ctx = NamedDependency[AppContext]
 KINDS = ("room", "desk", "item")
-EMBED_HEADERS = {"Content-Security-Policy": "frame-ancestors *"}
 
 
 @dataclass(frozen=True)
@@ -396,8 +395,6 @@ async def _render(request: Request, app_context: AppContext, *, embed: bool) -> 
     template = render_page(
         request, "calendar/embed.html" if embed else "calendar/page.html", context, status_code=400 if errors else 200
     )
-    if embed:
-        template.headers.update(EMBED_HEADERS)
     return template
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -24,11 +25,13 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(
-    database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None, via_cli: bool = False
+    database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None, via_cli: bool = False,
+    log_level: str = "warning", log_file: Path | None = None,
 ) -> Iterator[str]:
     """Serve the app with uvicorn (``workers`` processes) and yield its base URL.
 
     ``via_cli``: start it the way operators do, with ``booking serve``.
+    ``log_file``: where the server's output goes (read it after requests); else a pipe.
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -42,19 +45,20 @@ def live_server(
     }
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "booking.asgi:create",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", log_level,
         "--no-proxy-headers",  # like `booking serve`: the app decides which proxies to believe
     ]
     if via_cli:
         command = [sys.executable, "-m", "booking", "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(workers), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                   "--workers", str(workers), "--log-level", log_level]
+    output = open(log_file, "ab") if log_file is not None else subprocess.PIPE  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90  # a loaded CI machine starts slowly
+        deadline = time.monotonic() + 90  # a busy CI machine starts slowly
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"server exited early:\n{output}")
+                early = process.stdout.read().decode() if process.stdout else log_file.read_text() if log_file else ""
+                raise RuntimeError(f"server exited early:\n{early}")
             try:
                 if httpx.get(base_url + "/health", timeout=1).status_code == 200:
                     break
@@ -70,3 +74,5 @@ def live_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if log_file is not None:
+            output.close()  # type: ignore[union-attr]

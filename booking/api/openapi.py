@@ -1,0 +1,103 @@
+"""The OpenAPI document tells the whole truth about answers.
+
+Litestar documents what handlers return; the errors come from ``booking.api.errors`` for every
+route alike, as RFC 9457 problem details. ``document_problem_answers`` adds them once the
+routes are known (at start-up): every API operation may answer 400, 401, 403, 404, 409, 413,
+422, 429 and 503 as ``application/problem+json`` (429 and 503 with ``Retry-After``); feeds
+answer 404 and 503 as problems and 304 when the client's copy is current.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Reference, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+
+from booking.api.errors import PROBLEM_JSON
+
+PROBLEM_STATUSES = {
+    400: "Invalid input (the reason is in detail; field names the field)",
+    401: "Not logged in (no or an unknown token or session)",
+    403: "Forbidden for this person",
+    404: "Does not exist, or is not visible to this person",
+    409: "Conflict (for bookings: the taken intervals and alternatives)",
+    413: "Request body too large",
+    422: "Not allowed by the rules of the resource",
+    429: "Too many requests; try again after Retry-After seconds",
+    503: "Briefly unavailable (the database is away); try again after Retry-After seconds",
+}
+FEED_PROBLEM_STATUSES = (400, 404, 429, 503)
+RETRY_AFTER = {"Retry-After": OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER), description="seconds to wait")}
+PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["type", "title", "status", "detail"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING),
+        "code": Schema(type=OpenAPIType.STRING),
+        "field": Schema(type=OpenAPIType.STRING),
+    },
+    description="RFC 9457 problem details; conflicts add conflicts and alternatives",
+)
+METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
+
+
+def _problem(description: str, status: int, *, page_too: bool) -> OpenAPIResponse:
+    content = {PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))}
+    if page_too:  # outside /api/ a browser (Accept: text/html) gets an error page
+        content["text/html"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+    return OpenAPIResponse(
+        description=description, content=content, headers=dict(RETRY_AFTER) if status in (429, 503) else None
+    )
+
+
+def _add(operation: Operation, statuses: tuple[int, ...] | list[int], *, page_too: bool = False) -> None:
+    responses = operation.responses if operation.responses is not None else {}
+    for status in statuses:
+        # Replaces Litestar's generic 400 (our handler answers problem details, not its shape).
+        responses[str(status)] = _problem(PROBLEM_STATUSES[status], status, page_too=page_too)
+    operation.responses = responses
+
+
+class _ProblemDocumentingPlugin(OpenAPIPlugin):
+    __slots__ = ()
+
+    def _build_openapi(self) -> OpenAPI:
+        schema = super()._build_openapi()
+        document_problem_answers(schema)
+        return schema
+
+
+def install(app: Litestar) -> None:
+    """Document the error answers whenever Litestar builds ``app``'s OpenAPI document.
+
+    Litestar builds it lazily (on the first request for it, again after routes change) and
+    offers no hook for it; its plugin becomes our subclass (same slots), so the cost stays
+    off start-up.
+    """
+    app.plugins.get(OpenAPIPlugin).__class__ = _ProblemDocumentingPlugin
+
+
+def document_problem_answers(schema: OpenAPI) -> None:
+    """Add the error answers to every operation of an OpenAPI document (in place)."""
+    if schema.components.schemas is None:
+        schema.components.schemas = {}
+    schema.components.schemas["Problem"] = PROBLEM_SCHEMA
+    for path, item in (schema.paths or {}).items():
+        for method in METHODS:
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            if path.startswith("/api/"):
+                _add(operation, list(PROBLEM_STATUSES))
+            elif path.startswith("/feeds/"):
+                _add(operation, FEED_PROBLEM_STATUSES, page_too=True)
+                operation.responses["304"] = OpenAPIResponse(description="Not modified: the client's copy is current")  # type: ignore[index]
+            elif path == "/health":
+                operation.responses["503"] = OpenAPIResponse(  # type: ignore[index]
+                    description="The database does not answer",
+                    content={"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))},
+                )

@@ -1,0 +1,61 @@
+"""The OpenAPI document names every answer; feeds answer HEAD; gzip and plain feed bodies
+carry different strong ETags."""
+
+from __future__ import annotations
+
+from tests.http.conftest import login
+
+ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "422", "429", "503"}
+
+
+async def test_openapi_documents_problem_answers_and_calendar_feeds(client):
+    document = (await client.get("/schema/openapi.json")).json()
+    missing = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if not path.startswith("/api/"):
+                continue
+            responses = operation["responses"]
+            for status in ERROR_STATUSES:
+                content = responses.get(status, {}).get("content", {})
+                if "application/problem+json" not in content:
+                    missing.append(f"{method.upper()} {path} {status}")
+            for status in ("429", "503"):
+                if "Retry-After" not in responses[status].get("headers", {}):
+                    missing.append(f"{method.upper()} {path} {status} Retry-After")
+    assert not missing, missing
+    feed = document["paths"]["/feeds/{filename}"]
+    for method in ("get", "head"):
+        assert list(feed[method]["responses"]["200"]["content"]) == ["text/calendar"]
+        assert "304" in feed[method]["responses"] and "application/problem+json" in feed[method]["responses"]["404"]["content"]
+    assert "Problem" in document["components"]["schemas"]
+
+
+async def test_feed_head_and_etags_per_encoding(client, world):
+    await login(client, world, "member_a")
+    feed = (await client.post("/api/v1/feeds", json={"scope": "person"})).json()
+    path = feed["url"].removeprefix("http://testserver.local")
+    client.cookies.clear()
+
+    plain = await client.get(path, headers={"accept-encoding": "identity"})
+    gzipped = await client.get(path, headers={"accept-encoding": "gzip"})
+    assert plain.status_code == gzipped.status_code == 200
+    assert gzipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert gzipped.content == plain.content  # httpx decodes the gzip body
+    assert plain.headers["etag"] != gzipped.headers["etag"]
+    assert not plain.headers["etag"].startswith("W/") and not gzipped.headers["etag"].startswith("W/")
+    assert "accept-encoding" in plain.headers["vary"].lower()
+
+    # Either variant's ETag validates its own representation.
+    again_gzip = await client.get(path, headers={"accept-encoding": "gzip", "if-none-match": gzipped.headers["etag"]})
+    again_plain = await client.get(path, headers={"accept-encoding": "identity", "if-none-match": plain.headers["etag"]})
+    assert (again_gzip.status_code, again_gzip.headers["etag"]) == (304, gzipped.headers["etag"])
+    assert (again_plain.status_code, again_plain.headers["etag"]) == (304, plain.headers["etag"])
+
+    head = await client.head(path, headers={"accept-encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == plain.headers["etag"]
+    assert head.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert int(head.headers["content-length"]) == len(plain.content)
+    assert (await client.head(path, headers={"if-none-match": plain.headers["etag"]})).status_code == 304
+    assert (await client.head("/feeds/f_unknown.ics")).status_code == 404
