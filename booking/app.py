@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -26,11 +25,10 @@ from booking.api.health import health
 from booking.auth.middleware import AuthenticationMiddleware
 from booking.db import Database
 from booking.services.context import AppContext
-from booking.settings import PROJECT_ROOT, Settings
+from booking.resources import STATIC_DIR, TEMPLATES_DIR
+from booking.settings import Settings
 from booking.web.base import LanguageMiddleware
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "booking_session"
 CSRF_COOKIE = "booking_csrf"
 

@@ -105,9 +105,8 @@ def cmd_mailcatcher(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from booking.mail.catcher import serve
-    from booking.settings import PROJECT_ROOT
 
-    directory = Path(args.directory) if args.directory else PROJECT_ROOT / "var" / "mail"
+    directory = Path(args.directory) if args.directory else Path(settings.data_dir) / "mail"
     asyncio.run(serve(settings.mail.smtp_host, args.port or settings.mail.smtp_port, directory))
     return 0
 
@@ -135,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load demo data (idempotent) and print the demo accounts")
     demo.set_defaults(handler=cmd_demo)
 
-    catcher = commands.add_parser("mailcatcher", help="development only: keep outgoing mail as files in var/mail")
+    catcher = commands.add_parser("mailcatcher", help="development only: keep outgoing mail as files in DATA_DIR/mail")
     catcher.add_argument("--port", type=int)
     catcher.add_argument("--directory")
     catcher.set_defaults(handler=cmd_mailcatcher)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from booking.settings import PROJECT_ROOT
+from booking.resources import CHECKOUT_ROOT
 
 
 def free_port() -> int:
@@ -38,7 +38,7 @@ def live_server(database_url: str, *, workers: int = 1, extra_env: dict[str, str
         sys.executable, "-m", "uvicorn", "--factory", "booking.asgi:create",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
     ]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=CHECKOUT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:

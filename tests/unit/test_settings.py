@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from booking.resources import CHECKOUT_ROOT, running_from_checkout
 from booking.settings import SettingsError, load_settings
 
 
@@ -40,6 +41,23 @@ def test_unknown_keys_in_a_file_are_refused(tmp_path):
         load_settings(env={"BOOKING_CONFIG": str(config), "BOOKING_SECRET_KEY": "k"})
 
 
-def test_relative_sqlite_paths_become_absolute():
-    settings = load_settings(env={"BOOKING_SECRET_KEY": "k", "BOOKING_DATABASE_URL": "sqlite+aiosqlite:///var/x.sqlite3"})
-    assert settings.database_url.startswith("sqlite+aiosqlite:////") and settings.database_url.endswith("/var/x.sqlite3")
+def test_relative_sqlite_paths_are_taken_inside_the_data_directory(tmp_path):
+    settings = load_settings(env={"BOOKING_SECRET_KEY": "k", "BOOKING_DATA_DIR": str(tmp_path),
+                                  "BOOKING_DATABASE_URL": "sqlite+aiosqlite:///x.sqlite3"})
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
+
+
+def test_the_data_directory_holds_the_database_and_the_generated_secret(tmp_path):
+    data_dir = tmp_path / "daten"
+    settings = load_settings(env={"BOOKING_DATA_DIR": str(data_dir)})
+    assert settings.data_dir == str(data_dir)
+    assert settings.database_url == f"sqlite+aiosqlite:///{data_dir / 'booking.sqlite3'}"
+    assert (data_dir / "secret_key").read_text() == settings.secret_key and len(settings.secret_key) == 64
+    assert load_settings(env={"BOOKING_DATA_DIR": str(data_dir)}).secret_key == settings.secret_key
+
+
+def test_a_checkout_keeps_its_data_in_var():
+    assert running_from_checkout()
+    settings = load_settings(env={"BOOKING_SECRET_KEY": "k"})
+    assert settings.data_dir == str(CHECKOUT_ROOT / "var")
+    assert settings.database_url == f"sqlite+aiosqlite:///{CHECKOUT_ROOT / 'var' / 'booking.sqlite3'}"
