@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -30,12 +29,11 @@ from booking.auth.client_address import ClientAddressMiddleware
 from booking.auth.middleware import AuthenticationMiddleware
 from booking.db import Database
 from booking.services.context import AppContext
-from booking.settings import PROJECT_ROOT, Settings, check_secret_key
+from booking.resources import STATIC_DIR, TEMPLATES_DIR
+from booking.settings import Settings, check_secret_key
 from booking.web.base import LanguageMiddleware
 from booking.web.security_headers import security_headers_hook
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "booking_session"
 CSRF_COOKIE = "booking_csrf"
 CSRF_EXEMPT_PATHS = r"^/api/"

@@ -1,4 +1,4 @@
-"""The command line: serve, worker, db upgrade, demo, user create, user token.
+"""The command line: serve, worker, db upgrade, demo, user create, user token, backup, restore.
 
 Thin over the services; every command reads the settings once and passes them on.
 """
@@ -106,13 +106,32 @@ def cmd_user_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from booking.db.backup import backup
+
+    backup(settings.database_url, Path(args.path).absolute())
+    print(f"backup written to {args.path}")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from booking.db.backup import restore
+
+    restore(settings.database_url, Path(args.path).absolute())
+    print(f"database restored from {args.path}; run `booking db upgrade` if the backup is older than this release")
+    return 0
+
+
 def cmd_mailcatcher(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from booking.mail.catcher import serve
-    from booking.settings import PROJECT_ROOT
 
-    directory = Path(args.directory) if args.directory else PROJECT_ROOT / "var" / "mail"
+    directory = Path(args.directory) if args.directory else Path(settings.data_dir) / "mail"
     asyncio.run(serve(settings.mail.smtp_host, args.port or settings.mail.smtp_port, directory))
     return 0
 
@@ -140,7 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load demo data (idempotent) and print the demo accounts")
     demo.set_defaults(handler=cmd_demo)
 
-    catcher = commands.add_parser("mailcatcher", help="development only: keep outgoing mail as files in var/mail")
+    backup = commands.add_parser("backup", help="write a consistent copy of the database to PATH (SQLite: online; PostgreSQL: pg_dump)")
+    backup.add_argument("path")
+    backup.set_defaults(handler=cmd_backup)
+    restore = commands.add_parser("restore", help="replace the database with the backup at PATH (stop the service first)")
+    restore.add_argument("path")
+    restore.set_defaults(handler=cmd_restore)
+
+    catcher = commands.add_parser("mailcatcher", help="development only: keep outgoing mail as files in DATA_DIR/mail")
     catcher.add_argument("--port", type=int)
     catcher.add_argument("--directory")
     catcher.set_defaults(handler=cmd_mailcatcher)
@@ -173,8 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 - a readable message, not a traceback
+        from booking.db.backup import BackupError
         from booking.domain.errors import DomainError
 
+        if isinstance(error, BackupError):
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         if isinstance(error, DomainError):
             print(f"error: {error.message}", file=sys.stderr)
             return 1

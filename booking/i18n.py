@@ -48,7 +48,6 @@ import functools
 import io
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -67,9 +66,11 @@ from babel.support import Translations
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from booking import resources
+
 LANGUAGES: tuple[str, ...] = ("de", "en")
 DEFAULT_LANGUAGE = "de"
-TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS_DIR = resources.TRANSLATIONS_DIR
 DOMAIN = "messages"
 
 _current_language: contextvars.ContextVar[str | None] = contextvars.ContextVar(

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+from booking.resources import DEFAULT_CONFIG, default_data_dir
+
 ENV_PREFIX = "BOOKING_"
 
 
@@ -63,7 +63,10 @@ class AuthSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite+aiosqlite:///var/booking.sqlite3"
+    # Empty: booking.sqlite3 in data_dir. A relative SQLite path is taken inside data_dir.
+    database_url: str = ""
+    # The SQLite file, the generated secret key and caught mail. Empty: see default_data_dir().
+    data_dir: str = ""
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -165,19 +168,22 @@ def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
 
 
 def _resolve(settings: Settings) -> Settings:
-    """Make relative SQLite paths absolute and provide a secret key for one-machine set-ups."""
-    changes: dict[str, Any] = {}
+    """Fix the data directory, put relative SQLite paths inside it, and provide a secret key for
+    one-machine set-ups."""
+    data_dir = Path(settings.data_dir).expanduser().absolute() if settings.data_dir else default_data_dir()
+    changes: dict[str, Any] = {"data_dir": str(data_dir)}
     prefix = "sqlite+aiosqlite:///"
-    if settings.database_url.startswith(prefix):
-        raw_path = settings.database_url[len(prefix) :]
+    database_url = settings.database_url or prefix + "booking.sqlite3"
+    if database_url.startswith(prefix):
+        raw_path = database_url[len(prefix) :]
         if raw_path and raw_path != ":memory:" and not raw_path.startswith("/"):
-            absolute = PROJECT_ROOT / raw_path
-            changes["database_url"] = prefix + str(absolute)
+            database_url = prefix + str(data_dir / raw_path)
+    changes["database_url"] = database_url
     if not settings.secret_key:
-        changes["secret_key"] = _local_secret_key()
+        changes["secret_key"] = _local_secret_key(data_dir / "secret_key")
     else:
         check_secret_key(settings.secret_key)
-    return settings.replace(**changes) if changes else settings
+    return settings.replace(**changes)
 
 
 MIN_SECRET_KEY_BYTES = 32
@@ -193,7 +199,7 @@ KNOWN_SECRET_KEYS = frozenset({
 HOW_TO_MAKE_A_KEY = (
     "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))' and set it as "
     "secret_key in the config file or BOOKING_SECRET_KEY (or leave it empty on a single machine: "
-    "a key is then generated into var/secret_key)"
+    "a key is then generated into the data directory)"
 )
 
 
@@ -214,9 +220,8 @@ def check_secret_key(key: str) -> None:
         raise SettingsError(f"secret_key is not random (too few different characters); {HOW_TO_MAKE_A_KEY}")
 
 
-def _local_secret_key() -> str:
-    """The key in var/secret_key, made once; several processes starting together agree on it."""
-    path = PROJECT_ROOT / "var" / "secret_key"
+def _local_secret_key(path: Path) -> str:
+    """The key in data_dir/secret_key, made once; several processes starting together agree on it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

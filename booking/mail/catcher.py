@@ -1,7 +1,7 @@
 """A local SMTP server that keeps every message as an .eml file: for demos and development.
 
 `booking mailcatcher` listens on the configured SMTP port (1025 by default), so that the
-demo's verification and login links can be read in var/mail/ without a real mail server.
+demo's verification and login links can be read in data_dir/mail/ (var/mail/ in a checkout) without a real mail server.
 Never use it in production: it accepts mail for anyone and delivers nothing.
 """
 

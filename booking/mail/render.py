@@ -63,9 +63,8 @@ from booking.i18n import (
 )
 from booking.mail.compose import header_text, service_name
 from booking.mail.series_text import describe_series
-from booking.settings import PROJECT_ROOT, Settings
-
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+from booking.resources import TEMPLATES_DIR
+from booking.settings import Settings
 
 _BOOKING = ("booking_title", "resource_name", "site_name", "interval")
 

@@ -25,7 +25,7 @@ from booking.domain.intervals import Interval
 from booking.models import Booking
 from booking.services.accounts import create_api_token
 from booking.services.context import AppContext
-from booking.settings import PROJECT_ROOT
+from booking.resources import CHECKOUT_ROOT
 from tests.support.live_server import live_server
 from tests.support.world import build_world, next_monday
 
@@ -94,7 +94,7 @@ async def test_fifty_requests_from_four_processes(race_world, server):
         ]
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "tests.support.race_client", server + "/api/v1/bookings", str(start_at), json.dumps(requests)],
-            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=CHECKOUT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         ))
     statuses: list[int] = []
     for process in processes:

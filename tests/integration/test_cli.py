@@ -9,12 +9,12 @@ import sys
 from sqlmodel import func, select
 
 from booking.models import ApiToken, Booking, Resource, Site, User
-from booking.settings import PROJECT_ROOT
+from booking.resources import CHECKOUT_ROOT
 
 
 def booking_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BOOKING_DATABASE_URL": db_url, "BOOKING_RUN_WORKER_IN_PROCESS": "false"}
-    return subprocess.run([sys.executable, "-m", "booking", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "booking", *args], cwd=CHECKOUT_ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 async def count(database, model) -> int:

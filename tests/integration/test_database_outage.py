@@ -7,6 +7,7 @@ Uses a cluster of its own (``tests.support.own_postgres``), never the shared one
 
 from __future__ import annotations
 
+import secrets
 import asyncio
 import contextlib
 from collections import Counter
@@ -41,7 +42,7 @@ def own_postgres():
 
 
 async def make_token(url: str) -> str:
-    app = AppContext(database=Database(url), settings=load_settings(env={}, database_url=url, secret_key="k" * 64))
+    app = AppContext(database=Database(url), settings=load_settings(env={}, database_url=url, secret_key=secrets.token_hex(32)))
     try:
         await accounts.create_user(app, email="kim@example.org", display_name="Kim", password="ein-gutes-passwort-1")
         return await accounts.create_api_token(app, "kim@example.org", "outage")

@@ -19,7 +19,7 @@ from sqlmodel import func, select
 
 from booking.mail.outbox import enqueue
 from booking.models import OutboxMessage
-from booking.settings import PROJECT_ROOT
+from booking.resources import CHECKOUT_ROOT
 
 MESSAGES = 20
 LEASE_SECONDS = 3
@@ -45,7 +45,7 @@ async def test_killed_worker_loses_nothing(database, db_url, settings, smtp_serv
             )
     smtp_server.handler.delay_seconds = 0.25
     env = worker_env(db_url, smtp_server.port)
-    worker = subprocess.Popen([sys.executable, "-m", "booking", "worker"], cwd=PROJECT_ROOT, env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "booking", "worker"], cwd=CHECKOUT_ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while len(smtp_server.messages) < 5 and time.monotonic() < deadline:
@@ -61,7 +61,7 @@ async def test_killed_worker_loses_nothing(database, db_url, settings, smtp_serv
 
     smtp_server.handler.delay_seconds = 0
     await asyncio.sleep(LEASE_SECONDS + 0.5)  # the dead worker's lease runs out
-    finished = subprocess.run([sys.executable, "-m", "booking", "worker", "--once"], cwd=PROJECT_ROOT, env=env,
+    finished = subprocess.run([sys.executable, "-m", "booking", "worker", "--once"], cwd=CHECKOUT_ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
 

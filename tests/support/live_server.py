@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from booking.settings import PROJECT_ROOT
+from booking.resources import CHECKOUT_ROOT
 
 
 def free_port() -> int:
@@ -52,7 +52,7 @@ def live_server(
         command = [sys.executable, "-m", "booking", "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--workers", str(workers), "--log-level", log_level]
     output = open(log_file, "ab") if log_file is not None else subprocess.PIPE  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=CHECKOUT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90  # a busy CI machine starts slowly
         while True:
