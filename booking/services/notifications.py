@@ -1,7 +1,9 @@
 """E-mail and calendar invites caused by booking changes.
 
 Every function adds outbox rows to the caller's session, so the message is committed together
-with the change that caused it — or not at all (DESIGN.md "E-mail"). Invites: the booker is the
+with the change that caused it — or not at all (DESIGN.md "E-mail"). A row records what
+happened — the facts of that moment and the invite's events, METHOD and SEQUENCE, unbuilt —
+and the outbox worker renders the text, HTML, invite and MIME message (``booking.mail.payload``). Invites: the booker is the
 ATTENDEE, the site's mailbox the ORGANIZER; one UID per booking (``booking-<id>@<host>``), or
 per series (``series-<id>@<host>``) whose occurrences are overridden with RECURRENCE-ID.
 Messages carry no other person's personal data: lenders see the organisation, bookers the site.
@@ -43,8 +45,9 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.domain.lifecycle import Action, Status
-from booking.ical import CalendarEvent, build_invite
+from booking.ical import CalendarEvent
 from booking.mail.outbox import enqueue
+from booking.mail.payload import Invite
 from booking.models import Booking, Organisation, Resource, Series, Site, SiteRole, User
 from booking.services.context import AppContext
 
@@ -167,10 +170,10 @@ async def _to_booker(
     dedupe_key: str | None = None,
     **extra: Any,
 ) -> None:
-    calendar = None
+    invite = None
     if method is not None:
         status = "CANCELLED" if method == "CANCEL" else None
-        calendar = build_invite(_event(app, facts, status=status), method)
+        invite = Invite(_event(app, facts, status=status), method)
     await enqueue(
         session,
         settings=app.settings,
@@ -178,8 +181,7 @@ async def _to_booker(
         recipient=facts.booker.email,
         language=facts.booker.language,
         context=_context(facts, recipient_name=facts.booker.display_name, **extra),
-        calendar=calendar,
-        calendar_method=method,
+        invite=invite,
         booking_id=facts.booking.id,
         dedupe_key=dedupe_key,
         now=app.now(),
@@ -270,7 +272,7 @@ async def booking_transitioned(
 
 async def _series_invite(
     session: AsyncSession, app: AppContext, facts: BookingFacts, series: Series
-) -> tuple[bytes, str]:
+) -> tuple[Invite, str]:
     """The whole series as it stands now: (calendar, method). See the module docstring."""
     from booking.domain.recurrence import expand, parse_rrule
 
@@ -302,7 +304,7 @@ async def _series_invite(
         last_modified=series.updated_at,
     )
     if not kept:
-        return build_invite(dataclasses.replace(master, exdates=[]), "CANCEL"), "CANCEL"
+        return Invite(dataclasses.replace(master, exdates=[]), "CANCEL"), "CANCEL"
     overrides = []
     for original, booking in sorted(kept.items()):
         status = ICAL_STATUS.get(booking.status, "CONFIRMED")
@@ -315,7 +317,7 @@ async def _series_invite(
                 last_modified=booking.updated_at,
             )
         )
-    return build_invite(master, "REQUEST", overrides=overrides), "REQUEST"
+    return Invite(master, "REQUEST", overrides), "REQUEST"
 
 
 async def series_message(
@@ -356,7 +358,7 @@ async def _message_for_many(
     app: AppContext,
     facts: BookingFacts,
     kind: str,
-    calendar: bytes | None,
+    calendar: Invite | None,
     method: str | None,
     first: Booking,
     extra: dict[str, Any],
@@ -372,8 +374,7 @@ async def _message_for_many(
         recipient=facts.booker.email,
         language=facts.booker.language,
         context=_context(facts, recipient_name=facts.booker.display_name, **extra),
-        calendar=calendar,
-        calendar_method=method,
+        invite=calendar,
         booking_id=first.id,
         now=app.now(),
     )
@@ -444,7 +445,7 @@ async def kit_message(
         recurrence_id=None,
     )
     method = "REQUEST" if kept else "CANCEL"
-    calendar = build_invite(event, method)
+    calendar = Invite(event, method)
     extra: dict[str, Any] = {
         "parts": [{"name": r.name, "quantity": b.quantity} for b, r in listed],
         "resource_name": ", ".join(r.name for _, r in listed),
