@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text
+from sqlalchemy import Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from booking.models.base import instant_field
@@ -58,6 +58,19 @@ class FeedToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = instant_field(default_now=True)
     revoked_at: datetime | None = instant_field(nullable=True)
+
+
+class FeedDocumentCache(SQLModel, table=True):
+    """The last finished document of a feed, shared by every app process and kept across
+    restarts: a process that has not rendered the feed yet serves it from here while its
+    ETag (which changes with every booking change, see services/feeds.py) still matches."""
+
+    __tablename__ = "feed_document_cache"
+
+    feed_id: int = Field(primary_key=True, foreign_key="feed_token.id", ondelete="CASCADE")
+    etag: str = Field(max_length=64)
+    body: bytes = Field(sa_type=LargeBinary)
+    stored_at: datetime = instant_field(default_now=True)
 
 
 class EmailToken(SQLModel, table=True):
