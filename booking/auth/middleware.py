@@ -37,11 +37,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         if authorization.lower().startswith("bearer "):
-            user = await accounts.user_for_api_token(self.app_context, authorization[7:].strip())
-            if user is None:
-                return None
-            async with self.app_context.database.reader() as session:
-                return await accounts.load_principal(session, user)
+            return await accounts.principal_for_api_token(self.app_context, authorization[7:].strip())
         session_data = scope.get("session") or {}
         user_id = session_data.get(SESSION_USER_KEY) if isinstance(session_data, dict) else None
         if not isinstance(user_id, int):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import literal, union_all
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.passwords import hash_password, password_problem, verify_password
@@ -94,26 +98,75 @@ async def user_for_api_token(app: AppContext, token: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-async def load_principal(session: AsyncSession, user: User) -> Principal:
-    memberships = (await session.exec(select(Membership).where(Membership.user_id == user.id))).all()
-    site_roles = (await session.exec(select(SiteRole).where(SiteRole.user_id == user.id))).all()
+def _roles_of_users() -> Any:
+    """Memberships and site roles as one relation (user_id, kind, target_id, role)."""
+    return union_all(
+        select(Membership.user_id, literal("organisation").label("kind"),  # type: ignore[call-overload]
+               col(Membership.organisation_id).label("target_id"), Membership.role),
+        select(SiteRole.user_id, literal("site").label("kind"),  # type: ignore[call-overload]
+               col(SiteRole.site_id).label("target_id"), SiteRole.role),
+    ).subquery("roles")
+
+
+def _principal(user: User, roles: Iterable[tuple[str | None, int | None, str | None]]) -> Principal:
+    organisation_roles: dict[int, str] = {}
+    site_roles: dict[int, str] = {}
+    for kind, target_id, role in roles:
+        if kind == "organisation":
+            organisation_roles[target_id] = role  # type: ignore[index,assignment]
+        elif kind == "site":
+            site_roles[target_id] = role  # type: ignore[index,assignment]
     return Principal(
         user_id=user.id,  # type: ignore[arg-type]
         email=user.email,
         display_name=user.display_name,
         language=user.language,
         is_city_admin=user.is_city_admin,
-        organisation_roles={m.organisation_id: m.role for m in memberships},
-        site_roles={r.site_id: r.role for r in site_roles},
+        organisation_roles=organisation_roles,
+        site_roles=site_roles,
     )
 
 
-async def principal_for_user_id(app: AppContext, user_id: int, session_epoch: int | None = None) -> Principal | None:
-    """The Principal of an active user; None when gone, inactive or the session is outdated."""
+async def _user_with_roles(session: AsyncSession, condition: Any) -> tuple[User, list[tuple[Any, Any, Any]]] | None:
+    """The user matching ``condition`` and their roles, in one query (None: no such user)."""
+    roles = _roles_of_users()
+    statement = (
+        select(User, roles.c.kind, roles.c.target_id, roles.c.role)
+        .outerjoin(roles, roles.c.user_id == User.id)  # type: ignore[arg-type]
+        .where(condition)
+    )
+    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    if not rows:
+        return None
+    return rows[0][0], [(kind, target_id, role) for _, kind, target_id, role in rows]
+
+
+async def principal_for_api_token(app: AppContext, token: str) -> Principal | None:
+    """The Principal behind a personal API token (active user, token not revoked), in one query."""
+    tokens = select(ApiToken.user_id).where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
     async with app.database.reader() as session:
-        user = await session.get(User, user_id)
-        if user is None or not user.is_active:
-            return None
-        if session_epoch is not None and session_epoch != user.session_epoch:
-            return None
-        return await load_principal(session, user)
+        found = await _user_with_roles(session, col(User.id).in_(tokens))
+    if found is None or not found[0].is_active:
+        return None
+    return _principal(*found)
+
+
+async def load_principal(session: AsyncSession, user: User) -> Principal:
+    roles = _roles_of_users()
+    statement = select(roles.c.kind, roles.c.target_id, roles.c.role).where(roles.c.user_id == user.id)
+    return _principal(user, (await session.exec(statement)).all())  # type: ignore[call-overload]
+
+
+async def principal_for_user_id(app: AppContext, user_id: int, session_epoch: int | None = None) -> Principal | None:
+    """The Principal of an active user; None when gone, inactive or the session is outdated.
+
+    One query: the user with their memberships and site roles.
+    """
+    async with app.database.reader() as session:
+        found = await _user_with_roles(session, User.id == user_id)
+    if found is None:
+        return None
+    user = found[0]
+    if not user.is_active or (session_epoch is not None and session_epoch != user.session_epoch):
+        return None
+    return _principal(*found)
