@@ -4,6 +4,7 @@
     python3 tasks.py run    # .venv, migrate the SQLite file, load demo data, serve
     python3 tasks.py test   # .venv, run every test (PostgreSQL and browser tests included)
     python3 tasks.py lock   # update requirements/lock.txt on purpose (pip-tools, exact versions + hashes)
+    python3 tasks.py bench  # every benchmark of issue 10 in one go; writes bench/RESULTS.md (minutes)
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def test() -> int:
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *sys.argv[2:]], cwd=ROOT)
 
 
+def bench() -> int:
+    """Create rate against the bare endpoint, feeds against Radicale, availability at scale."""
+    ensure_environment()
+    return subprocess.call([str(BIN / "python"), str(ROOT / "bench" / "run.py"), *sys.argv[2:]], cwd=ROOT)
+
+
 def lock() -> int:
     """Re-resolve pyproject.toml's dependencies into requirements/lock.txt (run it on purpose)."""
     ensure_environment()
@@ -89,7 +96,7 @@ def lock() -> int:
 
 
 if __name__ == "__main__":
-    commands = {"run": run, "test": test, "lock": lock}
+    commands = {"run": run, "test": test, "lock": lock, "bench": bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]]())

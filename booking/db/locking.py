@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import false
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.models import Resource
+from booking.models import Organisation, Policy, Resource, Site
 
 
 class LockOutsideTransaction(RuntimeError):
@@ -37,3 +38,27 @@ async def lock_resources(session: AsyncSession, resource_ids: Iterable[int]) -> 
 
 async def lock_resource(session: AsyncSession, resource_id: int) -> Resource | None:
     return (await lock_resources(session, [resource_id])).get(resource_id)
+
+
+async def lock_resource_with(
+    session: AsyncSession, resource_id: int, *, organisation_id: int | None = None
+) -> tuple[Resource, Site, Policy | None, Organisation | None] | None:
+    """Lock one resource like ``lock_resource`` and load, in the same round trip, its site,
+    its policy and (when given) the organisation booked for; None when there is no resource.
+
+    Only the resource row is locked (``FOR UPDATE OF resource`` on PostgreSQL).
+    """
+    if not session.in_transaction():
+        raise LockOutsideTransaction("lock_resource_with needs an open write transaction")
+    organisation_match = Organisation.id == organisation_id if organisation_id is not None else false()
+    statement = (
+        select(Resource, Site, Policy, Organisation)
+        .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
+        .outerjoin(Policy, Policy.resource_id == Resource.id)  # type: ignore[arg-type]
+        .outerjoin(Organisation, organisation_match)  # type: ignore[arg-type]
+        .where(Resource.id == resource_id)
+    )
+    if session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update(of=Resource)  # type: ignore[arg-type]
+    row = (await session.exec(statement)).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])

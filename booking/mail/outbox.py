@@ -1,24 +1,26 @@
 """Put an e-mail into the outbox, inside the caller's transaction.
 
-The message is rendered and composed *now* (subject, bodies, Message-ID, calendar) and stored
-as its final RFC 5322 text, so the worker only ships bytes and a resend is byte-identical.
-The row is added to the caller's session and committed — or rolled back — together with
-the change that caused it: no mail for a booking that was never saved, no lost mail for
-one that was.
+The row records what happened (kind, recipient, Message-ID and the facts of that moment as
+``payload``, see ``booking.mail.payload``); no template, MIME or iCalendar work happens here.
+The worker renders the message once, stores its final RFC 5322 text in ``raw`` and only then
+sends it, so a resend is byte-identical. The row is added to the caller's session and
+committed — or rolled back — together with the change that caused it: no mail for a booking
+that was never saved, no lost mail for one that was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from email.utils import make_msgid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.mail.compose import as_raw, compose_message
-from booking.mail.render import render_mail
+from booking.i18n import normalise_language
+from booking.mail.payload import Invite, dump_payload
 from booking.models.base import utc_now
 from booking.models.messaging import OutboxMessage
 from booking.settings import Settings
@@ -38,15 +40,16 @@ async def enqueue(
     context: Mapping[str, Any],
     calendar: bytes | None = None,
     calendar_method: str | None = None,
+    invite: Invite | None = None,
     booking_id: int | None = None,
     dedupe_key: str | None = None,
     now: datetime | None = None,
 ) -> OutboxMessage:
-    """Render, compose and add one outbox row to ``session`` without committing.
+    """Add one outbox row to ``session`` without committing; the worker renders it.
 
     ``kind`` and ``context``: see ``booking.mail.render`` (``KINDS`` and its docstring).
     ``calendar``: iCalendar bytes for an invite (REQUEST or CANCEL); ``calendar_method``, when
-    given, must equal its METHOD. With a ``dedupe_key`` that is already in the outbox nothing
+    given, must equal its METHOD. ``invite``: the same, not yet built (the worker builds it). With a ``dedupe_key`` that is already in the outbox nothing
     is added and the existing row is returned (e.g. ``"reminder:42:2026-03-01T17:00Z"``).
     ``now`` (the service's clock) stamps Date, created_at and the first due time.
     """
@@ -55,30 +58,19 @@ async def enqueue(
         if existing is not None:
             return existing
 
-    rendered = render_mail(
-        kind, settings=settings, language=language, context=context, has_calendar=calendar is not None
-    )
     now = now or utc_now()
-    message = compose_message(
-        settings=settings,
-        recipient=recipient,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        language=rendered.language,
-        sender_name=rendered.sender_name,
-        calendar=calendar,
-        calendar_method=calendar_method,
-        now=now,
-        reply_to=rendered.reply_to or None,
+    language = normalise_language(language)
+    payload = dump_payload(
+        context=context, language=language, date_at=now, calendar=calendar, calendar_method=calendar_method, invite=invite
     )
     row = OutboxMessage(
         kind=kind,
         recipient=recipient,
-        subject=rendered.subject[:500],
-        message_id=str(message["Message-ID"]),
-        raw=as_raw(message),
-        language=rendered.language,
+        subject="",
+        message_id=make_msgid(domain=settings.host_name),
+        raw=None,
+        payload=payload,
+        language=language,
         booking_id=booking_id,
         dedupe_key=dedupe_key,
         status=STATUS_PENDING,

@@ -5,8 +5,13 @@ One round (``run_once``):
 1. In one short write transaction, claim up to ``batch_size`` due rows with a lease
    (``booking.db.claims.claim_due_outbox_rows``: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
    the ``BEGIN IMMEDIATE`` write lock on SQLite). Commit.
-2. Outside any transaction, hand each message to the SMTP server.
-3. After the server accepted a message, mark it ``sent`` in its own small transaction.
+2. Outside any transaction, render the claimed rows that have no message text yet (the
+   outbox row records what happened, ``booking.mail.payload``) and store the text of all of
+   them in one small transaction before the first send, so a resend is byte-identical. A
+   row that cannot be rendered is parked at once with the error: one broken message, not a
+   failed booking or a stuck queue.
+3. Outside any transaction, hand each message to the SMTP server.
+4. After the server accepted a message, mark it ``sent`` in its own small transaction.
    On failure, count the attempt, keep the error text and schedule the next attempt with
    exponential backoff (``retry_base_seconds * 2**(attempts-1)``, at most
    ``retry_max_seconds``, plus up to 10 % jitter so that many failed messages do not all
@@ -49,6 +54,7 @@ from booking.db import Database
 from booking.db.claims import claim_due_outbox_rows
 from booking.db.errors import is_unavailable
 from booking.mail.outbox import STATUS_PARKED, STATUS_PENDING, STATUS_SENT
+from booking.mail.payload import render_payload
 from booking.mail.sender import DeliveryError
 from booking.models.base import utc_now
 from booking.models.messaging import OutboxMessage
@@ -65,13 +71,16 @@ class Sender(Protocol):
     async def send(self, raw: str, recipient: str) -> object: ...
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Claimed:
     id: int
-    raw: str
+    raw: str | None
     recipient: str
     attempts: int
     claimed_until: datetime
+    kind: str = ""
+    message_id: str = ""
+    payload: str | None = None
 
 
 def default_worker_name() -> str:
@@ -127,15 +136,19 @@ class OutboxWorker:
                 session, now=now, limit=self.mail.batch_size, worker=self.worker_name, lease=self.lease
             )
             claimed = [
-                _Claimed(row.id, row.raw, row.recipient, row.attempts, row.claimed_until)  # type: ignore[arg-type]
+                _Claimed(
+                    row.id, row.raw, row.recipient, row.attempts, row.claimed_until,  # type: ignore[arg-type]
+                    row.kind, row.message_id, row.payload,
+                )
                 for row in rows
             ]
-        for item in claimed:
+        ready = await self._render(claimed)
+        for item in ready:
             if self.clock() >= item.claimed_until - self.lease_margin:
                 log.warning("outbox lease of %s ran out before sending message %s", self.worker_name, item.id)
                 continue
             try:
-                await self.sender.send(item.raw, item.recipient)
+                await self.sender.send(item.raw, item.recipient)  # type: ignore[arg-type]
             except DeliveryError as exc:
                 await self._record_failure(item, exc)
             except Exception as exc:  # noqa: BLE001 - one broken message must not stop the rest
@@ -165,6 +178,52 @@ class OutboxWorker:
                 continue  # more may be waiting
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop_event.wait(), timeout=self.mail.poll_seconds)
+
+    async def _render(self, claimed: list[_Claimed]) -> list[_Claimed]:
+        """Give every claimed row its message text; returns the rows that can be sent."""
+        rendered: dict[int, tuple[str, str]] = {}
+        broken: dict[int, str] = {}
+        for item in claimed:
+            if item.raw is not None:
+                continue
+            try:
+                if item.payload is None:
+                    raise ValueError("the outbox row has neither a message nor a payload")
+                message = render_payload(
+                    item.payload, settings=self.settings, kind=item.kind, recipient=item.recipient,
+                    message_id=item.message_id,
+                )
+            except Exception as exc:  # noqa: BLE001 - a rendering bug parks one message
+                log.exception("outbox message %s cannot be rendered; parked", item.id)
+                broken[item.id] = f"rendering failed: {type(exc).__name__}: {exc}"[:LAST_ERROR_LENGTH]
+            else:
+                rendered[item.id] = (message.subject[:500], message.raw)
+        if not rendered and not broken:
+            return claimed
+        stored: set[int] = set()
+        async with self.database.transaction() as session:
+            ours = (col(OutboxMessage.status) == STATUS_PENDING, col(OutboxMessage.claimed_by) == self.worker_name)
+            for row_id, (subject, raw) in rendered.items():
+                result = await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.raw).is_(None), *ours)
+                    .values(subject=subject, raw=raw, payload=None)
+                )
+                if result.rowcount:  # type: ignore[attr-defined]
+                    stored.add(row_id)
+            for row_id, error in broken.items():
+                await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row_id, *ours)
+                    .values(status=STATUS_PARKED, last_error=error, claimed_until=None, claimed_by=None)
+                )
+        ready = []
+        for item in claimed:
+            if item.raw is None and item.id in stored:
+                item.raw = rendered[item.id][1]
+            if item.raw is not None:
+                ready.append(item)
+        return ready
 
     async def _mark_sent(self, item: _Claimed) -> None:
         # Unconditional: the server has the message, whoever holds the lease now.

@@ -3,7 +3,7 @@
 from booking.models.base import utc_now
 from booking.models.bookings import Booking, BookingEvent, Loan, Series
 from booking.models.invitations import Invitation
-from booking.models.messaging import EmailToken, FeedToken, OutboxMessage
+from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, OutboxMessage
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Resource, Site
 
@@ -13,6 +13,7 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "EmailToken",
+    "FeedDocumentCache",
     "FeedToken",
     "Invitation",
     "Loan",

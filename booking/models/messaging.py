@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text
+from sqlalchemy import Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from booking.models.base import instant_field
@@ -13,8 +13,10 @@ from booking.models.base import instant_field
 class OutboxMessage(SQLModel, table=True):
     """An e-mail to send, written in the same transaction as the change that caused it.
 
-    ``raw`` is the complete RFC 5322 message, rendered once: a resend after a crash sends the
-    very same bytes, Message-ID included, so receivers can recognise a duplicate.
+    ``payload`` records what happened (``booking.mail.payload``); the worker renders it once
+    into ``raw``, the complete RFC 5322 message, before the first send (and then drops the
+    payload): a resend after a crash sends the very same bytes, Message-ID included, so
+    receivers can recognise a duplicate. ``subject`` is filled in with ``raw``.
     """
 
     __tablename__ = "outbox_message"
@@ -23,9 +25,10 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=48)
     recipient: str = Field(max_length=320)
-    subject: str = Field(max_length=500)
+    subject: str = Field(default="", max_length=500)
     message_id: str = Field(max_length=255, unique=True)
-    raw: str = Field(sa_type=Text)
+    raw: str | None = Field(default=None, sa_type=Text, nullable=True)
+    payload: str | None = Field(default=None, sa_type=Text, nullable=True)
     language: str = Field(default="de", max_length=8)
     booking_id: int | None = Field(default=None, foreign_key="booking.id", index=True, ondelete="SET NULL")
     # A key that makes an enqueue idempotent, e.g. "reminder:42:2026-03-01T17:00Z".
@@ -55,6 +58,19 @@ class FeedToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = instant_field(default_now=True)
     revoked_at: datetime | None = instant_field(nullable=True)
+
+
+class FeedDocumentCache(SQLModel, table=True):
+    """The last finished document of a feed, shared by every app process and kept across
+    restarts: a process that has not rendered the feed yet serves it from here while its
+    ETag (which changes with every booking change, see services/feeds.py) still matches."""
+
+    __tablename__ = "feed_document_cache"
+
+    feed_id: int = Field(primary_key=True, foreign_key="feed_token.id", ondelete="CASCADE")
+    etag: str = Field(max_length=64)
+    body: bytes = Field(sa_type=LargeBinary)
+    stored_at: datetime = instant_field(default_now=True)
 
 
 class EmailToken(SQLModel, table=True):

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import literal, union_all
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.passwords import hash_password, password_problem, verify_password
@@ -83,24 +86,60 @@ async def create_api_token(app: AppContext, email: str, name: str = "", expires_
     return await create_api_token_for_email(app, email, name or "API", expires_at)
 
 
-async def load_principal(session: AsyncSession, user: User) -> Principal:
-    memberships = (await session.exec(select(Membership).where(Membership.user_id == user.id))).all()
-    site_roles = (await session.exec(select(SiteRole).where(SiteRole.user_id == user.id))).all()
+def _roles_of_users() -> Any:
+    """Memberships and site roles as one relation (user_id, kind, target_id, role)."""
+    return union_all(
+        select(Membership.user_id, literal("organisation").label("kind"),  # type: ignore[call-overload]
+               col(Membership.organisation_id).label("target_id"), Membership.role),
+        select(SiteRole.user_id, literal("site").label("kind"),  # type: ignore[call-overload]
+               col(SiteRole.site_id).label("target_id"), SiteRole.role),
+    ).subquery("roles")
+
+
+def _principal(user: User, roles: Iterable[tuple[str | None, int | None, str | None]]) -> Principal:
+    organisation_roles: dict[int, str] = {}
+    site_roles: dict[int, str] = {}
+    for kind, target_id, role in roles:
+        if kind == "organisation":
+            organisation_roles[target_id] = role  # type: ignore[index,assignment]
+        elif kind == "site":
+            site_roles[target_id] = role  # type: ignore[index,assignment]
     return Principal(
         user_id=user.id,  # type: ignore[arg-type]
         email=user.email,
         display_name=user.display_name,
         language=user.language,
         is_city_admin=user.is_city_admin,
-        organisation_roles={m.organisation_id: m.role for m in memberships},
-        site_roles={r.site_id: r.role for r in site_roles},
+        organisation_roles=organisation_roles,
+        site_roles=site_roles,
     )
 
 
+async def _user_with_roles(session: AsyncSession, condition: Any) -> tuple[User, list[tuple[Any, Any, Any]]] | None:
+    """The user matching ``condition`` and their roles, in one query (None: no such user)."""
+    roles = _roles_of_users()
+    statement = (
+        select(User, roles.c.kind, roles.c.target_id, roles.c.role)
+        .outerjoin(roles, roles.c.user_id == User.id)  # type: ignore[arg-type]
+        .where(condition)
+    )
+    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    if not rows:
+        return None
+    return rows[0][0], [(kind, target_id, role) for _, kind, target_id, role in rows]
+
+
+async def load_principal(session: AsyncSession, user: User) -> Principal:
+    roles = _roles_of_users()
+    statement = select(roles.c.kind, roles.c.target_id, roles.c.role).where(roles.c.user_id == user.id)
+    return _principal(user, (await session.exec(statement)).all())  # type: ignore[call-overload]
+
+
 async def principal_for_user_id(app: AppContext, user_id: int) -> Principal | None:
-    """The Principal of an active user; None when gone or inactive."""
+    """The Principal of an active user; None when gone or inactive. One query: the user with
+    their memberships and site roles."""
     async with app.database.reader() as session:
-        user = await session.get(User, user_id)
-        if user is None or not user.is_active:
-            return None
-        return await load_principal(session, user)
+        found = await _user_with_roles(session, User.id == user_id)
+    if found is None or not found[0].is_active:
+        return None
+    return _principal(*found)

@@ -24,18 +24,19 @@ from booking.auth.permissions import (
 )
 from booking.auth.principal import Principal
 from booking.db.errors import is_overlap_violation
-from booking.db.locking import lock_resource
-from booking.domain.availability import conflicting
+from booking.db.locking import lock_resource_with
+from booking.domain.availability import Holding, conflicting
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import CHANGEABLE, Action, Status, next_status
+from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site
 from booking.services import notifications
 from booking.services.alternatives import suggest_alternatives
 from booking.services.audit import record_event
 from booking.services.context import AppContext
-from booking.services.loading import buffers_of, load_blackouts, load_holdings, load_rules
+from booking.services.loading import buffers_of, load_blackouts_and_holdings, rules_from_policy
 
 MAX_TITLE = 200
 MAX_PURPOSE = 2000
@@ -71,6 +72,18 @@ class PlacementContext:
     rules: Rules
     is_staff: bool
     extra: dict[str, object] = field(default_factory=dict)
+    # The organisation booked for, when asked for in ``lock_for_booking`` (None: not found or
+    # not asked). Held here so the session's identity map keeps it for the notification.
+    organisation: Organisation | None = None
+    organisation_checked: bool = False
+
+
+@dataclass
+class PlacementData:
+    """Blackouts and capacity-holding bookings loaded for a stretch of time (``load_placement_data``)."""
+
+    blackouts: list[BlackoutRule]
+    holdings: list[Holding]
 
 
 def _clean_text(value: str, limit: int, field_name: str) -> str:
@@ -80,17 +93,61 @@ def _clean_text(value: str, limit: int, field_name: str) -> str:
     return value
 
 
-async def lock_for_booking(session: AsyncSession, actor: Principal, resource_id: int) -> PlacementContext:
-    """Lock the resource and check that ``actor`` may see it. The lock lasts until commit."""
-    resource = await lock_resource(session, resource_id)
-    if resource is None or not resource.is_active:
+async def lock_for_booking(
+    session: AsyncSession, actor: Principal, resource_id: int, *, organisation_id: int | None = None
+) -> PlacementContext:
+    """Lock the resource and check that ``actor`` may see it. The lock lasts until commit.
+
+    One round trip: the locked resource with its site, its policy and the organisation
+    ``organisation_id`` (checked later by ``check_booker``).
+    """
+    found = await lock_resource_with(session, resource_id, organisation_id=organisation_id)
+    if found is None or not found[0].is_active:
         raise NotFound(f"resource {resource_id} does not exist", field="resource_id")
+    resource, site, policy, organisation = found
     if not can_see_resource(actor, resource.visibility, resource.site_id):
         raise NotFound(f"resource {resource_id} does not exist", field="resource_id")
-    site = await session.get(Site, resource.site_id)
-    assert site is not None
-    rules = await load_rules(session, resource)
-    return PlacementContext(resource, site, rules, actor.is_lender_at(site.id))  # type: ignore[arg-type]
+    rules = rules_from_policy(policy, resource)
+    return PlacementContext(
+        resource, site, rules, actor.is_lender_at(site.id),  # type: ignore[arg-type]
+        organisation=organisation, organisation_checked=organisation_id is not None,
+    )
+
+
+async def load_placement_data(
+    session: AsyncSession,
+    placement: PlacementContext,
+    window: Interval,
+    *,
+    now: datetime,
+    exclude_booking_ids: Sequence[int] = (),
+) -> PlacementData:
+    """Blackouts and holdings of a locked resource for checking intervals inside ``window``."""
+    rules = placement.rules
+    margin = rules.buffer_before + rules.buffer_after
+    blackouts, holdings = await load_blackouts_and_holdings(
+        session, placement.resource, window, window.padded(margin, margin),
+        exclude_booking_ids=exclude_booking_ids, now=now,
+    )
+    return PlacementData(blackouts, holdings)
+
+
+def check_loaded_placement(
+    placement: PlacementContext, data: PlacementData, interval: Interval, quantity: int, *, now: datetime
+) -> None:
+    """Policy and capacity checks of one interval against loaded ``data``; raises on failure."""
+    resource, site, rules = placement.resource, placement.site, placement.rules
+    check_quantity(quantity, resource.capacity)
+    check_request(
+        rules, interval, now=now, opening_hours=site.opening_hours, timezone=site.timezone,
+        blackouts=data.blackouts, bypass_lead_time=placement.is_staff,
+    )
+    blocking = conflicting(data.holdings, interval, quantity, resource.capacity, buffers_of(rules))
+    if blocking:
+        raise Conflict(
+            f"{resource.name} is not available at that time",
+            conflicts=[TakenInterval(h.interval.starts_at, h.interval.ends_at, h.quantity) for h in blocking],
+        )
 
 
 async def check_placement(
@@ -103,28 +160,17 @@ async def check_placement(
     exclude_booking_ids: Sequence[int] = (),
 ) -> None:
     """Policy and capacity checks for one interval of a locked resource; raises on failure."""
-    resource, site, rules = placement.resource, placement.site, placement.rules
-    check_quantity(quantity, resource.capacity)
-    blackouts = await load_blackouts(session, resource, interval)
-    check_request(
-        rules, interval, now=now, opening_hours=site.opening_hours, timezone=site.timezone,
-        blackouts=blackouts, bypass_lead_time=placement.is_staff,
-    )
-    margin = rules.buffer_before + rules.buffer_after
-    holdings = await load_holdings(
-        session, [resource.id], interval.padded(margin, margin),  # type: ignore[list-item]
-        exclude_booking_ids=exclude_booking_ids, now=now,
-    )
-    blocking = conflicting(holdings[resource.id], interval, quantity, resource.capacity, buffers_of(rules))  # type: ignore[index]
-    if blocking:
-        raise Conflict(
-            f"{resource.name} is not available at that time",
-            conflicts=[TakenInterval(h.interval.starts_at, h.interval.ends_at, h.quantity) for h in blocking],
-        )
+    check_quantity(quantity, placement.resource.capacity)
+    data = await load_placement_data(session, placement, interval, now=now, exclude_booking_ids=exclude_booking_ids)
+    check_loaded_placement(placement, data, interval, quantity, now=now)
 
 
 async def check_booker(session: AsyncSession, actor: Principal, placement: PlacementContext, organisation_id: int | None) -> None:
-    if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
+    if placement.organisation_checked:
+        exists = placement.organisation is not None and placement.organisation.id == organisation_id
+    else:
+        exists = organisation_id is None or await session.get(Organisation, organisation_id) is not None
+    if organisation_id is not None and not exists:
         raise NotFound(f"organisation {organisation_id} does not exist", field="organisation_id")
     if not can_book_for(actor, organisation_id):
         raise PermissionDenied("you can only book for organisations you are a member of", field="organisation_id")
@@ -160,18 +206,29 @@ async def create_booking(app: AppContext, actor: Principal, request: BookingRequ
     Raises Conflict (with alternatives) when the time is taken, PolicyViolation/InvalidInput
     when a rule is broken; nothing is written then.
     """
+    booking, _ = await place_booking(app, actor, request)
+    return booking
+
+
+async def place_booking(app: AppContext, actor: Principal, request: BookingRequest) -> tuple[Booking, Resource]:
+    """``create_booking`` that also returns the booked resource (for answers without a read-back).
+
+    Round trips: the lock with resource, site, policy and organisation; blackouts and holdings;
+    the insert; the audit event and the outbox row (what happened, rendered by the worker).
+    """
     interval = Interval(request.starts_at, request.ends_at).in_utc()
     now = app.now()
     try:
         async with app.database.transaction() as session:
-            placement = await lock_for_booking(session, actor, request.resource_id)
+            placement = await lock_for_booking(session, actor, request.resource_id, organisation_id=request.organisation_id)
             await check_booker(session, actor, placement, request.organisation_id)
             await check_placement(session, placement, interval, request.quantity, now=now)
             booking = new_booking(placement, actor, request, interval)
             session.add(booking)
             await session.flush()
             record_event(session, booking, actor_id=actor.user_id, action="created", from_status=None, to_status=booking.status)
-            await notifications.booking_created(session, app, booking)
+            await notifications.booking_created(session, app, booking, booker=actor)
+            resource = placement.resource
     except IntegrityError as error:
         if not is_overlap_violation(error):
             raise
@@ -183,7 +240,7 @@ async def create_booking(app: AppContext, actor: Principal, request: BookingRequ
         raise await _with_alternatives(
             app, actor, conflict, request.resource_id, interval, request.quantity, request.organisation_id, now
         ) from None
-    return booking
+    return booking, resource
 
 
 async def _with_alternatives(

@@ -10,7 +10,9 @@ site, or a member who leaves the organisation, stops seeing its details (the fee
 Reading a feed is cheap when nothing changed: the token row, the feed's name and one
 aggregate (count, newest ``updated_at``, sum of SEQUENCEs) give the ETag; an If-None-Match
 or If-Modified-Since that matches answers 304 without loading a booking, and an unchanged
-feed is served from a small in-process cache of finished documents keyed by that ETag.
+feed is served from a small in-process cache of finished documents keyed by that ETag, and
+after a restart (or in another app process) from the feed's last document kept in the
+database (``FeedDocumentCache``) while its ETag still matches.
 Otherwise ONE query loads the bookings (joined with resource, site, organisation, booker) and
 ``ical.feeds.assemble_feed`` writes them, reusing the text of every booking row that did not change. What the feed may show is
 decided in ``ical.feeds.feed_event`` (pure, unit-tested).
@@ -28,7 +30,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,7 +41,7 @@ from booking.auth.tokens import hash_token, new_token
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.i18n import get_translations
 from booking.ical.feeds import EVENT_CACHE_SIZE, PUBLIC_STATUSES, FeedEntry, FeedLabels, assemble_feed, event_text, feed_event
-from booking.models import Booking, FeedToken, Organisation, Resource, Site, User
+from booking.models import Booking, FeedDocumentCache, FeedToken, Organisation, Resource, Site, User
 from booking.services.accounts import load_principal
 from booking.db.types import raw_instant
 from booking.services.context import AppContext
@@ -378,6 +381,17 @@ async def render_feed(
         cached = _documents.get(etag)
         if cached is not None:
             return FeedDocument(etag, last_modified, cached, feed.filename, _documents.gzipped(etag))
+        # Rendered before, by this process before a restart or by another one.
+        stored = (
+            await session.exec(
+                select(FeedDocumentCache.body).where(
+                    FeedDocumentCache.feed_id == feed.feed.id, FeedDocumentCache.etag == etag.strip('"')
+                )
+            )
+        ).first()
+        if stored is not None:
+            _documents.put(etag, stored)
+            return FeedDocument(etag, last_modified, stored, feed.filename)
         # Core, not the ORM: plain rows, none of the ORM's per-row bookkeeping.
         connection = await session.connection()
         rows = (await connection.execute(_rows_statement(conditions))).all()
@@ -387,7 +401,18 @@ async def render_feed(
     body_etag = _etag(app, feed, window_start, len(rows), body_newest, sum(row[4] for row in rows))
     body = _document(app, feed, rows)
     _documents.put(body_etag, body)
+    await _store_document(app, feed.feed.id, body_etag, body, now)  # type: ignore[arg-type]
     return FeedDocument(body_etag, _last_modified(feed, window_start, body_newest), body, feed.filename)
+
+
+async def _store_document(app: AppContext, feed_id: int, etag: str, body: bytes, now: datetime) -> None:
+    """Keep the feed's newest document for every app process and the next start."""
+    try:
+        async with app.database.transaction() as session:
+            await session.exec(delete(FeedDocumentCache).where(col(FeedDocumentCache.feed_id) == feed_id))
+            session.add(FeedDocumentCache(feed_id=feed_id, etag=etag.strip('"'), body=body, stored_at=now))
+    except IntegrityError:
+        pass  # another process stored it at the same moment; either copy serves
 
 
 def _rows_statement(conditions: list[object]):  # type: ignore[no-untyped-def]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import Integer, String, and_, cast, literal, null, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db.constraints import overlaps_window
 from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding
 from booking.domain.intervals import Interval
 from booking.domain.policies import Blackout as BlackoutRule
@@ -83,8 +85,7 @@ async def load_holdings(
     statement = select(Booking.resource_id, Booking.starts_at, Booking.ends_at, Booking.quantity, Booking.status).where(
         col(Booking.resource_id).in_(ids),
         col(Booking.status).in_(HOLDING_STATUSES),
-        Booking.starts_at < window.ends_at,
-        or_(Booking.ends_at > window.starts_at, Booking.status == "checked_out") if now else Booking.ends_at > window.starts_at,
+        _overlapping(session, window, overdue_too=now is not None),
     )
     if excluded:
         statement = statement.where(col(Booking.id).not_in(excluded))
@@ -94,3 +95,56 @@ async def load_holdings(
             ends_at = max(now, window.ends_at) + timedelta(seconds=1)
         holdings[resource_id].append(Holding(Interval(starts_at, ends_at), quantity, status))
     return holdings
+
+
+async def load_blackouts_and_holdings(
+    session: AsyncSession,
+    resource: Resource,
+    blackout_window: Interval,
+    holding_window: Interval,
+    *,
+    exclude_booking_ids: Iterable[int] = (),
+    now: datetime | None = None,
+) -> tuple[list[BlackoutRule], list[Holding]]:
+    """``load_blackouts`` and ``load_holdings`` of one resource in one round trip (UNION ALL)."""
+    excluded = list(exclude_booking_ids)
+    blackouts = select(
+        literal("blackout").label("row_kind"), Blackout.starts_at, Blackout.ends_at,
+        cast(null(), Integer).label("quantity"), col(Blackout.reason).label("text"), col(Blackout.kind).label("detail"),
+    ).where(
+        Blackout.site_id == resource.site_id,
+        or_(col(Blackout.resource_id).is_(None), Blackout.resource_id == resource.id),
+        Blackout.starts_at < blackout_window.ends_at,
+        Blackout.ends_at > blackout_window.starts_at,
+    )
+    holdings = select(
+        literal("holding").label("row_kind"), Booking.starts_at, Booking.ends_at,
+        col(Booking.quantity).label("quantity"), col(Booking.status).label("text"), cast(null(), String).label("detail"),
+    ).where(
+        Booking.resource_id == resource.id,
+        col(Booking.status).in_(HOLDING_STATUSES),
+        _overlapping(session, holding_window, overdue_too=now is not None),
+    )
+    if excluded:
+        holdings = holdings.where(col(Booking.id).not_in(excluded))
+    found_blackouts: list[BlackoutRule] = []
+    found_holdings: list[Holding] = []
+    for row_kind, starts_at, ends_at, quantity, text, detail in (await session.exec(union_all(blackouts, holdings))).all():  # type: ignore[call-overload]
+        if row_kind == "blackout":
+            found_blackouts.append(BlackoutRule(Interval(starts_at, ends_at), text, detail))
+            continue
+        if now is not None and text == "checked_out" and ends_at <= now:
+            ends_at = max(now, holding_window.ends_at) + timedelta(seconds=1)
+        found_holdings.append(Holding(Interval(starts_at, ends_at), quantity, text))
+    return found_blackouts, found_holdings
+
+
+def _overlapping(session: AsyncSession, window: Interval, *, overdue_too: bool) -> Any:
+    """Bookings overlapping ``window``; with ``overdue_too`` also things handed out before its
+    end and not back (overdue: they hold their units until they return)."""
+    overlap = overlaps_window(
+        session.get_bind().dialect.name, col(Booking.starts_at), col(Booking.ends_at), window.starts_at, window.ends_at
+    )
+    if not overdue_too:
+        return overlap
+    return or_(overlap, and_(Booking.status == "checked_out", Booking.starts_at < window.ends_at))

@@ -1,7 +1,9 @@
 """E-mail and calendar invites caused by booking changes.
 
 Every function adds outbox rows to the caller's session, so the message is committed together
-with the change that caused it — or not at all (DESIGN.md "E-mail"). Invites: the booker is the
+with the change that caused it — or not at all (DESIGN.md "E-mail"). A row records what
+happened — the facts of that moment and the invite's events, METHOD and SEQUENCE, unbuilt —
+and the outbox worker renders the text, HTML, invite and MIME message (``booking.mail.payload``). Invites: the booker is the
 ATTENDEE, the site's mailbox the ORGANIZER; one UID per booking (``booking-<id>@<host>``), or
 per series (``series-<id>@<host>``) whose occurrences are overridden with RECURRENCE-ID.
 Messages carry no other person's personal data: lenders see the organisation, bookers the site.
@@ -42,10 +44,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.auth.principal import Principal
 from booking.domain.lifecycle import Action, Status
-from booking.ical import CalendarEvent, build_invite
+from booking.ical import CalendarEvent
 from booking.mail.compose import envelope_sender
 from booking.mail.outbox import enqueue
+from booking.mail.payload import Invite
 from booking.models import Booking, Organisation, Resource, Series, Site, SiteRole, User
 from booking.services.context import AppContext
 
@@ -70,22 +74,33 @@ class BookingFacts:
     booking: Booking
     resource: Resource
     site: Site
-    booker: User
+    # Only email, display_name and language are read: a User, or the Principal who booked.
+    booker: User | Principal
     organisation: Organisation | None
     series: Series | None
     sequence: int = 0
 
 
-async def _facts(session: AsyncSession, booking: Booking) -> BookingFacts:
+async def _facts(
+    session: AsyncSession, booking: Booking, *, booker: User | Principal | None = None, sequence: int | None = None
+) -> BookingFacts:
+    """What a message about ``booking`` says. Objects the caller's session already holds cost
+    no query (the identity map); ``booker``: the booker when the caller has them at hand."""
     resource = await session.get(Resource, booking.resource_id)
     assert resource is not None
     site = await session.get(Site, resource.site_id)
-    booker = await session.get(User, booking.booker_id)
+    if booker is None or _user_id(booker) != booking.booker_id:
+        booker = await session.get(User, booking.booker_id)
     assert site is not None and booker is not None
     organisation = await session.get(Organisation, booking.organisation_id) if booking.organisation_id else None
     series = await session.get(Series, booking.series_id) if booking.series_id else None
-    sequence = await series_sequence(session, series) if series is not None else booking.sequence
+    if sequence is None:
+        sequence = await series_sequence(session, series) if series is not None else booking.sequence
     return BookingFacts(booking, resource, site, booker, organisation, series, sequence)
+
+
+def _user_id(person: User | Principal) -> int | None:
+    return person.user_id if isinstance(person, Principal) else person.id
 
 
 async def series_sequence(session: AsyncSession, series: Series) -> int:
@@ -170,10 +185,10 @@ async def _to_booker(
     dedupe_key: str | None = None,
     **extra: Any,
 ) -> None:
-    calendar = None
+    invite = None
     if method is not None:
         status = "CANCELLED" if method == "CANCEL" else None
-        calendar = build_invite(_event(app, facts, status=status), method)
+        invite = Invite(_event(app, facts, status=status), method)
     await enqueue(
         session,
         settings=app.settings,
@@ -181,8 +196,7 @@ async def _to_booker(
         recipient=facts.booker.email,
         language=facts.booker.language,
         context=_context(facts, recipient_name=facts.booker.display_name, **extra),
-        calendar=calendar,
-        calendar_method=method,
+        invite=invite,
         booking_id=facts.booking.id,
         dedupe_key=dedupe_key,
         now=app.now(),
@@ -218,11 +232,15 @@ async def _to_staff(
         )
 
 
-async def booking_created(session: AsyncSession, app: AppContext, booking: Booking) -> None:
-    """A new single booking: confirmed (invite) or requested (receipt + lenders asked)."""
+async def booking_created(
+    session: AsyncSession, app: AppContext, booking: Booking, *, booker: User | Principal | None = None
+) -> None:
+    """A new single booking: confirmed (invite) or requested (receipt + lenders asked).
+
+    ``booker``: the booker if at hand (saves loading them)."""
     if booking.series_id is not None or booking.group_key is not None:
         return  # a series or kit sends one message for all its bookings (series_created, kit_created)
-    facts = await _facts(session, booking)
+    facts = await _facts(session, booking, booker=booker)
     if booking.status == Status.REQUESTED:
         await _to_booker(session, app, facts, "request_received")
         await _to_staff(session, app, facts, "request_to_decide")
@@ -292,14 +310,20 @@ async def booking_transitioned(
 
 
 async def _series_invite(
-    session: AsyncSession, app: AppContext, facts: BookingFacts, series: Series
-) -> tuple[bytes, str]:
-    """The whole series as it stands now: (calendar, method). See the module docstring."""
+    session: AsyncSession, app: AppContext, facts: BookingFacts, series: Series,
+    all_occurrences: Sequence[Booking] | None = None,
+) -> tuple[Invite, str]:
+    """The whole series as it stands now: (calendar, method). See the module docstring.
+
+    ``all_occurrences``: every booking of the series, when the caller has them (a new series)."""
     from booking.domain.recurrence import expand, parse_rrule
 
-    occurrences = list(
-        (await session.exec(select(Booking).where(Booking.series_id == series.id).order_by(col(Booking.starts_at)))).all()
-    )
+    if all_occurrences is not None:
+        occurrences = sorted(all_occurrences, key=lambda b: b.starts_at)
+    else:
+        occurrences = list(
+            (await session.exec(select(Booking).where(Booking.series_id == series.id).order_by(col(Booking.starts_at)))).all()
+        )
     zone = ZoneInfo(series.timezone)
     duration = timedelta(minutes=series.duration_minutes)
     rule = parse_rrule(series.rrule, series.timezone, ())
@@ -325,7 +349,7 @@ async def _series_invite(
         last_modified=series.updated_at,
     )
     if not kept:
-        return build_invite(dataclasses.replace(master, exdates=[]), "CANCEL"), "CANCEL"
+        return Invite(dataclasses.replace(master, exdates=[]), "CANCEL"), "CANCEL"
     overrides = []
     for original, booking in sorted(kept.items()):
         status = ICAL_STATUS.get(booking.status, "CONFIRMED")
@@ -338,7 +362,7 @@ async def _series_invite(
                 last_modified=booking.updated_at,
             )
         )
-    return build_invite(master, "REQUEST", overrides=overrides), "REQUEST"
+    return Invite(master, "REQUEST", overrides), "REQUEST"
 
 
 async def series_message(
@@ -350,17 +374,22 @@ async def series_message(
     *,
     reason: str = "",
     to_staff: bool = False,
+    all_occurrences: Sequence[Booking] | None = None,
+    booker: User | Principal | None = None,
 ) -> None:
     """ONE mail to the booker about ``affected`` dates of ``series`` (``kind``: confirmed,
     declined, cancelled, changed, request_received), with the series' invite as it now stands;
-    with ``to_staff`` also one request to decide to each lender of the site."""
+    with ``to_staff`` also one request to decide to each lender of the site.
+    ``all_occurrences`` (every booking of the series) and ``booker``: when at hand, they are
+    not loaded again."""
     if not affected:
         return
     affected = sorted(affected, key=lambda b: b.starts_at)
     first = affected[0]
-    facts = await _facts(session, first)
+    # The invite's SEQUENCE is computed by _series_invite; the one of the facts is not used.
+    facts = await _facts(session, first, booker=booker, sequence=0)
     facts.series = series
-    calendar, method = await _series_invite(session, app, facts, series)
+    calendar, method = await _series_invite(session, app, facts, series, all_occurrences)
     zone = ZoneInfo(series.timezone)
     extra: dict[str, Any] = {
         "occurrence_count": len(affected),
@@ -379,7 +408,7 @@ async def _message_for_many(
     app: AppContext,
     facts: BookingFacts,
     kind: str,
-    calendar: bytes | None,
+    calendar: Invite | None,
     method: str | None,
     first: Booking,
     extra: dict[str, Any],
@@ -395,8 +424,7 @@ async def _message_for_many(
         recipient=facts.booker.email,
         language=facts.booker.language,
         context=_context(facts, recipient_name=facts.booker.display_name, **extra),
-        calendar=calendar,
-        calendar_method=method,
+        invite=calendar,
         booking_id=first.id,
         now=app.now(),
     )
@@ -404,13 +432,19 @@ async def _message_for_many(
         await _to_staff(session, app, facts, "request_to_decide", **extra)
 
 
-async def series_created(session: AsyncSession, app: AppContext, series: Series, occurrences: Sequence[Booking]) -> None:
-    """One invite for a whole series: the rule, with the dates that were not booked excluded."""
+async def series_created(
+    session: AsyncSession, app: AppContext, series: Series, occurrences: Sequence[Booking],
+    *, booker: User | Principal | None = None,
+) -> None:
+    """One invite for a whole series: the rule, with the dates that were not booked excluded.
+
+    ``occurrences`` are all bookings of the new series; ``booker`` (if at hand) its booker."""
     if not occurrences:
         return
     requested = any(b.status == Status.REQUESTED for b in occurrences)
     await series_message(
-        session, app, series, "request_received" if requested else "confirmed", occurrences, to_staff=requested
+        session, app, series, "request_received" if requested else "confirmed", occurrences, to_staff=requested,
+        all_occurrences=occurrences, booker=booker,
     )
 
 
@@ -467,7 +501,7 @@ async def kit_message(
         recurrence_id=None,
     )
     method = "REQUEST" if kept else "CANCEL"
-    calendar = build_invite(event, method)
+    calendar = Invite(event, method)
     extra: dict[str, Any] = {
         "parts": [{"name": r.name, "quantity": b.quantity} for b, r in listed],
         "resource_name": ", ".join(r.name for _, r in listed),

@@ -60,8 +60,9 @@ from booking.domain.recurrence import (
 )
 from booking.models import Booking, Resource, Series, Site
 from booking.services import notifications
+from booking.domain.availability import Holding
 from booking.services.alternatives import suggest_alternatives_for_dates
-from booking.services.audit import record_event
+from booking.services.audit import new_event, record_event, record_events
 from booking.services.bookings import (
     MAX_PURPOSE,
     MAX_TITLE,
@@ -69,7 +70,9 @@ from booking.services.bookings import (
     PlacementContext,
     TakenInterval,
     check_booker,
+    check_loaded_placement,
     check_placement,
+    load_placement_data,
     lock_for_booking,
     new_booking,
     transition,
@@ -231,7 +234,9 @@ async def create_series(
     now = app.now()
     try:
         async with app.database.transaction() as session:
-            placement = await lock_for_booking(session, actor, request.resource_id)
+            placement = await lock_for_booking(
+                session, actor, request.resource_id, organisation_id=request.organisation_id
+            )
             await check_booker(session, actor, placement, request.organisation_id)
             check_quantity(request.quantity, placement.resource.capacity)
             timezone = placement.site.timezone
@@ -265,13 +270,21 @@ async def create_series(
 
             booked: list[Booking] = []
             refused: list[RefusedOccurrence] = []
+            bookable = [o for o in occurrences if o.bookable]
+            # Blackouts and holdings of the whole span in one query, under the lock; every
+            # date is checked against them and against the dates booked before it (dates of
+            # one series must not collide with each other, buffers included).
+            data = None
+            if bookable:
+                span = Interval(min(o.starts_at for o in bookable), max(o.ends_at for o in bookable))  # type: ignore[type-var]
+                data = await load_placement_data(session, placement, span, now=now)
             for occurrence in occurrences:
-                if not occurrence.bookable:
+                if not occurrence.bookable or data is None:
                     refused.append(_refusal(occurrence.local_start, None, _nonexistent(occurrence.local_start, timezone)))
                     continue
                 interval = Interval(occurrence.starts_at, occurrence.ends_at)  # type: ignore[arg-type]
                 try:
-                    await check_placement(session, placement, interval, request.quantity, now=now)
+                    check_loaded_placement(placement, data, interval, request.quantity, now=now)
                 except DomainError as error:
                     refused.append(_refusal(occurrence.local_start, interval, error))
                     continue
@@ -279,14 +292,17 @@ async def create_series(
                     placement, actor, template, interval, series_id=series.id, recurrence_id=interval.starts_at
                 )
                 session.add(booking)
-                # Flushed at once: the next date's check sees it (dates of one series must
-                # not collide with each other, buffers included).
-                await session.flush()
-                record_event(
-                    session, booking, actor_id=actor.user_id, action="created", from_status=None,
+                data.holdings.append(Holding(interval, booking.quantity, booking.status))
+                booked.append(booking)
+            # One batched INSERT for the dates, then one for their audit events.
+            await session.flush()
+            await record_events(session, [
+                new_event(
+                    booking, actor_id=actor.user_id, action="created", from_status=None,
                     to_status=booking.status, details={"series_id": series.id},
                 )
-                booked.append(booking)
+                for booking in booked
+            ])
             if refused and (mode == "all_or_nothing" or not booked):
                 raise _Refused(refused, len(occurrences))
             if refused:
@@ -295,7 +311,7 @@ async def create_series(
                 )
                 session.add(series)
                 await session.flush()
-            await notifications.series_created(session, app, series, booked)
+            await notifications.series_created(session, app, series, booked, booker=actor)
             resource, site = placement.resource, placement.site
     except _Refused as refusal:
         await _add_alternatives(app, actor, request.resource_id, request.quantity, request.organisation_id, refusal.refused, now)

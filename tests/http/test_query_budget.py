@@ -1,0 +1,71 @@
+"""A booking costs a few SQL statements (issue 10): one create and one series of 8 over the
+API are counted statement by statement, on both databases, against a budget.
+
+Counted are all statements the app sends for the request — the principal, the locked check,
+the writes, audit and outbox — including BEGIN/COMMIT where the driver sends them as SQL.
+A change that adds round trips to the hot path fails here; raise a budget only on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event
+
+from booking.db import Database
+from booking.services.context import AppContext
+from tests.http.conftest import login
+from tests.integration.conftest import FixedClock
+
+# Statements per request (measured: see the test output with -s). SQLite adds its BEGIN
+# statements, and its ORM inserts a series' dates one by one (no ordered multi-row RETURNING);
+# those are calls into the same process, not network round trips.
+CREATE_BUDGET = {"postgresql": 6, "sqlite": 8}
+SERIES_OF_8_BUDGET = {"postgresql": 7, "sqlite": 16}
+
+
+@pytest.fixture
+async def app_context(database, settings) -> AppContext:
+    return AppContext(database=database, settings=settings, clock=FixedClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC)))
+
+
+@contextmanager
+def counted(database: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement.split("\n")[0][:120])
+
+    engines = {id(e): e for e in (database._write_engine, database._read_engine)}.values()  # noqa: SLF001
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_one_create_stays_within_its_statement_budget(client, world, app_context):
+    await login(client, world, "member_a")
+    body = {"resource_id": world.room.id, "starts_at": "2026-03-17T18:00:00+01:00", "ends_at": "2026-03-17T20:00:00+01:00",
+            "organisation_id": world.org_a.id, "title": "Chor"}
+    with counted(app_context.database) as statements:
+        response = await client.post("/api/v1/bookings", json=body)
+    assert response.status_code == 201, response.text
+    print(f"\n{len(statements)} statements for one create:\n  " + "\n  ".join(statements))
+    assert len(statements) <= CREATE_BUDGET[app_context.database.dialect], statements
+
+
+async def test_a_series_of_eight_stays_within_its_statement_budget(client, world, app_context):
+    await login(client, world, "member_a")
+    body = {"resource_id": world.room.id, "starts_at": "2026-03-17T18:00", "ends_at": "2026-03-17T20:00",
+            "frequency": "weekly", "weekdays": ["TU"], "count": 8, "title": "Chor", "organisation_id": world.org_a.id}
+    with counted(app_context.database) as statements:
+        response = await client.post("/api/v1/series", json=body)
+    assert response.status_code == 201, response.text
+    print(f"\n{len(statements)} statements for a series of 8:\n  " + "\n  ".join(statements))
+    assert len(statements) <= SERIES_OF_8_BUDGET[app_context.database.dialect], statements
