@@ -40,6 +40,22 @@ class MailSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class PrivacySettings:
+    """Operator content (legal pages) and how long personal data is kept (see services/privacy)."""
+
+    # Markdown files imprint|privacy|accessibility.<de|en>.md; relative paths are below the project.
+    content_dir: str = "var/content"
+    # Where accessibility feedback goes (the operator's contact address); empty: mail.sender.
+    contact_email: str = ""
+    feedback_per_hour: int = 5
+    anonymise_bookings_after_months: int = 24
+    delete_mail_bodies_after_days: int = 30
+    delete_unverified_accounts_after_days: int = 14
+    # Expired e-mail link tokens and invitations are deleted this long after they expired.
+    delete_expired_tokens_after_days: int = 7
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///var/booking.sqlite3"
     base_url: str = "http://127.0.0.1:8000"
@@ -54,6 +70,7 @@ class Settings:
     login_rate_limit_per_minute: int = 10
     debug: bool = False
     mail: MailSettings = dataclasses.field(default_factory=MailSettings)
+    privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
 
     @property
     def host_name(self) -> str:
