@@ -179,14 +179,14 @@ async def erase_user_in_session(
     return report
 
 
-async def erase_own_account(app: AppContext, actor: Principal, *, password: str | None, confirmed_by_link: bool = False) -> ErasureReport:
-    """The signed-in person deletes their account, confirmed by their password (or, for accounts
-    without one, by a link mailed to them: ``confirmed_by_link``)."""
+async def erase_own_account(app: AppContext, actor: Principal, *, password: str | None, confirmed: bool = False) -> ErasureReport:
+    """The signed-in person deletes their account, confirmed by their password, or ``confirmed``
+    otherwise (a link mailed to them; an API call with their own credentials)."""
     async with app.database.transaction() as session:
         user = await session.get(User, actor.user_id)
         if user is None:
             raise NotFound("account not found")
-        if not confirmed_by_link and not verify_password(user.password_hash, password or ""):
+        if not confirmed and not verify_password(user.password_hash, password or ""):
             raise DomainError("the password is wrong", field="password")
         return await erase_user_in_session(session, app, user, actor_id=actor.user_id)
 
@@ -210,3 +210,34 @@ async def erase_account(app: AppContext, actor: Principal | None, *, user_id: in
 
 __all__ = ["ERASED_EMAIL", "ErasureRefused", "ErasureReport", "anonymise_bookings", "erase_account",
            "erase_own_account", "erase_user_in_session", "erased_person_id"]
+
+
+ERASE_LINK_PURPOSE = "erase"
+
+
+async def request_erase_link(app: AppContext, actor: Principal) -> None:
+    """Mail the signed-in person a link that confirms the deletion of their account (for accounts
+    that log in by e-mail link and have no password)."""
+    from datetime import timedelta
+
+    from booking.mail.outbox import enqueue
+    from booking.services.registration import _issue_token, _link
+
+    lifetime = timedelta(hours=1)
+    async with app.database.transaction() as session:
+        user = await session.get(User, actor.user_id)
+        if user is None:
+            raise NotFound("account not found")
+        token = await _issue_token(session, app, user, ERASE_LINK_PURPOSE, lifetime)
+        await enqueue(session, settings=app.settings, kind="erase_confirm", recipient=user.email, language=user.language,
+                      context={"link_url": _link(app, f"/profile/delete/{token}"), "expires_in": lifetime,
+                               "recipient_name": user.display_name}, now=app.now())
+
+
+async def erase_with_link(app: AppContext, token: str) -> ErasureReport:
+    """Delete the account whose erase link this is (the link proves the person asked)."""
+    from booking.services.registration import _take_token
+
+    async with app.database.transaction() as session:
+        _, user = await _take_token(session, app, token, ERASE_LINK_PURPOSE)
+        return await erase_user_in_session(session, app, user, actor_id=user.id)
