@@ -70,7 +70,6 @@ async def purge(app: AppContext, *, now: datetime | None = None, dry_run: bool =
     report = PurgeReport(dry_run=dry_run)
     opened = app.database.reader() if dry_run else app.database.transaction()
     async with opened as session:
-        erased_id = await erased_person_id(session, now) if not dry_run else None
         erased_filter = User.email != ERASED_EMAIL
 
         # Bookings: ended long ago, still pointing to a person (not the stand-in), not out on loan.
@@ -83,7 +82,8 @@ async def purge(app: AppContext, *, now: datetime | None = None, dry_run: bool =
         booking_ids = list((await session.exec(old)).all())
         report.bookings_anonymised = len(booking_ids)
         if booking_ids and not dry_run:
-            await anonymise_bookings(session, booking_ids, erased_id)  # type: ignore[arg-type]
+            # The stand-in row is made only when there is something to hand to it.
+            await anonymise_bookings(session, booking_ids, await erased_person_id(session, now))
 
         # Sent mail: keep the delivery record, drop what it said and to whom.
         sent_filter = (
