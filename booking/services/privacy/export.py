@@ -27,7 +27,7 @@ from booking.services.privacy import registry
 EXPORT_FORMAT = "booking-personal-data/1"
 
 
-class AccountOut(msgspec.Struct):
+class ExportAccount(msgspec.Struct):
     id: int
     email: str
     display_name: str
@@ -38,21 +38,21 @@ class AccountOut(msgspec.Struct):
     created_at: datetime
 
 
-class MembershipOut(msgspec.Struct):
+class ExportMembership(msgspec.Struct):
     organisation_id: int
     organisation_name: str
     role: str
     since: datetime
 
 
-class SiteRoleOut(msgspec.Struct):
+class ExportSiteRole(msgspec.Struct):
     site_id: int
     site_name: str
     role: str
     since: datetime
 
 
-class BookingOut(msgspec.Struct):
+class ExportBooking(msgspec.Struct):
     id: int
     status: str
     starts_at: datetime
@@ -72,7 +72,7 @@ class BookingOut(msgspec.Struct):
     updated_at: datetime
 
 
-class SeriesOut(msgspec.Struct):
+class ExportSeries(msgspec.Struct):
     id: int
     rrule: str
     timezone: str
@@ -84,7 +84,7 @@ class SeriesOut(msgspec.Struct):
     created_at: datetime
 
 
-class LoanOut(msgspec.Struct):
+class ExportLoan(msgspec.Struct):
     booking_id: int
     role: str  # borrower | lender
     resource_name: str
@@ -97,7 +97,7 @@ class LoanOut(msgspec.Struct):
     missing_parts: str
 
 
-class TokenOut(msgspec.Struct):
+class ExportToken(msgspec.Struct):
     id: int
     name: str
     created_at: datetime
@@ -105,7 +105,7 @@ class TokenOut(msgspec.Struct):
     revoked_at: datetime | None
 
 
-class FeedOut(msgspec.Struct):
+class ExportFeed(msgspec.Struct):
     id: int
     scope: str
     target_id: int
@@ -114,7 +114,7 @@ class FeedOut(msgspec.Struct):
     revoked_at: datetime | None
 
 
-class EmailOut(msgspec.Struct):
+class ExportEmail(msgspec.Struct):
     kind: str
     subject: str
     status: str
@@ -122,7 +122,7 @@ class EmailOut(msgspec.Struct):
     sent_at: datetime | None
 
 
-class AuditEntryOut(msgspec.Struct):
+class ExportAuditEntry(msgspec.Struct):
     booking_id: int
     action: str
     from_status: str | None
@@ -132,7 +132,7 @@ class AuditEntryOut(msgspec.Struct):
     by_this_person: bool
 
 
-class InvitationOut(msgspec.Struct):
+class ExportInvitation(msgspec.Struct):
     organisation_id: int
     email: str
     role: str
@@ -147,44 +147,44 @@ class PersonalDataExport(msgspec.Struct):
 
     format: str
     exported_at: datetime
-    account: AccountOut
-    memberships: list[MembershipOut]
-    site_roles: list[SiteRoleOut]
-    bookings: list[BookingOut]
-    series: list[SeriesOut]
-    loans: list[LoanOut]
-    api_tokens: list[TokenOut]
-    feeds: list[FeedOut]
-    emails: list[EmailOut]
-    audit: list[AuditEntryOut]
-    invitations: list[InvitationOut]
+    account: ExportAccount
+    memberships: list[ExportMembership]
+    site_roles: list[ExportSiteRole]
+    bookings: list[ExportBooking]
+    series: list[ExportSeries]
+    loans: list[ExportLoan]
+    api_tokens: list[ExportToken]
+    feeds: list[ExportFeed]
+    emails: list[ExportEmail]
+    audit: list[ExportAuditEntry]
+    invitations: list[ExportInvitation]
 
 
-Loader = Callable[[AsyncSession, User], Awaitable[list[Any] | AccountOut]]
+Loader = Callable[[AsyncSession, User], Awaitable[list[Any] | ExportAccount]]
 
 
-async def _account(session: AsyncSession, user: User) -> AccountOut:
-    return AccountOut(user.id, user.email, user.display_name, user.language, user.is_city_admin,  # type: ignore[arg-type]
+async def _account(session: AsyncSession, user: User) -> ExportAccount:
+    return ExportAccount(user.id, user.email, user.display_name, user.language, user.is_city_admin,  # type: ignore[arg-type]
                       user.is_active, user.email_verified_at, user.created_at)
 
 
-async def _memberships(session: AsyncSession, user: User) -> list[MembershipOut]:
+async def _memberships(session: AsyncSession, user: User) -> list[ExportMembership]:
     rows = await session.exec(
         select(Membership, Organisation).join(Organisation, Organisation.id == Membership.organisation_id)  # type: ignore[arg-type]
         .where(Membership.user_id == user.id).order_by(col(Membership.id))
     )
-    return [MembershipOut(o.id, o.name, m.role, m.created_at) for m, o in rows.all()]  # type: ignore[arg-type]
+    return [ExportMembership(o.id, o.name, m.role, m.created_at) for m, o in rows.all()]  # type: ignore[arg-type]
 
 
-async def _site_roles(session: AsyncSession, user: User) -> list[SiteRoleOut]:
+async def _site_roles(session: AsyncSession, user: User) -> list[ExportSiteRole]:
     rows = await session.exec(
         select(SiteRole, Site).join(Site, Site.id == SiteRole.site_id)  # type: ignore[arg-type]
         .where(SiteRole.user_id == user.id).order_by(col(SiteRole.id))
     )
-    return [SiteRoleOut(s.id, s.name, r.role, r.created_at) for r, s in rows.all()]  # type: ignore[arg-type]
+    return [ExportSiteRole(s.id, s.name, r.role, r.created_at) for r, s in rows.all()]  # type: ignore[arg-type]
 
 
-async def _bookings(session: AsyncSession, user: User) -> list[BookingOut]:
+async def _bookings(session: AsyncSession, user: User) -> list[ExportBooking]:
     rows = await session.exec(
         select(Booking, Resource, Site, Organisation)
         .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
@@ -193,23 +193,23 @@ async def _bookings(session: AsyncSession, user: User) -> list[BookingOut]:
         .where(Booking.booker_id == user.id).order_by(col(Booking.starts_at), col(Booking.id))
     )
     return [
-        BookingOut(b.id, b.status, b.starts_at, b.ends_at, b.quantity, b.title, b.purpose, b.is_public,  # type: ignore[arg-type]
+        ExportBooking(b.id, b.status, b.starts_at, b.ends_at, b.quantity, b.title, b.purpose, b.is_public,  # type: ignore[arg-type]
                    b.decision_reason, r.id, r.name, s.id, s.name, o.name if o else None, b.series_id,  # type: ignore[arg-type]
                    b.created_at, b.updated_at)
         for b, r, s, o in rows.all()
     ]
 
 
-async def _series(session: AsyncSession, user: User) -> list[SeriesOut]:
+async def _series(session: AsyncSession, user: User) -> list[ExportSeries]:
     rows = await session.exec(
         select(Series, Resource).join(Resource, Resource.id == Series.resource_id)  # type: ignore[arg-type]
         .where(Series.booker_id == user.id).order_by(col(Series.id))
     )
-    return [SeriesOut(s.id, s.rrule, s.timezone, s.local_start, s.duration_minutes, s.title, s.purpose, r.name, s.created_at)  # type: ignore[arg-type]
+    return [ExportSeries(s.id, s.rrule, s.timezone, s.local_start, s.duration_minutes, s.title, s.purpose, r.name, s.created_at)  # type: ignore[arg-type]
             for s, r in rows.all()]
 
 
-async def _loans(session: AsyncSession, user: User) -> list[LoanOut]:
+async def _loans(session: AsyncSession, user: User) -> list[ExportLoan]:
     rows = await session.exec(
         select(Loan, Booking, Resource)
         .join(Booking, Booking.id == Loan.booking_id)  # type: ignore[arg-type]
@@ -218,48 +218,48 @@ async def _loans(session: AsyncSession, user: User) -> list[LoanOut]:
         .order_by(col(Loan.id))
     )
     return [
-        LoanOut(loan.booking_id, "borrower" if booking.booker_id == user.id else "lender", resource.name,
+        ExportLoan(loan.booking_id, "borrower" if booking.booker_id == user.id else "lender", resource.name,
                 loan.checked_out_at, loan.returned_at, loan.condition_out, loan.condition_in, loan.deposit_note,
                 loan.damage_notes, loan.missing_parts)
         for loan, booking, resource in rows.all()
     ]
 
 
-async def _api_tokens(session: AsyncSession, user: User) -> list[TokenOut]:
+async def _api_tokens(session: AsyncSession, user: User) -> list[ExportToken]:
     rows = await session.exec(select(ApiToken).where(ApiToken.user_id == user.id).order_by(col(ApiToken.id)))
-    return [TokenOut(t.id, t.name, t.created_at, t.last_used_at, t.revoked_at) for t in rows.all()]  # type: ignore[arg-type]
+    return [ExportToken(t.id, t.name, t.created_at, t.last_used_at, t.revoked_at) for t in rows.all()]  # type: ignore[arg-type]
 
 
-async def _feeds(session: AsyncSession, user: User) -> list[FeedOut]:
+async def _feeds(session: AsyncSession, user: User) -> list[ExportFeed]:
     rows = await session.exec(select(FeedToken).where(FeedToken.owner_id == user.id).order_by(col(FeedToken.id)))
-    return [FeedOut(f.id, f.scope, f.target_id, f.is_private, f.created_at, f.revoked_at) for f in rows.all()]  # type: ignore[arg-type]
+    return [ExportFeed(f.id, f.scope, f.target_id, f.is_private, f.created_at, f.revoked_at) for f in rows.all()]  # type: ignore[arg-type]
 
 
-async def _emails(session: AsyncSession, user: User) -> list[EmailOut]:
+async def _emails(session: AsyncSession, user: User) -> list[ExportEmail]:
     rows = await session.exec(
         select(OutboxMessage).where(OutboxMessage.recipient == user.email).order_by(col(OutboxMessage.id))
     )
-    return [EmailOut(m.kind, m.subject, m.status, m.created_at, m.sent_at) for m in rows.all()]
+    return [ExportEmail(m.kind, m.subject, m.status, m.created_at, m.sent_at) for m in rows.all()]
 
 
-async def _audit(session: AsyncSession, user: User) -> list[AuditEntryOut]:
+async def _audit(session: AsyncSession, user: User) -> list[ExportAuditEntry]:
     own_bookings = select(Booking.id).where(Booking.booker_id == user.id)
     rows = await session.exec(
         select(BookingEvent)
         .where(or_(BookingEvent.actor_id == user.id, col(BookingEvent.booking_id).in_(own_bookings)))
         .order_by(col(BookingEvent.id))
     )
-    return [AuditEntryOut(e.booking_id, e.action, e.from_status, e.to_status, e.reason, e.at, e.actor_id == user.id)
+    return [ExportAuditEntry(e.booking_id, e.action, e.from_status, e.to_status, e.reason, e.at, e.actor_id == user.id)
             for e in rows.all()]
 
 
-async def _invitations(session: AsyncSession, user: User) -> list[InvitationOut]:
+async def _invitations(session: AsyncSession, user: User) -> list[ExportInvitation]:
     rows = await session.exec(
         select(Invitation)
         .where(or_(Invitation.email == user.email, Invitation.invited_by_id == user.id, Invitation.accepted_by_id == user.id))
         .order_by(col(Invitation.id))
     )
-    return [InvitationOut(i.organisation_id, i.email, i.role, i.created_at, i.expires_at, i.accepted_at,
+    return [ExportInvitation(i.organisation_id, i.email, i.role, i.created_at, i.expires_at, i.accepted_at,
                           i.invited_by_id == user.id) for i in rows.all()]
 
 
