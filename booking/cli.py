@@ -1,4 +1,5 @@
-"""The command line: serve, worker, db upgrade, demo, user create, user token, backup, restore.
+"""The command line: serve, worker, db upgrade, demo, user create, user token, user erase,
+privacy purge, backup, restore.
 
 Thin over the services; every command reads the settings once and passes them on.
 """
@@ -63,6 +64,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             await context.database.dispose()
 
     accounts = asyncio.run(run())
+    from booking.services.demo import install_demo_legal_texts
+
+    for path in install_demo_legal_texts(settings):
+        print(f"demo legal text written: {path}")
     print("Demo data loaded. Demo accounts (role, e-mail, password):")
     for role, email, password in accounts:
         print(f"  {role:<22} {email:<36} {password}")
@@ -126,6 +131,39 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_erase(settings: Settings, args: argparse.Namespace) -> int:
+    from booking.services.privacy.erasure import erase_account
+
+    async def run():  # type: ignore[no-untyped-def]
+        context = _context(settings)
+        try:
+            return await erase_account(context, None, email=args.email)
+        finally:
+            await context.database.dispose()
+
+    report = asyncio.run(run())
+    print(f"erased {args.email}: {len(report.cancelled_bookings)} upcoming bookings cancelled, "
+          f"{report.anonymised_bookings} bookings anonymised")
+    return 0
+
+
+def cmd_privacy_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from booking.services.privacy.retention import purge
+
+    async def run():  # type: ignore[no-untyped-def]
+        context = _context(settings)
+        try:
+            return await purge(context, dry_run=args.dry_run)
+        finally:
+            await context.database.dispose()
+
+    report = asyncio.run(run())
+    print("would purge (dry run):" if args.dry_run else "purged:")
+    for line in report.lines():
+        print(f"  {line}")
+    return 0
+
+
 def cmd_mailcatcher(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -184,6 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--name", dest="token_name", default="cli", help="what the token is for (shown on the profile page)")
     token.add_argument("--expires-days", type=int, help="the token stops working after this many days (default: never)")
     token.set_defaults(handler=cmd_user_token)
+    erase = user.add_parser("erase", help="delete an account on the person's request (Art. 17 GDPR)")
+    erase.add_argument("email")
+    erase.set_defaults(handler=cmd_user_erase)
+
+    privacy = commands.add_parser("privacy", help="personal data").add_subparsers(dest="privacy_command", required=True)
+    purge = privacy.add_parser("purge", help="apply the retention settings now (the worker does it on its own too)")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be anonymised or deleted")
+    purge.set_defaults(handler=cmd_privacy_purge)
     return parser
 
 

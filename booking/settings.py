@@ -62,6 +62,22 @@ class AuthSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class PrivacySettings:
+    """Operator content (legal pages) and how long personal data is kept (see services/privacy)."""
+
+    # Markdown files imprint|privacy|accessibility.<de|en>.md; a relative path is inside data_dir.
+    content_dir: str = "content"
+    # Where accessibility feedback goes (the operator's contact address); empty: mail.sender.
+    contact_email: str = ""
+    feedback_per_hour: int = 5
+    anonymise_bookings_after_months: int = 24
+    delete_mail_bodies_after_days: int = 30
+    delete_unverified_accounts_after_days: int = 14
+    # Expired e-mail link tokens and invitations are deleted this long after they expired.
+    delete_expired_tokens_after_days: int = 7
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     # Empty: booking.sqlite3 in data_dir. A relative SQLite path is taken inside data_dir.
     database_url: str = ""
@@ -80,6 +96,7 @@ class Settings:
     debug: bool = False
     mail: MailSettings = dataclasses.field(default_factory=MailSettings)
     auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
+    privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
 
     @property
     def host_name(self) -> str:

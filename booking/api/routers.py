@@ -15,6 +15,7 @@ API_MODULES = (
     "booking.api.loans",
     "booking.api.coworking",
     "booking.api.admin",
+    "booking.api.privacy",
 )
 
 

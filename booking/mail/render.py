@@ -99,6 +99,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "password_reset": ("link_url",),
     # to join an organisation; optional expires_in
     "invitation": ("organisation_name", "link_url"),
+    # to the lenders of the site: a booking was cancelled without a person in it (the booker
+    # deleted their account); optional organisation_name, quantity
+    "cancelled_to_staff": ("resource_name", "site_name", "interval"),
+    # to the operator's contact address: feedback on accessibility (the feedback form);
+    # optional sender_name, sender_email, page_url
+    "accessibility_feedback": ("feedback_message",),
+    # to a person who asked to delete their account: the confirming link; optional expires_in
+    "erase_confirm": ("link_url",),
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.
@@ -120,6 +128,9 @@ _OPTIONAL: dict[str, Any] = {
     "rule_text": None,
     "date_lines": (),
     "parts": (),
+    "sender_name": None,
+    "sender_email": None,
+    "page_url": None,
 }
 
 

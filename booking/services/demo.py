@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -15,6 +16,7 @@ from booking.domain.errors import DomainError
 from booking.models import Membership, Organisation, Policy, Resource, Site, SiteRole, User
 from booking.services import accounts, bookings
 from booking.services.context import AppContext
+from booking.settings import Settings
 
 DEMO_PASSWORD = "demo-passwort-2026"
 WEEKDAY_HOURS = [["08:00", "22:00"]]
@@ -202,3 +204,11 @@ async def _demo_bookings(app, resources, sites, organisations, users, rng: rando
                 )
             except DomainError:
                 continue  # closed that day, taken, or outside the rules: the demo just skips it
+
+
+def install_demo_legal_texts(settings: Settings) -> list[Path]:
+    """Filled-in legal texts of the fictional demo operator (Freiwilligenagentur Förde), written
+    into the content folder where no text exists yet (an operator's own files stay)."""
+    from booking.services.legal_pages import install_demo_pages
+
+    return install_demo_pages(settings)

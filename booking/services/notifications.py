@@ -542,3 +542,10 @@ async def reminder(session: AsyncSession, app: AppContext, booking: Booking) -> 
     facts = await _facts(session, booking)
     kind = "pickup_reminder" if facts.resource.kind == "item" else "reminder"
     await _to_booker(session, app, facts, kind, dedupe_key=f"reminder:{booking.id}:{booking.starts_at.isoformat()}")
+
+
+async def booking_cancelled_to_staff(session: AsyncSession, app: AppContext, booking: Booking, *, reason: str = "") -> None:
+    """Tell the site's lenders that a booking was cancelled (e.g. because its booker deleted
+    their account). Carries the organisation, never the person."""
+    facts = await _facts(session, booking)
+    await _to_staff(session, app, facts, "cancelled_to_staff", reason=reason or None)

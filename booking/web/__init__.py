@@ -19,6 +19,8 @@ WEB_MODULES = (
     "booking.web.calendar",
     "booking.web.loans",
     "booking.web.coworking",
+    "booking.web.legal",
+    "booking.web.privacy",
 )
 
 

@@ -28,6 +28,7 @@ from booking.services.administration import (
     ResourceInput,
     SiteInput,
 )
+from booking.services import legal_pages
 from booking.services.context import AppContext
 from booking.web.admin_forms import (
     RowId,
@@ -162,7 +163,9 @@ class AdminController(Controller):
     @get("/", name="admin:index")
     async def index(self, request: Request, app_context: Ctx) -> Template:
         data = await administration.overview(app_context, request.user)
-        return _page(request, "admin/index.html", {"overview": data, "admin_section": "overview"})
+        # City admins are told while the legal texts still have placeholders to fill in.
+        unfinished = legal_pages.unfinished_pages(app_context.settings) if request.user.is_city_admin else []
+        return _page(request, "admin/index.html", {"overview": data, "admin_section": "overview", "legal_unfinished": unfinished})
 
     # --- sites ---------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^a loan lasts at most (?P<number>\d+) days$", "a loan lasts at most %(number)s days"),
         (r"^a kit has at most (?P<number>\d+) parts$", "a kit has at most %(number)s parts"),
         (r"^at most (?P<number>\d+) feeds per person; revoke one first$", "at most %(number)s feeds per person; revoke one first"),
+        (r"^you are the last administrator of (?P<names>.+): please make another member an administrator first$",
+         "you are the last administrator of %(names)s: please make another member an administrator first"),
     )
 )
 _DURATION = re.compile(r"^(?P<number>\d+) (?P<unit>days|hours|minutes)$")
