@@ -1,7 +1,7 @@
 """outbox rows record what happened; feed documents kept across restarts; availability index
 
 Revision ID: 0003_perf
-Revises: 0002
+Revises: 0003_auth
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -15,7 +15,7 @@ import booking.db.types
 from booking.db.constraints import create_holding_span_index, drop_holding_span_index
 
 revision: str = '0003_perf'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003_auth'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
