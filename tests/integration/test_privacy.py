@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, select
 from booking.models import (
     Booking, EmailToken, FeedToken, Invitation, Organisation, OutboxMessage, SiteRole, User,
 )
-from booking.services import accounts, bookings, feeds, loans, registration, series
+from booking.services import accounts, bookings, credentials, feeds, loans, registration, series
 from booking.services.privacy import erasure, export, retention
 from booking.services.privacy.registry import personal_tables
 from booking.domain.errors import DomainError
@@ -154,7 +154,7 @@ async def test_erasure_leaves_no_trace_but_keeps_usage(app, world, clock, databa
     assert all(m.recipient != PERSON_EMAIL for m in mail)
     with pytest.raises(registration.LoginRefused):
         await registration.password_login(app, PERSON_EMAIL, PASSWORD)
-    assert await accounts.user_for_api_token(app, filled.api_token) is None
+    assert await credentials.user_for_api_token(app, filled.api_token) is None
 
 
 async def _outbox_ids(database) -> list[OutboxMessage]:

@@ -30,7 +30,8 @@ from booking.auth.principal import Principal
 from booking.domain.errors import DomainError, NotFound, PermissionDenied
 from booking.domain.lifecycle import Action, Status
 from booking.models import (
-    ApiToken, Booking, BookingEvent, EmailToken, FeedToken, Invitation, Loan, Membership, Organisation,
+    ApiToken, Booking, BookingEvent, EmailToken, FeedDocumentCache, FeedToken, Invitation, Loan, LoginSession,
+    Membership, Organisation,
     OutboxMessage, Series, Site, SiteRole, User,
 )
 from booking.services import notifications
@@ -85,7 +86,7 @@ async def anonymise_bookings(session: AsyncSession, booking_ids: Sequence[int], 
         await session.exec(update(Loan).where(col(Loan.booking_id).in_(chunk)).values(  # type: ignore[call-overload]
             condition_out="", condition_in="", deposit_note="", damage_notes="", missing_parts=""))
         await session.exec(update(OutboxMessage).where(col(OutboxMessage.booking_id).in_(chunk)).values(  # type: ignore[call-overload]
-            subject="", raw="", last_error=""))
+            subject="", raw="", payload=None, last_error=""))
         # A series goes when none of its dates still points to a person.
         series_ids = select(Booking.series_id).where(col(Booking.id).in_(chunk), col(Booking.series_id).is_not(None))
         await session.exec(update(Series).where(col(Series.id).in_(series_ids)).where(  # type: ignore[call-overload]
@@ -170,8 +171,16 @@ async def erase_user_in_session(
     await session.exec(delete(Invitation).where(Invitation.email == email))  # type: ignore[call-overload]
     await session.exec(update(Organisation).where(Organisation.contact_email == email).values(contact_email=None))  # type: ignore[call-overload]
     await session.exec(update(Site).where(Site.contact_email == email).values(contact_email=""))  # type: ignore[call-overload]
+    # Cached documents of the person's feeds (and of feeds of their bookings) go before the tokens:
+    # SQLite may run without foreign-key cascades.
+    their_feeds = select(FeedToken.id).where(
+        (FeedToken.owner_id == user_id)
+        | (col(FeedToken.scope).in_(("user", "person")) & (FeedToken.target_id == user_id))
+    )
+    await session.exec(delete(FeedDocumentCache).where(col(FeedDocumentCache.feed_id).in_(their_feeds)))  # type: ignore[call-overload]
     for model, column in ((Membership, Membership.user_id), (SiteRole, SiteRole.user_id), (ApiToken, ApiToken.user_id),
-                          (EmailToken, EmailToken.user_id), (FeedToken, FeedToken.owner_id)):
+                          (EmailToken, EmailToken.user_id), (LoginSession, LoginSession.user_id),
+                          (FeedToken, FeedToken.owner_id)):
         await session.exec(delete(model).where(column == user_id))  # type: ignore[call-overload]
     # Feeds others made of this person's bookings.
     await session.exec(delete(FeedToken).where(FeedToken.scope.in_(("user", "person")), FeedToken.target_id == user_id))  # type: ignore[call-overload, union-attr]

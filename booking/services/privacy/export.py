@@ -23,6 +23,7 @@ from booking.models import (
 )
 from booking.services.context import AppContext
 from booking.services.privacy import registry
+from booking.settings import Settings
 
 EXPORT_FORMAT = "booking-personal-data/1"
 
@@ -235,11 +236,25 @@ async def _feeds(session: AsyncSession, user: User) -> list[ExportFeed]:
     return [ExportFeed(f.id, f.scope, f.target_id, f.is_private, f.created_at, f.revoked_at) for f in rows.all()]  # type: ignore[arg-type]
 
 
-async def _emails(session: AsyncSession, user: User) -> list[ExportEmail]:
+async def _emails(session: AsyncSession, user: User, settings: Settings | None = None) -> list[ExportEmail]:
     rows = await session.exec(
         select(OutboxMessage).where(OutboxMessage.recipient == user.email).order_by(col(OutboxMessage.id))
     )
-    return [ExportEmail(m.kind, m.subject, m.status, m.created_at, m.sent_at) for m in rows.all()]
+    return [ExportEmail(m.kind, m.subject or _queued_subject(m, settings), m.status, m.created_at, m.sent_at)
+            for m in rows.all()]
+
+
+def _queued_subject(message: OutboxMessage, settings: Settings | None) -> str:
+    """The subject of a message the worker has not rendered yet (it records only what happened)."""
+    if settings is None or not message.payload:
+        return ""
+    from booking.mail.payload import render_payload
+
+    try:
+        return render_payload(message.payload, settings=settings, kind=message.kind,
+                              recipient=message.recipient, message_id=message.message_id).subject
+    except Exception:  # noqa: BLE001 - a message the worker would park has no subject to show
+        return ""
 
 
 async def _audit(session: AsyncSession, user: User) -> list[ExportAuditEntry]:
@@ -287,7 +302,10 @@ async def export_person(app: AppContext, user_id: int) -> PersonalDataExport:
         sections: dict[str, Any] = {}
         for policy in registry.personal_tables():
             if policy.export and policy.export not in sections:
-                sections[policy.export] = await SECTIONS[policy.export](session, user)
+                loader = SECTIONS[policy.export]
+                sections[policy.export] = (
+                    await _emails(session, user, app.settings) if loader is _emails else await loader(session, user)
+                )
         # Sections of rows owned through another table (series through their booker, site roles).
         for name, loader in SECTIONS.items():
             if name not in sections:

@@ -84,9 +84,24 @@ REGISTRY: tuple[TablePolicy, ...] = (
     ),
     TablePolicy(
         "api_token",
-        {"id": N, "user_id": L, "name": P, "token_hash": S, "created_at": P, "last_used_at": P, "revoked_at": P},
+        {"id": N, "user_id": L, "name": P, "token_hash": S, "created_at": P, "last_used_at": P, "revoked_at": P,
+         "expires_at": P},
         owner=("user_id",), retention="until revoked together with the account",
         on_erasure="delete", export="api_tokens",
+    ),
+    TablePolicy(
+        "login_session",
+        {"id": N, "user_id": L, "token_hash": S, "created_at": P, "last_seen_at": P, "expires_at": P},
+        owner=("user_id",), retention="until logout, the idle limit (auth.session_idle_days) or a password change",
+        on_erasure="delete", export="",
+        notes="sessions end with the account; the export lists none (they are not data the person gave)",
+    ),
+    TablePolicy(
+        "feed_document_cache",
+        {"feed_id": N, "etag": N, "body": P, "stored_at": N},
+        owner=("feed_id",), retention="replaced with every change of the feed; deleted with its feed token",
+        on_erasure="delete",
+        notes="a person's private feed text; its rows are deleted with the feed tokens (see erasure)",
     ),
     TablePolicy(
         "feed_token",
@@ -155,7 +170,9 @@ REGISTRY: tuple[TablePolicy, ...] = (
         "outbox_message",
         {"id": N, "kind": N, "recipient": P, "subject": P, "message_id": N, "raw": P, "language": N,
          "booking_id": N, "dedupe_key": N, "status": N, "attempts": N, "next_attempt_at": N, "claimed_until": N,
-         "claimed_by": N, "last_error": P, "created_at": N, "sent_at": N},
+         "claimed_by": N, "last_error": P, "created_at": N, "sent_at": N,
+         # What happened, with the names and texts the worker renders into the message.
+         "payload": P},
         owner=("recipient",),
         retention="the text and recipient of a sent e-mail are deleted after N days; the delivery record stays",
         retention_setting="delete_mail_bodies_after_days",

@@ -94,7 +94,7 @@ async def purge(app: AppContext, *, now: datetime | None = None, dry_run: bool =
         report.mail_bodies_deleted = (await session.exec(select(func.count()).select_from(OutboxMessage).where(*sent_filter))).one()  # type: ignore[call-overload]
         if not dry_run and report.mail_bodies_deleted:
             await session.exec(update(OutboxMessage).where(*sent_filter).values(  # type: ignore[call-overload]
-                recipient="", subject="", raw="", last_error=""))
+                recipient="", subject="", raw="", payload=None, last_error=""))
 
         # Accounts that were never confirmed.
         unverified = (await session.exec(select(User).where(
