@@ -7,7 +7,7 @@ booked. ``from`` and ``until`` are instants with offset; without them the next 3
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -155,10 +155,10 @@ class CalendarsController(Controller):
         self,
         request: Request,
         app_context: Ctx,
-        view: FromQuery[str] = "month",
+        view: FromQuery[Literal["month", "week"]] = "month",
         day: Annotated[date | None, QueryParameter(name="date")] = None,
         site_id: Annotated[int | None, QueryParameter(name="site", ge=1)] = None,
-        kind: FromQuery[str | None] = None,
+        kind: FromQuery[Literal["room", "desk", "item"] | None] = None,
         category: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> CalendarOut:
         page = await calendar_service.calendar_page(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -36,7 +36,7 @@ class CatalogueController(Controller):
         self,
         request: Request,
         app_context: Ctx,
-        kind: FromQuery[str | None] = None,
+        kind: FromQuery[Literal["room", "desk", "item"] | None] = None,
         site_id: Annotated[int | None, QueryParameter(ge=1)] = None,
         category: Annotated[str | None, QueryParameter(max_length=100)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,

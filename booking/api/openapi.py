@@ -42,6 +42,8 @@ PROBLEM_SCHEMA = Schema(
     },
     description="RFC 9457 problem details; conflicts add conflicts and alternatives",
 )
+DOCUMENTED_PREFIXES = ("/api/", "/feeds/", "/health")
+CALENDAR = "text/calendar"
 METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 
 
@@ -86,13 +88,17 @@ def document_problem_answers(schema: OpenAPI) -> None:
     if schema.components.schemas is None:
         schema.components.schemas = {}
     schema.components.schemas["Problem"] = PROBLEM_SCHEMA
-    for path, item in (schema.paths or {}).items():
+    # The document describes the JSON API, feeds and /health; HTML pages are not an API.
+    schema.paths = {path: item for path, item in (schema.paths or {}).items() if path.startswith(DOCUMENTED_PREFIXES)}
+    for path, item in schema.paths.items():
         for method in METHODS:
             operation = getattr(item, method, None)
             if operation is None:
                 continue
             if path.startswith("/api/"):
                 _add(operation, list(PROBLEM_STATUSES))
+                if path.endswith(".ics") and operation.responses and "200" in operation.responses:
+                    operation.responses["200"].content = {CALENDAR: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}  # type: ignore[union-attr]
             elif path.startswith("/feeds/"):
                 _add(operation, FEED_PROBLEM_STATUSES, page_too=True)
                 operation.responses["304"] = OpenAPIResponse(description="Not modified: the client's copy is current")  # type: ignore[index]
