@@ -3,8 +3,9 @@
 Litestar's own pages put the whole schema and the start-up code into inline scripts (and
 Redoc pulls fonts from Google); this page has no inline script or style, so it works under
 the strict Content-Security-Policy (``booking.web.security_headers``): the Swagger UI bundle
-comes from its CDN, the start-up code from /static/api-docs.js, the schema from
-/schema/openapi.json.
+is vendored from the npm package swagger-ui-dist (booking/static/swagger-ui/, with its
+licence; no CDN at run time), the start-up code comes from /static/api-docs.js, the schema
+from /schema/openapi.json.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
-SWAGGER_UI_VERSION = "5.18.2"
-SWAGGER_UI_BASE = f"https://cdn.jsdelivr.net/npm/swagger-ui-dist@{SWAGGER_UI_VERSION}"
+# swagger-ui-dist 5.18.2 from the npm registry (see its package.json, LICENSE and NOTICE there).
+SWAGGER_UI_BASE = "/static/swagger-ui"
 
 
 class SwaggerPage(OpenAPIRenderPlugin):
@@ -34,7 +35,7 @@ class SwaggerPage(OpenAPIRenderPlugin):
   <title>{title} – API</title>
   <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
   <link rel="stylesheet" href="{SWAGGER_UI_BASE}/swagger-ui.css">
-  <script src="{SWAGGER_UI_BASE}/swagger-ui-bundle.js" crossorigin="anonymous" defer></script>
+  <script src="{SWAGGER_UI_BASE}/swagger-ui-bundle.js" defer></script>
   <script src="/static/api-docs.js" defer></script>
 </head>
 <body>

@@ -5,8 +5,8 @@ of unknown paths, 405, errors raised in middleware). The Content-Security-Policy
 scripts, styles, fonts and images from this origin only — no ``'unsafe-inline'``: templates
 keep scripts and styles in files under /static (``tests/browser/test_security_headers.py``
 watches for violations). Only the embeddable calendar (/embed/…) may be framed by other
-sites; everything else refuses framing. The interactive API docs load Swagger UI from its
-CDN (see ``booking.api.docs``) and get their own, equally inline-free policy.
+sites; everything else refuses framing. The interactive API docs serve a vendored Swagger UI
+from /static (``booking.api.docs``) under the same policy.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 EMBEDDABLE_PREFIX = "/embed/"
-API_DOCS_PAGES = frozenset({"/schema", "/schema/", "/schema/swagger"})
-API_DOCS_CDN = "https://cdn.jsdelivr.net"
 HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600
 
 
@@ -26,8 +24,6 @@ def content_security_policy(path: str) -> str:
     """The policy for an answer to ``path``."""
     framing = "*" if path.startswith(EMBEDDABLE_PREFIX) else "'none'"
     scripts = styles = "'self'"
-    if path in API_DOCS_PAGES:
-        scripts = styles = f"'self' {API_DOCS_CDN}"
     return "; ".join(
         (
             "default-src 'self'",

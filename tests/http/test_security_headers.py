@@ -97,6 +97,9 @@ async def test_docs_page_has_no_inline_script(client):
     page = (await client.get("/schema/swagger")).text
     assert "<script>" not in page and "<style" not in page and " style=" not in page
     assert '<script src="/static/api-docs.js" defer></script>' in page
+    # Swagger UI is vendored: nothing is loaded from another origin.
+    assert "https://" not in page and "//cdn" not in page
+    assert (await client.get("/static/swagger-ui/swagger-ui-bundle.js")).status_code == 200
     assert (await client.get("/static/api-docs.js")).status_code == 200
 
 

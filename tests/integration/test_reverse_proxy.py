@@ -148,8 +148,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         "BOOKING_RUN_WORKER_IN_PROCESS": "false",
         "BOOKING_BASE_URL": "https://booking.example.org",
         "BOOKING_SECURE_COOKIES": "true",
-        # Read once the trusted_proxies setting exists (the default already trusts only 127.0.0.1).
-        "BOOKING_TRUSTED_PROXIES": "127.0.0.1",
+        "BOOKING_AUTH__TRUSTED_PROXIES": "127.0.0.1",
     }
     with app_log.open("wb") as log:
         app = subprocess.Popen([sys.executable, "-m", "booking", "serve", "--host", "127.0.0.1", "--port", str(app_port),
