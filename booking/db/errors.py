@@ -36,6 +36,9 @@ def is_bad_value(error: BaseException) -> bool:
     """The database refused a value (e.g. an id beyond the integer range): the caller's input."""
     if isinstance(error, DataError):
         return True
+    # SQLite's driver refuses an integer beyond 64 bits while binding it.
+    if any(isinstance(link, OverflowError) for link in _chain(error)):
+        return True
     # asyncpg refuses such a value while encoding it, before the server sees it.
     cause = getattr(getattr(error, "orig", None), "__cause__", None)
     return isinstance(error, DBAPIError) and type(cause).__name__ == "DataError"
