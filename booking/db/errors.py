@@ -37,9 +37,9 @@ def is_bad_value(error: BaseException) -> bool:
     if isinstance(error, DataError):
         return True
     # A date or number beyond what Python, the driver or the column can represent (a day in
-    # year 9999 plus an hour, an instant in year 1 moved to UTC): the caller's input, whether
-    # it overflowed in our arithmetic or while being bound to a statement.
-    if isinstance(error, OverflowError) or isinstance(getattr(error, "orig", None), OverflowError):
+    # year 9999 plus an hour, an instant in year 1 moved to UTC, an integer beyond 64 bits on
+    # SQLite): the caller's input, whether it overflowed in our arithmetic or while being bound.
+    if any(isinstance(link, OverflowError) for link in _chain(error)):
         return True
     # asyncpg refuses such a value while encoding it, before the server sees it.
     cause = getattr(getattr(error, "orig", None), "__cause__", None)

@@ -195,7 +195,7 @@ async def test_lender_approves_only_at_own_site(client, world):
     assert made.json()["status"] == "requested"
     booking_id = made.json()["id"]
     await login(client, world, "lender_b")
-    assert (await client.post(f"/api/v1/bookings/{booking_id}/approve", json={})).status_code == 403
+    assert (await client.post(f"/api/v1/bookings/{booking_id}/approve", json={})).status_code == 404  # not her site: as if it did not exist
     await login(client, world, "lender_a")
     approved = await client.post(f"/api/v1/bookings/{booking_id}/approve", json={})
     assert approved.status_code == 200 and approved.json()["status"] == "confirmed"
