@@ -128,7 +128,7 @@ def uvicorn(factory: str, env: dict[str, str], workers: int) -> Iterator[str]:
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        cb.wait_until_up(base_url + "/health", process, factory)
+        _wait_until_up(base_url + "/health", process, factory)
         time.sleep(1.0 if workers > 1 else 0.2)  # let every worker finish its start
         yield base_url
     finally:
@@ -137,6 +137,21 @@ def uvicorn(factory: str, env: dict[str, str], workers: int) -> Iterator[str]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], what: str, seconds: float = 300) -> None:
+    """Like calendar_bench.wait_until_up, with room for a loaded machine (several workers start)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"{what} exited early:\n{output}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{what} did not come up within {seconds:.0f} s")
 
 
 def booking_env(database_url: str, base_url_port_hint: str = "http://127.0.0.1") -> dict[str, str]:
