@@ -6,7 +6,7 @@
 What it does, per database:
 1. a fresh database (SQLite: a temporary file; PostgreSQL: ``booking_bench`` on
    127.0.0.1:5432, dropped and created), migrated with Alembic;
-2. bulk SQL inserts (not the service): 10 sites x 20 resources, 100,000 bookings over a year
+2. bulk SQL inserts (not the service): 25 sites x 20 resources (500), 100,000 bookings over a year
    around today, 5,000 of them on one resource (the feed), a public feed token for it;
 3. the app under uvicorn on loopback (one worker, like ``booking serve``), timed with one
    keep-alive HTTP client, sequential requests:
@@ -14,7 +14,7 @@ What it does, per database:
    - feed after a booking changed (the document is rebuilt from the cached VEVENTs),
    - feed unchanged (200 with the full body, served from the document cache),
    - feed with If-None-Match (must answer 304),
-   - month view of all sites: 200 resources x the days of next month (HTML page);
+   - month, week and agenda of all sites (paged, 30 resources a page; sizes printed);
 4. Radicale (PyPI ``radicale``) on loopback, no auth, a temporary storage folder: the same
    5,000 events PUT into one collection, then GET of the collection .ics, timed the same way.
 
@@ -55,7 +55,7 @@ from booking.db.migrate import upgrade  # noqa: E402
 from booking.models import Booking, FeedToken, Organisation, Resource, Site, User  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
-SITES = 10
+SITES = 25
 RESOURCES_PER_SITE = 20
 BOOKINGS = 100_000
 FEED_BOOKINGS = 5_000
@@ -323,11 +323,18 @@ def bench_backend(label: str, database_url: str, rounds: int) -> dict[str, Timin
         month_path = f"/calendar?view=month&date={month.isoformat()}"
         page = client.get(month_path)
         rows = page.text.count("<th scope=\"row\">")
-        results["month"] = timed(f"month view, all sites ({rows} resources x {gregorian.monthrange(month.year, month.month)[1]} days)", rounds, lambda: client.get(month_path))
+        results["month"] = timed(f"month view, all sites, page 1 ({rows} resources x {gregorian.monthrange(month.year, month.month)[1]} days)", rounds, lambda: client.get(month_path))
         site_path = f"/calendar?view=month&site=1&date={month.isoformat()}"
         results["month_site"] = timed("month view, one site (20 resources)", rounds, lambda: client.get(site_path))
         week_path = f"/calendar?view=week&date={month.isoformat()}"
-        results["week"] = timed("week view, all sites", rounds, lambda: client.get(week_path))
+        results["week"] = timed("week view, all sites, page 1", rounds, lambda: client.get(week_path))
+        agenda_path = f"/calendar?view=agenda&date={month.isoformat()}"
+        results["agenda"] = timed("agenda (7 days), all sites, page 1", rounds, lambda: client.get(agenda_path))
+        # Every calendar page is paged by resources: the last page of each view, and the size of all.
+        last = (SITES * RESOURCES_PER_SITE + 29) // 30
+        for view in ("agenda", "week", "month"):
+            size = len(client.get(f"/calendar?view={view}&date={month.isoformat()}&page={last}").content)
+            print(f"  {view} page {last} of {last}: {size / 1024:.0f} KiB")
     print(f"  (feed: {events:,} events, {len(first.content) / 1024:.0f} KiB; month page: {rows} resource rows)")
     results["_feed_body"] = Timing("body", [1.0], len(first.content))
     results["_feed_bytes"] = first.content  # type: ignore[assignment]

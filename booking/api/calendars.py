@@ -164,7 +164,8 @@ class CalendarsController(Controller):
         page = await calendar_service.calendar_page(
             app_context, request.user,
             calendar_service.CalendarQuery(
-                view=view, day=day, site_id=site_id, kind=kind or None, category=category or None, segments=True
+                view=view, day=day, site_id=site_id, kind=kind or None, category=category or None, segments=True,
+                per_page=calendar_service.MAX_RESOURCES_PER_PAGE,
             ),
         )
         resources = [

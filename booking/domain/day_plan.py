@@ -217,6 +217,7 @@ def plan_resource(
     min_free: timedelta = timedelta(minutes=15),
     keep_segments: bool = True,
     packed: bool = False,
+    booked_times: bool = False,
 ) -> list[DayPlan] | list[PackedDay]:
     """One ``DayPlan`` per day of ``frame`` for one resource (``holds``: see ``Hold``;
     ``closures``: blackouts of the site or the resource, in POSIX seconds).
@@ -225,8 +226,13 @@ def plan_resource(
     page); ``packed=True`` returns ``PackedDay`` tuples (``DayPlan.of`` unpacks one). A month
     over 200 resources plans 6,200 days: plain tuples inside and out, so that the garbage
     collector has little to walk while a big page is built.
+
+    ``booked_times=True`` shows a taken or requested stretch with the booked times (18:00–20:00)
+    rather than widened by the buffers (17:45–20:15): the free stretches beside it still end
+    and start where a new booking may (17:45, 20:15), and the buffer between shows as neither.
     """
-    usage = _usage(holds, buffers.total.total_seconds())
+    margin = buffers.total.total_seconds()
+    usage = _usage(holds, margin)
     starts = [segment[0] for segment in usage]
     closed = sorted(closures)
     shortest = min_free.total_seconds()
@@ -253,6 +259,8 @@ def plan_resource(
                     break
             if cursor < part_end:
                 _pieces(cursor, part_end, usage, starts, capacity, pieces)
+        if booked_times and margin and keep_segments:
+            pieces = _without_buffers(pieces, margin)
         free_seconds = 0.0
         fewest = capacity
         first_free = None
@@ -281,6 +289,26 @@ def plan_resource(
     return plans if packed else [DayPlan.of(day) for day in plans]
 
 
+def _without_buffers(pieces: list, margin: float) -> list:  # type: ignore[type-arg]
+    """Full stretches narrowed to the booked time where they meet a free one.
+
+    Where a free stretch meets a full one, the time is a hold's start minus the margin (or its
+    end plus the margin): the booked time begins ``margin`` later (ends ``margin`` earlier).
+    At the edges of the day, the opening hours or a closure nothing is known, so nothing moves.
+    """
+    shown = []
+    for index, (code, start, end, units) in enumerate(pieces):
+        if code in (_TAKEN, _TENTATIVE):
+            before = pieces[index - 1] if index else None
+            after = pieces[index + 1] if index + 1 < len(pieces) else None
+            booked_start = start + margin if before and before[0] == _FREE and before[2] == start else start
+            booked_end = end - margin if after and after[0] == _FREE and after[1] == end else end
+            if booked_start < booked_end:
+                start, end = booked_start, booked_end
+        shown.append((code, start, end, units))
+    return shown
+
+
 def plan_days(
     days: Sequence[date],
     *,
@@ -292,10 +320,12 @@ def plan_days(
     closures: Sequence[Interval] = (),
     now: datetime,
     min_free: timedelta = timedelta(minutes=15),
+    booked_times: bool = False,
 ) -> list[DayPlan]:
     """``frame_days`` and ``plan_resource`` for one resource, from domain values."""
     frame = frame_days(days, timezone=timezone, now=now, open_time=open_time)
     return plan_resource(  # type: ignore[return-value]
         frame, capacity=capacity, holds=holds_of(holdings), buffers=buffers,
         closures=[(c.starts_at.timestamp(), c.ends_at.timestamp()) for c in merge(closures)], min_free=min_free,
+        booked_times=booked_times,
     )

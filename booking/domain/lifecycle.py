@@ -7,7 +7,7 @@ Only requested, confirmed and checked_out hold capacity.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from booking.domain.errors import TransitionNotAllowed
@@ -28,6 +28,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     CHECK_OUT = "check_out"
     RETURN = "return"
+    # Taking back one's own cancel shortly after it (see ``undo_cancel_status``).
+    UNDO_CANCEL = "undo_cancel"
 
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -56,6 +58,26 @@ def next_status(current: str, action: str) -> Status:
         raise TransitionNotAllowed(f"a booking that is {status.value} cannot be {_past(act)}") from None
 
 
+#: How long a person may take back their own cancel (a mistaken tap on a phone).
+UNDO_CANCEL_WINDOW = timedelta(minutes=10)
+
+
+def undo_cancel_status(
+    current: str, before_cancel: str | None, *, cancelled_at: datetime, ends_at: datetime, now: datetime,
+    window: timedelta = UNDO_CANCEL_WINDOW,
+) -> Status:
+    """The status an undone cancel returns to: the one before it (requested or confirmed).
+
+    Only within ``window`` after the cancel and before the booking ends; whether the time is
+    still free is the caller's check, under the resource's lock.
+    """
+    if current != Status.CANCELLED or before_cancel not in (Status.REQUESTED, Status.CONFIRMED):
+        raise TransitionNotAllowed("this cancellation cannot be undone")
+    if now - cancelled_at > window or now >= ends_at:
+        raise TransitionNotAllowed("the time to undo this cancellation is over")
+    return Status(before_cancel)
+
+
 def allowed_actions(current: str) -> list[Action]:
     return [action for (status, action) in TRANSITIONS if status.value == current]
 
@@ -75,4 +97,5 @@ def _past(action: Action) -> str:
         Action.CANCEL: "cancelled",
         Action.CHECK_OUT: "handed out",
         Action.RETURN: "taken back",
+        Action.UNDO_CANCEL: "restored",
     }[action]

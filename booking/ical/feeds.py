@@ -79,6 +79,9 @@ class FeedEntry:
     booker_name: str | None = None
     booker_email: str | None = None
     series_id: int | None = None
+    # Units this booking holds of a pooled resource (10 party benches = capacity 10).
+    quantity: int = 1
+    capacity: int = 1
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class FeedLabels:
     booked_by: str = "Booked by"
     organisation: str = "Organisation"
     part_of_series: str = "Part of a series"
+    # A pooled resource: how many of its units this booking takes ("3 of 10 taken").
+    units_taken: str = "%(taken)s of %(capacity)s taken"
 
 
 def feed_uid(booking_id: int, host: str) -> str:
@@ -133,6 +138,10 @@ def feed_event(
         summary = f"{labels.busy} – {entry.resource_name}"
         description = None
         event_url = None
+    if not private and entry.capacity > 1:
+        # "Busy" alone would hide that 9 of 10 benches are still free.
+        taken = labels.units_taken % {"taken": entry.quantity, "capacity": entry.capacity}
+        summary = f"{taken} – {entry.resource_name}" if summary.startswith(labels.busy) else f"{summary} ({taken})"
     return CalendarEvent(
         uid=feed_uid(entry.booking_id, host),
         sequence=entry.sequence,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -26,9 +26,9 @@ from booking.auth.principal import Principal
 from booking.db.errors import is_overlap_violation
 from booking.db.locking import lock_resource_with
 from booking.domain.availability import Holding, conflicting
-from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import CHANGEABLE, Action, Status, next_status
+from booking.domain.lifecycle import UNDO_CANCEL_WINDOW, CHANGEABLE, Action, Status, next_status, undo_cancel_status
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site
@@ -36,7 +36,7 @@ from booking.services import notifications
 from booking.services.alternatives import suggest_alternatives
 from booking.services.audit import record_event
 from booking.services.context import AppContext
-from booking.services.loading import buffers_of, load_blackouts_and_holdings, rules_from_policy
+from booking.services.loading import buffers_of, load_blackouts_and_holdings, load_holdings, rules_from_policy
 
 MAX_TITLE = 200
 MAX_PURPOSE = 2000
@@ -435,6 +435,90 @@ async def cancel_booking(app: AppContext, actor: Principal, booking_id: int, rea
         if not can_change_booking(actor, facts(booking, resource)):
             raise PermissionDenied("you may not cancel this booking")
         return await transition(session, app, actor, booking, Action.CANCEL, reason=reason)
+
+
+async def undo_cancel(app: AppContext, actor: Principal, booking_id: int) -> Booking:
+    """Take back one's own cancel within ``lifecycle.UNDO_CANCEL_WINDOW``: the booking returns
+    to its status before the cancel if its time is still free.
+
+    Under the resource's lock with the same capacity check as a new booking (someone may have
+    booked the freed time meanwhile: then ``Conflict``). Booking rules such as the lead time are
+    not asked again: they were met when the booking was made. A confirmed booking's booker gets
+    the invite again (with a higher SEQUENCE); a request is back in the lenders' inbox.
+    """
+    async with app.database.transaction() as session:
+        booking, resource = await _load_for_action(session, booking_id)
+        if not can_change_booking(actor, facts(booking, resource)):
+            raise PermissionDenied("you may not change this booking")
+        placement = await lock_for_booking(session, actor, booking.resource_id)
+        await session.refresh(booking)  # read again under the lock
+        last = (
+            await session.exec(
+                select(BookingEvent).where(BookingEvent.booking_id == booking.id)
+                .order_by(col(BookingEvent.at).desc(), col(BookingEvent.id).desc()).limit(1)
+            )
+        ).first()
+        now = app.now()
+        if last is None or last.action != Action.CANCEL.value or last.actor_id != actor.user_id:
+            raise TransitionNotAllowed("this cancellation cannot be undone")
+        status = undo_cancel_status(
+            # updated_at: set by the cancel on the app's clock (a cancelled booking changes no more).
+            booking.status, last.from_status, cancelled_at=_aware(booking.updated_at), ends_at=_aware(booking.ends_at), now=now,
+        )
+        rules = placement.rules
+        margin = rules.buffer_before + rules.buffer_after
+        interval = Interval(_aware(booking.starts_at), _aware(booking.ends_at))
+        holdings = await load_holdings(session, [resource.id], interval.padded(margin, margin), now=now)  # type: ignore[list-item]
+        blocking = conflicting(holdings[resource.id], interval, booking.quantity, resource.capacity, buffers_of(rules))  # type: ignore[index]
+        if blocking:
+            raise Conflict(
+                f"{resource.name} was booked by someone else meanwhile",
+                conflicts=[TakenInterval(h.interval.starts_at, h.interval.ends_at, h.quantity) for h in blocking],
+            )
+        booking.status = status.value
+        booking.sequence += 1
+        booking.updated_at = now
+        session.add(booking)
+        await session.flush()
+        record_event(
+            session, booking, actor_id=actor.user_id, action=Action.UNDO_CANCEL.value,
+            from_status=Status.CANCELLED.value, to_status=status.value,
+        )
+        if status == Status.CONFIRMED:
+            await notifications.booking_transitioned(session, app, booking, Action.APPROVE)
+        return booking
+
+
+def may_change(actor: Principal, booking: Booking, resource: Resource) -> bool:
+    """Whether ``actor`` may change or cancel the booking (booker, organisation admins, site staff)."""
+    return can_change_booking(actor, facts(booking, resource))
+
+
+def may_decide(actor: Principal, booking: Booking, resource: Resource) -> bool:
+    """Whether ``actor`` may approve or decline the booking (staff of its site)."""
+    return can_decide(actor, facts(booking, resource))
+
+
+async def undo_cancel_deadline(app: AppContext, actor: Principal, booking_id: int) -> datetime | None:
+    """Until when ``actor`` may still undo their cancel of the booking (UTC), or None."""
+    async with app.database.reader() as session:
+        booking = await session.get(Booking, booking_id)
+        if booking is None or booking.status != Status.CANCELLED.value:
+            return None
+        last = (
+            await session.exec(
+                select(BookingEvent).where(BookingEvent.booking_id == booking_id)
+                .order_by(col(BookingEvent.at).desc(), col(BookingEvent.id).desc()).limit(1)
+            )
+        ).first()
+    if last is None or last.action != Action.CANCEL.value or last.actor_id != actor.user_id:
+        return None
+    deadline = min(_aware(booking.updated_at) + UNDO_CANCEL_WINDOW, _aware(booking.ends_at))
+    return deadline if deadline > app.now() else None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def get_booking(app: AppContext, actor: Principal, booking_id: int) -> tuple[Booking, Resource]:

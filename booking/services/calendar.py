@@ -30,20 +30,28 @@ from booking.services.catalogue import MAX_AVAILABILITY_RANGE, RESOURCE_KINDS
 from booking.services.context import AppContext
 from booking.services.loading import buffers_of, load_blackouts, load_holdings, rules_from_policy
 
-VIEWS = ("month", "week")
+VIEWS = ("agenda", "week", "month")
+#: Resources per calendar page: a month of 30 resources stays well under 500 KB of HTML
+#: (all sites of a city are 500 and more: they are paged, never shown at once).
+RESOURCES_PER_PAGE = 30
+#: The most resources one query may ask for (the JSON API's calendar, unpaged).
 MAX_RESOURCES_PER_PAGE = 400
+#: Days an agenda page lists, from its first day on.
+AGENDA_DAYS = 7
 
 
 @dataclass(frozen=True)
 class CalendarQuery:
-    view: str = "month"  # month | week
+    view: str = "month"  # agenda | week | month
     day: date | None = None  # any day of the month or week to show; today when None
     site_id: int | None = None
     kind: str | None = None
     category: str | None = None
     resource_id: int | None = None  # one resource only
-    # Keep every day's stretches (None: for the week view only; a month keeps summaries).
+    # Keep every day's stretches (None: for the week and agenda views; a month keeps summaries).
     segments: bool | None = None
+    page: int = 1  # of the resources, ``per_page`` each
+    per_page: int = RESOURCES_PER_PAGE
 
 
 @dataclass
@@ -79,11 +87,16 @@ class CalendarPage:
     sites: list[Site]  # every site, for the filter
     categories: list[str]  # categories of the visible resources, for the filter
     plans: list[SitePlan]  # the sites shown, each with its resources (month: day summaries only)
-    truncated: bool = False
+    page: int = 1
+    page_count: int = 1
+    resource_count: int = 0  # matching resources on all pages
 
 
 def page_days(view: str, day: date) -> list[date]:
-    """The days a month view (1st to last) or a week view (Monday to Sunday) shows."""
+    """The days a month view (1st to last), a week view (Monday to Sunday) or an agenda
+    (``AGENDA_DAYS`` from ``day`` on) shows."""
+    if view == "agenda":
+        return [day + timedelta(days=offset) for offset in range(AGENDA_DAYS)]
     if view == "month":
         first = day.replace(day=1)
         length = gregorian.monthrange(first.year, first.month)[1]
@@ -94,6 +107,8 @@ def page_days(view: str, day: date) -> list[date]:
 
 def neighbours(view: str, day: date) -> tuple[date, date]:
     """A day of the previous and of the next page."""
+    if view == "agenda":
+        return day - timedelta(days=AGENDA_DAYS), day + timedelta(days=AGENDA_DAYS)
     if view == "month":
         first = day.replace(day=1)
         previous = (first - timedelta(days=1)).replace(day=1)
@@ -105,7 +120,9 @@ def neighbours(view: str, day: date) -> tuple[date, date]:
 
 def _validate(query: CalendarQuery) -> None:
     if query.view not in VIEWS:
-        raise InvalidInput("view is month or week", field="view")
+        raise InvalidInput("view is agenda, week or month", field="view")
+    if query.page < 1:
+        raise InvalidInput("The page number must be a whole number of at least 1; here is the first page.", field="page")
     if query.kind is not None and query.kind not in RESOURCE_KINDS:
         raise InvalidInput(f"kind is one of {', '.join(RESOURCE_KINDS)}", field="kind")
     if query.day is not None and not date(2000, 1, 1) <= query.day <= date(2100, 12, 31):
@@ -127,7 +144,9 @@ class ResourceRow:
 
 
 async def calendar_page(app: AppContext, actor: Principal | None, query: CalendarQuery) -> CalendarPage:
-    """Free and taken time per resource and day for a month or week, over one or all sites.
+    """Free and taken time per resource and day for an agenda, a week or a month, over one or
+    all sites, ``query.per_page`` resources a page (``query.page``; a page past the last
+    shows the last).
 
     Queries, whatever the size of the page: sites, resources, policies, holding bookings of
     all shown resources over the page, closures.
@@ -162,8 +181,11 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
         visible.sort(key=lambda r: (r.site_id, RESOURCE_KINDS.index(r.kind) if r.kind in RESOURCE_KINDS else 9, r.name.casefold()))
         categories = sorted({r.category for r in visible if r.category})
         resources = [r for r in visible if not query.category or r.category == query.category]
-        truncated = len(resources) > MAX_RESOURCES_PER_PAGE
-        resources = resources[:MAX_RESOURCES_PER_PAGE]
+        resource_count = len(resources)
+        per_page = min(query.per_page, MAX_RESOURCES_PER_PAGE)
+        page_count = max(1, -(-resource_count // per_page))
+        page = min(query.page, page_count)
+        resources = resources[(page - 1) * per_page : page * per_page]
         ids = [r.id for r in resources]
         policies = (
             {p.resource_id: p for p in (await session.exec(select(Policy).where(col(Policy.resource_id).in_(ids)))).all()}
@@ -194,8 +216,9 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
         day_plans = plan_resource(
             frame, capacity=resource.capacity, holds=holds.get(resource.id, ()), buffers=buffers_of(resource_rules),
             closures=[span for site_id, resource_id, span in closures if site_id == resource.site_id and resource_id in (None, resource.id)],
-            min_free=resource_rules.min_duration, keep_segments=query.view == "week" if query.segments is None else query.segments,
-            packed=True,
+            min_free=resource_rules.min_duration,
+            keep_segments=query.view != "month" if query.segments is None else query.segments,
+            packed=True, booked_times=True,
         )
         staff = actor is not None and actor.is_lender_at(resource.site_id)
         bookable_from = (now + (timedelta(0) if staff else resource_rules.lead_time)).timestamp()
@@ -206,7 +229,7 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
     ordered = [plans[site.id] for site in sites if site.id in plans]  # type: ignore[index]
     return CalendarPage(
         query=query, view=query.view, days=days, today=today, previous_day=previous_day, next_day=next_day,
-        sites=sites, categories=categories, plans=ordered, truncated=truncated,
+        sites=sites, categories=categories, plans=ordered, page=page, page_count=page_count, resource_count=resource_count,
     )
 
 

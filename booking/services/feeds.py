@@ -422,6 +422,7 @@ def _rows_statement(conditions: list[object]):  # type: ignore[no-untyped-def]
             raw_instant(Booking.updated_at),
             Booking.title, Booking.purpose, Booking.is_public, Booking.series_id,
             Resource.name, Site.name, Site.address, Site.timezone, Organisation.name, User.display_name, User.email,
+            Booking.quantity, Resource.capacity,
         )
         .select_from(Booking)
         .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
@@ -444,12 +445,13 @@ def _as_utc(value: datetime | str | None) -> datetime | None:
 
 def _entry(row: tuple) -> FeedEntry:  # type: ignore[type-arg]
     (booking_id, starts_at, ends_at, status, sequence, updated_at, title, purpose, is_public, series_id,
-     resource_name, site_name, site_address, timezone, organisation_name, booker_name, booker_email) = row
+     resource_name, site_name, site_address, timezone, organisation_name, booker_name, booker_email, quantity, capacity) = row
     return FeedEntry(
         booking_id=booking_id, starts_at=_as_utc(starts_at), ends_at=_as_utc(ends_at), status=status,  # type: ignore[arg-type]
         sequence=sequence, updated_at=_as_utc(updated_at), title=title, purpose=purpose, is_public=is_public,  # type: ignore[arg-type]
         resource_name=resource_name, site_name=site_name, site_address=site_address, timezone=timezone,
         organisation_name=organisation_name, booker_name=booker_name, booker_email=booker_email, series_id=series_id,
+        quantity=quantity, capacity=capacity,
     )
 
 
@@ -460,6 +462,7 @@ def _labels(language: str) -> FeedLabels:
         booked_by=translations.gettext("Booked by"),
         organisation=translations.gettext("Organisation"),
         part_of_series=translations.gettext("Part of a series"),
+        units_taken=translations.gettext("%(taken)s of %(capacity)s taken"),
     )
 
 

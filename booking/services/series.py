@@ -412,6 +412,16 @@ async def get_series(app: AppContext, actor: Principal, series_id: int) -> Serie
     return SeriesView(series, resource, site, occurrences)
 
 
+def may_change_series(actor: Principal, view: SeriesView) -> bool:
+    """Whether ``actor`` may change or cancel the series (its booker, their organisation's admins, site staff)."""
+    return can_change_booking(actor, _series_facts(view.series, view.resource))
+
+
+def may_decide_series(actor: Principal, view: SeriesView) -> bool:
+    """Whether ``actor`` may approve or decline the series' dates (staff of its site)."""
+    return can_decide(actor, _series_facts(view.series, view.resource))
+
+
 # --------------------------------------------------------------------------- changing
 
 

@@ -5,10 +5,17 @@ GET /embed/calendar    the same calendar for other sites' iframes (embed_layout.
                        navigation; ``booking.web.security_headers`` lets other sites frame /embed/ only)
 
 Query parameters (all optional, a plain GET form sets them; works without JavaScript):
-``view`` month|week, ``date`` YYYY-MM-DD (any day of the month/week), ``site`` id, ``kind``
-room|desk|item, ``category``, ``resource`` id (one resource, e.g. from its page).
+``view`` agenda|week|month, ``date`` YYYY-MM-DD (any day of the month/week; the agenda's first
+day), ``site`` id, ``kind`` room|desk|item, ``category``, ``resource`` id (one resource, e.g.
+from its page), ``page`` (of the resources, ``services.calendar.RESOURCES_PER_PAGE`` each).
 
-Rows are resources, columns days; a month cell sums a day up (free – with the free hours when
+Without ``view`` the page is the agenda: a list by day that reads on a 360 px phone without
+sideways scrolling. It links the grid; app.js (an enhancement only) replaces a page without
+``view`` by the month grid on a wide screen. HTML cannot choose by screen width, and sending
+both would double every page.
+
+The agenda lists, day by day, each resource's free and taken stretches (free ones link to the
+booking form). In the grids rows are resources, columns days; a month cell sums a day up (free – with the free hours when
 partly taken –, requested, taken, closed), a week cell lists the day's stretches in time
 order. Every free stretch links to the booking form prefilled with the site's local wall
 times: ``/resources/{id}?starts_at=2026-02-03T18:00&ends_at=2026-02-03T19:00``.
@@ -47,21 +54,23 @@ KINDS = ("room", "desk", "item")
 
 @dataclass(frozen=True)
 class Filters:
-    view: str = "month"
+    view: str = "agenda"
     day: date | None = None
     site_id: int | None = None
     kind: str | None = None
     category: str | None = None
     resource_id: int | None = None
+    page: int = 1
 
     def params(self, **changes: Any) -> dict[str, str]:
-        values = {
+        values: dict[str, Any] = {
             "view": self.view,
             "date": self.day.isoformat() if self.day else None,
             "site": self.site_id,
             "kind": self.kind,
             "category": self.category,
             "resource": self.resource_id,
+            "page": self.page if self.page > 1 else None,
         }
         values.update(changes)
         return {key: str(value) for key, value in values.items() if value not in (None, "")}
@@ -71,11 +80,17 @@ def _parse_filters(raw: dict[str, str | None]) -> tuple[Filters, dict[str, str]]
     """Read the query; a bad value is dropped (default used) and reported next to its field."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    view = (raw.get("view") or "month").strip()
+    view = (raw.get("view") or "agenda").strip()
     if view not in calendar_service.VIEWS:
-        errors["view"] = "month or week"
-        view = "month"
+        errors["view"] = "choose one from the list"
+        view = "agenda"
     values["view"] = view
+    page = (raw.get("page") or "").strip()
+    if page:
+        if page.isdigit() and 0 < int(page) < 100_000:
+            values["page"] = int(page)
+        else:
+            errors["page"] = "The page number must be a whole number of at least 1; here is the first page."
     day = (raw.get("date") or "").strip()
     if day:
         try:
@@ -234,6 +249,8 @@ def _week_cell(plan: DayPlan, resource_plan: Any, zone: ZoneInfo, fmt: _Formatte
         if segment.state == "free":
             description = ""
             if resource.capacity > 1 and segment.free_units < resource.capacity:
+                # Pooled: say how many are left, visibly ("08:00–12:00 · 7 of 10").
+                label = f"{label} · " + fmt.gettext("%(free)s of %(capacity)s", free=segment.free_units, capacity=resource.capacity)
                 description = fmt.gettext("at least %(free)s of %(capacity)s free", free=segment.free_units, capacity=resource.capacity)
             offer = _offer(segment.start, segment.end, resource_plan)
             href = _booking_href(resource.id, offer[0], offer[1], zone, fmt) if offer else None
@@ -308,10 +325,16 @@ def _resource_detail(resource: Any, fmt: _Formatter) -> str:
     return " · ".join(parts)
 
 
+def _view_label(view: str, fmt: _Formatter) -> str:
+    return {"agenda": fmt.gettext("List by day"), "week": fmt.gettext("Week"), "month": fmt.gettext("Month")}[view]
+
+
 def _period_label(page: CalendarPage, fmt: _Formatter) -> str:
     if page.view == "month":
         return format_date(page.days[0], "LLLL y", locale=fmt.language)
     first, last = page.days[0], page.days[-1]
+    if page.view == "agenda":
+        return f"{format_date(first, 'medium', locale=fmt.language)} – {format_date(last, 'medium', locale=fmt.language)}"
     return fmt.gettext(
         "Week %(week)s: %(first)s – %(last)s",
         week=first.isocalendar()[1],
@@ -320,13 +343,33 @@ def _period_label(page: CalendarPage, fmt: _Formatter) -> str:
     )
 
 
+def _agenda(page: CalendarPage, days: list[dict[str, Any]], fmt: _Formatter) -> list[dict[str, Any]]:
+    """The agenda: per day, per site, per resource the day's slots (free ones link to the form)."""
+    agenda: list[dict[str, Any]] = [{"day": day, "sites": []} for day in days]
+    for site_plan in page.plans:
+        zone = ZoneInfo(site_plan.site.timezone)
+        site_rows: list[list[dict[str, Any]]] = [[] for _ in days]
+        for plan in site_plan.resources:
+            resource = plan.resource
+            row = {"label": resource.name, "href": f"/resources/{resource.id}", "detail": _resource_detail(resource, fmt)}
+            for index, day_plan in enumerate(plan.days):
+                if day_plan.state == "past":
+                    continue
+                site_rows[index].append({**row, "slots": _week_cell(day_plan, plan, zone, fmt)})
+        for index, rows in enumerate(site_rows):
+            if rows:
+                agenda[index]["sites"].append({"site": site_plan.site, "rows": rows})
+    return [entry for entry in agenda if entry["sites"]]
+
+
 def calendar_context(page: CalendarPage, filters: Filters, language: str, base_path: str) -> dict[str, Any]:
     """The template data of a calendar page (see templates/calendar/_calendar.html)."""
     fmt = _Formatter(language)
     days = _days(page, fmt)
     writer = _CellWriter(fmt)
     grids = []
-    for index, site_plan in enumerate(page.plans):
+    agenda = _agenda(page, days, fmt) if page.view == "agenda" else []
+    for index, site_plan in enumerate(page.plans if page.view != "agenda" else ()):
         zone = ZoneInfo(site_plan.site.timezone)
         rows = []
         for plan in site_plan.resources:
@@ -352,20 +395,31 @@ def calendar_context(page: CalendarPage, filters: Filters, language: str, base_p
     def link(**changes: Any) -> str:
         return f"{base_path}?{urlencode(filters.params(**changes))}"
 
-    previous_label = fmt.gettext("Previous month") if page.view == "month" else fmt.gettext("Previous week")
-    next_label = fmt.gettext("Next month") if page.view == "month" else fmt.gettext("Next week")
+    previous_label, next_label = {
+        "month": (fmt.gettext("Previous month"), fmt.gettext("Next month")),
+        "week": (fmt.gettext("Previous week"), fmt.gettext("Next week")),
+        "agenda": (fmt.gettext("Earlier"), fmt.gettext("Later")),
+    }[page.view]
+    first = (page.page - 1) * page.query.per_page + 1
+    shown = sum(len(site_plan.resources) for site_plan in page.plans)
     return {
         "calendar": page,
         "filters": filters,
         "grids": grids,
+        "agenda": agenda,
+        "agenda_multiple_sites": len(page.plans) > 1,
+        # The grid of the same days for wide screens (app.js follows it when no view was asked for).
+        "wide_href": link(view="month"),
+        "page_href": link(page="{page}").replace("%7Bpage%7D", "{page}"),
+        "resource_range": fmt.gettext(
+            "Resources %(first)s–%(last)s of %(count)s", first=first, last=first + shown - 1, count=page.resource_count
+        ) if page.page_count > 1 else "",
         "period_label": _period_label(page, fmt),
         "prev": {"href": link(date=page.previous_day.isoformat()), "label": previous_label},
         "next": {"href": link(date=page.next_day.isoformat()), "label": next_label},
         "today_link": {"href": link(date=None), "label": fmt.gettext("Today")},
-        "view_links": [
-            {"view": view, "href": link(view=view), "label": fmt.gettext("Month") if view == "month" else fmt.gettext("Week")}
-            for view in calendar_service.VIEWS
-        ],
+        "view_links": [{"view": view, "href": link(view=view), "label": _view_label(view, fmt)} for view in calendar_service.VIEWS],
+        "view_options": [(view, _view_label(view, fmt)) for view in calendar_service.VIEWS],
         "site_options": [(str(site.id), site.name) for site in page.sites],
         "kind_options": [("room", fmt.gettext("Rooms")), ("desk", fmt.gettext("Co-working desks")), ("item", fmt.gettext("Things"))],
         "category_options": [(category, category) for category in page.categories],
@@ -375,11 +429,11 @@ def calendar_context(page: CalendarPage, filters: Filters, language: str, base_p
 
 
 async def _render(request: Request, app_context: AppContext, *, embed: bool) -> Template:
-    raw = {name: request.query_params.get(name) for name in ("view", "date", "site", "kind", "category", "resource")}
+    raw = {name: request.query_params.get(name) for name in ("view", "date", "site", "kind", "category", "resource", "page")}
     filters, errors = _parse_filters(raw)
     query = CalendarQuery(
         view=filters.view, day=filters.day, site_id=filters.site_id, kind=filters.kind,
-        category=filters.category, resource_id=filters.resource_id,
+        category=filters.category, resource_id=filters.resource_id, page=filters.page,
     )
     try:
         page = await calendar_service.calendar_page(app_context, request.user, query)

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from booking.domain.errors import InvalidInput, TransitionNotAllowed
+from booking.domain.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.mail.series_text import describe_series
 from booking.services import bookings, inbox, series
 from booking.services.context import AppContext
@@ -30,6 +30,24 @@ REQUEST_TEMPLATE = "lender/request.html"
 
 def _site_filter(value: str) -> int | None:
     return small_id(value)
+
+
+def _valid_reason(reason: str) -> bool:
+    """A reason the service will take: otherwise the form is shown again with the message."""
+    return bool(reason.strip()) and len(reason.strip()) <= 2000
+
+
+def _confirm_decline(request: Request, action: str, reason: str, back: str, fields: dict[str, str], *, what: str,
+                     whole_series: bool = False) -> Template:
+    """The confirmation step of a decline (nothing is declined yet)."""
+    question = (translate(request, "Decline all waiting dates of this series: %(what)s?") if whole_series
+                else translate(request, "Decline this request: %(what)s?")) % {"what": what}
+    return render_page(request, "confirm.html", {
+        "heading": translate(request, "Decline"), "question": question, "action": action,
+        "fields": {**fields, "reason": reason}, "confirm_label": translate(request, "Yes, decline"),
+        "back_href": back, "back_label": translate(request, "No, go back"), "facts_row": None,
+        "note": translate(request, "The booker gets an e-mail with your reason."), "active_nav": "inbox",
+    })
 
 
 def _back_to(view: str, booking_id: int, site_id: int | None) -> str:
@@ -123,6 +141,14 @@ class LenderController(Controller):
         form = await request.form()
         view, site_id = form_value(form, "view"), _site_filter(form_value(form, "site"))
         reason = form_value(form, "reason")
+        if form_value(form, "confirm") != "yes" and _valid_reason(reason):
+            booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
+            if not bookings.may_decide(request.user, booking, resource):
+                raise PermissionDenied("only lenders of this site may decline")
+            return _confirm_decline(
+                request, f"/lender/requests/{booking_id}/decline", reason, _back_to(view, booking_id, site_id),
+                {"view": view, "site": str(site_id or "")}, what=f"{resource.name}, {booking.title}".rstrip(", "),
+            )
         try:
             booking = await bookings.decline_booking(app_context, request.user, booking_id, reason)
         except TransitionNotAllowed:
@@ -162,6 +188,17 @@ class LenderController(Controller):
         form = await request.form()
         site_id = _site_filter(form_value(form, "site"))
         reason = form_value(form, "reason")
+        if form_value(form, "confirm") != "yes" and _valid_reason(reason):
+            try:
+                view = await series.get_series(app_context, request.user, series_id)
+            except NotFound:
+                raise PermissionDenied("only lenders of this site may decline") from None
+            if not series.may_decide_series(request.user, view):
+                raise PermissionDenied("only lenders of this site may decline")
+            return _confirm_decline(
+                request, f"/lender/series/{series_id}/decline", reason, _back_to("inbox", 0, site_id),
+                {"site": str(site_id or "")}, what=view.resource.name, whole_series=True,
+            )
         try:
             await series.decline_series(app_context, request.user, series_id, reason)
         except TransitionNotAllowed:

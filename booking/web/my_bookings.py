@@ -11,11 +11,17 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from booking.domain.errors import Conflict, DomainError
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
+
+from booking.domain.errors import Conflict, DomainError, NotFound, PermissionDenied
 from booking.services import bookings, feeds, overviews, series
 from booking.services.context import AppContext
 from booking.web import booking_form
-from booking.web.base import FormErrors, flash, form_value, page_login, parse_int, parse_local_datetime, redirect, render_page
+from booking.web.base import (
+    FormErrors, flash, form_value, page_language, page_login, parse_int, parse_local_datetime, redirect, render_page,
+)
 from booking.web.resources import offers
 from booking.web.texts import gettext, translate_message
 
@@ -120,10 +126,37 @@ async def change(request: Request, app_context: Ctx, booking_id: FromPath[int]) 
     return redirect(f"/bookings/{booking_id}")
 
 
+def confirm_page(request: Request, *, heading: str, question: str, action: str, fields: dict[str, str], confirm_label: str,
+                 back_href: str, facts_row: Any = None, note: str = "", **extra: Any) -> Response:
+    """The confirmation step of an action (templates/confirm.html): nothing has changed yet."""
+    context = {"heading": heading, "question": question, "action": action, "fields": fields, "confirm_label": confirm_label,
+               "back_href": back_href, "back_label": gettext(request, "No, go back"), "facts_row": facts_row, "note": note, **extra}
+    return render_page(request, "confirm.html", context)
+
+
+def confirmed(data: Any) -> bool:
+    return form_value(data, "confirm") == "yes"
+
+
 @post("/bookings/{booking_id:int}/cancel", guards=[page_login])
 async def cancel(request: Request, app_context: Ctx, booking_id: FromPath[int]) -> Response:
+    """First post: the confirmation page; with ``confirm=yes``: cancel, then the result page (undo)."""
     data = await request.form()
     reason = form_value(data, "reason")
+    if not confirmed(data):
+        details = await overviews.booking_details(app_context, request.user, booking_id)
+        if not details.may_cancel:
+            booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
+            if not bookings.may_change(request.user, booking, resource):
+                raise PermissionDenied("you may not cancel this booking")
+            errors = FormErrors(cancel=gettext(request, "This booking can no longer be cancelled."))
+            return await _detail(request, app_context, booking_id, errors=errors, status_code=409)
+        return confirm_page(
+            request, heading=gettext(request, "Cancel the booking"), question=gettext(request, "Do you really want to cancel this booking?"),
+            action=f"/bookings/{booking_id}/cancel", fields={"reason": reason}, confirm_label=gettext(request, "Yes, cancel the booking"),
+            back_href=f"/bookings/{booking_id}", facts_row=details.row, active_nav="bookings",
+            note=gettext(request, "You can undo it for a few minutes afterwards."),
+        )
     try:
         await bookings.cancel_booking(app_context, request.user, booking_id, reason)
     except DomainError as error:
@@ -133,8 +166,37 @@ async def cancel(request: Request, app_context: Ctx, booking_id: FromPath[int]) 
         errors = FormErrors()
         errors[field] = translate_message(request, error.message)
         return await _detail(request, app_context, booking_id, errors=errors, status_code=error.status_code)
-    flash(request, "success", gettext(request, "The booking is cancelled."))
-    return redirect("/bookings")
+    return redirect(f"/bookings/{booking_id}/cancelled")
+
+
+async def _cancelled_page(request: Request, app_context: AppContext, booking_id: int, *, errors: FormErrors | None = None,
+                          status_code: int = 200) -> Response:
+    details = await overviews.booking_details(app_context, request.user, booking_id)
+    undo_until = await bookings.undo_cancel_deadline(app_context, request.user, booking_id)
+    until_text = format_time(undo_until.astimezone(ZoneInfo(details.row.timezone)), "short", locale=page_language(request)) if undo_until else None
+    context = {"details": details, "row": details.row, "undo_until": until_text, "errors": errors or FormErrors(), "active_nav": "bookings"}
+    return render_page(request, "bookings/cancelled.html", context, status_code=status_code)
+
+
+@get("/bookings/{booking_id:int}/cancelled", guards=[page_login])
+async def cancelled(request: Request, app_context: Ctx, booking_id: FromPath[int]) -> Response:
+    """The result of a cancel (Post/Redirect/Get: a reload changes nothing), with the undo."""
+    return await _cancelled_page(request, app_context, booking_id)
+
+
+@post("/bookings/{booking_id:int}/undo-cancel", guards=[page_login])
+async def undo_cancel(request: Request, app_context: Ctx, booking_id: FromPath[int]) -> Response:
+    try:
+        await bookings.undo_cancel(app_context, request.user, booking_id)
+    except DomainError as error:
+        if error.status_code in (403, 404) and error.field is None:
+            raise
+        message = translate_message(request, error.message)
+        if isinstance(error, Conflict):
+            message = gettext(request, "Someone else has booked this time meanwhile; the booking stays cancelled.")
+        return await _cancelled_page(request, app_context, booking_id, errors=FormErrors(general=message), status_code=error.status_code)
+    flash(request, "success", gettext(request, "The cancellation is undone; the booking is valid again."))
+    return redirect(f"/bookings/{booking_id}")
 
 
 def _series_form(view: series.SeriesView, timezone: str, now: datetime) -> dict[str, str]:
@@ -232,8 +294,19 @@ async def series_change(request: Request, app_context: Ctx, series_id: FromPath[
 
 @post("/bookings/series/{series_id:int}/cancel", guards=[page_login])
 async def series_cancel(request: Request, app_context: Ctx, series_id: FromPath[int]) -> Response:
+    """First post: the confirmation page; with ``confirm=yes``: cancel the remaining dates."""
     data = await request.form()
     reason = form_value(data, "reason")
+    if not confirmed(data):
+        view = await series.get_series(app_context, request.user, series_id)
+        if not series.may_change_series(request.user, view):
+            raise NotFound(f"series {series_id} does not exist")  # as cancelling it would answer
+        return confirm_page(
+            request, heading=gettext(request, "Cancel all remaining dates"),
+            question=gettext(request, "Do you really want to cancel all remaining dates of this series?"),
+            action=f"/bookings/series/{series_id}/cancel", fields={"reason": reason},
+            confirm_label=gettext(request, "Yes, cancel the series"), back_href=f"/bookings/series/{series_id}", active_nav="bookings",
+        )
     try:
         await series.cancel_series(app_context, request.user, series_id, scope="all", reason=reason)
     except DomainError as error:
@@ -245,4 +318,5 @@ async def series_cancel(request: Request, app_context: Ctx, series_id: FromPath[
     return redirect("/bookings")
 
 
-ROUTES = [my_bookings, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, series_page, series_change, series_cancel]
+ROUTES = [my_bookings, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, cancelled, undo_cancel,
+          series_page, series_change, series_cancel]

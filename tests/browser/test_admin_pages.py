@@ -169,6 +169,14 @@ async def test_lender_decides_on_a_phone(phone_page, server, world):
     await field.fill("Der Saal ist an dem Tag schon für eine Trauerfeier reserviert.")
     async with page.expect_navigation():
         await page.locator("article.app-request", has_text="Erste-Hilfe-Kurs").get_by_role("button", name="Ablehnen").tap()
+    # One tap declines nothing: a confirmation page first (works without JavaScript).
+    assert "Trauerfeier" in await page.locator("main").inner_text()
+    await screenshot(page, "lender-decline-confirm-360", full_page=False)
+    await assert_no_axe_violations(page)
+    async with world.app.database.reader() as session:
+        assert {b.status for b in (await session.exec(select(Booking).where(Booking.title == "Erste-Hilfe-Kurs"))).all()} == {"requested"}
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Ja, ablehnen").tap()
     await page.get_by_role("status").filter(has_text="abgelehnt").wait_for()
     assert await page.locator("article.app-request").count() == 1  # the benches are left
 

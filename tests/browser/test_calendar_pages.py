@@ -148,7 +148,7 @@ async def no_page_overflow(page) -> bool:
 
 async def test_month_view_of_a_site_with_30_resources(page, server, site_id):
     month = next_month()
-    response = await page.goto(f"{server}/calendar?site={site_id}&date={month.isoformat()}")
+    response = await page.goto(f"{server}/calendar?view=month&site={site_id}&date={month.isoformat()}")
     assert response.status == 200
     assert await page.locator("table.cal-matrix tbody tr").count() == 30
     days = gregorian.monthrange(month.year, month.month)[1]
@@ -164,7 +164,7 @@ async def test_month_view_of_a_site_with_30_resources(page, server, site_id):
 
 
 async def test_month_view_on_a_phone(phone_page, server, site_id):
-    await phone_page.goto(f"{server}/calendar?site={site_id}&date={next_month().isoformat()}")
+    await phone_page.goto(f"{server}/calendar?view=month&site={site_id}&date={next_month().isoformat()}")
     assert await no_page_overflow(phone_page), "the page scrolls sideways at 360 px"
     await screenshot(phone_page, "calendar-month-360")
     await phone_page.evaluate(
@@ -204,8 +204,9 @@ async def test_filters_work_without_javascript(browser, server, site_id):
     context = await browser.new_context(java_script_enabled=False, locale="de-DE", viewport={"width": 1280, "height": 800})
     try:
         page = await context.new_page()
-        await page.goto(f"{server}/calendar?date={next_month().isoformat()}")
+        await page.goto(f"{server}/calendar?view=month&date={next_month().isoformat()}")
         assert await page.locator("section.cal-site").count() == 3  # every site
+        await page.click(".cal-filter-box summary")  # folded without JavaScript
         await page.select_option("#cal-site", str(site_id))
         await page.select_option("#cal-kind", "item")
         await page.select_option("#cal-view", "week")
@@ -226,7 +227,7 @@ async def test_embeddable_calendar(page, server, site_id):
     assert "frame-ancestors 'none'" in full.headers["content-security-policy"]
     # Framed by a page of another origin (another port on loopback: Chromium's local network
     # checks block loopback frames inside pages it cannot place on the local network).
-    outer = f'<!doctype html><html lang="de"><title>Verein</title><main><h1>Verein</h1><iframe title="Kalender" src="{server}/embed/calendar?site={site_id}&date={next_month().isoformat()}" width="1200" height="700"></iframe></main></html>'
+    outer = f'<!doctype html><html lang="de"><title>Verein</title><main><h1>Verein</h1><iframe title="Kalender" src="{server}/embed/calendar?view=month&site={site_id}&date={next_month().isoformat()}" width="1200" height="700"></iframe></main></html>'
     with outer_page(outer) as outer_url:
         await page.goto(outer_url)
         frame = page.frame_locator("iframe")
@@ -247,3 +248,69 @@ async def test_bad_filters_answer_400_with_the_reason_next_to_the_field(page, se
 
 
 
+
+async def test_the_agenda_is_the_default_on_a_phone_and_a_wide_screen_gets_the_grid(browser, phone_page, page, server, site_id):
+    month = next_month()
+    # Without JavaScript the default is the agenda, whatever the width: a list by day.
+    context = await browser.new_context(java_script_enabled=False, locale="de-DE", viewport={"width": 360, "height": 740})
+    try:
+        plain = await context.new_page()
+        await plain.goto(f"{server}/calendar?site={site_id}&date={month.isoformat()}")
+        assert await plain.locator("table.cal-matrix").count() == 0
+        assert await plain.locator(".cal-agenda__day").count() == 7
+        assert await no_page_overflow(plain)
+    finally:
+        await context.close()
+
+    # A phone with JavaScript stays on the agenda; free times are links to the booking form.
+    await phone_page.goto(f"{server}/calendar?site={site_id}&date={month.isoformat()}")
+    assert await phone_page.locator(".cal-agenda__day").count() == 7 and "view=" not in phone_page.url
+    assert await no_page_overflow(phone_page), "the agenda scrolls sideways at 360 px"
+    first_day = phone_page.locator(".cal-agenda__day").first
+    assert await first_day.locator(".cal-agenda__resource").count() == 30
+    free = first_day.locator("a.cal-slot--free")
+    href = await free.first.get_attribute("href")
+    assert href.startswith("/resources/") and "starts_at=" in href and "ends_at=" in href
+    box = await free.first.bounding_box()
+    assert box["height"] >= 24 and box["width"] >= 24  # a target a finger can hit
+    await screenshot(phone_page, "calendar-agenda-360", full_page=False)
+    await assert_no_axe_violations(phone_page)
+    await free.first.click()
+    await phone_page.wait_for_url(f"**{href}")
+
+    # A wide screen gets the month grid instead (app.js), with the same filters.
+    await page.goto(f"{server}/calendar?site={site_id}&date={month.isoformat()}")
+    await page.wait_for_url("**view=month**")
+    await page.locator("table.cal-matrix").wait_for()
+    assert await page.locator("table.cal-matrix tbody tr").count() == 30
+    assert await page.locator(".cal-filter-box[open]").count() == 1  # filters open where there is room
+    # The agenda asked for on purpose stays an agenda on a wide screen.
+    await page.goto(f"{server}/calendar?view=agenda&site={site_id}&date={month.isoformat()}")
+    assert await page.locator(".cal-agenda__day").count() == 7
+    await screenshot(page, "calendar-agenda-1280", full_page=False)
+    await assert_no_axe_violations(page)
+
+
+async def test_the_agenda_shows_the_booked_time_of_a_series_and_the_grid_header_stays_in_view(page, server, site_id):
+    month = next_month()
+    tuesday = month + timedelta(days=(1 - month.weekday()) % 7)
+    await page.goto(f"{server}/calendar?view=agenda&site={site_id}&date={tuesday.isoformat()}")
+    room = page.locator(".cal-agenda__day").first.locator(".cal-agenda__resource", has_text="Raum 01")
+    assert "18:00–20:00" in " ".join(await room.locator(".cal-slot--taken .cal-slot__label").all_inner_texts())
+    # The week grid: scrolled down inside its region, the day header is still at its top.
+    await page.goto(f"{server}/calendar?view=week&site={site_id}&date={tuesday.isoformat()}")
+    offset = await page.evaluate(
+        """() => { const region = document.querySelector('.cal-scroll'); region.scrollIntoView({behavior: 'instant'});
+                   region.scrollTop = 400;
+                   const th = document.querySelectorAll('.cal-matrix thead th')[3];
+                   return [region.scrollTop, th.getBoundingClientRect().top - region.getBoundingClientRect().top]; }"""
+    )
+    assert offset[0] > 0 and abs(offset[1]) < 3, offset
+    # Scrolled down, the rows (and their pinned names) pass under the day header, not over it.
+    on_top = await page.evaluate(
+        """() => { const th = document.querySelectorAll('.cal-matrix thead th')[3]; const box = th.getBoundingClientRect();
+                   const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+                   return th.contains(hit) || [hit && hit.outerHTML.slice(0, 200), box.top, box.left]; }"""
+    )
+    assert on_top is True, on_top
+    await screenshot(page, "calendar-week-1280-scrolled", full_page=False)

@@ -121,6 +121,15 @@ async def test_public_feeds_show_busy_time_never_who_or_why(client, world, app_c
         assert "Alle willkommen" in text and "Org A" in text
 
 
+async def test_public_feeds_of_pooled_things_say_how_many_are_taken(client, world, app_context):
+    await login(client, world, "member_a")
+    await book(client, world.benches.id, datetime(2026, 2, 3, 10, tzinfo=BERLIN), quantity=3)
+    feed = await make_feed(client, "resource", world.benches.id)
+    client.cookies.clear()
+    parsed = parse_with_icaljs((await client.get(path_of(feed))).content)
+    assert [event["summary"] for event in parsed["events"]] == ["3 von 10 belegt – Benches"]
+
+
 async def test_who_may_have_which_feed(client, world):
     await login(client, world, "member_a")
     denied = await client.post("/api/v1/feeds", json={"scope": "resource", "target_id": world.room.id, "private": True})

@@ -431,7 +431,10 @@ async def test_lender_approves_and_declines_from_the_inbox(client, world: World,
     on_detail = await post_form(client, f"/lender/requests/{second.id}/decline", {"view": "detail", "reason": ""})
     assert on_detail.status_code == 400 and field_error(on_detail.text, f"reason-{second.id}")
 
-    declined = await post_form(client, f"/lender/requests/{second.id}/decline", {"view": "detail", "reason": "Der Saal wird renoviert."})
+    asked = await post_form(client, f"/lender/requests/{second.id}/decline", {"view": "detail", "reason": "Der Saal wird renoviert."})
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.text and "Der Saal wird renoviert." in asked.text
+    assert (await load(app_context, Booking, id=second.id))[0].status == "requested"  # a confirmation first
+    declined = await post_form(client, f"/lender/requests/{second.id}/decline", {"view": "detail", "reason": "Der Saal wird renoviert.", "confirm": "yes"})
     assert declined.status_code == 303 and declined.headers["location"] == f"/lender/requests/{second.id}"
     [row] = await load(app_context, Booking, id=second.id)
     assert (row.status, row.decision_reason) == ("declined", "Der Saal wird renoviert.")

@@ -209,11 +209,26 @@ async def test_my_bookings_change_and_cancel(client, app_context, world):
     bad = await post_form(client, f"/bookings/{mine.id}/change", {"starts_at": local(ends_at), "ends_at": local(starts_at)}, form_page=f"/bookings/{mine.id}")
     assert bad.status_code == 400 and field_error(bad.text, "ends_at")
 
-    cancelled = await post_form(client, f"/bookings/{mine.id}/cancel", {"reason": "Probe fällt aus"}, form_page=f"/bookings/{mine.id}")
-    assert cancelled.status_code == 303
+    # Cancelling: a confirmation page first (nothing changes), then the result page with an undo.
+    asked = await post_form(client, f"/bookings/{mine.id}/cancel", {"reason": "Probe fällt aus"}, form_page=f"/bookings/{mine.id}")
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.text and "Probe fällt aus" in asked.text
+    async with app_context.database.reader() as session:
+        assert (await session.get(Booking, mine.id)).status == "confirmed"
+    cancelled = await post_form(client, f"/bookings/{mine.id}/cancel", {"reason": "Probe fällt aus", "confirm": "yes"}, form_page=f"/bookings/{mine.id}")
+    assert cancelled.status_code == 303 and cancelled.headers["location"] == f"/bookings/{mine.id}/cancelled"
     async with app_context.database.reader() as session:
         row = await session.get(Booking, mine.id)
     assert row.status == "cancelled"
+    result = await client.get(f"/bookings/{mine.id}/cancelled")
+    assert result.status_code == 200 and f'action="/bookings/{mine.id}/undo-cancel"' in result.text
+    assert (await client.get(f"/bookings/{mine.id}/cancelled")).status_code == 200  # a reload changes nothing
+    undone = await post_form(client, f"/bookings/{mine.id}/undo-cancel", {}, form_page=f"/bookings/{mine.id}/cancelled")
+    assert undone.status_code == 303 and undone.headers["location"] == f"/bookings/{mine.id}"
+    async with app_context.database.reader() as session:
+        assert (await session.get(Booking, mine.id)).status == "confirmed"
+    again = await post_form(client, f"/bookings/{mine.id}/undo-cancel", {}, form_page=f"/bookings/{mine.id}")
+    assert again.status_code == 409  # nothing to undo
+    await post_form(client, f"/bookings/{mine.id}/cancel", {"reason": "", "confirm": "yes"}, form_page=f"/bookings/{mine.id}")
     assert "storniert" in (await client.get("/bookings")).text
 
 

@@ -246,6 +246,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/bookings/{booking_id:int}/confirmation"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("POST", "/bookings/{booking_id:int}/change"): Expect(MAY_CHANGE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("POST", "/bookings/{booking_id:int}/cancel"): Expect(MAY_CHANGE_BOOKING, hidden_from=HIDDEN_BOOKING),
+    ("GET", "/bookings/{booking_id:int}/cancelled"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
+    ("POST", "/bookings/{booking_id:int}/undo-cancel"): Expect(MAY_CHANGE_BOOKING, hidden_from=HIDDEN_BOOKING),
     # A series is hidden (404) from those who may not see its bookings.
     ("GET", "/bookings/series/{series_id:int}"): Expect(MAY_SEE_BOOKING, denied_status=404),
     ("POST", "/bookings/series/{series_id:int}/cancel"): Expect(MAY_CHANGE_BOOKING, denied_status=404),

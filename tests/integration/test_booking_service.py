@@ -234,3 +234,35 @@ async def test_list_scopes(app, world):
     with pytest.raises(PermissionDenied):
         await bookings.list_bookings(app, world["lender_a"], bookings.BookingFilter(scope="all"))
     assert len(await bookings.list_bookings(app, world["city_admin"], bookings.BookingFilter(scope="all"))) == 2
+
+
+async def test_a_cancel_can_be_undone_shortly_after_and_only_while_the_time_is_free(app, world, clock):
+    starts_at, ends_at = slot(app)
+    member = world["member_a"]
+    booking = await bookings.create_booking(app, member, BookingRequest(world.room.id, starts_at, ends_at))
+    await bookings.cancel_booking(app, member, booking.id, "Versehen")
+    assert await bookings.undo_cancel_deadline(app, member, booking.id) == clock.now + timedelta(minutes=10)
+    with pytest.raises(PermissionDenied):
+        await bookings.undo_cancel(app, world["member_b"], booking.id)
+    restored = await bookings.undo_cancel(app, member, booking.id)
+    assert restored.status == "confirmed" and restored.sequence == booking.sequence + 2  # cancel, then undo
+    history = await bookings.booking_history(app, member, booking.id)
+    assert [(e.action, e.to_status) for e in history][-2:] == [("cancel", "cancelled"), ("undo_cancel", "confirmed")]
+    with pytest.raises(TransitionNotAllowed):  # nothing to undo any more
+        await bookings.undo_cancel(app, member, booking.id)
+
+    # Someone booked the freed time meanwhile: the undo is refused, no double booking.
+    await bookings.cancel_booking(app, member, booking.id)
+    other = await bookings.create_booking(app, world["member_b"], BookingRequest(world.room.id, starts_at, ends_at))
+    with pytest.raises(Conflict):
+        await bookings.undo_cancel(app, member, booking.id)
+    await bookings.cancel_booking(app, world["member_b"], other.id)
+
+    # Too late: the window has passed.
+    clock.now += timedelta(minutes=11)
+    assert await bookings.undo_cancel_deadline(app, member, booking.id) is None
+    with pytest.raises(TransitionNotAllowed):
+        await bookings.undo_cancel(app, member, booking.id)
+    async with app.database.reader() as session:
+        statuses = [b.status for b in (await session.exec(select(Booking).where(Booking.resource_id == world.room.id))).all()]
+    assert statuses.count("confirmed") == 0

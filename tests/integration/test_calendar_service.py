@@ -91,7 +91,7 @@ async def test_a_page_costs_the_same_queries_for_5_or_50_resources(app, world):
         statements.append(statement)
 
     engines = {app.database.engine.sync_engine, app.database._read_engine.sync_engine}
-    query = CalendarQuery(view="month", day=FEBRUARY)
+    query = CalendarQuery(view="month", day=FEBRUARY, per_page=100)
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)
     try:
@@ -107,3 +107,21 @@ async def test_a_page_costs_the_same_queries_for_5_or_50_resources(app, world):
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_pages_of_resources_and_the_agenda(app, world):
+    async with app.database.transaction() as session:
+        for number in range(45):
+            session.add(Resource(site_id=world.site_b.id, kind="desk", name=f"Desk {number:02d}"))
+    first = await calendar_page(app, None, CalendarQuery(view="agenda", day=date(2026, 2, 3)))
+    count = first.resource_count
+    assert count > 45 and first.page_count == -(-count // 30)
+    assert sum(len(site.resources) for site in first.plans) == 30
+    last = await calendar_page(app, None, CalendarQuery(view="agenda", day=date(2026, 2, 3), page=99))
+    assert last.page == last.page_count and sum(len(site.resources) for site in last.plans) == count - 30 * (last.page_count - 1)
+    # The agenda: seven days from the day asked for, with each day's stretches kept.
+    assert first.days[0] == date(2026, 2, 3) and len(first.days) == 7
+    assert (first.previous_day, first.next_day) == (date(2026, 1, 27), date(2026, 2, 10))
+    assert all(day.segments for site in first.plans for plan in site.resources for day in plan.days)
+    with pytest.raises(InvalidInput):
+        await calendar_page(app, None, CalendarQuery(page=0))

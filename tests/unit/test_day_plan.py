@@ -90,6 +90,17 @@ def test_buffers_widen_what_a_booking_blocks_and_short_gaps_are_not_offered():
     assert [s for s in states(gap) if s[0] == "free"] == [("free", "00:00", "10:00"), ("free", "15:00", "00:00")]
 
 
+def test_taken_time_is_shown_as_booked_not_widened_by_the_buffers():
+    buffers = Buffers(before=timedelta(minutes=15))
+    plan = one_day(holdings=[Holding(span(18, 20), 1)], buffers=buffers, booked_times=True)
+    # Free until a new booking must end (17:45), taken as booked, free again from 20:15.
+    assert states(plan) == [("free", "00:00", "17:45"), ("taken", "18:00", "20:00"), ("free", "20:15", "00:00")]
+    # At the edge of the day (nothing known beyond it) the stretch is not moved.
+    edge = one_day(holdings=[Holding(span(0, 2), 1)], buffers=buffers, booked_times=True)
+    assert states(edge) == [("taken", "00:00", "02:00"), ("free", "02:15", "00:00")]
+    assert states(one_day(holdings=[Holding(span(18, 20), 1)], buffers=buffers))[1] == ("taken", "17:45", "20:15")
+
+
 def test_the_past_is_not_offered():
     plans = plan_days([DAY - timedelta(days=1), DAY], timezone="Europe/Berlin", capacity=1, holdings=[], now=at(14))
     assert plans[0].state == "past" and plans[0].segments == ()

@@ -31,6 +31,15 @@ def test_public_feeds_show_busy_and_resource_only():
         assert secret not in text
 
 
+def test_public_feeds_of_pooled_things_say_how_many_units_are_taken():
+    labels = FeedLabels(busy="Belegt", units_taken="%(taken)s von %(capacity)s belegt")
+    benches = ENTRY.__class__(**{**ENTRY.__dict__, "resource_name": "Bierbänke", "quantity": 3, "capacity": 10})
+    assert feed_event(benches, private=False, host="h", labels=labels).summary == "3 von 10 belegt – Bierbänke"
+    public = benches.__class__(**{**benches.__dict__, "is_public": True})
+    assert feed_event(public, private=False, host="h", labels=labels).summary == "Chorprobe – Bierbänke (3 von 10 belegt)"
+    assert feed_event(ENTRY, private=False, host="h", labels=labels).summary == "Belegt – Room A1"  # capacity 1
+
+
 def test_public_bookings_show_title_purpose_and_organisation_but_no_person():
     event = feed_event(ENTRY.__class__(**{**ENTRY.__dict__, "is_public": True}), private=False, host="h", labels=LABELS)
     assert event.summary == "Chorprobe – Room A1"
