@@ -397,7 +397,8 @@ async def _explain(url: str, free_from: datetime) -> str:
             "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) "
             "SELECT resource_id, starts_at, ends_at, quantity, status FROM booking "
             "WHERE resource_id = ANY($1::int[]) AND status IN ('requested', 'confirmed', 'checked_out') "
-            "AND starts_at < $3 AND (ends_at > $2 OR status = 'checked_out')",
+            "AND (tstzrange(starts_at, ends_at, '[)') && tstzrange($2, $3, '[)')"
+            " OR (status = 'checked_out' AND starts_at < $3))",
             list(range(1, ROOMS + 1)), free_from, free_from + timedelta(hours=2),
         )
         return "\n".join(row[0] for row in rows)
