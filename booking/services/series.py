@@ -311,7 +311,7 @@ async def create_series(
                 )
                 session.add(series)
                 await session.flush()
-            await notifications.series_created(session, app, series, booked, booker=actor)
+            await notifications.series_created(session, app, series, booked)
             resource, site = placement.resource, placement.site
     except _Refused as refusal:
         await _add_alternatives(app, actor, request.resource_id, request.quantity, request.organisation_id, refusal.refused, now)

@@ -23,8 +23,8 @@ from tests.integration.conftest import FixedClock
 # Statements per request (measured: see the test output with -s). SQLite adds its BEGIN
 # statements, and its ORM inserts a series' dates one by one (no ordered multi-row RETURNING);
 # those are calls into the same process, not network round trips.
-CREATE_BUDGET = {"postgresql": 6, "sqlite": 8}
-SERIES_OF_8_BUDGET = {"postgresql": 7, "sqlite": 16}
+CREATE_BUDGET = {"postgresql": 7, "sqlite": 9}
+SERIES_OF_8_BUDGET = {"postgresql": 8, "sqlite": 17}
 
 
 @pytest.fixture
