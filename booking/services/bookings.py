@@ -448,6 +448,7 @@ async def undo_cancel(app: AppContext, actor: Principal, booking_id: int) -> Boo
     """
     async with app.database.transaction() as session:
         booking, resource = await _load_for_action(session, booking_id)
+        _require_visible(actor, booking, resource)
         if not can_change_booking(actor, facts(booking, resource)):
             raise PermissionDenied("you may not change this booking")
         placement = await lock_for_booking(session, actor, booking.resource_id)

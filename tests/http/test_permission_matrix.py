@@ -228,6 +228,24 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/password/reset/{token:str}"): Expect(EVERYONE, relogin=True),
     ("POST", "/language"): Expect(EVERYONE),
     ("GET", "/profile"): Expect(SIGNED_IN),
+    # Data protection (issue 11). The legal pages and the accessibility feedback form are public.
+    ("GET", "/imprint"): Expect(EVERYONE),
+    ("GET", "/privacy"): Expect(EVERYONE),
+    ("GET", "/accessibility"): Expect(EVERYONE),
+    ("GET", "/accessibility/feedback"): Expect(EVERYONE),
+    ("POST", "/accessibility/feedback"): Expect(EVERYONE),  # empty form: 400 at the fields (or 429 after 5)
+    ("GET", "/profile/export"): Expect(SIGNED_IN),
+    ("GET", "/api/v1/me/export"): Expect(SIGNED_IN),
+    ("GET", "/profile/delete"): Expect(SIGNED_IN),
+    ("POST", "/profile/delete"): Expect(SIGNED_IN),  # without the password: the form again, nothing erased
+    ("POST", "/profile/delete/link"): Expect(SIGNED_IN),
+    ("GET", "/profile/delete/{token:str}"): Expect(EVERYONE),  # the mailed link is the proof
+    ("POST", "/profile/delete/{token:str}"): Expect(EVERYONE),
+    # Erases the caller at once: only the anonymous refusal is called here; the signed-in case
+    # is tests/http/test_privacy_pages.py (the person is gone, their token answers 401).
+    ("DELETE", "/api/v1/me"): Expect(SIGNED_IN, roles=("anonymous",)),
+    ("GET", "/admin/privacy"): Expect(CITY_ADMIN),
+    ("POST", "/admin/privacy/erase"): Expect(CITY_ADMIN),  # without an address: the form again
     ("POST", "/profile"): Expect(SIGNED_IN),
     ("POST", "/profile/password"): Expect(SIGNED_IN, relogin=True),
     ("POST", "/profile/tokens"): Expect(SIGNED_IN, body=lambda fx: {"name": "Matrix", "expires_days": "30"}),

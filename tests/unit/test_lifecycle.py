@@ -28,7 +28,7 @@ EXPECTED = {
     ("checked_out", "return"): "returned",
 }
 STATUSES = ["requested", "confirmed", "declined", "cancelled", "checked_out", "returned"]
-ACTIONS = ["approve", "decline", "cancel", "check_out", "return"]
+ACTIONS = ["approve", "decline", "cancel", "check_out", "return", "undo_cancel"]  # undo_cancel: see undo_cancel_status
 
 
 def test_the_enums_name_exactly_the_documented_values() -> None:
