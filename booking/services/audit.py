@@ -22,14 +22,9 @@ def record_event(
     reason: str = "",
     details: dict[str, Any] | None = None,
 ) -> BookingEvent:
-    event = BookingEvent(
-        booking_id=booking.id,  # type: ignore[arg-type]
-        actor_id=actor_id,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-        details=details or {},
+    event = new_event(
+        booking, actor_id=actor_id, action=action, from_status=from_status, to_status=to_status,
+        reason=reason, details=details,
     )
     session.add(event)
     return event

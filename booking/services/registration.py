@@ -243,15 +243,9 @@ async def verify_email(app: AppContext, token: str, proof: str | None = None) ->
     is confirmed, still answers with the user (a mail scanner may have opened the link first).
     """
     async with app.database.transaction() as session:
-        row = (
-            await session.exec(
-                select(EmailToken).where(EmailToken.token_hash == hash_token(token.strip()), EmailToken.purpose == PURPOSE_VERIFY)
-            )
-        ).first()
-        if row is not None and row.used_at is not None:
-            user = await session.get(User, row.user_id)
-            if user is not None and user.email_verified_at is not None:
-                return Verified(user)
+        confirmed = await _confirmed_by_used_link(session, token)
+        if confirmed is not None:
+            return Verified(confirmed)
         _, user = await _take_token(session, app, token, PURPOSE_VERIFY)
         same_browser = proof is not None and secrets.compare_digest(proof, registration_proof(token))
         await _first_proof(session, app, user, keep_password=same_browser)
@@ -318,19 +312,27 @@ async def login_with_link(app: AppContext, token: str) -> User:
 # --------------------------------------------------------------------------- passwords
 
 
+async def _confirmed_by_used_link(session: AsyncSession, token: str) -> User | None:
+    """The confirmed user of a confirmation link that was used already (a mail scanner may have
+    opened it first), else None."""
+    row = (
+        await session.exec(
+            select(EmailToken).where(EmailToken.token_hash == hash_token(token.strip()), EmailToken.purpose == PURPOSE_VERIFY)
+        )
+    ).first()
+    if row is None or row.used_at is None:
+        return None
+    user = await session.get(User, row.user_id)
+    return user if user is not None and user.email_verified_at is not None else None
+
+
 async def check_verify_link(app: AppContext, token: str) -> User:
     """The user a confirmation link belongs to, without using it up (for the confirmation page).
     A link used already for a confirmed account still names its user."""
     async with app.database.reader() as session:
-        row = (
-            await session.exec(
-                select(EmailToken).where(EmailToken.token_hash == hash_token(token.strip()), EmailToken.purpose == PURPOSE_VERIFY)
-            )
-        ).first()
-        if row is not None and row.used_at is not None:
-            user = await session.get(User, row.user_id)
-            if user is not None and user.email_verified_at is not None:
-                return user
+        confirmed = await _confirmed_by_used_link(session, token)
+        if confirmed is not None:
+            return confirmed
         _, user = await _take_token(session, app, token, PURPOSE_VERIFY, consume=False)
     return user
 

@@ -7,6 +7,7 @@ languages answers 200 with the demo text and has no axe (WCAG 2.1 A/AA) violatio
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,7 @@ def mail_server() -> Iterator[SmtpServer]:
 @pytest.fixture(scope="module")
 def content_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("content")
-    settings = load_settings(env={"BOOKING_PRIVACY__CONTENT_DIR": str(folder)}, secret_key="x" * 64)
+    settings = load_settings(env={"BOOKING_PRIVACY__CONTENT_DIR": str(folder)}, secret_key=secrets.token_hex(32))
     legal_pages.install_demo_pages(settings)
     return folder
 
