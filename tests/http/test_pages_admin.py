@@ -448,10 +448,10 @@ async def test_lenders_of_other_sites_cannot_decide(client, world: World, app_co
     await login(client, world, "lender_b")
     inbox = await client.get("/lender")
     assert inbox.status_code == 200 and "Chorprobe" not in inbox.text
-    assert (await client.get(f"/lender/requests/{request.id}")).status_code == 403
+    assert (await client.get(f"/lender/requests/{request.id}")).status_code == 403  # the request page (not the booking) is staff-only
     assert (await client.get(f"/lender?site={world.site_a.id}")).status_code == 403
-    assert (await post_form(client, f"/lender/requests/{request.id}/approve")).status_code == 403
-    assert (await post_form(client, f"/lender/requests/{request.id}/decline", {"reason": "nein"})).status_code == 403
+    assert (await post_form(client, f"/lender/requests/{request.id}/approve")).status_code == 404
+    assert (await post_form(client, f"/lender/requests/{request.id}/decline", {"reason": "nein"})).status_code == 404
     assert (await load(app_context, Booking, id=request.id))[0].status == "requested"
 
     await login(client, world, "member_a")
