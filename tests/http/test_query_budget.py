@@ -23,8 +23,11 @@ from tests.integration.conftest import FixedClock
 # Statements per request (measured: see the test output with -s). SQLite adds its BEGIN
 # statements, and its ORM inserts a series' dates one by one (no ordered multi-row RETURNING);
 # those are calls into the same process, not network round trips.
-CREATE_BUDGET = {"postgresql": 7, "sqlite": 9}
-SERIES_OF_8_BUDGET = {"postgresql": 8, "sqlite": 17}
+# Raised on purpose by the server-side login session (issue 9): one SELECT of the session row
+# per request (plus its BEGIN on SQLite's read engine); folding it into the principal query
+# would win it back.
+CREATE_BUDGET = {"postgresql": 8, "sqlite": 11}
+SERIES_OF_8_BUDGET = {"postgresql": 9, "sqlite": 19}
 
 
 @pytest.fixture
