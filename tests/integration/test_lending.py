@@ -187,7 +187,7 @@ async def apply(app, things, action: Action, booking_id: int) -> Booking:
 
 async def test_every_allowed_and_forbidden_transition(app, things):
     allowed = forbidden = 0
-    for index, (status, action) in enumerate((s, a) for s in Status for a in Action):
+    for index, (status, action) in enumerate((s, a) for s in Status for a in Action if a != Action.UNDO_CANCEL):  # undo: bookings.undo_cancel, tested on its own
         booking = await booking_in(app, things, status, day(1 + index % 5))
         expected = TRANSITIONS.get((status, action))
         if expected is None:
