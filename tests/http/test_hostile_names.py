@@ -75,7 +75,7 @@ async def test_display_names_lose_control_characters_before_storage(app_context)
 
 
 async def test_every_feed_and_freebusy_survive_hostile_names(client, world, app_context, settings):
-    nul = not settings.database_url.startswith("postgresql")
+    nul = False  # db/engine.py refuses NUL before storage on both databases; NUL in text: test_ical_builder
     site_name, resource_name = hostile("Site", nul=nul), hostile("Room", nul=nul)
     organisation_name, person_name = hostile("Org", nul=nul), hostile("Person", nul=nul)
     title, purpose = hostile("Title", nul=nul), hostile("Purpose", nul=nul)
