@@ -41,7 +41,7 @@ async def test_request_approve_decline_cancel(app, world):
         app, world["member_a"], BookingRequest(world.room_approval.id, starts_at, ends_at, organisation_id=world.org_a.id)
     )
     assert requested.status == "requested"
-    with pytest.raises(NotFound)  # may not see it: told it does not exist:
+    with pytest.raises(NotFound):  # may not see it: told it does not exist
         await bookings.approve_booking(app, world["lender_b"], requested.id)
     with pytest.raises(PermissionDenied):
         await bookings.approve_booking(app, world["member_a"], requested.id)
