@@ -29,8 +29,11 @@ HEADINGS = {
 
 
 @pytest.fixture(scope="module")
-def db_url(sqlite_database_url: str) -> str:
-    return _migrated_url(sqlite_database_url)
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # A database of its own: this module runs the mail worker, which would otherwise deliver
+    # the outbox rows other tests left in the session-wide SQLite file to this SMTP server.
+    path = tmp_path_factory.mktemp("privacy-pages") / "booking.sqlite3"
+    return _migrated_url(f"sqlite+aiosqlite:///{path}")
 
 
 @pytest.fixture(scope="module")
