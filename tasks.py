@@ -3,7 +3,8 @@
 
     python3 tasks.py run    # .venv, migrate the SQLite file, load demo data, serve
     python3 tasks.py test   # .venv, run every test (PostgreSQL and browser tests included)
-    python3 tasks.py lock   # update requirements/lock.txt on purpose (pip-tools, exact versions + hashes)
+    python3 tasks.py lock   # add new dependencies to requirements/lock.txt, keeping every other pin
+    python3 tasks.py lock --upgrade   # move every pin to today's newest release (on purpose)
     python3 tasks.py bench  # every benchmark of issue 10 in one go; writes bench/RESULTS.md (minutes)
 """
 
@@ -70,8 +71,17 @@ def run() -> int:
 
 
 def test() -> int:
+    """Every test; with no arguments the suite is shared by one pytest process per core (at most 4).
+
+    Each process has its own PostgreSQL database, SQLite files, browser and live servers; tests
+    of one file stay in one process (their module fixtures are shared).
+    """
     ensure_environment()
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", *sys.argv[2:]], cwd=ROOT)
+    arguments = sys.argv[2:]
+    if not arguments:
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        arguments = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *arguments], cwd=ROOT)
 
 
 def bench() -> int:
@@ -88,7 +98,7 @@ def lock() -> int:
     return subprocess.call(
         [
             str(BIN / "pip-compile"), "--quiet", "--extra", "test", "--extra", "bench",
-            "--generate-hashes", "--allow-unsafe", "--strip-extras", "--upgrade",
+            "--generate-hashes", "--allow-unsafe", "--strip-extras",
             "-o", str(LOCK), str(ROOT / "pyproject.toml"), *sys.argv[2:],
         ],
         cwd=ROOT,

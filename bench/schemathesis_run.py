@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from booking.settings import load_settings  # noqa: E402
 from tests.support.live_server import live_server  # noqa: E402
 
 TOKEN_ROLE_HINT = "member"
+CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class RunResult:
 
 async def _prepare(database_url: str) -> str:
     """Demo data and a personal API token of a demo member (printed once by the CLI too)."""
-    app = AppContext(database=Database(database_url), settings=load_settings(env={}, database_url=database_url, secret_key="s" * 64))
+    app = AppContext(database=Database(database_url), settings=load_settings(env={}, database_url=database_url, secret_key=secrets.token_hex(32)))
     try:
         demo_accounts = await load_demo_data(app)
         email = next((email for role, email, _ in demo_accounts if TOKEN_ROLE_HINT in role.lower()), demo_accounts[0][1])
@@ -77,7 +79,7 @@ def run(
     with live_server(database_url, log_file=(log_dir or scratch) / "server.log") as base_url:
         for label, headers in (("anonymous", []), ("token", ["-H", f"Authorization: Bearer {token}"])):
             command = [
-                *_schemathesis(), "run", f"{base_url}/schema/openapi.json", "--checks", "all",
+                *_schemathesis(), "--config-file", str(CONFIG), "run", f"{base_url}/schema/openapi.json", "--checks", "all",
                 "--max-examples", str(max_examples), "--max-response-time", str(max_response_time),
                 "--workers", str(workers), "--phases", "examples,fuzzing", "--no-color", *headers,
             ]

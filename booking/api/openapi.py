@@ -5,6 +5,10 @@ route alike, as RFC 9457 problem details. ``document_problem_answers`` adds them
 routes are known (at start-up): every API operation may answer 400, 401, 403, 404, 409, 413,
 422, 429 and 503 as ``application/problem+json`` (429 and 503 with ``Retry-After``); feeds
 answer 404 and 503 as problems and 304 when the client's copy is current.
+
+Request bodies are msgspec structs with ``forbid_unknown_fields`` (a test holds every one to
+it), so their schemas say ``additionalProperties: false``: a client, or schemathesis, learns
+from the document that an unknown field is refused.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def document_problem_answers(schema: OpenAPI) -> None:
     schema.components.schemas["Problem"] = PROBLEM_SCHEMA
     # The document describes the JSON API, feeds and /health; HTML pages are not an API.
     schema.paths = {path: item for path, item in (schema.paths or {}).items() if path.startswith(DOCUMENTED_PREFIXES)}
+    close_request_bodies(schema)
     for path, item in schema.paths.items():
         for method in METHODS:
             operation = getattr(item, method, None)
@@ -107,3 +112,33 @@ def document_problem_answers(schema: OpenAPI) -> None:
                     description="The database does not answer",
                     content={"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))},
                 )
+
+
+def close_request_bodies(schema: OpenAPI) -> None:
+    """Mark every object schema reachable from a JSON request body as closed (in place)."""
+    components = schema.components.schemas or {}
+    seen: set[int] = set()
+
+    def close(node: object) -> None:
+        if isinstance(node, Reference):
+            node = components.get(node.ref.rsplit("/", 1)[-1])
+        if not isinstance(node, Schema) or id(node) in seen:
+            return
+        seen.add(id(node))
+        if node.properties is not None:
+            node.additional_properties = False
+            for child in node.properties.values():
+                close(child)
+        for child in (*(node.one_of or ()), *(node.any_of or ()), *(node.all_of or ())):
+            close(child)
+        if node.items is not None:
+            close(node.items)
+
+    for item in (schema.paths or {}).values():
+        for method in METHODS:
+            operation = getattr(item, method, None)
+            body = getattr(operation, "request_body", None)
+            if body is None or isinstance(body, Reference) or not body.content:
+                continue
+            for media in body.content.values():
+                close(media.schema)

@@ -59,3 +59,45 @@ async def test_feed_head_and_etags_per_encoding(client, world):
     assert int(head.headers["content-length"]) == len(plain.content)
     assert (await client.head(path, headers={"if-none-match": plain.headers["etag"]})).status_code == 304
     assert (await client.head("/feeds/f_unknown.ics")).status_code == 404
+
+
+async def test_request_bodies_are_closed_in_the_document_and_in_the_code(client):
+    """``additionalProperties: false`` on every request body is true only while every body
+    struct forbids unknown fields; both halves are checked, and one body proves the refusal."""
+    import typing
+
+    import msgspec
+    from litestar.handlers import HTTPRouteHandler
+
+    document = (await client.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    open_bodies = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body and "$ref" in body["schema"]:
+                name = body["schema"]["$ref"].rsplit("/", 1)[-1]
+                if schemas[name].get("additionalProperties") is not False:
+                    open_bodies.append(f"{method.upper()} {path}")
+    assert not open_bodies, open_bodies
+
+    app = client._transport.app  # type: ignore[attr-defined]
+    lenient = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler) or not route.path.startswith("/api/"):
+                continue
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is None:
+                continue
+            candidates = [data.annotation]
+            while candidates:
+                annotation = candidates.pop()
+                candidates.extend(typing.get_args(annotation))
+                if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+                    if not annotation.__struct_config__.forbid_unknown_fields:
+                        lenient.append(annotation.__name__)
+    assert not lenient, lenient
+
+    answer = await client.post("/api/v1/auth/login", json={"email": "a@b.example", "password": "x", "extra": 1})
+    assert answer.status_code == 400 and "unknown field" in answer.text
