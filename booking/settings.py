@@ -69,6 +69,9 @@ class PrivacySettings:
     content_dir: str = "content"
     # Where accessibility feedback goes (the operator's contact address); empty: mail.sender.
     contact_email: str = ""
+    # Published in /.well-known/security.txt (RFC 9116) for reports of vulnerabilities: an e-mail
+    # address or an https URL of a form; empty: contact_email, then mail.sender.
+    security_contact: str = ""
     feedback_per_hour: int = 5
     anonymise_bookings_after_months: int = 24
     delete_mail_bodies_after_days: int = 30

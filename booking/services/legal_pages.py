@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nh3
@@ -113,3 +114,29 @@ def install_demo_pages(settings: Settings) -> list[Path]:
             target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
             written.append(target)
     return written
+
+
+def security_contact(settings: Settings) -> str:
+    """The operator's address for vulnerability reports as an RFC 9116 Contact URI."""
+    contact = (settings.privacy.security_contact or settings.privacy.contact_email or settings.mail.sender).strip()
+    if contact.startswith(("https://", "mailto:")):
+        return contact
+    return f"mailto:{contact}"
+
+
+def security_txt(settings: Settings, *, now: datetime, valid_days: int) -> str:
+    """The text of ``/.well-known/security.txt`` (RFC 9116): contact, expiry, languages, canonical URL.
+
+    Expires lies ``valid_days`` ahead of ``now``: the file is made on each request, so it stays
+    current as long as the installation runs and its settings name a contact.
+    """
+    base_url = settings.base_url.rstrip("/")
+    expires = (now.astimezone(timezone.utc) + timedelta(days=valid_days)).replace(microsecond=0)
+    lines = [
+        f"Contact: {security_contact(settings)}",
+        f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        "Preferred-Languages: de, en",
+        f"Canonical: {base_url}/.well-known/security.txt",
+        f"Policy: {base_url}/imprint",
+    ]
+    return "\n".join(lines) + "\n"

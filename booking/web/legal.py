@@ -45,6 +45,16 @@ async def accessibility(request: Request, app_context: Ctx) -> Response:
     return _legal_page(request, app_context, "accessibility")
 
 
+SECURITY_TXT_VALID_DAYS = 365
+
+
+@get("/.well-known/security.txt", guards=[public], name="legal:security_txt")
+async def security_txt(request: Request, app_context: Ctx) -> Response:
+    """RFC 9116: where to report a vulnerability of this installation (the operator's contact)."""
+    text = legal_pages.security_txt(app_context.settings, now=app_context.clock(), valid_days=SECURITY_TXT_VALID_DAYS)
+    return Response(text, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "max-age=86400"})
+
+
 def _feedback_page(request: Request, form: dict[str, str], errors: FormErrors | None = None, status_code: int = 200) -> Response:
     return render_page(request, "legal/feedback.html", {"form": form, "errors": errors or FormErrors()}, status_code=status_code)
 
@@ -86,4 +96,4 @@ async def feedback_send(request: Request, app_context: Ctx) -> Response:
     return redirect("/accessibility")
 
 
-ROUTES: list[Any] = [imprint, privacy, accessibility, feedback_form, feedback_send]
+ROUTES: list[Any] = [imprint, privacy, accessibility, feedback_form, feedback_send, security_txt]

@@ -178,3 +178,16 @@ async def test_city_admin_erases_on_request_and_sees_the_legal_warning(client, w
     assert "placeholders" not in overview.text and "Platzhalter" not in overview.text
     await login(client, world, "member_a")
     assert (await client.get("/admin/privacy")).status_code in (302, 303, 403)
+
+
+async def test_security_txt_names_the_operators_contact(client, settings):
+    """RFC 9116: Contact and Expires are required; Expires lies ahead; the contact is the setting's."""
+    from datetime import datetime, timezone
+
+    answer = await client.get("/.well-known/security.txt")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    fields = dict(line.split(": ", 1) for line in answer.text.splitlines())
+    assert fields["Contact"] == f"mailto:{settings.privacy.contact_email or settings.mail.sender}"
+    expires = datetime.strptime(fields["Expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert expires > datetime.now(timezone.utc)
+    assert fields["Canonical"] == "http://testserver.local/.well-known/security.txt"

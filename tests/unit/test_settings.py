@@ -49,3 +49,14 @@ from booking.resources import CHECKOUT_ROOT, running_from_checkout
 from booking.settings import SettingsError, load_settings
 
 GOOD_KEY = secrets.token_hex(32)
+
+
+def test_security_txt_contact_prefers_the_security_setting():
+    from datetime import datetime, timezone
+
+    from booking.services.legal_pages import security_txt
+
+    settings = load_settings(env={"BOOKING_PRIVACY__SECURITY_CONTACT": "https://stadt.example/sicherheit", "BOOKING_SECRET_KEY": GOOD_KEY})
+    text = security_txt(settings, now=datetime(2027, 1, 31, 12, tzinfo=timezone.utc), valid_days=365)
+    assert "Contact: https://stadt.example/sicherheit\n" in text
+    assert "Expires: 2028-01-31T12:00:00Z\n" in text
