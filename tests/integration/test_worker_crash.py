@@ -25,13 +25,13 @@ MESSAGES = 20
 LEASE_SECONDS = 3
 
 
-def worker_env(db_url: str, smtp_port: int) -> dict[str, str]:
+def worker_env(db_url: str, smtp_port: int, lease_seconds: float = LEASE_SECONDS) -> dict[str, str]:
     return {
         **os.environ,
         "BOOKING_DATABASE_URL": db_url,
         "BOOKING_MAIL__SMTP_PORT": str(smtp_port),
         "BOOKING_MAIL__POLL_SECONDS": "0.2",
-        "BOOKING_MAIL__LEASE_SECONDS": str(LEASE_SECONDS),
+        "BOOKING_MAIL__LEASE_SECONDS": str(lease_seconds),
         "BOOKING_MAIL__RETRY_BASE_SECONDS": "1",
     }
 
@@ -61,7 +61,10 @@ async def test_killed_worker_loses_nothing(database, db_url, settings, smtp_serv
 
     smtp_server.handler.delay_seconds = 0
     await asyncio.sleep(LEASE_SECONDS + 0.5)  # the dead worker's lease runs out
-    finished = subprocess.run([sys.executable, "-m", "booking", "worker", "--once"], cwd=CHECKOUT_ROOT, env=env,
+    # The second worker's own lease is long: it does not start a send in the last half of its
+    # lease, and on a busy machine 15 sends may take longer than half of the dead worker's 3 s.
+    survivor_env = worker_env(db_url, smtp_server.port, lease_seconds=120)
+    finished = subprocess.run([sys.executable, "-m", "booking", "worker", "--once"], cwd=CHECKOUT_ROOT, env=survivor_env,
                               capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
 
