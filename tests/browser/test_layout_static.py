@@ -381,3 +381,74 @@ async def test_embed_layout(phone_page, site):
     await assert_no_axe_violations(page)
     assert await page.locator("nav").count() == 0
     assert await page.locator("base").get_attribute("target") == "_top"
+
+
+# ---------------------------------------------------------------- the SH theme on KERN's tokens
+
+# Reference colours, resolved by the browser itself from literal values (not from our CSS).
+SH_BLUE = "oklch(31.08% 0.1035 255.3)"   # SH Blau 800, the theme's action colour
+KERN_DEFAULT_BLUE = "oklch(42.84% 0.1689 265.02)"  # KERN 2.7.2 darkblue-700, its default
+
+
+async def resolved_colour(page, css_colour: str) -> str:
+    return await page.evaluate(
+        """(value) => { const probe = document.createElement('span'); probe.style.color = value;
+                        document.body.append(probe); const c = getComputedStyle(probe).color;
+                        probe.remove(); return c; }""",
+        css_colour,
+    )
+
+
+async def test_sh_theme_applies_to_kern_components_desktop(page, site):
+    await check_sh_theme(page, site, "theme-1280")
+
+
+async def test_sh_theme_applies_to_kern_components_phone(phone_page, site):
+    await check_sh_theme(phone_page, site, "theme-360")
+
+
+async def check_sh_theme(page, site, name):
+    assert await open_offline(page, f"{site}/page.html") == []
+    sh_blue = await resolved_colour(page, SH_BLUE)
+    kern_blue = await resolved_colour(page, KERN_DEFAULT_BLUE)
+    assert sh_blue != kern_blue
+
+    # The theme's tokens are valid values, so KERN's own semantic property carries SH Blau.
+    assert await page.evaluate(
+        "getComputedStyle(document.body).getPropertyValue('--kern-color-action-default').trim()") != ""
+    primary = page.locator("main .kern-btn--primary").first
+    assert await primary.evaluate("el => getComputedStyle(el).backgroundColor") == sh_blue
+    secondary = page.locator("main .kern-btn--secondary").first
+    assert await secondary.evaluate("el => getComputedStyle(el).borderTopColor") == sh_blue
+    assert await page.locator("main .kern-link, .app-nav .kern-link").first.evaluate(
+        "el => getComputedStyle(el).color") == sh_blue
+
+    # A select shows KERN's arrow: the wrapper's ::after is a chevron mask painted in SH Blau
+    # (with the broken theme the paint was invalid → transparent, the select looked like a text box).
+    arrow = await page.locator(".kern-form-input__select-wrapper").first.evaluate(
+        """el => { const s = getComputedStyle(el, '::after');
+                   return {mask: s.maskImage || s.webkitMaskImage, paint: s.backgroundColor,
+                           width: s.width, height: s.height}; }""")
+    assert arrow["mask"].startswith("url("), arrow
+    assert arrow["paint"] == sh_blue, arrow
+    assert arrow["width"] == "24px" and arrow["height"] == "24px", arrow
+    select = page.locator("select.kern-form-input__select").first
+    assert await select.evaluate("el => getComputedStyle(el).appearance") == "none"
+    # Inputs keep KERN's filled field with the dark bottom border.
+    text_input = page.locator("#field-title")
+    styles = await text_input.evaluate(
+        "el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).borderBottomWidth]")
+    assert styles[0] not in ("rgba(0, 0, 0, 0)", "transparent") and styles[1] == "2px", styles
+    # Alerts keep KERN's feedback colours (a tinted background, not transparent).
+    for kind in ("success", "danger"):
+        background = await page.locator(f".kern-alert--{kind}").first.evaluate(
+            "el => getComputedStyle(el).backgroundColor")
+        assert background not in ("rgba(0, 0, 0, 0)", "transparent"), kind
+    # Tables: KERN's striped rows.
+    stripes = await page.locator(".kern-table--striped tbody tr").evaluate_all(
+        "rows => rows.map(r => getComputedStyle(r.cells[0]).backgroundColor)")
+    assert len(set(stripes)) == 2, stripes
+    # The brand stripe under the header is SH Rot, not KERN's neutral.
+    brand = await page.locator(".app-header").evaluate("el => getComputedStyle(el).borderBottomColor")
+    assert brand == await resolved_colour(page, "oklch(50.73% 0.2029 15.35)")
+    await screenshot(page, name)
