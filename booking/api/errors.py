@@ -41,10 +41,42 @@ def _problem(
     return page
 
 
+def _session_from_cookie(request: Request) -> dict[str, Any]:
+    """The session of a request no middleware saw (an unknown address: the router answered 404
+    or 405 before the middleware stack), read with the app's own session backend."""
+    for middleware in request.app.middleware:
+        backend = getattr(middleware, "kwargs", {}).get("backend")
+        if backend is not None and hasattr(backend, "get_cookie_keys") and hasattr(backend, "load_data"):
+            keys = backend.get_cookie_keys(request)
+            if not keys:
+                return {}
+            try:
+                return backend.load_data([request.cookies[key].encode("utf-8") for key in keys])
+            except Exception:  # noqa: BLE001 - a damaged or foreign cookie: no session
+                return {}
+    return {}
+
+
+def error_page_language(request: Request) -> str:
+    """The person's language for an error page: as the page would have had it (session choice,
+    account, Accept-Language), also where the language middleware did not run."""
+    from booking.web.base import language_of
+
+    state = request.scope.get("state") or {}
+    if state.get("language"):
+        return str(state["language"])
+    scope: Any = request.scope
+    if "session" not in scope:
+        scope = {**scope, "session": _session_from_cookie(request)}
+    return language_of(scope)
+
+
 def render_error_page(request: Request, status: int, title: str, detail: str) -> Response[Any]:
     """An HTML error page; the web layer may register a nicer template named error.html."""
     from litestar.response import Template
 
+    # error.html reads the language from the request's state, like every page.
+    request.scope.setdefault("state", {})["language"] = error_page_language(request)
     try:
         return Template("error.html", context={"status": status, "title": title, "detail": detail}, status_code=status)  # type: ignore[return-value]
     except Exception:  # noqa: BLE001 - the plain page below always works

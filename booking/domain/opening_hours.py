@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -97,3 +98,114 @@ def endpoints_in_opening_hours(hours: OpeningHours, timezone: str, request: Inte
     start_ok = any(s.starts_at <= request.starts_at < s.ends_at for s in stretches)
     end_ok = any(s.starts_at < request.ends_at <= s.ends_at for s in stretches)
     return start_ok, end_ok
+
+
+# --- typed opening hours ("9-18 Uhr", "Mo–Fr 9–18; Sa 10–14", "18-2") ----------------------
+#
+# Pure functions for the admin form: they turn what people type into the stored week. A window
+# whose end is not after its start runs past midnight ("18-2": 18:00 to 02:00 the next day); it
+# is stored as two windows, [18:00, 24:00] on the day and [00:00, 02:00] on the next, which
+# open_intervals joins again.
+
+_WINDOW_SEPARATOR = re.compile(r"\s*(?:–|—|-|\bbis\b|\bto\b|\buntil\b)\s*", re.IGNORECASE)
+_CLOCK_WORDS = re.compile(r"\s*(?:uhr|h|o'clock)\.?\s*$", re.IGNORECASE)
+_CLOSED_WORDS = frozenset({"", "closed", "geschlossen", "zu", "-", "–"})
+_DAY_NAMES: dict[str, str] = {}
+for _day, _names in (
+    ("mon", ("mo", "mon", "montag", "monday")), ("tue", ("di", "tu", "tue", "dienstag", "tuesday")),
+    ("wed", ("mi", "we", "wed", "mittwoch", "wednesday")), ("thu", ("do", "th", "thu", "donnerstag", "thursday")),
+    ("fri", ("fr", "fri", "freitag", "friday")), ("sat", ("sa", "sat", "samstag", "sonnabend", "saturday")),
+    ("sun", ("so", "su", "sun", "sonntag", "sunday")),
+):
+    for _name in _names:
+        _DAY_NAMES[_name] = _day
+_DAY = r"(?:%s)(?![a-zäöüß])\.?" % "|".join(sorted(_DAY_NAMES, key=len, reverse=True))
+_DAYS_PREFIX = re.compile(rf"^\s*({_DAY}(?:\s*(?:–|—|-|,|\+|/|\bbis\b|\bund\b|\band\b|\bto\b)\s*{_DAY})*)\s*:?\s*", re.IGNORECASE)
+
+TIMES_LIKE = "Please enter times like 09:00–18:00."
+CLOSES_BEFORE_OPENS = "The closing time must be after the opening time."
+# A window may run past midnight until this hour ("18-2"); "18-9" is more likely a slip.
+LATEST_CLOSING_AFTER_MIDNIGHT = "06:00"
+DAYS_LIKE = "Please name the days like Mo–Fr 9–18; Sa 10–14."
+
+
+def clock_text(text: str, field: str = "opening_hours") -> str:
+    """"9", "9 Uhr", "9.30", "9:30 h" -> "09:00"/"09:30"; "24" -> "24:00". Bad input: InvalidInput."""
+    cleaned = _CLOCK_WORDS.sub("", text.strip()).replace(".", ":")
+    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?", cleaned)
+    if match is None:
+        raise InvalidInput(TIMES_LIKE, field=field)
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    if (hours, minutes) != (24, 0) and not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise InvalidInput(TIMES_LIKE, field=field)
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def parse_day_text(text: str, field: str = "opening_hours") -> list[list[str]]:
+    """One day's times: "09:00–18:00", "9-12, 14-18 Uhr", "18-2" (past midnight), "geschlossen".
+
+    Returns [opens, closes] windows in the order typed; a window past midnight (ending by
+    06:00) keeps its end (["18:00", "02:00"]) for ``add_window`` to split."""
+    text = text.strip()
+    if text.lower() in _CLOSED_WORDS:
+        return []
+    windows: list[list[str]] = []
+    for piece in re.split(r"[,;/]|\bund\b|\band\b", text):
+        piece = _CLOCK_WORDS.sub("", piece.strip())
+        if not piece:
+            continue
+        parts = _WINDOW_SEPARATOR.split(piece)
+        if len(parts) != 2 or not all(part.strip() for part in parts):
+            raise InvalidInput(TIMES_LIKE, field=field)
+        opens, closes = clock_text(parts[0], field), clock_text(parts[1], field)
+        if opens == "24:00" or opens == closes:
+            raise InvalidInput(TIMES_LIKE, field=field)
+        if closes != "24:00" and closes < opens and closes > LATEST_CLOSING_AFTER_MIDNIGHT:
+            raise InvalidInput(CLOSES_BEFORE_OPENS, field=field)
+        windows.append([opens, closes])
+    return windows
+
+
+def add_window(week: dict[str, list[list[str]]], day: str, opens: str, closes: str) -> None:
+    """Adds [opens, closes] to ``day``; past midnight the rest goes to the next day."""
+    if closes == "24:00" or closes > opens:
+        week.setdefault(day, []).append([opens, closes])
+        return
+    week.setdefault(day, []).append([opens, "24:00"])
+    if closes != "00:00":
+        following = WEEKDAYS[(WEEKDAYS.index(day) + 1) % 7]
+        week.setdefault(following, []).append(["00:00", closes])
+
+
+def _day_span(spec: str, field: str) -> list[str]:
+    days: list[str] = []
+    for group in re.split(r"\s*(?:,|\+|/|\bund\b|\band\b)\s*", spec.strip(), flags=re.IGNORECASE):
+        ends = [_DAY_NAMES[name.strip().rstrip(".").lower()] for name in re.split(r"\s*(?:–|—|-|\bbis\b|\bto\b)\s*", group, flags=re.IGNORECASE) if name.strip()]
+        if len(ends) == 1:
+            days.append(ends[0])
+        elif len(ends) == 2:
+            first, last = WEEKDAYS.index(ends[0]), WEEKDAYS.index(ends[1])
+            days.extend(WEEKDAYS[(first + step) % 7] for step in range((last - first) % 7 + 1))
+        else:
+            raise InvalidInput(DAYS_LIKE, field=field)
+    return days
+
+
+def parse_week_text(text: str, field: str = "opening_hours") -> dict[str, list[list[str]]]:
+    """Several days at once: "Mo–Fr 9–18 Uhr; Sa 10–14", "Mo-Do 9-12, 14-18; Fr 18-2".
+
+    Parts are separated by ";" or new lines; each starts with its days (a day, a range
+    "Mo–Fr", or a list "Sa, So"). Returns the named days only (others are not touched)."""
+    week: dict[str, list[list[str]]] = {}
+    for part in re.split(r"[;\n]", text):
+        if not part.strip():
+            continue
+        match = _DAYS_PREFIX.match(part)
+        if match is None or not part[match.end():].strip():
+            raise InvalidInput(DAYS_LIKE, field=field)
+        windows = parse_day_text(part[match.end():], field)
+        for day in _day_span(match.group(1), field):
+            week.setdefault(day, [])
+            for opens, closes in windows:
+                add_window(week, day, opens, closes)
+    return week

@@ -73,12 +73,15 @@ class Blackout:
 
 
 def _minutes(delta: timedelta) -> str:
+    """English words for the API ("1 hour", "2 days"); pages translate them (web.texts)."""
     minutes = int(delta.total_seconds() // 60)
     if minutes % (24 * 60) == 0 and minutes >= 24 * 60:
-        return f"{minutes // (24 * 60)} days"
-    if minutes % 60 == 0 and minutes >= 60:
-        return f"{minutes // 60} hours"
-    return f"{minutes} minutes"
+        number, unit = minutes // (24 * 60), "day"
+    elif minutes % 60 == 0 and minutes >= 60:
+        number, unit = minutes // 60, "hour"
+    else:
+        number, unit = minutes, "minute"
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
 
 
 def check_quantity(quantity: int, capacity: int) -> None:

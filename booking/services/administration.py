@@ -179,7 +179,7 @@ def check_timezone(value: str | None, field_name: str = "timezone") -> str:
     """An IANA time zone name such as Europe/Berlin (exactly as the tz database spells it)."""
     value = (value or "").strip()
     if value not in known_timezones():
-        raise InvalidInput("Please enter an IANA time zone such as Europe/Berlin.", field=field_name)
+        raise InvalidInput("Please enter a time zone such as Europe/Berlin.", field=field_name)
     return value
 
 
@@ -576,8 +576,13 @@ async def get_resource(app: AppContext, actor: Principal, resource_id: int) -> t
     return resource, site, policy
 
 
-async def create_resource(app: AppContext, actor: Principal, site_id: int, data: ResourceInput) -> Resource:
-    """A new resource at a site. Things to lend are checked for pick-up and return times only."""
+async def create_resource(
+    app: AppContext, actor: Principal, site_id: int, data: ResourceInput, *, rules_pending: bool = False
+) -> Resource:
+    """A new resource at a site. Things to lend are checked for pick-up and return times only.
+
+    ``rules_pending`` (the admin pages): the resource is created without rules and inactive, so
+    nobody books it before a manager has saved its rules (``update_policy`` activates it)."""
     require_site_manager(actor, site_id)
     data = check_resource(data)
     try:
@@ -588,12 +593,15 @@ async def create_resource(app: AppContext, actor: Principal, site_id: int, data:
                 raise InvalidFields({"name": "This site has a resource with this name already."})
             resource = Resource(site_id=site_id, kind=data.kind, name=data.name)
             _apply_resource(resource, data)
+            if rules_pending:
+                resource.is_active = False
             session.add(resource)
             await session.flush()
-            session.add(Policy(
-                resource_id=resource.id,  # type: ignore[arg-type]
-                opening_hours_mode="endpoints" if data.kind == "item" else "contain",
-            ))
+            if not rules_pending:
+                session.add(Policy(
+                    resource_id=resource.id,  # type: ignore[arg-type]
+                    opening_hours_mode="endpoints" if data.kind == "item" else "contain",
+                ))
     except IntegrityError:
         raise InvalidFields({"name": "This site has a resource with this name already."}) from None
     return resource
@@ -715,6 +723,10 @@ async def update_policy(app: AppContext, actor: Principal, resource_id: int, dat
         policy = (await session.exec(select(Policy).where(Policy.resource_id == resource_id))).first()
         if policy is None:
             policy = Policy(resource_id=resource_id)
+            if not resource.is_active:
+                # Created on the admin pages with its rules pending: the first rules make it bookable.
+                resource.is_active = True
+                session.add(resource)
         policy.needs_approval = data.needs_approval
         policy.lead_time_minutes = data.lead_time_minutes or 0
         policy.min_duration_minutes = data.min_duration_minutes or 1

@@ -23,6 +23,8 @@ from booking.services.context import AppContext
 
 DEFAULT_DAYS = 7
 ROUND_TO = timedelta(minutes=30)
+# Search results per page: a phone shows them one under the other (about 300 px each).
+RESULTS_PER_PAGE = 18
 
 
 @dataclass(frozen=True)
@@ -34,16 +36,34 @@ class ResourceCard:
 
 @dataclass(frozen=True)
 class SearchPage:
+    """One page of results. ``total``: matches over all pages; ``number`` is 1-based and never
+    beyond ``page_count`` (a page past the end shows the last one)."""
+
     results: list[ResourceCard]
     sites: list[Site]
     categories: list[str]
+    total: int = 0
+    number: int = 1
+    page_count: int = 1
+    first_position: int = 0  # 1-based position of the first result shown (0: none)
 
 
-async def search_page(app: AppContext, actor: Principal | None, query: ResourceQuery) -> SearchPage:
-    """Resources matching ``query`` (free over ``free_from``–``free_until`` when given), with the
-    sites and categories the filter form offers."""
-    rows = await catalogue.search_resources(app, actor, query)
-    everything = rows if query == ResourceQuery() else await catalogue.search_resources(app, actor, ResourceQuery())
+def page_window(total: int, number: int, per_page: int) -> tuple[int, int, int]:
+    """(page number clamped to 1..page_count, page_count, offset) for ``total`` items."""
+    page_count = max(1, -(-total // per_page))
+    number = min(max(1, number), page_count)
+    return number, page_count, (number - 1) * per_page
+
+
+async def search_page(
+    app: AppContext, actor: Principal | None, query: ResourceQuery, *, page: int = 1, per_page: int = RESULTS_PER_PAGE
+) -> SearchPage:
+    """Page ``page`` of the resources matching ``query`` (free over ``free_from``–``free_until``
+    when given), with the sites and categories the filter form offers."""
+    matches = await catalogue.search_resources(app, actor, query)
+    number, page_count, offset = page_window(len(matches), page, per_page)
+    rows = matches[offset:offset + per_page]
+    everything = matches if query == ResourceQuery() else await catalogue.search_resources(app, actor, ResourceQuery())
     sites = await catalogue.list_sites(app)
     approval: set[int] = set()
     if rows:
@@ -58,6 +78,10 @@ async def search_page(app: AppContext, actor: Principal | None, query: ResourceQ
         results=[ResourceCard(resource, site, resource.id in approval) for resource, site in rows],
         sites=[site for site in sites if site.id in visible_sites],
         categories=categories,
+        total=len(matches),
+        number=number,
+        page_count=page_count,
+        first_position=offset + 1 if rows else 0,
     )
 
 

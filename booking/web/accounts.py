@@ -35,7 +35,7 @@ from booking.web.base import (
     render_page,
     safe_next,
 )
-from booking.web.texts import error_fields, gettext, translate_message
+from booking.web.texts import error_fields, gettext, ngettext, translate_message
 
 Ctx = NamedDependency[AppContext]
 LANGUAGE_NAMES = (("de", "Deutsch"), ("en", "English"))
@@ -288,7 +288,7 @@ TOKEN_LIFETIMES = (("30", "30"), ("90", "90"), ("365", "365"), ("", ""))
 
 
 def _token_lifetime_options(request: Request) -> list[tuple[str, str]]:
-    return [(value, gettext(request, "%(days)s days", days=days) if days else gettext(request, "no expiry"))
+    return [(value, ngettext(request, "%(days)s day", "%(days)s days", int(days), days=days) if days else gettext(request, "no expiry"))
             for value, days in TOKEN_LIFETIMES]
 
 

@@ -96,7 +96,15 @@ def _site_form(site: Site | None) -> dict[str, str]:
     if site is None:
         return {"timezone": administration.DEFAULT_TIMEZONE} | opening_hours_to_form({})
     values = {name: _text(getattr(site, name)) for name in SITE_FIELDS}
-    return values | opening_hours_to_form(site.opening_hours)
+    # A site stored without hours was confirmed as open around the clock: keep that ticked.
+    return values | opening_hours_to_form(site.opening_hours) | {"always_open": "" if site.opening_hours else "1"}
+
+
+def _confirm_around_the_clock(form: Any, data: SiteInput, errors: FormErrors) -> None:
+    """No hours entered is not silently "open around the clock": the form asks to confirm it."""
+    entered = any(data.opening_hours.get(day) for day in data.opening_hours) if data.opening_hours else False
+    if not entered and not any(name in errors for name in (*OPENING_FIELDS, "opening_week")) and not checkbox(form, "always_open"):
+        errors["always_open"] = "No opening hours are entered. Enter them, or confirm that the site can be booked around the clock."
 
 
 def _resource_input(form: Any, errors: FormErrors) -> ResourceInput:
@@ -179,6 +187,7 @@ class AdminController(Controller):
         errors = FormErrors()
         data = _site_input(form, errors)
         _check(errors, administration.check_site, data)
+        _confirm_around_the_clock(form, data, errors)
         saved = await _save(
             request, errors, lambda: administration.create_site(app_context, request.user, data),
             "The site was created.", lambda site: f"/admin/sites/{site.id}",
@@ -203,6 +212,7 @@ class AdminController(Controller):
         errors = FormErrors()
         data = _site_input(form, errors)
         _check(errors, administration.check_site, data)
+        _confirm_around_the_clock(form, data, errors)
         saved = await _save(
             request, errors, lambda: administration.update_site(app_context, request.user, site_id, data),
             "The site was saved.", lambda _: f"/admin/sites/{site_id}",
@@ -212,7 +222,7 @@ class AdminController(Controller):
         return self._site_form_again(request, site, form, errors)
 
     def _site_form_again(self, request: Request, site: Site | None, form: Any, errors: FormErrors) -> Template:
-        values = form_values(form, SITE_FIELDS + OPENING_FIELDS)
+        values = form_values(form, (*SITE_FIELDS, *OPENING_FIELDS, "opening_week")) | {"always_open": "1" if checkbox(form, "always_open") else ""}
         context = {"site": site, "form": values, "errors": translate_errors(request, errors)}
         return _page(request, "admin/site_form.html", context, status_code=400)
 
@@ -357,8 +367,9 @@ class AdminController(Controller):
         data = _resource_input(form, errors)
         _check(errors, administration.check_resource, data)
         saved = await _save(
-            request, errors, lambda: administration.create_resource(app_context, request.user, site_id, data),
-            "The resource was created. Now set its booking rules.", lambda resource: f"/admin/resources/{resource.id}/rules",
+            request, errors, lambda: administration.create_resource(app_context, request.user, site_id, data, rules_pending=True),
+            "The resource was created. It can be booked once its booking rules are saved: check the suggested rules and save them.",
+            lambda resource: f"/admin/resources/{resource.id}/rules",
         )
         if saved is not None:
             return saved
@@ -428,9 +439,12 @@ class AdminController(Controller):
         selected: list[str], errors: FormErrors | dict[str, str], status_code: int = 200,
     ) -> Template:
         organisations = await administration.organisation_choices(app_context, request.user)
+        _, _, policy = await administration.get_resource(app_context, request.user, resource.id)
         context = {
             "site": site, "resource": resource, "form": form, "selected_organisations": selected,
             "organisations": organisations, "errors": translate_errors(request, errors),
+            # New from the admin pages: not bookable until these rules are saved.
+            "rules_pending": policy is None and not resource.is_active,
         }
         return _page(request, "admin/policy_form.html", context, status_code=status_code)
 

@@ -15,7 +15,7 @@ from litestar import Request
 from litestar.params import PathParameter
 
 from booking.domain.errors import DomainError, InvalidInput
-from booking.domain.opening_hours import WEEKDAYS
+from booking.domain.opening_hours import WEEKDAYS, add_window, parse_day_text, parse_week_text
 from booking.i18n import get_translations
 from booking.services.administration import InvalidFields
 from booking.web.base import FormErrors, page_language
@@ -25,8 +25,6 @@ from booking.web.base import form_value as _raw_form_value
 # would answer them with an error (a 500).
 RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
-WINDOW_SEPARATOR = re.compile(r"\s*(?:–|—|-|\bbis\b|\bto\b)\s*", re.IGNORECASE)
-CLOSED_WORDS = frozenset({"", "closed", "geschlossen", "-", "–"})
 
 
 def form_value(form: Any, name: str, default: str = "") -> str:
@@ -105,42 +103,34 @@ def all_values(form: Any, name: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def _clock(text: str) -> str:
-    """"9" -> "09:00", "9.30" -> "09:30"; anything else is passed on for the domain to judge."""
-    text = text.strip().replace(".", ":")
-    if re.fullmatch(r"\d{1,2}", text):
-        return f"{int(text):02d}:00"
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
-    if match:
-        return f"{int(match.group(1)):02d}:{match.group(2)}"
-    return text
-
-
 def parse_day_hours(text: str, field_name: str) -> list[list[str]]:
-    """"09:00–18:00" or "09:00–12:00, 14:00–18:00" (empty or "closed": closed) -> windows."""
-    text = text.strip()
-    if text.lower() in CLOSED_WORDS:
-        return []
-    windows = []
-    for piece in re.split(r"[,;]", text):
-        if not piece.strip():
-            continue
-        parts = WINDOW_SEPARATOR.split(piece.strip())
-        if len(parts) != 2 or not all(parts):
-            raise InvalidInput("Please enter times like 09:00–18:00.", field=field_name)
-        windows.append([_clock(parts[0]), _clock(parts[1])])
-    return windows
+    """"09:00–18:00", "9-12, 14-18 Uhr", "18-2" (past midnight), empty or "closed" -> windows
+    (see booking.domain.opening_hours.parse_day_text)."""
+    return parse_day_text(text, field_name)
 
 
 def opening_hours_from_form(form: Any, errors: FormErrors) -> dict[str, list[list[str]]]:
-    """The week from the inputs ``opening_mon`` … ``opening_sun``; a bad day is recorded on its field."""
-    hours: dict[str, list[list[str]]] = {}
+    """The week from the inputs ``opening_mon`` … ``opening_sun`` and the quick entry
+    ``opening_week`` ("Mo–Fr 9–18; Sa 10–14", which sets the days it names); a bad entry is
+    recorded on its field. Times past midnight continue on the next day."""
+    hours: dict[str, list[list[str]]] = {day: [] for day in WEEKDAYS}
     for day in WEEKDAYS:
         name = f"opening_{day}"
         try:
-            hours[day] = parse_day_hours(form_value(form, name), name)
+            windows = parse_day_hours(form_value(form, name), name)
         except InvalidInput as error:
             errors.setdefault(name, error.message)
+            continue
+        for opens, closes in windows:
+            add_window(hours, day, opens, closes)
+    quick = form_value(form, "opening_week")
+    if quick:
+        try:
+            named = parse_week_text(quick, "opening_week")
+        except InvalidInput as error:
+            errors.setdefault("opening_week", error.message)
+        else:
+            hours.update(named)
     return hours
 
 

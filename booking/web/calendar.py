@@ -155,6 +155,10 @@ class _Formatter:
         text = self.translations.gettext(message)
         return text % values if values else text
 
+    def ngettext(self, singular: str, plural: str, number: int, **values: Any) -> str:
+        text = self.translations.ngettext(singular, plural, number)
+        return text % values if values else text
+
     def clock(self, local: datetime, *, end_of_day: bool = False) -> str:
         """A wall time ("18:00", "6:00 PM"); midnight that ends a day is "24:00"."""
         if end_of_day and (local.hour, local.minute) == (0, 0):
@@ -319,7 +323,7 @@ def _resource_detail(resource: Any, fmt: _Formatter) -> str:
     if resource.category:
         parts.append(resource.category)
     if resource.kind == "room" and resource.seats:
-        parts.append(fmt.gettext("%(seats)s seats", seats=resource.seats))
+        parts.append(fmt.ngettext("%(seats)s seat", "%(seats)s seats", resource.seats, seats=resource.seats))
     elif resource.capacity > 1:
         parts.append(fmt.gettext("%(units)s units", units=resource.capacity))
     return " · ".join(parts)

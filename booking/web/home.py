@@ -13,7 +13,8 @@ from booking.domain.errors import DomainError
 from booking.services import discovery
 from booking.services.catalogue import RESOURCE_KINDS, ResourceQuery
 from booking.services.context import AppContext
-from booking.web.base import FormErrors, parse_local_datetime, render_page
+from booking.i18n import format_interval
+from booking.web.base import FormErrors, page_language, parse_int, parse_local_datetime, render_page
 from booking.web.texts import gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
@@ -65,14 +66,44 @@ def _parse(request: Request, timezone: str) -> tuple[dict[str, str], ResourceQue
     return form, query, errors
 
 
+def _page_number(request: Request, errors: FormErrors) -> int:
+    raw = (request.query_params.get("page") or "1").strip()
+    try:
+        return parse_int(raw, "page", minimum=1)
+    except DomainError:
+        errors["page"] = gettext(request, "The page number must be a whole number of at least 1; here is the first page.")
+        return 1
+
+
+def _filter_summary(request: Request, form: dict[str, str], query: ResourceQuery, page: discovery.SearchPage, timezone: str) -> list[str]:
+    """The active filters in words, for the folded search form ("Room · Bürgerhaus · „beamer“")."""
+    parts: list[str] = []
+    if query.kind:
+        parts.append(kind_names(request)[query.kind])
+    if query.site_id is not None:
+        names = [site.name for site in page.sites if site.id == query.site_id]
+        parts.append(names[0] if names else gettext(request, "unknown place"))
+    if query.category:
+        parts.append(query.category)
+    if query.text:
+        parts.append(gettext(request, "“%(words)s”", words=query.text))
+    if query.free_from is not None and query.free_until is not None:
+        parts.append(gettext(request, "free %(period)s",
+                             period=format_interval(query.free_from, query.free_until, timezone, page_language(request))))
+    return parts
+
+
 @get("/", guards=[public], name="home")
 async def home(request: Request, app_context: Ctx) -> Response:
-    form, query, errors = _parse(request, app_context.settings.default_timezone)
+    timezone = app_context.settings.default_timezone
+    form, query, errors = _parse(request, timezone)
+    number = _page_number(request, errors)
     try:
-        page = await discovery.search_page(app_context, request.user, query)
+        page = await discovery.search_page(app_context, request.user, query, page=number)
     except DomainError as error:
         errors[error.field or "general"] = translate_message(request, error.message)
-        page = await discovery.search_page(app_context, request.user, ResourceQuery())
+        query = ResourceQuery()
+        page = await discovery.search_page(app_context, request.user, query, page=number)
     searched_free = query.free_from is not None
     booking_query = urlencode({"starts_at": form["free_from"], "ends_at": form["free_until"]}) if searched_free else ""
     context: dict[str, Any] = {
@@ -84,6 +115,9 @@ async def home(request: Request, app_context: Ctx) -> Response:
         "category_options": [(category, category) for category in page.categories],
         "searched_free": searched_free,
         "filtered": any(form.values()),
+        "filter_summary": _filter_summary(request, form, query, page, timezone),
+        # The page links keep the filters; "{page}" is filled in by the pagination macro.
+        "page_url": "/?" + urlencode([*((name, value) for name, value in form.items() if value), ("page", "PAGE")]).replace("PAGE", "{page}") + "#results-heading",
         "booking_query": booking_query,
         "active_nav": "home",
         "timezone": app_context.settings.default_timezone,

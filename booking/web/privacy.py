@@ -15,7 +15,7 @@ from booking.services import legal_pages
 from booking.services.context import AppContext
 from booking.services.privacy import erasure, export
 from booking.web.base import FormErrors, flash, form_value, page_city_admin, page_language, page_login, redirect, render_page
-from booking.web.texts import error_fields, gettext
+from booking.web.texts import error_fields, gettext, ngettext
 
 Ctx = NamedDependency[AppContext]
 
@@ -110,8 +110,10 @@ async def admin_erase(request: Request, app_context: Ctx) -> Response:
     except DomainError as error:
         return _admin_page(request, app_context, values, error_fields(request, error, "email", known=("email",)),
                            status_code=error.status_code)
-    flash(request, "success", gettext(request, "The account has been deleted; %(count)s upcoming bookings were cancelled.",
-                                      count=len(report.cancelled_bookings)))
+    cancelled = len(report.cancelled_bookings)
+    flash(request, "success", ngettext(request, "The account has been deleted; %(count)s upcoming booking was cancelled.",
+                                       "The account has been deleted; %(count)s upcoming bookings were cancelled.",
+                                       cancelled, count=cancelled))
     return redirect("/admin/privacy")
 
 

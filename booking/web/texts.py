@@ -46,7 +46,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "you are the last administrator of %(names)s: please make another member an administrator first"),
     )
 )
-_DURATION = re.compile(r"^(?P<number>\d+) (?P<unit>days|hours|minutes)$")
+_DURATION = re.compile(r"^(?P<number>\d+) (?P<unit>days?|hours?|minutes?)$")
+# Messages whose German verb or noun follows a number: (context, group) of the npgettext entry
+# that carries the singular and plural (same English id, so English pages read as before).
+_COUNTED: dict[str, tuple[str, str]] = {
+    "%(refused)s of %(total)s dates cannot be booked; nothing was booked": ("dates", "refused"),
+    "%(refused)s of %(total)s dates cannot be moved; nothing was changed": ("dates", "refused"),
+}
 _STATUS_WORDS = ("requested", "confirmed", "declined", "cancelled", "checked_out", "returned")
 
 
@@ -56,14 +62,21 @@ def gettext(request: Request, message: str, **params: Any) -> str:
     return text % params if params else text
 
 
+def ngettext(request: Request, singular: str, plural: str, number: int, **params: Any) -> str:
+    """The singular or plural form for ``number`` in the page's language; ``%(name)s`` filled."""
+    text = get_translations(page_language(request)).ngettext(singular, plural, number)
+    return text % params if params else text
+
+
 def _duration(request: Request, text: str) -> str:
     match = _DURATION.match(text)
     if not match:
         return text
     translations = get_translations(page_language(request))
     number = int(match["number"])
-    singular = {"days": "%(num)d day", "hours": "%(num)d hour", "minutes": "%(num)d minute"}[match["unit"]]
-    plural = {"days": "%(num)d days", "hours": "%(num)d hours", "minutes": "%(num)d minutes"}[match["unit"]]
+    unit = match["unit"].rstrip("s") + "s"
+    singular = {"days": "%(num)d day", "hours": "%(num)d hour", "minutes": "%(num)d minute"}[unit]
+    plural = {"days": "%(num)d days", "hours": "%(num)d hours", "minutes": "%(num)d minutes"}[unit]
     return translations.ngettext(singular, plural, number) % {"num": number}
 
 
@@ -84,6 +97,9 @@ def translate_message(request: Request, message: str) -> str:
             values["status"] = translations.pgettext("status", values["status"])
         if "action" in values:
             values["action"] = translations.pgettext("action", values["action"])
+        if msgid in _COUNTED:
+            context, group = _COUNTED[msgid]
+            return translations.npgettext(context, msgid, msgid, int(values[group])) % values
         return translations.gettext(msgid) % values
     return message
 

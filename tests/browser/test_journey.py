@@ -146,6 +146,8 @@ async def journey(page, language: str, browser, server: str, world: World, mail_
 
     await page.goto(server + "/")
     if language == "en":
+        if phone:  # the language switch is in the header's menu on a phone
+            await page.locator("summary.app-menu__toggle").click()
         await submit(page, page.get_by_role("button", name="English"))
     assert await page.get_attribute("html", "lang") == language
 

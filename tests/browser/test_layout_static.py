@@ -264,12 +264,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 # ---------------------------------------------------------------- checks
 
 
-async def open_offline(page, url: str) -> list[str]:
-    """Open ``url``; every request that does not go to 127.0.0.1 is aborted and reported."""
+async def open_offline(page, url: str, *, block: tuple[str, ...] = ()) -> list[str]:
+    """Open ``url``; every request that does not go to 127.0.0.1 is aborted and reported.
+
+    ``block``: path endings to refuse as well (e.g. the script, to see a page without it)."""
     outside: list[str] = []
 
     async def guard(route):
-        if route.request.url.startswith("http://127.0.0.1:"):
+        if block and route.request.url.endswith(block):
+            await route.abort()
+        elif route.request.url.startswith("http://127.0.0.1:"):
             await route.continue_()
         else:
             outside.append(route.request.url)
@@ -381,3 +385,166 @@ async def test_embed_layout(phone_page, site):
     await assert_no_axe_violations(page)
     assert await page.locator("nav").count() == 0
     assert await page.locator("base").get_attribute("target") == "_top"
+
+
+# ---------------------------------------------------------------- the SH theme on KERN's tokens
+
+# Reference colours, resolved by the browser itself from literal values (not from our CSS).
+SH_BLUE = "oklch(31.08% 0.1035 255.3)"   # SH Blau 800, the theme's action colour
+KERN_DEFAULT_BLUE = "oklch(42.84% 0.1689 265.02)"  # KERN 2.7.2 darkblue-700, its default
+
+
+async def resolved_colour(page, css_colour: str) -> str:
+    return await page.evaluate(
+        """(value) => { const probe = document.createElement('span'); probe.style.color = value;
+                        document.body.append(probe); const c = getComputedStyle(probe).color;
+                        probe.remove(); return c; }""",
+        css_colour,
+    )
+
+
+async def test_sh_theme_applies_to_kern_components_desktop(page, site):
+    await check_sh_theme(page, site, "theme-1280")
+
+
+async def test_sh_theme_applies_to_kern_components_phone(phone_page, site):
+    await check_sh_theme(phone_page, site, "theme-360")
+
+
+async def check_sh_theme(page, site, name):
+    assert await open_offline(page, f"{site}/page.html") == []
+    sh_blue = await resolved_colour(page, SH_BLUE)
+    kern_blue = await resolved_colour(page, KERN_DEFAULT_BLUE)
+    assert sh_blue != kern_blue
+
+    # The theme's tokens are valid values, so KERN's own semantic property carries SH Blau.
+    assert await page.evaluate(
+        "getComputedStyle(document.body).getPropertyValue('--kern-color-action-default').trim()") != ""
+    primary = page.locator("main .kern-btn--primary").first
+    assert await primary.evaluate("el => getComputedStyle(el).backgroundColor") == sh_blue
+    secondary = page.locator("main .kern-btn--secondary").first
+    assert await secondary.evaluate("el => getComputedStyle(el).borderTopColor") == sh_blue
+    assert await page.locator("main .kern-link, .app-nav .kern-link").first.evaluate(
+        "el => getComputedStyle(el).color") == sh_blue
+
+    # A select shows KERN's arrow: the wrapper's ::after is a chevron mask painted in SH Blau
+    # (with the broken theme the paint was invalid → transparent, the select looked like a text box).
+    arrow = await page.locator(".kern-form-input__select-wrapper").first.evaluate(
+        """el => { const s = getComputedStyle(el, '::after');
+                   return {mask: s.maskImage || s.webkitMaskImage, paint: s.backgroundColor,
+                           width: s.width, height: s.height}; }""")
+    assert arrow["mask"].startswith("url("), arrow
+    assert arrow["paint"] == sh_blue, arrow
+    assert arrow["width"] == "24px" and arrow["height"] == "24px", arrow
+    select = page.locator("select.kern-form-input__select").first
+    assert await select.evaluate("el => getComputedStyle(el).appearance") == "none"
+    # Inputs keep KERN's filled field with the dark bottom border.
+    text_input = page.locator("#field-title")
+    styles = await text_input.evaluate(
+        "el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).borderBottomWidth]")
+    assert styles[0] not in ("rgba(0, 0, 0, 0)", "transparent") and styles[1] == "2px", styles
+    # Alerts keep KERN's feedback colours (a tinted background, not transparent).
+    for kind in ("success", "danger"):
+        background = await page.locator(f".kern-alert--{kind}").first.evaluate(
+            "el => getComputedStyle(el).backgroundColor")
+        assert background not in ("rgba(0, 0, 0, 0)", "transparent"), kind
+    # Tables: KERN's striped rows.
+    stripes = await page.locator(".kern-table--striped tbody tr").evaluate_all(
+        "rows => rows.map(r => getComputedStyle(r.cells[0]).backgroundColor)")
+    assert len(set(stripes)) == 2, stripes
+    # The brand stripe under the header is SH Rot, not KERN's neutral.
+    brand = await page.locator(".app-header").evaluate("el => getComputedStyle(el).borderBottomColor")
+    assert brand == await resolved_colour(page, "oklch(50.73% 0.2029 15.35)")
+    await screenshot(page, name)
+
+
+# ---------------------------------------------------------------- the compact header
+
+
+async def header_height(page) -> float:
+    return await page.evaluate("document.querySelector('header').getBoundingClientRect().height")
+
+
+async def focus_by_tab(page, selector: str, *, limit: int = 40, key: str = "Tab") -> None:
+    """Press Tab (or ``key``) until the element matching ``selector`` has the focus."""
+    for _ in range(limit):
+        await page.keyboard.press(key)
+        if await page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    pytest.fail(f"{selector} never received the focus by Tab")
+
+
+@pytest.mark.parametrize("name", ["page", "anonymous"])
+async def test_phone_header_is_compact_and_its_menu_works_by_keyboard(phone_page, site, name):
+    page = phone_page
+    assert await open_offline(page, f"{site}/{name}.html") == []
+    height = await header_height(page)
+    assert height < 100, f"header is {height}px high at 360px"
+    await screenshot(page, f"header-{name}-360", full_page=False)
+    await assert_no_axe_violations(page)
+
+    menu = page.locator("details.app-menu")
+    assert await menu.get_attribute("open") is None
+    nav = page.get_by_role("navigation", name="Main navigation")
+    assert await nav.get_by_role("link", name="Home").is_visible() is False
+    if name == "anonymous":
+        # Newcomers see how to register (and to log in) without opening the menu.
+        assert await page.locator("header").get_by_role("link", name="Register").is_visible()
+        assert await page.locator("header").get_by_role("link", name="Log in").is_visible()
+        assert await page.locator("header a[href='/register']").count() == 1
+    else:
+        assert await page.locator("header a[href='/register']").count() == 0
+
+    # Keyboard: Tab to "Menu", Enter opens it, every navigation link is then reached by Tab.
+    await focus_by_tab(page, "summary.app-menu__toggle")
+    await page.keyboard.press("Enter")
+    assert await menu.get_attribute("open") == ""
+    links = await nav.get_by_role("link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    expected = ["/", "/calendar", "/desks"] + (["/bookings", "/lender", "/admin"] if name == "page" else [])
+    assert links == expected
+    reached = []
+    for _ in range(len(links) + 2):
+        await page.keyboard.press("Tab")
+        href = await page.evaluate("document.activeElement.closest('.app-nav') ? document.activeElement.getAttribute('href') : null")
+        if href:
+            reached.append(href)
+    assert reached == expected
+    # The open menu lies over the page; the header itself stays short, the tools are inside.
+    assert await header_height(page) == height
+    assert await page.locator(".app-menu__panel").get_by_role("button", name="Deutsch").is_visible()
+    if name == "page":
+        assert await page.locator(".app-menu__panel").get_by_role("button", name="Log out").is_visible()
+    await screenshot(page, f"header-{name}-360-menu", full_page=False)
+    await assert_no_axe_violations(page)
+    # Enter on the button closes it again.
+    await focus_by_tab(page, "summary.app-menu__toggle", key="Shift+Tab")
+    await page.keyboard.press("Enter")
+    assert await menu.get_attribute("open") is None
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+async def test_wide_header_shows_the_menu_without_a_button(page, site, javascript):
+    """At 1280 px the navigation is one open row, with and without our script.
+
+    "Without": app.js is not served (Playwright cannot evaluate its checks with JavaScript
+    switched off), so only the CSS shows the closed <details>' content."""
+    if not javascript:
+        page.problems.ignore(r"app\.js|ERR_FAILED")
+    for name in ("page", "anonymous"):
+        blocked = () if javascript else ("/static/app.js",)
+        assert await open_offline(page, f"{site}/{name}.html", block=blocked) == []
+        assert await page.locator("details.app-menu").get_attribute("open") == ("" if javascript else None)
+        assert not await page.locator("summary.app-menu__toggle").is_visible()
+        nav = page.get_by_role("navigation", name="Main navigation")
+        for label in ("Home", "Calendar", "Co-Working"):
+            assert await nav.get_by_role("link", name=label).is_visible()
+        height = await header_height(page)
+        assert height < 200, f"{height}px"
+        # The navigation is reachable by Tab without opening anything.
+        await focus_by_tab(page, ".app-nav a[href='/calendar']")
+        if name == "page":
+            assert await page.get_by_role("button", name="Log out").is_visible()
+        else:
+            assert await page.locator("header").get_by_role("link", name="Register").is_visible()
+        await screenshot(page, f"header-{name}-1280{'' if javascript else '-nojs'}", full_page=False)
+        await assert_no_axe_violations(page)

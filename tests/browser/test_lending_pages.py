@@ -124,6 +124,7 @@ async def test_lender_hands_out_and_takes_back_on_a_phone(lending_site, phone_pa
     tomorrow = (datetime.now(BERLIN) + timedelta(days=1)).date().isoformat()
     await page.goto(f"{base_url}/desks/{world.site_a.id}?day={tomorrow}")
     await page.get_by_role("heading", name="Flexible Arbeitsplätze").wait_for()
+    await page.locator("summary.app-menu__toggle").click()  # a phone: the navigation is in the menu
     main_nav = page.get_by_role("navigation", name="Hauptnavigation")
     assert await main_nav.get_by_role("link", name="Arbeitsplätze", exact=True).get_attribute("aria-current") == "page"
     await screenshot(page, "coworking-day-360")

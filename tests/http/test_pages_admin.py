@@ -120,7 +120,7 @@ async def test_invalid_site_form_shows_each_error_next_to_its_field(client, worl
     assert field_error(html, "field-opening_mon") == "Die Schließzeit muss nach der Öffnungszeit liegen."
     assert field_error(html, "field-opening_tue") == "Bitte geben Sie Zeiten wie 09:00–18:00 ein."
     assert field_error(html, "field-opening_wed")
-    assert field_error(html, "field-timezone") == "Bitte geben Sie eine IANA-Zeitzone wie Europe/Berlin ein."
+    assert field_error(html, "field-timezone") == "Bitte geben Sie eine Zeitzone wie Europe/Berlin ein."
     for field_id in ("field-opening_mon", "field-opening_tue", "field-timezone", "field-latitude", "field-longitude", "field-contact_email"):
         assert is_marked_invalid(html, field_id), field_id
     assert not field_error(html, "field-opening_thu")

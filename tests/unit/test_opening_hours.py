@@ -222,3 +222,65 @@ def test_endpoints_boundaries() -> None:
     # Wednesday is closed.
     assert endpoints(local(2026, 5, 5, 10), local(2026, 5, 6, 10)) == (True, False)
     assert endpoints(local(2026, 5, 3, 10), local(2026, 5, 4, 10)) == (False, True)
+
+
+# --- typed opening hours (admin form) ------------------------------------------------------
+
+from booking.domain.opening_hours import add_window, clock_text, parse_day_text, parse_week_text  # noqa: E402
+
+
+@pytest.mark.parametrize(("text", "windows"), [
+    ("9-18 Uhr", [["09:00", "18:00"]]),
+    ("9:00–18:00", [["09:00", "18:00"]]),
+    ("9 Uhr bis 18 Uhr", [["09:00", "18:00"]]),
+    ("9-12 und 14-18 h", [["09:00", "12:00"], ["14:00", "18:00"]]),
+    ("18-2", [["18:00", "02:00"]]),
+    ("22:30 – 24", [["22:30", "24:00"]]),
+    ("geschlossen", []),
+])
+def test_parse_day_text(text, windows):
+    assert parse_day_text(text) == windows
+
+
+@pytest.mark.parametrize("text", ["9", "18-9", "9-9", "24-2", "25-26", "neun bis zehn", "9-12-15"])
+def test_parse_day_text_refuses(text):
+    with pytest.raises(InvalidInput) as caught:
+        parse_day_text(text, "opening_mon")
+    assert caught.value.field == "opening_mon"
+
+
+def test_clock_text():
+    assert [clock_text(t) for t in ("9", "9 Uhr", "9.30", "09:30 h", "24")] == ["09:00", "09:00", "09:30", "09:30", "24:00"]
+
+
+def test_a_window_past_midnight_continues_on_the_next_day():
+    week: dict[str, list[list[str]]] = {}
+    add_window(week, "fri", "18:00", "02:00")
+    add_window(week, "sun", "20:00", "01:00")
+    add_window(week, "sat", "22:00", "00:00")
+    assert week == {"fri": [["18:00", "24:00"]], "sat": [["00:00", "02:00"], ["22:00", "24:00"]],
+                    "sun": [["20:00", "24:00"]], "mon": [["00:00", "01:00"]]}
+    # And the stored week opens in one stretch from Friday 18:00 to Saturday 02:00.
+    stretches = open_intervals(validate_opening_hours(week), "Europe/Berlin",
+                               Interval(datetime(2030, 3, 8, 12, tzinfo=UTC), datetime(2030, 3, 9, 12, tzinfo=UTC)))
+    assert Interval(datetime(2030, 3, 8, 17, tzinfo=UTC), datetime(2030, 3, 9, 1, tzinfo=UTC)) in stretches
+
+
+@pytest.mark.parametrize(("text", "week"), [
+    ("Mo-Fr 9-18 Uhr", {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}),
+    ("Mo–Do 9–12, 14–18; Sa 10-14", {**{day: [["09:00", "12:00"], ["14:00", "18:00"]] for day in ("mon", "tue", "wed", "thu")},
+                                      "sat": [["10:00", "14:00"]]}),
+    ("Sa, So: 10-16", {"sat": [["10:00", "16:00"]], "sun": [["10:00", "16:00"]]}),
+    ("Fr 18-2\nSa geschlossen", {"fri": [["18:00", "24:00"]], "sat": [["00:00", "02:00"]]}),
+    ("Fri 18-2", {"fri": [["18:00", "24:00"]], "sat": [["00:00", "02:00"]]}),
+    ("Sa-Mo 8-9", {"sat": [["08:00", "09:00"]], "sun": [["08:00", "09:00"]], "mon": [["08:00", "09:00"]]}),
+])
+def test_parse_week_text(text, week):
+    assert parse_week_text(text) == week
+
+
+@pytest.mark.parametrize("text", ["9-18", "Montags 9-18", "Mo-Fr", "Mo-Fr 9"])
+def test_parse_week_text_refuses(text):
+    with pytest.raises(InvalidInput) as caught:
+        parse_week_text(text, "opening_week")
+    assert caught.value.field == "opening_week"
