@@ -42,6 +42,16 @@ def _parse_time(text: str) -> time | None:
         return None
 
 
+def _parse_date(text: str) -> date | None:
+    """ISO (what a date input sends) or the German 8.6.2030 (typed where there is no date picker)."""
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
 def parse_map_query(request: Request, timezone: str) -> tuple[dict[str, str], site_map.MapQuery, FormErrors]:
     """The filter form's values, the query they ask for, and a message per wrong field."""
     params = request.query_params
@@ -52,10 +62,8 @@ def parse_map_query(request: Request, timezone: str) -> tuple[dict[str, str], si
         errors["kind"] = gettext(request, "please choose a kind from the list")
     free_from = free_until = None
     if form["date"] or form["from"] or form["to"]:
-        day: date | None = None
-        try:
-            day = date.fromisoformat(form["date"])
-        except ValueError:
+        day = _parse_date(form["date"])
+        if day is None:
             errors["date"] = gettext(request, "please enter a date like 2030-06-08")
         starts, ends = _parse_time(form["from"]), _parse_time(form["to"])
         if starts is None:
