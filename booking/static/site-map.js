@@ -89,6 +89,8 @@
     var longitude = document.getElementById("field-longitude");
     if (!latitude || !longitude) return;
     element.hidden = false;
+    var hint = document.getElementById("site-map-picker-hint");
+    if (hint) hint.hidden = false;
     var map = L.map(element);
     tileLayer(element).addTo(map);
     var marker = null;
