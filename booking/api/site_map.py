@@ -43,7 +43,8 @@ class SitePropertiesOut(msgspec.Struct):
     calendar_url: str
     timezone: str
     opening_hours: Annotated[dict[str, list[list[str]]], msgspec.Meta(
-        description='weekly hours in the site\'s local time: {"mon": [["09:00", "18:00"]], …}; an empty day is closed')]
+        description='weekly hours in the site\'s local time: {"mon": [["09:00", "18:00"]], …}; an empty day is closed; '
+                    'an empty object: no opening hours (open around the clock)')]
     opening_hours_today: list[list[str]]
     resources: Annotated[ResourceCountsOut, msgspec.Meta(description="how many public resources of each kind the site offers")]
     accessibility: AccessibilityOut
