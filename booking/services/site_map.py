@@ -18,10 +18,12 @@ from sqlmodel import col, select
 
 from booking.domain.geo import distance_km
 from booking.domain.intervals import Interval
-from booking.domain.opening_hours import WEEKDAYS
+from booking.domain.availability import busy_intervals, peak_usage
+from booking.domain.opening_hours import WEEKDAYS, open_intervals
 from booking.models import Blackout, Resource, Site
 from booking.services import catalogue, discovery
-from booking.services.catalogue import RESOURCE_KINDS, ResourceQuery
+from booking.services.catalogue import RESOURCE_KINDS, Availability, ResourceQuery, UsageSegment
+from booking.services.loading import load_holdings, load_rules_for
 from booking.services.context import AppContext
 
 # How far the site page looks ahead for closures and for a resource's next free time.
@@ -199,6 +201,40 @@ class SitePage:
     resources_by_kind: dict[str, list[NextFree]] = field(default_factory=dict)
 
 
+async def _availabilities(app: AppContext, site: Site, resources: list[Resource], window: Interval) -> list[Availability]:
+    """``catalogue.availability`` for every resource of one site at once: a fixed number of
+    queries however many resources the site has."""
+    if not resources:
+        return []
+    window = window.in_utc()
+    ids = [resource.id for resource in resources]
+    async with app.database.reader() as session:
+        rules = await load_rules_for(session, resources)
+        holdings = await load_holdings(session, ids, window, now=app.now())  # type: ignore[arg-type]
+        statement = select(Blackout).where(
+            Blackout.site_id == site.id, Blackout.starts_at < window.ends_at, Blackout.ends_at > window.starts_at)
+        blackouts = list((await session.exec(statement)).all())
+    site_open = open_intervals(site.opening_hours, site.timezone, window) if site.opening_hours else [window]
+    result = []
+    for resource in resources:
+        held = holdings[resource.id]  # type: ignore[index]
+        points = sorted({window.starts_at, window.ends_at} | {
+            t for h in held for t in (h.interval.starts_at, h.interval.ends_at) if window.starts_at < t < window.ends_at})
+        usage = []
+        for start, end in zip(points, points[1:], strict=False):
+            used = peak_usage(held, Interval(start, end))
+            if used:
+                usage.append(UsageSegment(start, end, used))
+        opening = site_open if rules[resource.id].opening_hours_mode != "ignore" else [window]  # type: ignore[index]
+        result.append(Availability(
+            resource=resource, site=site, window=window, capacity=resource.capacity,
+            busy=busy_intervals(held, resource.capacity, window), usage=usage,
+            open=[o for o in opening if o.overlaps(window)],
+            closed=[(Interval(b.starts_at, b.ends_at), b.reason) for b in blackouts if b.resource_id in (None, resource.id)],
+        ))
+    return result
+
+
 async def site_page(app: AppContext, site_id: int) -> SitePage:
     site = await catalogue.get_site(app, site_id)
     zone = ZoneInfo(site.timezone)
@@ -218,8 +254,8 @@ async def site_page(app: AppContext, site_id: int) -> SitePage:
     window = Interval(datetime.combine(today, datetime.min.time(), zone),
                       datetime.combine(today + timedelta(days=NEXT_FREE_DAYS), datetime.min.time(), zone))
     grouped: dict[str, list[NextFree]] = {}
-    for resource, _ in rows:
-        availability = await catalogue.availability(app, None, resource.id, window)  # type: ignore[arg-type]
+    for availability in await _availabilities(app, site, [resource for resource, _ in rows], window):
+        resource = availability.resource
         days = discovery.days_of(availability, site.timezone, today, NEXT_FREE_DAYS, now)
         first = next((stretch for day in days for stretch in day.stretches if stretch.state in ("free", "partly")), None)
         grouped.setdefault(resource.kind, []).append(

@@ -25,7 +25,7 @@ from booking.services.bookings import BookingRequest
 from booking.services.context import AppContext
 from booking.services.demo import SITES, load_demo_data
 from booking.settings import load_settings
-from tests.browser.conftest import PHONE, DESKTOP, assert_no_axe_violations, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, assert_no_axe_violations, screenshot, watch_page_problems
 from tests.conftest import _migrated_url
 from tests.support.live_server import live_server
 
@@ -188,6 +188,7 @@ async def test_map_and_site_pages_have_no_axe_violations(browser, server, viewpo
     context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport=size, **options)
     try:
         page = await context.new_page()
+        problems = watch_page_problems(page)  # CSP violations and script errors are console errors
         await serve_tiles(page)
         await page.goto(server + "/karte")
         await markers_drawn(page)
@@ -201,5 +202,6 @@ async def test_map_and_site_pages_have_no_axe_violations(browser, server, viewpo
         await page.goto(server + "/karte?kind=boot")
         assert await page.locator("#field-kind-error").is_visible()
         await assert_no_axe_violations(page)
+        problems.assert_clean()
     finally:
         await context.close()

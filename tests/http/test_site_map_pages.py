@@ -163,3 +163,25 @@ async def test_a_signed_in_person_subscribes_to_the_sites_calendar(client, world
     url = re.search(r'id="feed-url"[^>]*>([^<]+)</textarea>', created.text).group(1)
     feed = await client.get(url.replace("http://testserver.local", ""))
     assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text
+
+
+async def test_the_next_free_time_of_each_resource_sees_bookings_and_closures(client, app_context, world):
+    # NOW is Monday 2030-06-03 10:00 in Flensburg; the world's sites are open around the clock.
+    await bookings.create_booking(app_context, world["member_a"], BookingRequest(
+        world.room.id, NOW, NOW + timedelta(hours=4)))  # Room A1 taken 10:00–14:00
+    await bookings.create_booking(app_context, world["member_a"], BookingRequest(
+        world.benches.id, NOW, NOW + timedelta(hours=2), quantity=10))  # every bench until 12:00
+    async with app_context.database.transaction() as session:
+        session.add(Blackout(site_id=world.site_a.id, resource_id=world.comparable_room.id,
+                             starts_at=NOW, ends_at=NOW + timedelta(hours=3), reason="Maler"))
+    text = unescape((await client.get(f"/orte/{world.site_a.id}")).text)
+
+    def next_free(name: str) -> str:
+        match = re.search(re.escape(name) + r"</a>.*?nächste freie Zeit:\s*([^<\n]+)", text, re.S)
+        assert match, name
+        return match.group(1).strip()
+
+    assert next_free("Room A1") == "03.06.30, 14:00"
+    assert next_free("Room A2") == "03.06.30, 13:00"
+    assert next_free("Benches") == "03.06.30, 12:00"
+    assert next_free("Hall A") == "03.06.30, 10:00"
