@@ -199,6 +199,7 @@ async def test_map_and_site_pages_have_no_axe_violations(browser, server, viewpo
         await page.wait_for_selector("#site-map .leaflet-marker-icon")
         await assert_no_axe_violations(page)
         await screenshot(page, f"site-{viewport}")
+        problems.ignore(r"status of 400 .*/karte\?kind=boot")  # the answer to the bad filter, on purpose
         await page.goto(server + "/karte?kind=boot")
         assert await page.locator("#field-kind-error").is_visible()
         await assert_no_axe_violations(page)
