@@ -108,7 +108,7 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=BoundedRequest,
         openapi_config=OpenAPIConfig(title="booking", version="1", path="/schema", render_plugins=[SwaggerPage()]),
-        before_send=[security_headers_hook(settings.base_url)],
+        before_send=[security_headers_hook(settings.base_url, image_sources=(settings.map.tile_origin,))],
         request_max_body_size=settings.max_request_body_bytes,
         # Calendar pages over many resources are large and repetitive HTML.
         # Feeds compress themselves once per version (booking/services/feeds.py).

@@ -81,6 +81,32 @@ class PrivacySettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class MapSettings:
+    """The map of the sites (/karte) and the licence of the open data (/api/v1/sites.geojson)."""
+
+    # A Leaflet URL template ({s} sub-domain, {z}/{x}/{y} tile); the city may run its own server.
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    # Shown on every map; the tile server's terms ask for it.
+    tile_attribution: str = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap-Mitwirkende</a>'
+    open_data_license: str = "Datenlizenz Deutschland – Namensnennung – Version 2.0"
+    open_data_license_url: str = "https://www.govdata.de/dl-de/by-2-0"
+
+    def __post_init__(self) -> None:
+        from urllib.parse import urlsplit
+
+        if urlsplit(self.tile_url).scheme not in {"https", "http"} or "{z}" not in self.tile_url:
+            raise SettingsError("map.tile_url: an http(s) URL template with {z}, {x} and {y}")
+
+    @property
+    def tile_origin(self) -> str:
+        """scheme://host of the tile server (sub-domain placeholders widened), for the CSP."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.tile_url)
+        return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     # Empty: booking.sqlite3 in data_dir. A relative SQLite path is taken inside data_dir.
     database_url: str = ""
@@ -100,6 +126,7 @@ class Settings:
     mail: MailSettings = dataclasses.field(default_factory=MailSettings)
     auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
     privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
+    map: MapSettings = dataclasses.field(default_factory=MapSettings)
 
     @property
     def host_name(self) -> str:

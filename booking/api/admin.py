@@ -37,6 +37,10 @@ class SiteIn(msgspec.Struct, forbid_unknown_fields=True):
     timezone: Annotated[str, msgspec.Meta(max_length=64)] = administration.DEFAULT_TIMEZONE
     description: Text4000 = ""
     opening_hours: dict[str, Any] = msgspec.field(default_factory=dict)
+    step_free: bool | None = None
+    accessible_toilet: bool | None = None
+    hearing_loop: bool | None = None
+    accessibility_notes: Text4000 = ""
 
 
 class BlackoutIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -23,6 +23,11 @@ class Site(SQLModel, table=True):
     # {"mon": [["09:00", "18:00"]], "tue": [...], ...} in the site's local time; a missing
     # or empty day is closed.
     opening_hours: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Accessibility, filled in by an admin; None means "not known" (not the same as "no").
+    step_free: bool | None = Field(default=None)
+    accessible_toilet: bool | None = Field(default=None)
+    hearing_loop: bool | None = Field(default=None)
+    accessibility_notes: str = Field(default="", max_length=4000)
     created_at: datetime = instant_field(default_now=True)
 
 

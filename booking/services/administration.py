@@ -220,6 +220,11 @@ class SiteInput:
     timezone: str = DEFAULT_TIMEZONE
     description: str = ""
     opening_hours: Mapping[str, Any] = field(default_factory=dict)
+    # Accessibility for the public site page and the map; None: not known.
+    step_free: bool | None = None
+    accessible_toilet: bool | None = None
+    hearing_loop: bool | None = None
+    accessibility_notes: str = ""
 
 
 def check_site(data: SiteInput) -> SiteInput:
@@ -237,12 +242,15 @@ def check_site(data: SiteInput) -> SiteInput:
     if (latitude is None) != (longitude is None) and not ({"latitude", "longitude"} & checks.errors.keys()):
         checks.add("longitude" if longitude is None else "latitude", "Please give both coordinates, or neither.")
     opening_hours = checks.run(check_opening_hours, data.opening_hours, default_field="opening_hours")
+    accessibility_notes = checks.run(_text, data.accessibility_notes, 4000, "accessibility_notes")
     checks.raise_if_any()
     return SiteInput(
         name=name or "", contact_email=contact_email or "", address=address or "",
         latitude=float(latitude) if latitude is not None else None,
         longitude=float(longitude) if longitude is not None else None,
         timezone=timezone or DEFAULT_TIMEZONE, description=description or "", opening_hours=opening_hours or {},
+        step_free=data.step_free, accessible_toilet=data.accessible_toilet, hearing_loop=data.hearing_loop,
+        accessibility_notes=accessibility_notes or "",
     )
 
 
@@ -264,6 +272,10 @@ def _apply_site(site: Site, data: SiteInput) -> None:
     site.timezone = data.timezone
     site.description = data.description
     site.opening_hours = dict(data.opening_hours)
+    site.step_free = data.step_free
+    site.accessible_toilet = data.accessible_toilet
+    site.hearing_loop = data.hearing_loop
+    site.accessibility_notes = data.accessibility_notes
 
 
 async def create_site(app: AppContext, actor: Principal, data: SiteInput) -> Site:

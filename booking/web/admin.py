@@ -89,13 +89,31 @@ def _site_input(form: Any, errors: FormErrors) -> SiteInput:
         address=form_value(form, "address"), latitude=latitude, longitude=longitude,
         timezone=form_value(form, "timezone"), description=form_value(form, "description"),
         opening_hours=opening_hours_from_form(form, errors),
+        step_free=_yes_no_unknown(form, "step_free", errors), accessible_toilet=_yes_no_unknown(form, "accessible_toilet", errors),
+        hearing_loop=_yes_no_unknown(form, "hearing_loop", errors), accessibility_notes=form_value(form, "accessibility_notes"),
     )
+
+
+ACCESSIBILITY_CHOICES = ("step_free", "accessible_toilet", "hearing_loop")
+
+
+def _yes_no_unknown(form: Any, name: str, errors: FormErrors) -> bool | None:
+    """A select of "yes", "no" or "" (not known)."""
+    value = form_value(form, name)
+    if value not in {"", "yes", "no"}:
+        errors.setdefault(name, "Please choose from the list.")
+        return None
+    return None if value == "" else value == "yes"
 
 
 def _site_form(site: Site | None) -> dict[str, str]:
     if site is None:
         return {"timezone": administration.DEFAULT_TIMEZONE} | opening_hours_to_form({})
     values = {name: _text(getattr(site, name)) for name in SITE_FIELDS}
+    for name in ACCESSIBILITY_CHOICES:
+        value = getattr(site, name)
+        values[name] = "" if value is None else "yes" if value else "no"
+    values["accessibility_notes"] = site.accessibility_notes
     # A site stored without hours was confirmed as open around the clock: keep that ticked.
     return values | opening_hours_to_form(site.opening_hours) | {"always_open": "" if site.opening_hours else "1"}
 
@@ -222,7 +240,8 @@ class AdminController(Controller):
         return self._site_form_again(request, site, form, errors)
 
     def _site_form_again(self, request: Request, site: Site | None, form: Any, errors: FormErrors) -> Template:
-        values = form_values(form, (*SITE_FIELDS, *OPENING_FIELDS, "opening_week")) | {"always_open": "1" if checkbox(form, "always_open") else ""}
+        fields = (*SITE_FIELDS, *OPENING_FIELDS, "opening_week", *ACCESSIBILITY_CHOICES, "accessibility_notes")
+        values = form_values(form, fields) | {"always_open": "1" if checkbox(form, "always_open") else ""}
         context = {"site": site, "form": values, "errors": translate_errors(request, errors)}
         return _page(request, "admin/site_form.html", context, status_code=400)
 

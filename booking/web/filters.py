@@ -63,4 +63,8 @@ FILTERS: dict[str, Any] = {
 
 
 def globals_for(app_context: AppContext) -> dict[str, Any]:
-    return {"service_base_url": app_context.settings.base_url}
+    return {
+        "service_base_url": app_context.settings.base_url,
+        # The site map's tile server (the admin's site form places a site by a click on the map).
+        "map_tiles": {"tile_url": app_context.settings.map.tile_url, "attribution": app_context.settings.map.tile_attribution},
+    }

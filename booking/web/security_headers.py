@@ -20,8 +20,8 @@ EMBEDDABLE_PREFIX = "/embed/"
 HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600
 
 
-def content_security_policy(path: str) -> str:
-    """The policy for an answer to ``path``."""
+def content_security_policy(path: str, *, image_sources: tuple[str, ...] = ()) -> str:
+    """The policy for an answer to ``path``; ``image_sources``: other origins of images (map tiles)."""
     framing = "*" if path.startswith(EMBEDDABLE_PREFIX) else "'none'"
     scripts = styles = "'self'"
     return "; ".join(
@@ -29,7 +29,7 @@ def content_security_policy(path: str) -> str:
             "default-src 'self'",
             f"script-src {scripts}",
             f"style-src {styles}",
-            "img-src 'self' data:",
+            " ".join(("img-src 'self' data:", *image_sources)),
             "font-src 'self'",
             "connect-src 'self'",
             "object-src 'none'",
@@ -40,10 +40,10 @@ def content_security_policy(path: str) -> str:
     )
 
 
-def security_headers(path: str, *, https: bool) -> dict[str, str]:
+def security_headers(path: str, *, https: bool, image_sources: tuple[str, ...] = ()) -> dict[str, str]:
     """Every security header of an answer to ``path``; HSTS only when served over https."""
     headers = {
-        "Content-Security-Policy": content_security_policy(path),
+        "Content-Security-Policy": content_security_policy(path, image_sources=image_sources),
         "X-Content-Type-Options": "nosniff",
         # Secret URLs (feeds, login and reset links) never travel to other sites in a Referer.
         "Referrer-Policy": "same-origin",
@@ -55,15 +55,16 @@ def security_headers(path: str, *, https: bool) -> dict[str, str]:
     return headers
 
 
-def security_headers_hook(base_url: str) -> Callable[[Message, Scope], Awaitable[None]]:
-    """A Litestar ``before_send`` hook adding ``security_headers`` to every HTTP answer."""
+def security_headers_hook(base_url: str, *, image_sources: tuple[str, ...] = ()) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A Litestar ``before_send`` hook adding ``security_headers`` to every HTTP answer;
+    ``image_sources``: the map's tile server (settings ``map.tile_url``)."""
     https = base_url.lower().startswith("https://")
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders.from_message(message)
-        for name, value in security_headers(scope.get("path", "/"), https=https).items():
+        for name, value in security_headers(scope.get("path", "/"), https=https, image_sources=image_sources).items():
             headers[name] = value
 
     return add_security_headers

@@ -347,6 +347,12 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("DELETE", "/api/v1/admin/sites/{site_id:int}/staff/{user_id:int}"): Expect(MANAGERS_OF_A),
     ("GET", "/api/v1/admin/mail/parked"): Expect(CITY_ADMIN),
     ("POST", "/api/v1/admin/mail/parked/{message_id:int}/retry"): Expect(CITY_ADMIN),
+    # --- the map of the sites, a site's page, open data (booking/web/site_map.py, api/site_map.py)
+    ("GET", "/karte"): Expect(EVERYONE),
+    ("GET", "/map"): Expect(EVERYONE),
+    ("GET", "/orte/{site_id:int}"): Expect(EVERYONE),
+    ("POST", "/orte/{site_id:int}/feed"): Expect(SIGNED_IN),
+    ("GET", "/api/v1/sites.geojson"): Expect(EVERYONE),
 }
 
 # Routes the framework owns (no guard of ours): OpenAPI pages and static files.

@@ -60,3 +60,21 @@ def test_security_txt_contact_prefers_the_security_setting():
     text = security_txt(settings, now=datetime(2027, 1, 31, 12, tzinfo=timezone.utc), valid_days=365)
     assert "Contact: https://stadt.example/sicherheit\n" in text
     assert "Expires: 2028-01-31T12:00:00Z\n" in text
+
+
+def test_map_defaults_to_the_openstreetmap_tiles_and_a_named_licence():
+    settings = load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY})
+    assert settings.map.tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert settings.map.tile_origin == "https://tile.openstreetmap.org"
+    assert "OpenStreetMap" in settings.map.tile_attribution
+    assert settings.map.open_data_license.startswith("Datenlizenz Deutschland")
+
+
+def test_a_city_tile_server_with_sub_domains_is_allowed_as_an_image_origin():
+    settings = load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY, "BOOKING_MAP__TILE_URL": "https://{s}.karte.flensburg.example/{z}/{x}/{y}.png"})
+    assert settings.map.tile_origin == "https://*.karte.flensburg.example"
+
+
+def test_a_tile_url_without_a_template_is_refused():
+    with pytest.raises(SettingsError, match="map.tile_url"):
+        load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY, "BOOKING_MAP__TILE_URL": "javascript:alert(1)"})

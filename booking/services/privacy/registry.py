@@ -189,7 +189,8 @@ REGISTRY: tuple[TablePolicy, ...] = (
     TablePolicy(
         "site",
         {"id": N, "name": N, "address": N, "latitude": N, "longitude": N, "timezone": N, "contact_email": P,
-         "description": N, "opening_hours": N, "created_at": N},
+         "description": N, "opening_hours": N, "step_free": N, "accessible_toilet": N, "hearing_loop": N,
+         "accessibility_notes": N, "created_at": N},
         owner=("contact_email",), retention="as long as the site exists",
         on_erasure="unlink", export="",
         notes="a function mailbox; a contact address equal to the person's e-mail is removed",

@@ -1,0 +1,208 @@
+"""The map of the Engagement-Orte (/karte) and a site's page (/orte/<id>) in Chromium against a
+live server with the demo data: one marker (or cluster) per listed site, the filter "free on
+a Saturday 10–13, a tent" in the list and on the map, the list with tiles blocked and with
+JavaScript off, axe at 360 and 1280 px.
+
+Tiles are answered by the test (a plain grey PNG) — the machine that runs the tests may have
+no internet, and the page must not depend on it anyway.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+from sqlmodel import select
+
+from booking.db import Database
+from booking.models import Policy, Resource, Site, User
+from booking.services import accounts, bookings
+from booking.services.bookings import BookingRequest
+from booking.services.context import AppContext
+from booking.services.demo import SITES, load_demo_data
+from booking.settings import load_settings
+from tests.browser.conftest import DESKTOP, PHONE, assert_no_axe_violations, screenshot, watch_page_problems
+from tests.conftest import _migrated_url
+from tests.support.live_server import live_server
+
+TILES = "https://tile.openstreetmap.org/"
+SATURDAY = "2030-06-08"
+# The tents are booked with a clock a week before that Saturday (within the rules' horizon).
+BOOKING_CLOCK = datetime(2030, 6, 1, 8, 0, tzinfo=UTC)
+SATURDAY_10_TO_13 = (datetime(2030, 6, 8, 8, 0, tzinfo=UTC), datetime(2030, 6, 8, 11, 0, tzinfo=UTC))
+TENT_SITE = "Bürgerhaus Mürwik"
+DEMO_SITE_NAMES = sorted((site["name"] for site in SITES), key=str.casefold)
+
+
+def grey_png(size: int = 256) -> bytes:
+    """A plain light-grey PNG tile (no image library needed)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + b"\xe4" * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+TILE = grey_png()
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # A database of its own: the demo data and the booked tents must be all there is.
+    path = tmp_path_factory.mktemp("site-map") / "booking.sqlite3"
+    return _migrated_url(f"sqlite+aiosqlite:///{path}")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def seeded(db_url: str) -> str:
+    """The demo, plus a tent at Bürgerhaus Mürwik; every tent of the Dingebörse is booked on the Saturday 10–13."""
+    import secrets
+
+    settings = load_settings(env={}, database_url=db_url, secret_key=secrets.token_hex(32), run_worker_in_process=False)
+    database = Database(db_url)
+    try:
+        await load_demo_data(AppContext(database=database, settings=settings))
+        async with database.transaction() as session:
+            muerwik = (await session.exec(select(Site).where(Site.name == TENT_SITE))).one()
+            tent = Resource(site_id=muerwik.id, kind="item", name="Zelt 4×4 m", category="Zelte")
+            session.add(tent)
+            await session.flush()
+            session.add(Policy(resource_id=tent.id, opening_hours_mode="endpoints", min_duration_minutes=60))
+        app = AppContext(database=database, settings=settings, clock=lambda: BOOKING_CLOCK)
+        async with database.reader() as session:
+            member = (await session.exec(select(User).where(User.email == "mitglied@demo.example"))).one()
+            tents = list((await session.exec(
+                select(Resource).join(Site).where(Resource.category == "Zelte", Site.name == "Dingebörse Innenstadt"))).all())
+        principal = await accounts.principal_for_user_id(app, member.id)
+        assert len(tents) == 2
+        for resource in tents:
+            await bookings.create_booking(app, principal, BookingRequest(
+                resource.id, *SATURDAY_10_TO_13, quantity=resource.capacity, organisation_id=next(iter(principal.organisation_roles))))
+    finally:
+        await database.dispose()
+    return db_url
+
+
+@pytest.fixture(scope="module")
+def server(seeded: str) -> Iterator[str]:
+    with live_server(seeded) as base_url:
+        yield base_url
+
+
+async def serve_tiles(page) -> None:
+    async def answer(route):
+        await route.fulfill(status=200, content_type="image/png", body=TILE)
+    await page.route(TILES + "**", answer)
+
+
+async def listed_sites(page) -> list[str]:
+    return [name.strip() for name in await page.locator(".app-site-list .app-site-card__title").all_inner_texts()]
+
+
+async def markers_drawn(page) -> int:
+    """Sites on the map: a marker counts one, a cluster the number it shows."""
+    await page.wait_for_selector("#site-map .leaflet-marker-icon")
+    return await page.evaluate("""() => [...document.querySelectorAll('#site-map .leaflet-marker-icon')]
+        .reduce((sum, icon) => sum + (icon.classList.contains('marker-cluster') ? parseInt(icon.textContent, 10) : 1), 0)""")
+
+
+async def test_the_map_shows_every_demo_site_once_and_the_list_the_same(page, server):
+    await serve_tiles(page)
+    await page.goto(server + "/karte")
+    assert await listed_sites(page) == DEMO_SITE_NAMES
+    assert await page.locator("#site-map").is_visible()
+    assert await markers_drawn(page) == len(DEMO_SITE_NAMES)
+    assert await page.locator('header nav a[href="/karte"][aria-current="page"]').count() == 1
+    # A popup shows the site's card: name, address, today's hours, what is on offer, links.
+    first = page.locator("#site-map .leaflet-marker-icon:not(.marker-cluster)").first
+    if await first.count():
+        await first.click()
+        popup = page.locator(".leaflet-popup-content")
+        await popup.wait_for()
+        assert await popup.locator('a[href^="/orte/"]').count() >= 1
+        assert await popup.locator('a[href^="/calendar?site="]').count() == 1
+
+
+async def test_free_on_saturday_morning_with_a_tent_shows_only_the_site_with_a_free_tent(page, server):
+    await serve_tiles(page)
+    await page.goto(server + "/karte")
+    await page.select_option("#field-kind", "item")
+    await page.select_option("#field-category", "Zelte")
+    await page.fill("#field-date", SATURDAY)
+    await page.fill("#field-from", "10:00")
+    await page.fill("#field-to", "13:00")
+    async with page.expect_navigation():
+        await page.click("#map-filter button[type=submit]")
+    assert await listed_sites(page) == [TENT_SITE]
+    assert await markers_drawn(page) == 1
+    # Later that day the Dingebörse has its tents back.
+    await page.goto(server + f"/karte?kind=item&category=Zelte&date={SATURDAY}&from=13:00&to=14:00")
+    assert await listed_sites(page) == sorted([TENT_SITE, "Dingebörse Innenstadt"], key=str.casefold)
+    assert await markers_drawn(page) == 2
+
+
+async def test_with_tiles_blocked_the_list_works(page, server):
+    page.problems.ignore(r"Failed to load resource")  # the blocked tiles
+    await page.route(TILES + "**", lambda route: route.abort())
+    await page.goto(server + "/karte?kind=room")
+    assert await listed_sites(page) == ["Bürgerhaus Mürwik", "Coworking Sandberg", "Engagement-Ort Neustadt", "Stadtteilhaus Fruerlund"]
+    link = page.locator('.app-site-list a[href^="/orte/"]').first
+    async with page.expect_navigation():
+        await link.click()
+    assert await page.locator("h1").inner_text() == "Bürgerhaus Mürwik"
+
+
+async def test_without_javascript_the_filters_and_the_list_work(browser, server):
+    context = await browser.new_context(java_script_enabled=False, locale="de-DE", viewport=PHONE)
+    try:
+        page = await context.new_page()
+        await page.goto(server + "/karte")
+        assert await listed_sites(page) == DEMO_SITE_NAMES
+        assert not await page.locator("#site-map").is_visible()  # no empty box where the map would be
+        assert not await page.locator("#use-my-location").is_visible()
+        await page.check("#field-step_free")
+        await page.select_option("#field-kind", "desk")
+        async with page.expect_navigation():
+            await page.click("#map-filter button[type=submit]")
+        assert await listed_sites(page) == ["Engagement-Ort Neustadt"]  # step-free with desks
+        await page.goto(server + "/karte?sort=distance&lat=54.8046&lon=9.4466")
+        assert (await listed_sites(page))[0] == "Bürgerhaus Mürwik"
+    finally:
+        await context.close()
+
+
+async def _site_id(page, server: str, name: str) -> str:
+    await page.goto(server + "/karte")
+    href = await page.locator(".app-site-list .app-site-card__title a", has_text=name).get_attribute("href")
+    return href
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+async def test_map_and_site_pages_have_no_axe_violations(browser, server, viewport):
+    size = PHONE if viewport == "phone" else DESKTOP
+    options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if viewport == "phone" else {}
+    context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport=size, **options)
+    try:
+        page = await context.new_page()
+        problems = watch_page_problems(page)  # CSP violations and script errors are console errors
+        await serve_tiles(page)
+        await page.goto(server + "/karte")
+        await markers_drawn(page)
+        await assert_no_axe_violations(page)
+        await screenshot(page, f"map-{viewport}")
+        site_path = await _site_id(page, server, "Dingebörse Innenstadt")
+        await page.goto(server + site_path)
+        await page.wait_for_selector("#site-map .leaflet-marker-icon")
+        await assert_no_axe_violations(page)
+        await screenshot(page, f"site-{viewport}")
+        problems.ignore(r"status of 400 .*/karte\?kind=boot")  # the answer to the bad filter, on purpose
+        await page.goto(server + "/karte?kind=boot")
+        assert await page.locator("#field-kind-error").is_visible()
+        await assert_no_axe_violations(page)
+        problems.assert_clean()
+    finally:
+        await context.close()

@@ -1,0 +1,79 @@
+"""GET /api/v1/sites.geojson: valid RFC 7946 (the official GeoJSON schema, [lon, lat] order),
+licensed, documented, and free of personal data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema_rs
+from sqlmodel import select
+
+from booking.models import Organisation, Site, User
+from booking.services.context import AppContext
+from booking.services.demo import load_demo_data
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "support" / "geojson-FeatureCollection.schema.json").read_text())
+# A fixed clock: the demo books relative to "now" and the hours of "today" must not depend on the day.
+NOW = datetime(2030, 6, 3, 9, 0, tzinfo=UTC)  # a Monday
+
+
+async def _demo(database, settings) -> AppContext:
+    app = AppContext(database=database, settings=settings, clock=lambda: NOW)
+    await load_demo_data(app)
+    return app
+
+
+async def test_the_sites_are_a_valid_feature_collection_in_longitude_latitude_order(client, database, settings):
+    app = await _demo(database, settings)
+    response = await client.get("/api/v1/sites.geojson")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    document = response.json()
+    jsonschema_rs.validate(SCHEMA, document)
+    async with app.database.reader() as session:
+        sites = list((await session.exec(select(Site))).all())
+    assert len(document["features"]) == len(sites) == 5
+    neustadt = next(f for f in document["features"] if f["properties"]["name"] == "Engagement-Ort Neustadt")
+    # RFC 7946 §3.1.1: longitude first. Flensburg lies at 54.8° N, 9.4° E.
+    assert neustadt["geometry"] == {"type": "Point", "coordinates": [9.4327, 54.7993]}
+    assert neustadt["properties"]["url"] == f"http://testserver.local/orte/{neustadt['id']}"
+    assert neustadt["properties"]["resources"] == {"room": 4, "desk": 1, "item": 0}
+    assert neustadt["properties"]["opening_hours_today"] == [["08:00", "22:00"]]
+    assert neustadt["properties"]["accessibility"]["step_free"] is True
+    fruerlund = next(f for f in document["features"] if f["properties"]["name"] == "Stadtteilhaus Fruerlund")
+    assert fruerlund["properties"]["accessibility"]["hearing_loop"] is None  # not known is not "no"
+    assert document["license"]["name"] == settings.map.open_data_license
+    assert document["license"]["url"].startswith("https://")
+
+
+async def test_a_site_without_coordinates_has_no_geometry_and_still_validates(client, database, settings):
+    async with database.transaction() as session:
+        session.add(Site(name="Noch ohne Ort", contact_email="ort@site.example"))
+    document = (await client.get("/api/v1/sites.geojson")).json()
+    jsonschema_rs.validate(SCHEMA, document)
+    assert document["features"][0]["geometry"] is None
+
+
+async def test_no_personal_data_in_the_open_data(client, database, settings):
+    app = await _demo(database, settings)
+    text = (await client.get("/api/v1/sites.geojson")).text.casefold()
+    async with app.database.reader() as session:
+        users = list((await session.exec(select(User))).all())
+        organisations = list((await session.exec(select(Organisation))).all())
+    assert len(users) >= 6
+    for user in users:
+        assert user.email.casefold() not in text
+        assert user.display_name.casefold() not in text
+        assert user.email.split("@")[0].casefold() + "@" not in text
+    for organisation in organisations:  # who booked where is nobody's business
+        assert organisation.name.casefold() not in text
+
+
+async def test_the_open_data_is_documented_in_the_openapi(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    operation = schema["paths"]["/api/v1/sites.geojson"]["get"]
+    content = operation["responses"]["200"]["content"]
+    assert "application/geo+json" in content
+    assert "license" in json.dumps(schema["components"]["schemas"])
