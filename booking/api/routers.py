@@ -16,6 +16,7 @@ API_MODULES = (
     "booking.api.coworking",
     "booking.api.admin",
     "booking.api.privacy",
+    "booking.api.directory",
 )
 
 

@@ -21,6 +21,8 @@ WEB_MODULES = (
     "booking.web.coworking",
     "booking.web.legal",
     "booking.web.privacy",
+    "booking.web.directory",
+    "booking.web.admin_fields",
 )
 
 
