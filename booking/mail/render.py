@@ -116,6 +116,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     # to the person who asked to join: approved (optional link_url) or declined (optional reason)
     "join_request_approved": ("organisation_name",),
     "join_request_declined": ("organisation_name",),
+    # to the city administrators: a person registered a new association (requester_name) that
+    # waits for confirmation; link_url is its administration page
+    "organisation_to_confirm": ("organisation_name", "requester_name", "link_url"),
+    # to the administrators of an association the city confirmed: it can book now; optional link_url
+    "organisation_confirmed": ("organisation_name",),
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.

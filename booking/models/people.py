@@ -35,6 +35,9 @@ class Organisation(SQLModel, table=True):
     # nothing of it is shown to the public.
     listed_in_directory: bool = Field(default=False)
     website: str = Field(default="", max_length=500)
+    # Registered by a person on behalf of a new association: it cannot book until a city
+    # administrator confirms it.
+    is_pending: bool = Field(default=False)
 
 
 class Membership(SQLModel, table=True):

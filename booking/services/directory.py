@@ -165,6 +165,36 @@ async def update_profile(app: AppContext, actor: Principal, organisation_id: int
         return organisation
 
 
+async def confirm_organisation(app: AppContext, actor: Principal, organisation_id: int) -> Organisation:
+    """A city administrator confirms an association registered by a person: it may book from
+    now on, and its administrators are told by e-mail."""
+    if not actor.is_city_admin:
+        raise PermissionDenied("only city administrators may confirm new organisations")
+    async with app.database.transaction() as session:
+        organisation = await session.get(Organisation, organisation_id)
+        if organisation is None:
+            raise NotFound(f"organisation {organisation_id} does not exist")
+        if not organisation.is_pending:
+            raise InvalidInput("this organisation is confirmed already", field="general")
+        organisation.is_pending = False
+        session.add(organisation)
+        admins = (
+            await session.exec(
+                select(User)
+                .join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
+                .where(Membership.organisation_id == organisation_id, Membership.role == "admin", col(User.is_active).is_(True))
+            )
+        ).all()
+        for admin in admins:
+            await enqueue(
+                session, settings=app.settings, kind="organisation_confirmed", recipient=admin.email, language=admin.language,
+                context={"organisation_name": organisation.name, "recipient_name": admin.display_name,
+                         "link_url": f"/organisation/{organisation_id}"},
+                now=app.now(),
+            )
+        return organisation
+
+
 # --------------------------------------------------------------------------- the directory
 
 

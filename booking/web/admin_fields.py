@@ -1,5 +1,6 @@
 """The list of fields of activity (Sport, Kultur, …) that organisations choose from: city
-administrators add, rename and remove entries."""
+administrators add, rename and remove entries. And confirming an association that a person
+registered (until then it cannot book)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from booking.services import directory
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId
 from booking.web.base import FormErrors, flash, form_value, page_city_admin, redirect, render_page
-from booking.web.texts import error_fields, gettext
+from booking.web.texts import error_fields, gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
 
@@ -65,4 +66,18 @@ async def delete_field(request: Request, app_context: Ctx, field_id: RowId) -> R
     return redirect("/admin/fields")
 
 
-ROUTES: list[Any] = [fields_page, add_field, rename_field, delete_field]
+@post("/admin/organisations/{organisation_id:int}/confirm", guards=[page_city_admin], name="admin:organisation-confirm")
+async def confirm_organisation(request: Request, app_context: Ctx, organisation_id: RowId) -> Response:
+    """Confirm an association a person registered (it may book from now on)."""
+    try:
+        await directory.confirm_organisation(app_context, request.user, organisation_id)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        flash(request, "warning", translate_message(request, error.message))
+        return redirect(f"/admin/organisations/{organisation_id}")
+    flash(request, "success", gettext(request, "The organisation is confirmed and can book now."))
+    return redirect(f"/admin/organisations/{organisation_id}")
+
+
+ROUTES: list[Any] = [fields_page, add_field, rename_field, delete_field, confirm_organisation]

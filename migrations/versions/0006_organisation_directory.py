@@ -1,4 +1,4 @@
-"""organisation directory: profile, fields of activity, join requests
+"""organisation directory: profile, fields of activity, join requests, associations waiting for confirmation
 
 Revision ID: 0006_orgs
 Revises: 0003_perf
@@ -63,6 +63,7 @@ def upgrade() -> None:
         # Existing organisations are not listed until their admins opt in.
         batch_op.add_column(sa.Column('listed_in_directory', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('website', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('is_pending', sa.Boolean(), nullable=False, server_default=sa.false()))
 
     # The starting list of fields of activity; city admins edit it afterwards.
     fields = sa.table('field_of_activity', sa.column('name', sa.String), sa.column('position', sa.Integer))
@@ -72,6 +73,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('organisation', schema=None) as batch_op:
+        batch_op.drop_column('is_pending')
         batch_op.drop_column('website')
         batch_op.drop_column('listed_in_directory')
 

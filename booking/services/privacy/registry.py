@@ -182,7 +182,7 @@ REGISTRY: tuple[TablePolicy, ...] = (
     TablePolicy(
         "organisation",
         {"id": N, "name": N, "contact_email": P, "description": N, "created_at": N, "listed_in_directory": N,
-         "website": N},
+         "website": N, "is_pending": N},
         owner=("contact_email",), retention="as long as the organisation exists",
         on_erasure="unlink", export="",
         notes="a contact address equal to the person's e-mail is removed",
