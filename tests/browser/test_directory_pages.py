@@ -152,3 +152,28 @@ async def test_join_request_at_360(phone_page, server: str, world: World, mail_s
             Membership.user_id == world["member_b"].user_id, Membership.organisation_id == world.org_a.id))).first()
     assert membership is not None
     await wait_for_mail(mail_server, "member_b@example.org", "Willkommen bei Org A")
+
+
+async def test_admin_and_registration_pages_at_1280(page, server: str, world: World) -> None:
+    """The list of fields of activity, a new association waiting for confirmation, the
+    registration form with its new field: each passes axe."""
+    async with world.app.database.transaction() as session:
+        session.add(Organisation(name="Umweltgruppe Sandberg", is_pending=True))
+    await page.goto(server + "/register")
+    await page.get_by_label("Sie registrieren sich für einen neuen Verein? Sein Name").wait_for()
+    await assert_no_axe_violations(page)
+    await sign_in(page, server, world, "city_admin")
+    await page.goto(server + "/admin/fields")
+    assert await page.get_by_role("button", name="Umbenennen: Kultur").count() == 1
+    await screenshot(page, "directory-admin-fields-1280")
+    await assert_no_axe_violations(page)
+    await page.goto(server + "/admin/organisations")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Umweltgruppe Sandberg").click()
+    await assert_no_axe_violations(page)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Organisation bestätigen").click()
+    assert "bestätigt" in await page.locator("main").inner_text()
+    async with world.app.database.reader() as session:
+        confirmed = (await session.exec(select(Organisation).where(Organisation.name == "Umweltgruppe Sandberg"))).one()
+    assert not confirmed.is_pending
