@@ -17,6 +17,7 @@ API_MODULES = (
     "booking.api.admin",
     "booking.api.privacy",
     "booking.api.site_map",
+    "booking.api.directory",
 )
 
 

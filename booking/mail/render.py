@@ -107,6 +107,20 @@ KINDS: dict[str, tuple[str, ...]] = {
     "accessibility_feedback": ("feedback_message",),
     # to a person who asked to delete their account: the confirming link; optional expires_in
     "erase_confirm": ("link_url",),
+    # to the admins of an organisation listed in the directory: a visitor's message through the
+    # contact form; reply_to is the visitor's address (only in Reply-To, the visitor sees none)
+    "organisation_contact": ("organisation_name", "contact_message", "sender_name", "reply_to"),
+    # to the admins of an organisation: someone asks to join; requester_name, link_url (the
+    # organisation page); optional join_message
+    "join_request_to_admins": ("organisation_name", "requester_name", "link_url"),
+    # to the person who asked to join: approved (optional link_url) or declined (optional reason)
+    "join_request_approved": ("organisation_name",),
+    "join_request_declined": ("organisation_name",),
+    # to the city administrators: a person registered a new association (requester_name) that
+    # waits for confirmation; link_url is its administration page
+    "organisation_to_confirm": ("organisation_name", "requester_name", "link_url"),
+    # to the administrators of an association the city confirmed: it can book now; optional link_url
+    "organisation_confirmed": ("organisation_name",),
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.
@@ -131,6 +145,9 @@ _OPTIONAL: dict[str, Any] = {
     "sender_name": None,
     "sender_email": None,
     "page_url": None,
+    "reply_to": None,
+    "join_message": None,
+    "link_url": None,
 }
 
 
@@ -149,7 +166,8 @@ class RenderedMail:
     html: str
     language: str
     sender_name: str
-    # The site's mailbox for Reply-To ("" when the mail is not about a site).
+    # The site's mailbox for Reply-To, or the ``reply_to`` of the context (the sender of a
+    # contact message); "" when there is none.
     reply_to: str = ""
 
 
@@ -241,7 +259,7 @@ def render_mail(
         html=html,
         language=language,
         sender_name=_sender_name(values.get("site_name"), settings, language),
-        reply_to=str(values.get("site_email") or ""),
+        reply_to=str(values.get("reply_to") or values.get("site_email") or ""),
     )
 
 

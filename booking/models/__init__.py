@@ -2,6 +2,7 @@
 
 from booking.models.base import utc_now
 from booking.models.bookings import Booking, BookingEvent, Loan, Series
+from booking.models.directory import FieldOfActivity, JoinRequest, OrganisationField
 from booking.models.invitations import Invitation
 from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, OutboxMessage
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
@@ -15,11 +16,14 @@ __all__ = [
     "EmailToken",
     "FeedDocumentCache",
     "FeedToken",
+    "FieldOfActivity",
     "Invitation",
+    "JoinRequest",
     "Loan",
     "LoginSession",
     "Membership",
     "Organisation",
+    "OrganisationField",
     "OutboxMessage",
     "Policy",
     "Resource",

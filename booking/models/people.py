@@ -31,6 +31,13 @@ class Organisation(SQLModel, table=True):
     contact_email: str | None = Field(default=None, max_length=320)
     description: str = Field(default="", max_length=4000)
     created_at: datetime = instant_field(default_now=True)
+    # The organisation's admins opt in to the public directory (/organisationen); until then
+    # nothing of it is shown to the public.
+    listed_in_directory: bool = Field(default=False)
+    website: str = Field(default="", max_length=500)
+    # Registered by a person on behalf of a new association: it cannot book until a city
+    # administrator confirms it.
+    is_pending: bool = Field(default=False)
 
 
 class Membership(SQLModel, table=True):

@@ -26,7 +26,7 @@ from booking.auth.principal import Principal
 from booking.db.errors import is_overlap_violation
 from booking.db.locking import lock_resource_with
 from booking.domain.availability import Holding, conflicting
-from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
+from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import UNDO_CANCEL_WINDOW, CHANGEABLE, Action, Status, next_status, undo_cancel_status
 from booking.domain.policies import Blackout as BlackoutRule
@@ -174,6 +174,11 @@ async def check_booker(session: AsyncSession, actor: Principal, placement: Place
         raise NotFound(f"organisation {organisation_id} does not exist", field="organisation_id")
     if not can_book_for(actor, organisation_id):
         raise PermissionDenied("you can only book for organisations you are a member of", field="organisation_id")
+    if organisation_id is not None:
+        # From the identity map when the placement loaded it: no second query.
+        organisation = placement.organisation if placement.organisation_checked else await session.get(Organisation, organisation_id)
+        if organisation is not None and organisation.is_pending:
+            raise PolicyViolation("this organisation waits for the city's confirmation and cannot book yet", field="organisation_id")
     if not placement.is_staff and not may_book(placement.rules, organisation_id, actor.member_of):
         raise PermissionDenied(
             "only members of the organisations named by the site may book this resource", field="organisation_id"

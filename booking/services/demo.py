@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from booking.domain.errors import DomainError
-from booking.models import Membership, Organisation, Policy, Resource, Site, SiteRole, User
+from booking.models import FieldOfActivity, Membership, Organisation, OrganisationField, Policy, Resource, Site, SiteRole, User
 from booking.services import accounts, bookings
 from booking.services.context import AppContext
 from booking.settings import Settings
@@ -115,6 +115,20 @@ ORGANISATIONS = [
     ("Repair-Café Flensburg", "hallo@repaircafe-flensburg.example"),
 ]
 
+# The public profiles in the organisation directory (/organisationen), by organisation index:
+# description, website, fields of activity (names of the starting list).
+PROFILES = {
+    0: ("Breitensport für alle Generationen: Turnen, Gymnastik, Volleyball und Yoga für Ältere in Mürwik.",
+        "https://tv-muerwik.example", ("Sport", "Soziales")),
+    1: ("Nachbarinnen und Nachbarn helfen einander: Einkaufshilfe, Sprachcafé, Begleitung zu Ämtern und ein "
+        "offener Treff jeden Donnerstag.", "", ("Nachbarschaftshilfe", "Soziales")),
+    2: ("Konzerte, Lesungen und ein Chor in der Neustadt – offen für alle, die mitmachen wollen.",
+        "https://kultur-neustadt.example", ("Kultur", "Bildung")),
+    3: ("Kaputte Toaster, Fahrräder und Kleidung gemeinsam reparieren statt wegwerfen. Einmal im Monat im "
+        "Bürgerhaus.", "https://repaircafe-flensburg.example", ("Umwelt", "Bildung")),
+}
+STARTING_FIELDS = ("Sport", "Kultur", "Nachbarschaftshilfe", "Umwelt", "Soziales", "Bildung")
+
 # role, e-mail, name, city admin?, organisation index + role, site indexes + role
 PEOPLE = [
     ("city admin", "admin@demo.example", "Karin Koordination", True, None, []),
@@ -137,8 +151,12 @@ async def load_demo_data(app: AppContext, *, seed: int = 7) -> list[tuple[str, s
         sites = [Site(**data) for data in SITES]  # type: ignore[arg-type]
         session.add_all(sites)
         organisations = [Organisation(name=name, contact_email=email) for name, email in ORGANISATIONS]
+        for index, (description, website, _) in PROFILES.items():
+            organisations[index].description, organisations[index].website = description, website
+            organisations[index].listed_in_directory = True
         session.add_all(organisations)
         await session.flush()
+        await _demo_fields(session, organisations)
         resources: list[Resource] = []
         for site_index, kind, name, category, capacity, seats, approval, accessibility in RESOURCES:
             resource = Resource(
@@ -182,6 +200,20 @@ async def load_demo_data(app: AppContext, *, seed: int = 7) -> list[tuple[str, s
     return accounts_out
 
 
+async def _demo_fields(session, organisations) -> None:  # type: ignore[no-untyped-def]
+    """The starting list of fields of activity (the migration adds it; a database made otherwise
+    may lack it) and the demo organisations' choices."""
+    fields = {row.name: row for row in (await session.exec(select(FieldOfActivity))).all()}
+    for position, name in enumerate(STARTING_FIELDS):
+        if name not in fields:
+            fields[name] = FieldOfActivity(name=name, position=position)
+            session.add(fields[name])
+    await session.flush()
+    for index, (_, _, names) in PROFILES.items():
+        for name in names:
+            session.add(OrganisationField(organisation_id=organisations[index].id, field_id=fields[name].id))
+
+
 async def _demo_bookings(app, resources, sites, organisations, users, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     member = await accounts.principal_for_user_id(app, users["mitglied@demo.example"].id)
     neighbour = await accounts.principal_for_user_id(app, users["nachbar@demo.example"].id)
@@ -210,6 +242,8 @@ async def _demo_bookings(app, resources, sites, organisations, users, rng: rando
                         resource_id=resource.id, starts_at=start, ends_at=end,
                         quantity=1 if resource.capacity == 1 else rng.randint(1, min(3, resource.capacity)),
                         organisation_id=organisation.id, title=rng.choice(titles), purpose="Demo",
+                        # Rooms in public: the directory shows where the organisations meet.
+                        is_public=resource.kind == "room",
                     ),
                 )
             except DomainError:

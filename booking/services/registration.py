@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +37,7 @@ LOGIN_LINK_LIFETIME = timedelta(minutes=20)
 RESET_LIFETIME = timedelta(hours=1)
 INVITATION_LIFETIME = timedelta(days=14)
 MAX_NAME = 200
+MAX_ORGANISATION_NAME = 200
 ORGANISATION_ROLES = ("member", "admin")
 
 PURPOSE_VERIFY = "verify"
@@ -149,13 +151,19 @@ async def _take_token(session: AsyncSession, app: AppContext, token: str, purpos
 # --------------------------------------------------------------------------- registration
 
 
-async def register(app: AppContext, *, email: str, display_name: str, password: str, language: str) -> str | None:
+async def register(
+    app: AppContext, *, email: str, display_name: str, password: str, language: str, new_organisation: str = ""
+) -> str | None:
     """Register an account and mail a link that confirms the address.
 
     The account cannot log in before the address is confirmed. Registering an address again
     that is not confirmed yet replaces name and password and sends a new link (the person may
     have lost the first mail). For an address that already has a confirmed account nothing
     changes and a login link is mailed instead, so the form never reveals who has an account.
+
+    ``new_organisation``: the person registers on behalf of a new association of that name: it
+    is created waiting for confirmation (it cannot book) with the person as its administrator;
+    the city administrators are told once the address is confirmed (``verify_email``).
 
     Returns a *registration proof* (or None) for the registering browser to keep: the password
     survives the confirmation only when the link is opened with that proof (``verify_email``),
@@ -165,6 +173,9 @@ async def register(app: AppContext, *, email: str, display_name: str, password: 
     name = _clean_name(display_name)
     _check_password(password)
     language = normalise_language(language)
+    organisation_name = " ".join(new_organisation.split())
+    if len(organisation_name) > MAX_ORGANISATION_NAME:
+        raise InvalidInput(f"at most {MAX_ORGANISATION_NAME} characters", field="new_organisation")
     password_hash = hash_password(password)
     async with app.database.transaction() as session:
         user = await _user_by_email(session, address)
@@ -180,9 +191,53 @@ async def register(app: AppContext, *, email: str, display_name: str, password: 
         else:
             user.display_name, user.password_hash, user.language = name, password_hash, language
             session.add(user)
+        if organisation_name:
+            await _new_association(session, app, user, organisation_name)
         token = await _issue_token(session, app, user, PURPOSE_VERIFY, VERIFY_LIFETIME)
         await _mail(session, app, "verify_email", user, _link(app, f"/verify/{token}"), VERIFY_LIFETIME)
         return registration_proof(token)
+
+
+async def _new_association(session: AsyncSession, app: AppContext, user: User, name: str) -> Organisation:
+    """A new organisation waiting for confirmation, with ``user`` as its administrator (the same
+    one again when an unconfirmed registration is repeated)."""
+    existing = (await session.exec(select(Organisation).where(func.lower(Organisation.name) == name.lower()))).first()
+    if existing is not None:
+        mine = (
+            await session.exec(
+                select(Membership).where(Membership.user_id == user.id, Membership.organisation_id == existing.id, Membership.role == "admin")
+            )
+        ).first()
+        if existing.is_pending and mine is not None:
+            return existing
+        raise InvalidInput("an organisation of this name exists already; ask it to let you join in the directory", field="new_organisation")
+    organisation = Organisation(name=name, is_pending=True, created_at=app.now())
+    session.add(organisation)
+    await session.flush()
+    session.add(Membership(user_id=user.id, organisation_id=organisation.id, role="admin", created_at=app.now()))  # type: ignore[arg-type]
+    return organisation
+
+
+async def _ask_city_to_confirm(session: AsyncSession, app: AppContext, user: User) -> None:
+    """Tell the city administrators about the new associations ``user`` registered (once each)."""
+    pending = (
+        await session.exec(
+            select(Organisation)
+            .join(Membership, Membership.organisation_id == Organisation.id)  # type: ignore[arg-type]
+            .where(Membership.user_id == user.id, Membership.role == "admin", col(Organisation.is_pending).is_(True))
+        )
+    ).all()
+    if not pending:
+        return
+    admins = (await session.exec(select(User).where(col(User.is_city_admin).is_(True), col(User.is_active).is_(True)))).all()
+    for organisation in pending:
+        for admin in admins:
+            await enqueue(
+                session, settings=app.settings, kind="organisation_to_confirm", recipient=admin.email, language=admin.language,
+                context={"organisation_name": organisation.name, "requester_name": user.display_name,
+                         "link_url": f"/admin/organisations/{organisation.id}", "recipient_name": admin.display_name},
+                dedupe_key=f"organisation-to-confirm:{organisation.id}:{admin.id}", now=app.now(),
+            )
 
 
 def registration_proof(verify_token: str) -> str:
@@ -249,6 +304,7 @@ async def verify_email(app: AppContext, token: str, proof: str | None = None) ->
         _, user = await _take_token(session, app, token, PURPOSE_VERIFY)
         same_browser = proof is not None and secrets.compare_digest(proof, registration_proof(token))
         await _first_proof(session, app, user, keep_password=same_browser)
+        await _ask_city_to_confirm(session, app, user)
         if user.password_hash is None:
             reset_token = await _issue_token(session, app, user, PURPOSE_RESET, RESET_LIFETIME)
             return Verified(user, reset_token)

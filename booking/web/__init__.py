@@ -22,6 +22,8 @@ WEB_MODULES = (
     "booking.web.legal",
     "booking.web.privacy",
     "booking.web.site_map",
+    "booking.web.directory",
+    "booking.web.admin_fields",
 )
 
 

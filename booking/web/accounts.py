@@ -119,7 +119,8 @@ async def register_form(request: Request) -> Response:
 @post("/register", guards=[public])
 async def register(request: Request, app_context: Ctx) -> Response:
     form = await request.form()
-    values = {"email": form_value(form, "email"), "display_name": form_value(form, "display_name")}
+    values = {"email": form_value(form, "email"), "display_name": form_value(form, "display_name"),
+              "new_organisation": form_value(form, "new_organisation")}
     password, repeated = str(form.get("password") or ""), str(form.get("password_repeat") or "")
     wait = ratelimit.check(request, "register", values["email"], _limit(request, app_context))
     if wait:
@@ -130,10 +131,10 @@ async def register(request: Request, app_context: Ctx) -> Response:
     try:
         proof = await registration.register(
             app_context, email=values["email"], display_name=values["display_name"], password=password,
-            language=page_language(request),
+            language=page_language(request), new_organisation=values["new_organisation"],
         )
     except DomainError as error:
-        errors = error_fields(request, error, "email", known=("email", "display_name", "password"))
+        errors = error_fields(request, error, "email", known=("email", "display_name", "password", "new_organisation"))
         return render_page(request, "accounts/register.html", {"form": values, "errors": errors}, status_code=error.status_code)
     request.session["registered_email"] = values["email"]
     # Only this browser may keep the password when confirming (see registration.verify_email).

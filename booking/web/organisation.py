@@ -11,9 +11,10 @@ from litestar.params import FromPath
 
 from booking.api.auth import start_session
 from booking.auth.guards import public
-from booking.domain.errors import DomainError
-from booking.services import feeds, organisations, overviews, registration
+from booking.domain.errors import DomainError, InvalidInput
+from booking.services import directory, feeds, join_requests, organisations, overviews, registration
 from booking.services.context import AppContext
+from booking.web.admin_forms import RowId, all_values, checkbox, small_id
 from booking.web.base import FormErrors, flash, form_value, login_url_for, page_language, page_login, redirect, render_page
 from booking.web.texts import error_fields, gettext, translate_message
 
@@ -25,10 +26,26 @@ def _role_options(request: Request) -> list[tuple[str, str]]:
 
 
 async def _page(request: Request, app_context: AppContext, organisation_id: int, *, form: dict[str, str] | None = None,
-                errors: FormErrors | None = None, status_code: int = 200) -> Response:
+                errors: FormErrors | None = None, status_code: int = 200, profile_form: dict[str, Any] | None = None,
+                profile_errors: FormErrors | None = None, decision_errors: FormErrors | None = None) -> Response:
     overview = await organisations.organisation_overview(app_context, request.user, organisation_id)
     rows = await overviews.organisation_bookings(app_context, request.user, organisation_id)
+    profile: dict[str, Any] = {}
+    if overview.may_manage:
+        organisation = overview.organisation
+        profile = {
+            "fields": await directory.list_fields(app_context),
+            "profile_form": profile_form or {
+                "description": organisation.description, "website": organisation.website,
+                "listed_in_directory": organisation.listed_in_directory,
+                "field_ids": [str(i) for i in await directory.field_ids_of(app_context, organisation_id)],
+            },
+            "profile_errors": profile_errors or FormErrors(),
+            "join_requests": await join_requests.pending_requests(app_context, request.user, organisation_id),
+            "decision_errors": decision_errors or FormErrors(),
+        }
     context: dict[str, Any] = {
+        **profile,
         "overview": overview, "organisation": overview.organisation, "rows": rows,
         "form": form or {"email": "", "role": "member"}, "errors": errors or FormErrors(),
         "role_options": _role_options(request), "roles": dict(_role_options(request)), "active_nav": "bookings",
@@ -95,6 +112,59 @@ async def organisation_feed(request: Request, app_context: Ctx, organisation_id:
     return feed_created(request, app_context, view, f"/organisation/{organisation_id}")
 
 
+# --------------------------------------------------------------------------- profile and requests to join
+
+
+@post("/organisation/{organisation_id:int}/profile", guards=[page_login])
+async def save_profile(request: Request, app_context: Ctx, organisation_id: RowId) -> Response:
+    data = await request.form()
+    raw_ids = all_values(data, "field_ids")
+    form: dict[str, Any] = {
+        "description": str(data.get("description") or "").strip(), "website": form_value(data, "website"),
+        "listed_in_directory": checkbox(data, "listed_in_directory"), "field_ids": raw_ids,
+    }
+    field_ids = [small_id(value) for value in raw_ids]
+    try:
+        if any(field_id is None for field_id in field_ids):
+            raise InvalidInput("please choose fields of activity from the list", field="field_ids")
+        await directory.update_profile(app_context, request.user, organisation_id, directory.ProfileInput(
+            description=form["description"], website=form["website"], listed_in_directory=form["listed_in_directory"],
+            field_ids=tuple(field_id for field_id in field_ids if field_id is not None),
+        ))
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        errors = error_fields(request, error, "description", known=("description", "website", "field_ids"))
+        return await _page(request, app_context, organisation_id, profile_form=form, profile_errors=errors, status_code=error.status_code)
+    flash(request, "success", gettext(request, "The profile was saved."))
+    return redirect(f"/organisation/{organisation_id}")
+
+
+async def _decide(request: Request, app_context: AppContext, organisation_id: int, request_id: int, approve: bool) -> Response:
+    data = await request.form()
+    try:
+        decided = await join_requests.decide(app_context, request.user, organisation_id, request_id, approve=approve,
+                                             reason=str(data.get("reason") or ""))
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        errors = FormErrors(general=translate_message(request, error.message))
+        return await _page(request, app_context, organisation_id, decision_errors=errors, status_code=error.status_code)
+    message = "The request was approved; the person is now a member." if decided.status == join_requests.APPROVED else "The request was declined."
+    flash(request, "success", gettext(request, message))
+    return redirect(f"/organisation/{organisation_id}")
+
+
+@post("/organisation/{organisation_id:int}/join-requests/{request_id:int}/approve", guards=[page_login])
+async def approve_join_request(request: Request, app_context: Ctx, organisation_id: RowId, request_id: RowId) -> Response:
+    return await _decide(request, app_context, organisation_id, request_id, True)
+
+
+@post("/organisation/{organisation_id:int}/join-requests/{request_id:int}/decline", guards=[page_login])
+async def decline_join_request(request: Request, app_context: Ctx, organisation_id: RowId, request_id: RowId) -> Response:
+    return await _decide(request, app_context, organisation_id, request_id, False)
+
+
 # --------------------------------------------------------------------------- the invitation link
 
 
@@ -154,4 +224,4 @@ async def register_and_join(request: Request, app_context: Ctx, token: FromPath[
     return redirect(f"/organisation/{organisation_id}")
 
 
-ROUTES = [organisation_page, invite, resend_invitation, revoke_invitation, organisation_feed, invitation_page, accept, register_and_join]
+ROUTES = [organisation_page, save_profile, approve_join_request, decline_join_request, invite, resend_invitation, revoke_invitation, organisation_feed, invitation_page, accept, register_and_join]

@@ -35,7 +35,9 @@ import httpx
 import pytest
 
 from booking.app import create_app
-from booking.models import ApiToken, Blackout, FeedToken, Invitation, Membership, OutboxMessage, SiteRole, User
+from booking.models import (
+    ApiToken, Blackout, FeedToken, FieldOfActivity, Invitation, JoinRequest, Membership, Organisation, OutboxMessage, SiteRole, User,
+)
 from booking.services import bookings, series
 from booking.settings import load_settings
 from tests.support.world import PASSWORD, World, next_monday, password_hash
@@ -90,6 +92,9 @@ class Fixture:
     invitation_id: int = 0
     # Two API tokens of member_a: one revoked over the API, one on the profile page.
     api_token_ids: tuple[int, int] = (0, 0)
+    # member_b's open request to join Org A; two fields of activity (one renamed, one removed).
+    join_request_id: int = 0
+    field_ids: tuple[int, int] = (0, 0)
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -136,6 +141,8 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "filename": lambda fx: "not-a-real-token.ics",
     "invitation_id": lambda fx: fx.invitation_id,
     "token_id": lambda fx: fx.api_token_ids[0],
+    "request_id": lambda fx: fx.join_request_id,
+    "field_id": lambda fx: fx.field_ids[0],
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -282,6 +289,23 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/resend"): Expect(frozenset({"org_admin_a", "city_admin"})),
     ("POST", "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/revoke"): Expect(frozenset({"org_admin_a", "city_admin"})),
     ("POST", "/organisation/{organisation_id:int}/feed"): Expect(MEMBERS_OF_A | CITY_ADMIN),
+    # The public profile and requests to join (booking/web/organisation.py, directory.py).
+    ("POST", "/organisation/{organisation_id:int}/profile"): Expect(frozenset({"org_admin_a", "city_admin"}), body=lambda fx: {
+        "listed_in_directory": "1", "description": "Matrix", "field_ids": str(fx.field_ids[0])}),
+    # Approved by the first admin; the second gets 400 "decided already" (past the permission check).
+    ("POST", "/organisation/{organisation_id:int}/join-requests/{request_id:int}/approve"): Expect(frozenset({"org_admin_a", "city_admin"})),
+    ("POST", "/organisation/{organisation_id:int}/join-requests/{request_id:int}/decline"): Expect(frozenset({"org_admin_a", "city_admin"})),
+    ("GET", "/organisationen"): Expect(EVERYONE),
+    ("GET", "/organisationen/{organisation_id:int}"): Expect(EVERYONE),
+    ("POST", "/organisationen/{organisation_id:int}/contact"): Expect(EVERYONE),  # empty form: 400 at the fields (or 429)
+    ("POST", "/organisationen/{organisation_id:int}/join"): Expect(SIGNED_IN),  # members: 400 "a member already"
+    ("GET", "/api/v1/organisations"): Expect(EVERYONE),
+    ("GET", "/admin/fields"): Expect(CITY_ADMIN),
+    # Org A is confirmed: the city admin is told so (a flash), past the permission check.
+    ("POST", "/admin/organisations/{organisation_id:int}/confirm"): Expect(CITY_ADMIN),
+    ("POST", "/admin/fields"): Expect(CITY_ADMIN, body=lambda fx: {"name": "Matrix"}),
+    ("POST", "/admin/fields/{field_id:int}/edit"): Expect(CITY_ADMIN, body=lambda fx: {"name": "Matrix renamed"}),
+    ("POST", "/admin/fields/{field_id:int}/delete"): Expect(CITY_ADMIN, params={"field_id": lambda fx: fx.field_ids[1]}),
     ("GET", "/invitations/{token:str}"): Expect(EVERYONE),
     ("POST", "/invitations/{token:str}/accept"): Expect(SIGNED_IN),
     ("POST", "/invitations/{token:str}/register"): Expect(EVERYONE),
@@ -431,10 +455,19 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         await session.flush()
         session.add(SiteRole(user_id=spare.id, site_id=world.site_a.id, role="lender"))  # type: ignore[arg-type]
         session.add(Membership(user_id=spare.id, organisation_id=world.org_a.id, role="member"))  # type: ignore[arg-type]
+        org_a = await session.get(Organisation, world.org_a.id)
+        assert org_a is not None
+        org_a.listed_in_directory, org_a.description = True, "Matrix"
+        session.add(org_a)
+        fields = [FieldOfActivity(name="Matrix Sport", position=1), FieldOfActivity(name="Matrix Kultur", position=2)]
+        join = JoinRequest(organisation_id=world.org_a.id, user_id=world["member_b"].user_id, created_at=start)
+        session.add_all([*fields, join])
+        await session.flush()
     return Fixture(
         world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id),  # type: ignore[arg-type]
         invitation.id,  # type: ignore[arg-type]
         (api_tokens[0].id, api_tokens[1].id),  # type: ignore[arg-type]
+        join.id, (fields[0].id, fields[1].id),  # type: ignore[arg-type]
     )
 
 

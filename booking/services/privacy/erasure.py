@@ -30,7 +30,7 @@ from booking.auth.principal import Principal
 from booking.domain.errors import DomainError, NotFound, PermissionDenied
 from booking.domain.lifecycle import Action, Status
 from booking.models import (
-    ApiToken, Booking, BookingEvent, EmailToken, FeedDocumentCache, FeedToken, Invitation, Loan, LoginSession,
+    ApiToken, Booking, BookingEvent, EmailToken, FeedDocumentCache, FeedToken, Invitation, JoinRequest, Loan, LoginSession,
     Membership, Organisation,
     OutboxMessage, Series, Site, SiteRole, User,
 )
@@ -169,6 +169,8 @@ async def erase_user_in_session(
     await session.exec(update(Invitation).where(Invitation.invited_by_id == user_id).values(invited_by_id=None))  # type: ignore[call-overload]
     await session.exec(update(Invitation).where(Invitation.accepted_by_id == user_id).values(accepted_by_id=None))  # type: ignore[call-overload]
     await session.exec(delete(Invitation).where(Invitation.email == email))  # type: ignore[call-overload]
+    await session.exec(update(JoinRequest).where(JoinRequest.decided_by_id == user_id).values(decided_by_id=None))  # type: ignore[call-overload]
+    await session.exec(delete(JoinRequest).where(JoinRequest.user_id == user_id))  # type: ignore[call-overload]
     await session.exec(update(Organisation).where(Organisation.contact_email == email).values(contact_email=None))  # type: ignore[call-overload]
     await session.exec(update(Site).where(Site.contact_email == email).values(contact_email=""))  # type: ignore[call-overload]
     # Cached documents of the person's feeds (and of feeds of their bookings) go before the tokens:

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.domain.errors import NotFound
 from booking.models import (
-    ApiToken, Booking, BookingEvent, FeedToken, Invitation, Loan, Membership, Organisation, OutboxMessage,
+    ApiToken, Booking, BookingEvent, FeedToken, Invitation, JoinRequest, Loan, Membership, Organisation, OutboxMessage,
     Resource, Series, Site, SiteRole, User,
 )
 from booking.services.context import AppContext
@@ -143,6 +143,16 @@ class ExportInvitation(msgspec.Struct):
     sent_by_this_person: bool
 
 
+class ExportJoinRequest(msgspec.Struct):
+    organisation_id: int
+    status: str
+    message: str
+    decision_reason: str
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by_this_person: bool
+
+
 class PersonalDataExport(msgspec.Struct):
     """Everything the service holds about one person (secrets excluded)."""
 
@@ -159,6 +169,7 @@ class PersonalDataExport(msgspec.Struct):
     emails: list[ExportEmail]
     audit: list[ExportAuditEntry]
     invitations: list[ExportInvitation]
+    join_requests: list[ExportJoinRequest] = msgspec.field(default_factory=list)
 
 
 Loader = Callable[[AsyncSession, User], Awaitable[list[Any] | ExportAccount]]
@@ -278,6 +289,14 @@ async def _invitations(session: AsyncSession, user: User) -> list[ExportInvitati
                           i.invited_by_id == user.id) for i in rows.all()]
 
 
+async def _join_requests(session: AsyncSession, user: User) -> list[ExportJoinRequest]:
+    rows = await session.exec(
+        select(JoinRequest).where(or_(JoinRequest.user_id == user.id, JoinRequest.decided_by_id == user.id)).order_by(col(JoinRequest.id))
+    )
+    return [ExportJoinRequest(r.organisation_id, r.status, r.message if r.user_id == user.id else "", r.decision_reason,
+                              r.created_at, r.decided_at, r.decided_by_id == user.id) for r in rows.all()]
+
+
 SECTIONS: dict[str, Loader] = {
     "account": _account,
     "memberships": _memberships,
@@ -290,6 +309,7 @@ SECTIONS: dict[str, Loader] = {
     "emails": _emails,
     "audit": _audit,
     "invitations": _invitations,
+    "join_requests": _join_requests,
 }
 
 

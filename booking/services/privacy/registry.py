@@ -181,7 +181,8 @@ REGISTRY: tuple[TablePolicy, ...] = (
     ),
     TablePolicy(
         "organisation",
-        {"id": N, "name": N, "contact_email": P, "description": N, "created_at": N},
+        {"id": N, "name": N, "contact_email": P, "description": N, "created_at": N, "listed_in_directory": N,
+         "website": N, "is_pending": N},
         owner=("contact_email",), retention="as long as the organisation exists",
         on_erasure="unlink", export="",
         notes="a contact address equal to the person's e-mail is removed",
@@ -209,6 +210,18 @@ REGISTRY: tuple[TablePolicy, ...] = (
     TablePolicy(
         "blackout",
         {"id": N, "site_id": N, "resource_id": N, "starts_at": N, "ends_at": N, "reason": N, "kind": N, "created_at": N},
+    ),
+    TablePolicy("field_of_activity", {"id": N, "name": N, "position": N}),
+    TablePolicy("organisation_field", {"organisation_id": N, "field_id": N}),
+    TablePolicy(
+        "join_request",
+        {"id": N, "organisation_id": P, "user_id": L, "status": P, "message": P, "decision_reason": P,
+         "decided_by_id": L, "created_at": P, "decided_at": P},
+        owner=("user_id", "decided_by_id"),
+        retention="decided requests are deleted N days after the decision; open ones with the account",
+        retention_setting="delete_expired_tokens_after_days",
+        on_erasure="delete", export="join_requests",
+        notes="requests of the person are deleted; requests they decided lose the decider",
     ),
     # Alembic's own bookkeeping is not a model and holds no personal data.
 )

@@ -5,7 +5,7 @@
 - sent e-mails lose text, subject and recipient after ``delete_mail_bodies_after_days`` (the
   delivery record — kind, status, times, attempts — stays);
 - accounts never confirmed within ``delete_unverified_accounts_after_days`` are deleted;
-- e-mail link tokens and invitations are deleted ``delete_expired_tokens_after_days`` after
+- e-mail link tokens, invitations and decided requests to join are deleted ``delete_expired_tokens_after_days`` after
   they expired.
 
 ``purge`` runs in the worker's scheduled job and as ``booking privacy purge [--dry-run]``.
@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from booking.domain.lifecycle import Status
 from booking.mail.outbox import STATUS_SENT
-from booking.models import Booking, EmailToken, Invitation, OutboxMessage, User
+from booking.models import Booking, EmailToken, Invitation, JoinRequest, OutboxMessage, User
 from booking.services.context import AppContext
 from booking.services.privacy.erasure import ERASED_EMAIL, anonymise_bookings, erase_user_in_session, erased_person_id
 from booking.settings import PrivacySettings
@@ -56,6 +56,7 @@ class PurgeReport:
     unverified_accounts_deleted: int = 0
     email_tokens_deleted: int = 0
     invitations_deleted: int = 0
+    join_requests_deleted: int = 0
     dry_run: bool = False
 
     def lines(self) -> list[str]:
@@ -112,4 +113,9 @@ async def purge(app: AppContext, *, now: datetime | None = None, dry_run: bool =
         if not dry_run:
             await session.exec(delete(EmailToken).where(*token_filter))  # type: ignore[call-overload]
             await session.exec(delete(Invitation).where(*invitation_filter))  # type: ignore[call-overload]
+        # Decided requests to join: the membership (or the refusal's e-mail) is what remains.
+        decided_filter = (JoinRequest.status != "pending", col(JoinRequest.decided_at) < limits.tokens_expired_before)
+        report.join_requests_deleted = (await session.exec(select(func.count()).select_from(JoinRequest).where(*decided_filter))).one()  # type: ignore[call-overload]
+        if not dry_run:
+            await session.exec(delete(JoinRequest).where(*decided_filter))  # type: ignore[call-overload]
     return report
