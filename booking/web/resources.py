@@ -124,15 +124,9 @@ async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -
         if error.status_code == 404 and error.field in (None, "resource_id"):
             raise
         return await _page(request, app_context, resource_id, values, errors=errors, status_code=error.status_code)
-    if not result.refused:
-        return redirect(f"/bookings/series/{result.series.id}?created=1")
-    return render_page(request, "bookings/series_result.html", {
-        "result": result,
-        "refused": [_refused_view(request, item, values) for item in result.refused],
-        "timezone": result.site.timezone,
-        "active_nav": "bookings",
-        "next_url": f"/bookings/series/{result.series.id}",
-    })
+    # Post/Redirect/Get: the series page lists the booked dates and the refused ones with
+    # their alternatives; a reload or a bookmark of it books nothing again.
+    return redirect(f"/bookings/series/{result.series.id}?created=1")
 
 
 def _refused_view(request: Request, item: series.RefusedOccurrence, values: dict[str, str]) -> dict[str, Any]:
