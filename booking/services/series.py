@@ -331,6 +331,59 @@ async def create_series(
     return SeriesResult(series, resource, site, booked, refused)
 
 
+@dataclass(frozen=True)
+class PreviewDate:
+    """One date of a series not booked yet: free, or why not (English, like error messages)."""
+
+    local_start: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
+    free: bool
+    reason: str = ""
+
+
+async def preview_series(app: AppContext, actor: Principal, request: SeriesRequest) -> list[PreviewDate]:
+    """The dates ``create_series`` would book and which of them are free now, writing nothing.
+
+    The same checks as booking (rules, limits of a series, who may book) and the same bounded
+    work: at most ``MAX_OCCURRENCES`` dates, one load of what holds over their span. The dates
+    are checked against each other too. It takes the resource's lock like a booking would, so
+    the answer is consistent; it can of course change before the booking is sent.
+    """
+    if not isinstance(request.local_start, datetime) or request.local_start.tzinfo is not None:
+        raise InvalidInput("the start of a series is a local wall time without offset, e.g. 2026-02-03T18:00", field="starts_at")
+    _check_duration(request.duration)
+    now = app.now()
+    async with app.database.transaction() as session:
+        placement = await lock_for_booking(session, actor, request.resource_id, organisation_id=request.organisation_id)
+        await check_booker(session, actor, placement, request.organisation_id)
+        check_quantity(request.quantity, placement.resource.capacity)
+        timezone = placement.site.timezone
+        rule = parse_rrule(request.rule, timezone, request.excluded_dates) if isinstance(request.rule, str) else request.rule
+        _check_series_window(placement, rule, request.local_start, now)
+        occurrences = expand(rule, request.local_start, request.duration, timezone)
+        _check_last_date(placement, rule, occurrences, now)
+        bookable = [o for o in occurrences if o.bookable]
+        data = None
+        if bookable:
+            span = Interval(min(o.starts_at for o in bookable), max(o.ends_at for o in bookable))  # type: ignore[type-var]
+            data = await load_placement_data(session, placement, span, now=now)
+        dates: list[PreviewDate] = []
+        for occurrence in occurrences:
+            if not occurrence.bookable or data is None:
+                dates.append(PreviewDate(occurrence.local_start, None, None, False, _nonexistent(occurrence.local_start, timezone).message))
+                continue
+            interval = Interval(occurrence.starts_at, occurrence.ends_at)  # type: ignore[arg-type]
+            try:
+                check_loaded_placement(placement, data, interval, request.quantity, now=now)
+            except DomainError as error:
+                dates.append(PreviewDate(occurrence.local_start, interval.starts_at, interval.ends_at, False, error.message))
+                continue
+            data.holdings.append(Holding(interval, request.quantity, Status.CONFIRMED.value))
+            dates.append(PreviewDate(occurrence.local_start, interval.starts_at, interval.ends_at, True))
+    return dates
+
+
 def _check_series_window(placement: PlacementContext, rule: RecurrenceRule, local_start: datetime, now: datetime) -> None:
     """Refuse a series that starts in the past or beyond the horizon, or ends absurdly far away,
     before anything is expanded or searched (a start in 1900 would otherwise cost a refused
@@ -827,6 +880,7 @@ __all__ = [
     "excluded_dates",
     "get_series",
     "open_refused_dates",
+    "preview_series",
     "take_alternative",
     "occurrence_local_start",
     "series_local_start",
