@@ -24,6 +24,12 @@ class Series(SQLModel, table=True):
     local_start: str = Field(max_length=32)
     duration_minutes: int
     exdates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The dates the booker asked for that were not free when the series was booked:
+    # [{"local_start": "2026-02-10T18:00", "code": "conflict", "reason": "..."}], so the
+    # series page can offer alternatives for them after the redirect, and on every reload.
+    refused_dates: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     quantity: int = Field(default=1)
     title: str = Field(default="", max_length=200)
     purpose: str = Field(default="", max_length=2000)

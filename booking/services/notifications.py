@@ -336,6 +336,12 @@ async def _series_invite(
     master_status = (
         "TENTATIVE" if kept and all(b.status == Status.REQUESTED.value for b in kept.values()) else "CONFIRMED"
     )
+    if facts.resource.id != series.resource_id:
+        # The message is about an alternative at another resource that joined the series: the
+        # master still describes the series' own resource.
+        series_resource = await session.get(Resource, series.resource_id)
+        assert series_resource is not None
+        facts = dataclasses.replace(facts, resource=series_resource)
     base = _event(app, facts)
     master = dataclasses.replace(
         base,
@@ -353,15 +359,20 @@ async def _series_invite(
     overrides = []
     for original, booking in sorted(kept.items()):
         status = ICAL_STATUS.get(booking.status, "CONFIRMED")
-        if (booking.starts_at, booking.ends_at) == (original, original + duration) and status == master_status:
+        elsewhere = booking.resource_id != series.resource_id
+        if (booking.starts_at, booking.ends_at) == (original, original + duration) and status == master_status and not elsewhere:
             continue
-        overrides.append(
-            dataclasses.replace(
-                master, rrule=None, exdates=[], starts_at=booking.starts_at, ends_at=booking.ends_at,
-                recurrence_id=original.astimezone(zone), status=status,  # type: ignore[arg-type]
-                last_modified=booking.updated_at,
-            )
+        override = dataclasses.replace(
+            master, rrule=None, exdates=[], starts_at=booking.starts_at, ends_at=booking.ends_at,
+            recurrence_id=original.astimezone(zone), status=status,  # type: ignore[arg-type]
+            last_modified=booking.updated_at,
         )
+        if elsewhere:  # an alternative at a comparable resource: its own place and name
+            other = await session.get(Resource, booking.resource_id)
+            if other is not None:
+                there = dataclasses.replace(facts, resource=other)
+                override = dataclasses.replace(override, location=_location(there), summary=_summary(there))
+        overrides.append(override)
     return Invite(master, "REQUEST", overrides), "REQUEST"
 
 

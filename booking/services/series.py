@@ -146,6 +146,8 @@ class SeriesView:
     resource: Resource
     site: Site
     occurrences: list[Booking]
+    # Names of other resources where alternatives joined the series (id -> name).
+    other_resources: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 class SeriesConflict(Conflict):
@@ -309,6 +311,7 @@ async def create_series(
                 series.exdates = sorted(
                     set(series.exdates) | {item.local_start.date().isoformat() for item in refused}
                 )
+                series.refused_dates = [_stored_refusal(item) for item in refused]
                 session.add(series)
                 await session.flush()
             await notifications.series_created(session, app, series, booked)
@@ -326,6 +329,59 @@ async def create_series(
         raise Conflict("the resource is not available at one of the dates; nothing was booked") from None
     await _add_alternatives(app, actor, request.resource_id, request.quantity, request.organisation_id, refused, now)
     return SeriesResult(series, resource, site, booked, refused)
+
+
+@dataclass(frozen=True)
+class PreviewDate:
+    """One date of a series not booked yet: free, or why not (English, like error messages)."""
+
+    local_start: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
+    free: bool
+    reason: str = ""
+
+
+async def preview_series(app: AppContext, actor: Principal, request: SeriesRequest) -> list[PreviewDate]:
+    """The dates ``create_series`` would book and which of them are free now, writing nothing.
+
+    The same checks as booking (rules, limits of a series, who may book) and the same bounded
+    work: at most ``MAX_OCCURRENCES`` dates, one load of what holds over their span. The dates
+    are checked against each other too. It takes the resource's lock like a booking would, so
+    the answer is consistent; it can of course change before the booking is sent.
+    """
+    if not isinstance(request.local_start, datetime) or request.local_start.tzinfo is not None:
+        raise InvalidInput("the start of a series is a local wall time without offset, e.g. 2026-02-03T18:00", field="starts_at")
+    _check_duration(request.duration)
+    now = app.now()
+    async with app.database.transaction() as session:
+        placement = await lock_for_booking(session, actor, request.resource_id, organisation_id=request.organisation_id)
+        await check_booker(session, actor, placement, request.organisation_id)
+        check_quantity(request.quantity, placement.resource.capacity)
+        timezone = placement.site.timezone
+        rule = parse_rrule(request.rule, timezone, request.excluded_dates) if isinstance(request.rule, str) else request.rule
+        _check_series_window(placement, rule, request.local_start, now)
+        occurrences = expand(rule, request.local_start, request.duration, timezone)
+        _check_last_date(placement, rule, occurrences, now)
+        bookable = [o for o in occurrences if o.bookable]
+        data = None
+        if bookable:
+            span = Interval(min(o.starts_at for o in bookable), max(o.ends_at for o in bookable))  # type: ignore[type-var]
+            data = await load_placement_data(session, placement, span, now=now)
+        dates: list[PreviewDate] = []
+        for occurrence in occurrences:
+            if not occurrence.bookable or data is None:
+                dates.append(PreviewDate(occurrence.local_start, None, None, False, _nonexistent(occurrence.local_start, timezone).message))
+                continue
+            interval = Interval(occurrence.starts_at, occurrence.ends_at)  # type: ignore[arg-type]
+            try:
+                check_loaded_placement(placement, data, interval, request.quantity, now=now)
+            except DomainError as error:
+                dates.append(PreviewDate(occurrence.local_start, interval.starts_at, interval.ends_at, False, error.message))
+                continue
+            data.holdings.append(Holding(interval, request.quantity, Status.CONFIRMED.value))
+            dates.append(PreviewDate(occurrence.local_start, interval.starts_at, interval.ends_at, True))
+    return dates
 
 
 def _check_series_window(placement: PlacementContext, rule: RecurrenceRule, local_start: datetime, now: datetime) -> None:
@@ -378,6 +434,142 @@ async def _add_alternatives(
         item.alternatives = alternatives
 
 
+def _stored_refusal(item: RefusedOccurrence) -> dict[str, str | None]:
+    """What the series row keeps of a refused date (its page offers alternatives from it)."""
+    return {
+        "local_start": item.local_start.isoformat(timespec="minutes"),
+        "starts_at": item.starts_at.isoformat() if item.starts_at else None,
+        "ends_at": item.ends_at.isoformat() if item.ends_at else None,
+        "code": item.code,
+        "reason": item.reason,
+    }
+
+
+def _loaded_refusal(stored: dict[str, str | None]) -> RefusedOccurrence:
+    def instant(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return RefusedOccurrence(
+        local_start=datetime.fromisoformat(str(stored["local_start"])), starts_at=instant(stored.get("starts_at")),
+        ends_at=instant(stored.get("ends_at")), code=str(stored.get("code") or "conflict"), reason=str(stored.get("reason") or ""),
+    )
+
+
+HOLDING_OR_DONE = frozenset({Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value})
+
+
+def _taken_for(series: Series, occurrences: Sequence[Booking], item: RefusedOccurrence) -> Booking | None:
+    """The alternative booked for a refused date: a date of the series that holds with the
+    refused date's original start as its RECURRENCE-ID."""
+    if item.local_start is None:
+        return None
+    try:
+        original = local_to_utc(item.local_start, series.timezone)
+    except DomainError:
+        return None
+    return next(
+        (b for b in occurrences if b.recurrence_id == original and b.status in HOLDING_OR_DONE), None
+    )
+
+
+async def open_refused_dates(app: AppContext, actor: Principal, view: SeriesView) -> list[RefusedOccurrence]:
+    """The dates the series could not book and that have no alternative booked yet, each with
+    its alternatives now (searched again on every call: what was free may be taken meanwhile).
+    Dates already begun get no alternatives."""
+    now = app.now()
+    items = [
+        item for item in (_loaded_refusal(stored) for stored in view.series.refused_dates)
+        if _taken_for(view.series, view.occurrences, item) is None
+    ]
+    future = [item for item in items if item.starts_at is not None and item.starts_at > now]
+    await _add_alternatives(
+        app, actor, view.series.resource_id, view.series.quantity, view.series.organisation_id, future, now
+    )
+    return items
+
+
+async def take_alternative(
+    app: AppContext,
+    actor: Principal,
+    series_id: int,
+    *,
+    refused_start: datetime,
+    resource_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> Booking:
+    """Book an alternative for a date the series could not book; it JOINS the series.
+
+    The new booking carries the series' id and, as RECURRENCE-ID, the refused date's original
+    start: it is cancelled with the series and appears in the series' invite as an override
+    of that date (the date leaves the EXDATEs). ``refused_start`` is the refused date's local
+    wall time as stored; ``resource_id`` may be the series' resource or a comparable one.
+    Checked like any booking under the resource's lock; a taken time raises ``Conflict``.
+    """
+    for value, name in ((starts_at, "starts_at"), (ends_at, "ends_at")):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInput("a time zone is needed (e.g. 2026-03-03T18:00:00+01:00)", field=name)
+    if ends_at <= starts_at:
+        raise InvalidInput("the end must be after the start", field="ends_at")
+    if refused_start.tzinfo is not None:
+        raise InvalidInput("the refused date is a local wall time without offset", field="refused_start")
+    now = app.now()
+    async with app.database.reader() as session:
+        series, resource, _ = await _load_series(session, series_id)
+        if not can_view_booking(actor, _series_facts(series, resource)):
+            raise NotFound(f"series {series_id} does not exist")
+        organisation_id = series.organisation_id
+    try:
+        async with app.database.transaction() as session:
+            placement = await lock_for_booking(session, actor, resource_id, organisation_id=organisation_id)
+            series, resource, site = await _load_series(session, series_id)
+            facts = _series_facts(series, resource)
+            if not can_view_booking(actor, facts):
+                raise NotFound(f"series {series_id} does not exist")
+            if not can_change_booking(actor, facts):
+                raise PermissionDenied("you may not change this series")
+            await check_booker(session, actor, placement, organisation_id)
+            wanted = refused_start.isoformat(timespec="minutes")
+            stored = next((item for item in series.refused_dates if item.get("local_start") == wanted), None)
+            if stored is None:
+                raise InvalidInput("this date is not one the series could not book", field="refused_start")
+            item = _loaded_refusal(stored)
+            occurrences = await _occurrences(session, series_id)
+            if _taken_for(series, occurrences, item) is not None:
+                raise Conflict("an alternative for this date is booked already")
+            try:
+                original = local_to_utc(item.local_start, series.timezone)
+            except DomainError:
+                raise InvalidInput("this date does not exist in the site's time zone", field="refused_start") from None
+            interval = Interval(starts_at.astimezone(UTC), ends_at.astimezone(UTC))
+            await check_placement(session, placement, interval, series.quantity, now=now)
+            template = BookingRequest(
+                resource_id=resource_id, starts_at=interval.starts_at, ends_at=interval.ends_at, quantity=series.quantity,
+                organisation_id=organisation_id, title=series.title, purpose=series.purpose, is_public=series.is_public,
+            )
+            booking = new_booking(placement, actor, template, interval, series_id=series.id, recurrence_id=original)
+            session.add(booking)
+            await session.flush()
+            record_event(
+                session, booking, actor_id=actor.user_id, action="created", from_status=None, to_status=booking.status,
+                details={"series_id": series.id, "alternative_for": original.isoformat()},
+            )
+            series.exdates = [day for day in series.exdates if day != item.local_start.date().isoformat()]
+            series.sequence += 1
+            series.updated_at = now
+            session.add(series)
+            await session.flush()
+            requested = booking.status == Status.REQUESTED.value
+            await notifications.series_message(
+                session, app, series, "request_received" if requested else "confirmed", [booking], to_staff=requested,
+            )
+    except IntegrityError as error:
+        if not is_overlap_violation(error):
+            raise
+        raise Conflict("the resource is not available at this time") from None
+    return booking
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -409,7 +601,9 @@ async def get_series(app: AppContext, actor: Principal, series_id: int) -> Serie
             # Like a booking one may not see: say so only to those who could know it exists.
             raise NotFound(f"series {series_id} does not exist")
         occurrences = await _occurrences(session, series_id)
-    return SeriesView(series, resource, site, occurrences)
+        other_ids = {b.resource_id for b in occurrences if b.resource_id != series.resource_id}
+        others = (await session.exec(select(Resource).where(col(Resource.id).in_(other_ids)))).all() if other_ids else []
+    return SeriesView(series, resource, site, occurrences, {other.id: other.name for other in others})  # type: ignore[misc]
 
 
 def may_change_series(actor: Principal, view: SeriesView) -> bool:
@@ -532,7 +726,12 @@ async def change_series(
             if not can_change_booking(actor, series_facts):
                 raise PermissionDenied("you may not change this series")
             zone = ZoneInfo(site.timezone)
-            chosen = _selected(await _occurrences(session, series_id), now=now, from_=from_, statuses=CHANGEABLE)
+            # An alternative booked at another resource (for a date the series could not book)
+            # keeps its time: a move is checked against the series' resource only.
+            chosen = [
+                booking for booking in _selected(await _occurrences(session, series_id), now=now, from_=from_, statuses=CHANGEABLE)
+                if booking.resource_id == series.resource_id
+            ]
             if not chosen:
                 raise InvalidInput("no date of this series is left to change", field="from")
             # Park the dates to move (not holding, inside this transaction only): a date not
@@ -680,6 +879,9 @@ __all__ = [
     "decline_series",
     "excluded_dates",
     "get_series",
+    "open_refused_dates",
+    "preview_series",
+    "take_alternative",
     "occurrence_local_start",
     "series_local_start",
 ]

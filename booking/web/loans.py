@@ -19,7 +19,9 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from babel.dates import format_date
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
@@ -182,6 +184,33 @@ async def _history_page(
     return render_page(request, HISTORY_TEMPLATE, context, status_code=status_code)
 
 
+def _clean_values(values: dict[str, str]) -> None:
+    """The notes' limits, checked before the confirmation step (so it does not ask in vain)."""
+    for name, limit in (("condition", loans.MAX_NOTE), ("deposit_note", loans.MAX_DEPOSIT_NOTE)):
+        if len(values[name].strip()) > limit:
+            raise InvalidInput(f"at most {limit} characters", field=name)
+
+
+def _confirm_early(request: Request, booking_id: int, form: Any, values: dict[str, str], early: loans.EarlyStart) -> Template:
+    """The confirmation step of an early hand-out: the loan starts now, not at the booked start."""
+    from booking.web.my_bookings import confirm_page
+
+    language = page_language(request)
+    zone = ZoneInfo(early.timezone)
+    booked = format_datetime(early.booked_start.astimezone(zone), "EEEE, d. MMMM, HH:mm" if language == "de" else "EEEE, d MMMM, HH:mm",
+                             locale=language)
+    now = format_datetime(early.now.astimezone(zone), "HH:mm", locale=language)
+    fields = {name: form_value(form, name) for name in ("condition", "deposit_note", "view", "day", "site", "whole_kit", "kit_form")}
+    back = _back(form_value(form, "view"), _day(form_value(form, "day")), _site(form_value(form, "site")))
+    return confirm_page(
+        request, heading=_text(request, "Hand out before the booked start?"),
+        question=_text(request, "The loan will start now (%(now)s) instead of %(start)s.", now=now, start=booked),
+        action=f"/lender/loans/{booking_id}/hand-out", fields={k: v for k, v in fields.items() if v},
+        confirm_label=_text(request, "Yes, hand out now"), back_href=back, active_nav="inbox",
+        note=_text(request, "%(names)s is free until then; from now on it counts as lent out.", names=", ".join(early.names)),
+    )
+
+
 class LendingController(Controller):
     path = "/lender"
     guards = [page_lender]
@@ -208,6 +237,18 @@ class LendingController(Controller):
         form = await request.form()
         values = {name: form_value(form, name) for name in HAND_OUT_FIELDS}
         whole_kit = form_value(form, "whole_kit") == "1" or not form_value(form, "kit_form")
+        if form_value(form, "confirm") != "yes":
+            # Handed out well before its start, the booking starts now: ask first, and say so
+            # when the thing is booked by someone else in between.
+            try:
+                _clean_values(values)
+                early = await loans.early_start(app_context, request.user, booking_id, whole_kit=whole_kit)
+            except PermissionDenied:
+                raise
+            except DomainError as error:
+                return await self._refused(request, app_context, form, booking_id, error, values, HAND_OUT_FIELDS)
+            if early is not None:
+                return _confirm_early(request, booking_id, form, values, early)
         try:
             done = await loans.hand_out(
                 app_context, request.user, booking_id,

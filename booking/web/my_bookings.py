@@ -20,7 +20,7 @@ from booking.services import bookings, feeds, overviews, series
 from booking.services.context import AppContext
 from booking.web import booking_form
 from booking.web.base import (
-    FormErrors, flash, form_value, page_language, page_login, parse_int, parse_local_datetime, redirect, render_page,
+    FormErrors, flash, form_value, page_language, page_login, parse_int, parse_local_datetime, redirect, render_page, safe_next,
 )
 from booking.web.resources import offers
 from booking.web.texts import gettext, translate_message
@@ -44,11 +44,32 @@ async def my_bookings(request: Request, app_context: Ctx) -> Response:
                        status_code=400 if errors else 200)
 
 
+NEW_FEED_SESSION_KEY = "_new_feed"
+
+
 def feed_created(request: Request, app_context: AppContext, view: feeds.FeedView, back: str) -> Response:
-    """The new feed's address, shown once (only its hash is kept)."""
-    url, webcal = feeds.feed_urls(app_context.settings.base_url, view.token or "")
+    """After creating a feed: its address waits in the (encrypted) session cookie for the page
+    that shows it once (Post/Redirect/Get; only the address's hash is kept in the database)."""
+    request.session[NEW_FEED_SESSION_KEY] = {"id": view.feed.id, "token": view.token or "", "back": back}
+    return redirect(f"/bookings/feeds/{view.feed.id}/new")
+
+
+@get("/bookings/feeds/{feed_id:int}/new", guards=[page_login])
+async def new_feed(request: Request, app_context: Ctx, feed_id: FromPath[int]) -> Response:
+    """The new feed's address, shown once; a reload says it was shown and how to get a new one."""
+    views = await feeds.list_feeds(app_context, request.user, include_revoked=True)
+    view = next((view for view in views if view.feed.id == feed_id), None)
+    if view is None:
+        raise NotFound(f"feed {feed_id} does not exist")
+    pending = request.session.get(NEW_FEED_SESSION_KEY) if request.session else None
+    back = "/bookings"
+    url = webcal = None
+    if isinstance(pending, dict) and pending.get("id") == feed_id:
+        request.session.pop(NEW_FEED_SESSION_KEY, None)
+        back = safe_next(str(pending.get("back") or ""), "/bookings")
+        url, webcal = feeds.feed_urls(app_context.settings.base_url, str(pending.get("token") or ""))
     return render_page(request, "bookings/feed_created.html", {"view": view, "url": url, "webcal": webcal, "back": back,
-                                                               "active_nav": "bookings", "next_url": back}, status_code=201)
+                                                               "active_nav": "bookings"})
 
 
 @post("/bookings/feeds", guards=[page_login])
@@ -225,14 +246,30 @@ def _from_options(request: Request, view: series.SeriesView, timezone: str, now:
     return options
 
 
+def _series_offers(series_id: int, item: series.RefusedOccurrence) -> list[Any]:
+    """The alternatives of a refused date, each a form that books it into the series."""
+    result = []
+    for offer in offers(item.alternatives, {}):
+        fields = {"refused_start": item.local_start.isoformat(timespec="minutes"), "resource_id": str(offer.resource_id),
+                  "starts_at": offer.starts_at.isoformat(), "ends_at": offer.ends_at.isoformat()}
+        result.append(dataclasses.replace(offer, action=f"/bookings/series/{series_id}/alternative", fields=fields))
+    return result
+
+
 async def _series_page(request: Request, app_context: AppContext, series_id: int, *, form: dict[str, str] | None = None,
                        errors: FormErrors | None = None, refused: list[Any] | None = None, status_code: int = 200,
                        created: bool = False) -> Response:
     view = await series.get_series(app_context, request.user, series_id)
     timezone, now = view.site.timezone, app_context.now()
+    may_change = series.may_change_series(request.user, view)
+    not_booked = await series.open_refused_dates(app_context, request.user, view) if may_change else []
+    not_booked_views = [dataclasses.replace(item, reason=translate_message(request, item.reason),
+                                            alternatives=_series_offers(series_id, item)) for item in not_booked]  # type: ignore[arg-type]
+    holding = [b for b in view.occurrences if b.status in ("requested", "confirmed", "checked_out", "returned")]
     context = {"view": view, "created": created, "timezone": timezone, "errors": errors or FormErrors(),
                "form": form or _series_form(view, timezone, now), "from_options": _from_options(request, view, timezone, now),
-               "refused": refused or [], "may_move": bool(_upcoming(view, now)), "active_nav": "bookings",
+               "refused": refused or [], "not_booked": not_booked_views, "booked_count": len(holding), "now": now,
+               "may_move": bool(_upcoming(view, now)), "active_nav": "bookings",
                "next_url": f"/bookings/series/{series_id}"}
     return render_page(request, "bookings/series.html", context, status_code=status_code)
 
@@ -240,6 +277,35 @@ async def _series_page(request: Request, app_context: AppContext, series_id: int
 @get("/bookings/series/{series_id:int}", guards=[page_login])
 async def series_page(request: Request, app_context: Ctx, series_id: FromPath[int]) -> Response:
     return await _series_page(request, app_context, series_id, created=request.query_params.get("created") == "1")
+
+
+@post("/bookings/series/{series_id:int}/alternative", guards=[page_login])
+async def series_alternative(request: Request, app_context: Ctx, series_id: FromPath[int]) -> Response:
+    """Book an alternative for a date the series could not book: it joins the series. Then back
+    to the series page (Post/Redirect/Get)."""
+    data = await request.form()
+    errors = FormErrors()
+    try:
+        refused_start = datetime.fromisoformat(form_value(data, "refused_start"))
+        resource_id = parse_int(form_value(data, "resource_id"), "resource_id", minimum=1)
+        starts_at = datetime.fromisoformat(form_value(data, "starts_at"))
+        ends_at = datetime.fromisoformat(form_value(data, "ends_at"))
+    except (ValueError, DomainError):
+        errors["general"] = gettext(request, "This alternative cannot be read; please choose one from the list.")
+        return await _series_page(request, app_context, series_id, errors=errors, status_code=400)
+    try:
+        await series.take_alternative(app_context, request.user, series_id, refused_start=refused_start, resource_id=resource_id,
+                                      starts_at=starts_at, ends_at=ends_at)
+    except Conflict:
+        errors["general"] = gettext(request, "This alternative has just been taken or is no longer open. Please choose another one.")
+        return await _series_page(request, app_context, series_id, errors=errors, status_code=409)
+    except DomainError as error:
+        if error.status_code == 404 and error.field is None:
+            raise
+        errors["general"] = translate_message(request, error.message)
+        return await _series_page(request, app_context, series_id, errors=errors, status_code=error.status_code)
+    flash(request, "success", gettext(request, "The alternative is booked and belongs to the series now."))
+    return redirect(f"/bookings/series/{series_id}")
 
 
 _SERIES_FIELDS = {"starts_at": "start_time", "local_time": "start_time", "ends_at": "duration", "duration": "duration",
@@ -318,5 +384,5 @@ async def series_cancel(request: Request, app_context: Ctx, series_id: FromPath[
     return redirect("/bookings")
 
 
-ROUTES = [my_bookings, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, cancelled, undo_cancel,
-          series_page, series_change, series_cancel]
+ROUTES = [my_bookings, new_feed, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, cancelled, undo_cancel,
+          series_page, series_change, series_cancel, series_alternative]

@@ -22,7 +22,7 @@ from booking.domain.errors import Conflict, DomainError
 from booking.services import bookings, catalogue, discovery, series
 from booking.services.context import AppContext
 from booking.web import booking_form
-from booking.web.base import FormErrors, login_url_for, page_login, redirect, render_page
+from booking.web.base import FormErrors, form_value, login_url_for, page_login, redirect, render_page
 from booking.web.home import kind_names
 from booking.web.texts import gettext, translate_message
 
@@ -78,6 +78,7 @@ async def _page(
         "calendar_url": "/calendar?" + urlencode({"resource": resource_id}),
         "conflict": None,
         "refused": [],
+        "preview": None,
         **extra,
     }
     if request.method == "POST":
@@ -95,11 +96,14 @@ async def resource_page(request: Request, app_context: Ctx, resource_id: FromPat
 
 @post("/resources/{resource_id:int}/book", guards=[page_login])
 async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -> Response:
-    values = booking_form.read_form(await request.form())
+    data = await request.form()
+    values = booking_form.read_form(data)
     details = await catalogue.get_resource(app_context, request.user, resource_id)
     parsed, errors = booking_form.parse(request, values, resource_id, details.site.timezone, details.resource.capacity)
     if errors:
         return await _page(request, app_context, resource_id, values, errors=errors, status_code=400)
+    if form_value(data, "action") == "preview":
+        return await _preview(request, app_context, resource_id, values, parsed)
     mode = "all_or_nothing" if values["all_or_nothing"] else "book_free"
     try:
         if parsed.one_off is not None:
@@ -118,21 +122,34 @@ async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -
                    "alternatives": offers(conflict.alternatives, values)}
         return await _page(request, app_context, resource_id, values, status_code=409, conflict=context)
     except DomainError as error:
-        errors = FormErrors()
-        field = error.field if error.field in booking_form.FIELDS else "general"
-        errors[field] = translate_message(request, error.message)
-        if error.status_code == 404 and error.field in (None, "resource_id"):
-            raise
-        return await _page(request, app_context, resource_id, values, errors=errors, status_code=error.status_code)
-    if not result.refused:
-        return redirect(f"/bookings/series/{result.series.id}?created=1")
-    return render_page(request, "bookings/series_result.html", {
-        "result": result,
-        "refused": [_refused_view(request, item, values) for item in result.refused],
-        "timezone": result.site.timezone,
-        "active_nav": "bookings",
-        "next_url": f"/bookings/series/{result.series.id}",
-    })
+        return await _refused_input(request, app_context, resource_id, values, error)
+    # Post/Redirect/Get: the series page lists the booked dates and the refused ones with
+    # their alternatives; a reload or a bookmark of it books nothing again.
+    return redirect(f"/bookings/series/{result.series.id}?created=1")
+
+
+async def _refused_input(request: Request, app_context: AppContext, resource_id: int, values: dict[str, str], error: DomainError) -> Response:
+    """A rule or a bad value: the form again with the message at its field."""
+    if error.status_code == 404 and error.field in (None, "resource_id"):
+        raise error
+    errors = FormErrors()
+    field = error.field if error.field in booking_form.FIELDS else "general"
+    errors[field] = translate_message(request, error.message)
+    return await _page(request, app_context, resource_id, values, errors=errors, status_code=error.status_code)
+
+
+async def _preview(request: Request, app_context: AppContext, resource_id: int, values: dict[str, str], parsed: booking_form.Parsed) -> Response:
+    """"Show the dates": the form again with the dates of the series, free or taken; nothing is booked."""
+    if parsed.series is None:
+        errors = FormErrors(repeat=gettext(request, "Choose how often the booking repeats to see its dates."))
+        return await _page(request, app_context, resource_id, values, errors=errors, status_code=400)
+    try:
+        dates = await series.preview_series(app_context, request.user, parsed.series)
+    except DomainError as error:
+        return await _refused_input(request, app_context, resource_id, values, error)
+    shown = [{"starts_at": item.starts_at, "ends_at": item.ends_at, "local_start": item.local_start, "free": item.free,
+              "reason": translate_message(request, item.reason) if item.reason else ""} for item in dates]
+    return await _page(request, app_context, resource_id, values, preview=shown)
 
 
 def _refused_view(request: Request, item: series.RefusedOccurrence, values: dict[str, str]) -> dict[str, Any]:

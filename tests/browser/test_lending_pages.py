@@ -134,3 +134,37 @@ async def test_lender_hands_out_and_takes_back_on_a_phone(lending_site, phone_pa
     await page.locator(".kern-alert--success").first.wait_for()
     await screenshot(page, "coworking-booked-360")
     await assert_no_axe_violations(page)
+
+
+async def test_handing_out_days_early_asks_first_on_a_phone(lending_site, phone_page):
+    """The loan would start now instead of at the booked start: the lender confirms it first."""
+    page, base_url, world = phone_page, lending_site["base_url"], lending_site["world"]
+    page.problems.ignore(r"favicon\.ico")
+    later = datetime.now(BERLIN).date() + timedelta(days=2)
+    app = AppContext(database=lending_site["database"], settings=load_settings(env={}, secret_key=secrets.token_hex(32), database_url="sqlite://"))
+    booking = await loans.book_days(app, world["member_a"], loans.DaySpanRequest(world.benches.id, later, later, quantity=2, title="Sommerfest"))
+
+    await page.goto(f"{base_url}/login?next=/lender/today?day={later.isoformat()}")
+    await page.fill("#field-email", world.emails["lender_a"])
+    await page.fill("#field-password", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await page.wait_for_load_state("load")
+    form = page.locator(f"form[action='/lender/loans/{booking.id}/hand-out']")
+    await form.locator("textarea[name=condition]").fill("vollständig")
+    await form.locator("button[type=submit]").click()
+    await page.get_by_role("heading", name="Vor dem gebuchten Beginn ausgeben?").wait_for()
+    text = await page.locator("main").inner_text()
+    assert "Die Ausleihe beginnt jetzt" in text and "statt" in text
+    async with lending_site["database"].reader() as session:
+        assert (await session.get(Booking, booking.id)).status == "confirmed"
+    await screenshot(page, "lending-early-confirm-360", full_page=False)
+    await assert_no_axe_violations(page)
+    assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+    await page.get_by_role("button", name="Ja, jetzt ausgeben").click()
+    await page.wait_for_load_state("load")
+    await page.locator(".kern-alert--success").first.wait_for()
+    async with lending_site["database"].reader() as session:
+        stored = await session.get(Booking, booking.id)
+        loan = (await session.exec(select(Loan).where(Loan.booking_id == booking.id))).one()
+    assert stored.status == "checked_out" and stored.starts_at < booking.starts_at and loan.condition_out == "vollständig"

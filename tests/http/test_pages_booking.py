@@ -41,7 +41,7 @@ async def log_in(client, world, role: str = "member_a") -> None:
 
 def alternative_forms(page: str) -> list[tuple[str, dict[str, str]]]:
     forms = []
-    for action, body in re.findall(r'<form method="post" action="(/(?:resources/\d+/book|bookings/\d+/change))">(.*?)</form>', page, re.S):
+    for action, body in re.findall(r'<form method="post" action="(/(?:resources/\d+/book|bookings/\d+/change|bookings/series/\d+/alternative))">(.*?)</form>', page, re.S):
         fields = {name: html.unescape(value) for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body)}
         if "starts_at" in fields:
             forms.append((action, fields))
@@ -156,19 +156,43 @@ async def test_bad_input_rerenders_the_form_with_the_message_at_the_field(client
 
 
 async def test_weekly_series_books_free_dates_and_offers_alternatives_for_the_others(client, app_context, world):
+    """Post/Redirect/Get: the result is the series page, which a reload does not book again; an
+    alternative taken there joins the series and is cancelled with it."""
     starts_at, ends_at = slot()
     taken = starts_at + timedelta(weeks=2)
     await bookings.create_booking(app_context, world["member_b"], BookingRequest(world.room.id, taken, taken + timedelta(hours=2)))
     await log_in(client, world)
     answer = await book_form(client, world.room.id, starts_at=local(starts_at), ends_at=local(ends_at), repeat="weekly", interval="1", count="4")
-    assert answer.status_code == 200
-    assert "Serie teilweise gebucht" in answer.text and "3 von 4 Terminen" in answer.text
-    offers = alternative_forms(answer.text)
-    assert offers
-    token = await csrf_token(client, f"/resources/{world.room.id}")
+    assert answer.status_code == 303
+    series_page = answer.headers["location"]
+    assert re.fullmatch(r"/bookings/series/\d+\?created=1", series_page)
+    series_id = int(re.findall(r"\d+", series_page)[0])
+    assert await booking_count(app_context) == 1 + 3
+    for _ in range(2):  # reloading (or bookmarking) the result books nothing again
+        page = await client.get(series_page)
+        assert page.status_code == 200
+        assert "3 von 4 Terminen" in page.text and "Nicht gebuchte Termine" in page.text
+        assert "Keiner der Termine" not in page.text
+        assert await booking_count(app_context) == 1 + 3
+    offers = alternative_forms(page.text)
+    assert offers and all(action == f"/bookings/series/{series_id}/alternative" for action, _ in offers)
+    token = await csrf_token(client, series_page)
     picked = await client.post(offers[0][0], data={**offers[0][1], "_csrf_token": token})
-    assert picked.status_code == 303
+    assert picked.status_code == 303 and picked.headers["location"] == f"/bookings/series/{series_id}"
     assert await booking_count(app_context) == 1 + 3 + 1
+    async with app_context.database.reader() as session:
+        joined = (await session.exec(select(Booking).where(Booking.series_id == series_id))).all()
+    assert len(joined) == 4 and {b.recurrence_id for b in joined} == {starts_at + timedelta(weeks=n) for n in range(4)}
+    after = await client.get(picked.headers["location"])
+    assert after.status_code == 200 and "Nicht gebuchte Termine" not in after.text and "4 Termine" in after.text
+    again = await client.post(offers[0][0], data={**offers[0][1], "_csrf_token": token})  # the same form a second time
+    assert again.status_code == 409 and await booking_count(app_context) == 1 + 3 + 1
+
+    cancel = await post_form(client, f"/bookings/series/{series_id}/cancel", {"confirm": "yes"}, form_page=f"/bookings/series/{series_id}")
+    assert cancel.status_code == 303
+    async with app_context.database.reader() as session:
+        statuses = (await session.exec(select(Booking.status).where(Booking.series_id == series_id))).all()
+    assert statuses == ["cancelled"] * 4
 
     # All or nothing: nothing is written, 409 with the refused dates.
     before = await booking_count(app_context)

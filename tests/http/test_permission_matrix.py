@@ -280,6 +280,10 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/bookings/series/{series_id:int}/change"): Expect(MAY_CHANGE_BOOKING, denied_status=404,
                                                                body=lambda fx: {"start_time": "19:00", "duration": "60"}),
     ("POST", "/bookings/feeds"): Expect(SIGNED_IN),
+    # The page that shows a new feed's address once: its owner's (member_a's); others are told it does not exist.
+    ("GET", "/bookings/feeds/{feed_id:int}/new"): Expect(frozenset({"member_a"}), denied_status=404),
+    # Taking an alternative for a date the series could not book (an empty form: 400 with the series page).
+    ("POST", "/bookings/series/{series_id:int}/alternative"): Expect(MAY_CHANGE_BOOKING, denied_status=404),
     # Feeds are their owner's (member_a's); others are told it does not exist.
     ("POST", "/bookings/feeds/{feed_id:int}/revoke"): Expect(frozenset({"member_a"}), denied_status=404),
     # An organisation's page is hidden (404) from people outside it.

@@ -142,7 +142,8 @@ REGISTRY: tuple[TablePolicy, ...] = (
         "series",
         {"id": N, "resource_id": N, "organisation_id": N, "booker_id": L, "rrule": N, "timezone": N,
          "local_start": N, "duration_minutes": N, "exdates": N, "quantity": N, "title": P, "purpose": P,
-         "is_public": N, "sequence": N, "created_at": N, "updated_at": N},
+         # refused_dates: dates with the resource's reason ("… is not available at that time"), no person.
+         "is_public": N, "sequence": N, "created_at": N, "updated_at": N, "refused_dates": N},
         owner=("booker_id",), retention="anonymised with its last booking",
         retention_setting="anonymise_bookings_after_months",
         on_erasure="anonymise", export="series",

@@ -1,0 +1,306 @@
+"""Post/Redirect/Get: every form of the pages that changes data answers 303 See Other on success,
+to a page that can be reloaded (GET) without doing anything again.
+
+The POST routes come from the app itself: a route of the pages (not /api) without an entry in
+``SUCCESS`` fails ``test_every_page_post_route_has_a_success_case``. Each entry is the form a
+person sends when all is well; the test sends it (with a CSRF token, as the role named) and
+expects 303 and a Location that answers a GET below 400. Routes whose success needs a secret
+from an e-mail (links) are covered where the mail is read (``Covered``, the test must exist).
+
+Errors re-render the form (4xx) — that is tested per form elsewhere.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import func, select
+
+from booking.app import create_app
+from booking.models import Booking, Resource
+from booking.services import bookings, series
+from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, plain_app, route_table  # noqa: F401 (fixture)
+from tests.support.world import PASSWORD, World, next_monday
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Extra:
+    """What the success cases need beyond the permission matrix's fixture."""
+
+    own_booking_id: int = 0  # member_a's booking of Room A1 (changed, cancelled, restored)
+    requested_series_id: int = 0  # waiting series at Hall A (approved) …
+    requested_series_2_id: int = 0  # … and another one (declined)
+    requested_booking_id: int = 0  # a second request at Hall A (declined)
+    partial_series_id: int = 0  # a series of member_a with one date refused (alternative taken)
+    refused_start: str = ""
+    alternative: dict[str, str] = field(default_factory=dict)
+    loan_booking_id: int = 0  # benches for member_a starting soon (handed out, taken back)
+    desk_id: int = 0
+    desk_day: str = ""
+    resource_start: str = ""
+
+
+Body = Callable[[Fixture, Extra], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Success:
+    role: str
+    body: Body = lambda fx, ex: {}
+    params: dict[str, Callable[[Fixture, Extra], Any]] = field(default_factory=dict)
+    # The session may end (logout, own account deleted): the Location is not fetched as this role.
+    ends_session: bool = False
+
+
+@dataclass(frozen=True)
+class Covered:
+    """Success needs a secret from an e-mail; the named test reads the mail and checks the 303."""
+
+    test: str  # "tests/http/file.py::test_name"
+
+
+def local(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat()
+
+
+SUCCESS: dict[str, Success | Covered] = {
+    # --- accounts
+    "/login": Success("anonymous", lambda fx, ex: {"email": "member_b@example.org", "password": PASSWORD}),
+    "/logout": Success("manager_a", ends_session=True),
+    "/register": Success("anonymous", lambda fx, ex: {"email": "newcomer@example.org", "display_name": "New Comer",
+                                                      "password": "a long and good passphrase", "password_repeat": "a long and good passphrase"}),
+    "/verify/{token:str}": Covered("tests/http/test_pages_accounts.py::test_register_confirm_and_log_in"),
+    "/verify/resend": Success("anonymous", lambda fx, ex: {"email": "newcomer@example.org"}),
+    "/login/link": Success("anonymous", lambda fx, ex: {"email": "member_b@example.org"}),
+    "/login/link/{token:str}": Covered("tests/http/test_pages_accounts.py::test_login_by_email_link"),
+    "/password/forgot": Success("anonymous", lambda fx, ex: {"email": "member_b@example.org"}),
+    "/password/reset/{token:str}": Covered("tests/http/test_pages_accounts.py::test_password_reset_ends_old_sessions"),
+    "/profile": Success("member_a", lambda fx, ex: {"display_name": "Member A", "language": "de"}),
+    "/profile/password": Success("lender_b", lambda fx, ex: {"current_password": PASSWORD, "new_password": "another long passphrase 2",
+                                                            "new_password_repeat": "another long passphrase 2"}, ends_session=True),
+    "/profile/tokens": Success("member_a", lambda fx, ex: {"name": "PRG", "expires_days": "30"}),
+    "/profile/tokens/{token_id:int}/revoke": Success("member_a", params={"token_id": lambda fx, ex: fx.api_token_ids[1]}),
+    "/language": Success("anonymous", lambda fx, ex: {"lang": "en", "next": "/"}),
+    # --- administration
+    "/admin/sites/new": Success("city_admin", lambda fx, ex: {"name": "PRG-Haus", "contact_email": "prg@example.org",
+                                                             "timezone": "Europe/Berlin", "opening_mon": "09:00–18:00"}),
+    "/admin/sites/{site_id:int}/edit": Success("manager_a", lambda fx, ex: {"name": "Site A", "contact_email": "a@site.example",
+                                                                            "timezone": "Europe/Berlin", "opening_mon": "09:00–18:00"}),
+    "/admin/sites/{site_id:int}/blackouts": Success("manager_a", lambda fx, ex: {"starts_at": "2031-07-01T08:00", "ends_at": "2031-07-02T08:00",
+                                                                                 "kind": "closed", "reason": "PRG"}),
+    "/admin/blackouts/{blackout_id:int}/edit": Success("manager_a", lambda fx, ex: {"starts_at": "2031-08-01T08:00", "ends_at": "2031-08-02T08:00",
+                                                                                    "kind": "closed", "reason": "PRG"}),
+    "/admin/sites/{site_id:int}/blackouts/{blackout_id:int}/delete": Success("manager_a"),
+    "/admin/sites/{site_id:int}/staff": Success("manager_a", lambda fx, ex: {"email": "spare@example.org", "role": "lender"}),
+    "/admin/sites/{site_id:int}/staff/{user_id:int}/remove": Success("manager_a"),
+    "/admin/sites/{site_id:int}/resources/new": Success("manager_a", lambda fx, ex: {"kind": "room", "name": "PRG room", "category": "Seminar",
+                                                                                     "capacity": "1", "seats": "10", "visibility": "public"}),
+    "/admin/resources/{resource_id:int}/edit": Success("manager_a", lambda fx, ex: {"kind": "room", "name": "Room A1", "category": "Seminar",
+                                                                                    "capacity": "1", "seats": "10", "visibility": "public"}),
+    "/admin/resources/{resource_id:int}/active": Success("manager_a", lambda fx, ex: {"active": "1"}),
+    "/admin/resources/{resource_id:int}/rules": Success("manager_a", lambda fx, ex: {
+        "lead_time_minutes": "0", "min_duration_minutes": "15", "buffer_before_minutes": "0", "buffer_after_minutes": "0",
+        "opening_hours_mode": "contain", "audience": "public"}),
+    "/admin/organisations/new": Success("city_admin", lambda fx, ex: {"name": "PRG e. V."}),
+    "/admin/organisations/{organisation_id:int}/edit": Success("city_admin", lambda fx, ex: {"name": "Org A"}),
+    "/admin/organisations/{organisation_id:int}/members": Success("city_admin", lambda fx, ex: {"email": "spare@example.org", "role": "member"}),
+    "/admin/organisations/{organisation_id:int}/members/{user_id:int}/remove": Success("city_admin"),
+    "/admin/users/{user_id:int}/city-admin": Success("city_admin", lambda fx, ex: {"value": "0"}),
+    "/admin/users/{user_id:int}/active": Success("city_admin", lambda fx, ex: {"value": "1"}),
+    "/admin/mail/{message_id:int}/retry": Success("city_admin"),
+    "/admin/privacy/erase": Success("city_admin", lambda fx, ex: {"email": "newcomer@example.org", "confirm": "1"}),
+    # --- booking
+    "/resources/{resource_id:int}/book": Success("member_a", lambda fx, ex: {"starts_at": ex.resource_start[:16],
+                                                                            "ends_at": ex.resource_start[:11] + "11:00", "quantity": "1",
+                                                                            "repeat": "none"}),
+    "/desks/{site_id:int}/book": Success("member_a", lambda fx, ex: {"resource_id": str(ex.desk_id), "day": ex.desk_day, "part": "full"}),
+    "/bookings/feeds": Success("member_a"),
+    "/bookings/feeds/{feed_id:int}/revoke": Success("member_a"),
+    "/bookings/{booking_id:int}/change": Success("member_a", lambda fx, ex: {"starts_at": ex.resource_start[:11] + "13:00",
+                                                                             "ends_at": ex.resource_start[:11] + "14:00"},
+                                                 params={"booking_id": lambda fx, ex: ex.own_booking_id}),
+    "/bookings/{booking_id:int}/cancel": Success("member_a", lambda fx, ex: {"confirm": "yes"}, params={"booking_id": lambda fx, ex: ex.own_booking_id}),
+    "/bookings/{booking_id:int}/undo-cancel": Success("member_a", params={"booking_id": lambda fx, ex: ex.own_booking_id}),
+    "/bookings/series/{series_id:int}/change": Success("member_a", lambda fx, ex: {"start_time": "19:00", "duration": "60"}),
+    "/bookings/series/{series_id:int}/cancel": Success("member_a", lambda fx, ex: {"confirm": "yes"}),
+    "/bookings/series/{series_id:int}/alternative": Success("member_a", lambda fx, ex: ex.alternative,
+                                                            params={"series_id": lambda fx, ex: ex.partial_series_id}),
+    # --- lenders
+    "/lender/requests/{booking_id:int}/approve": Success("lender_a", lambda fx, ex: {"view": "inbox"}),
+    "/lender/requests/{booking_id:int}/decline": Success("lender_a", lambda fx, ex: {"reason": "PRG", "view": "inbox", "confirm": "yes"},
+                                                         params={"booking_id": lambda fx, ex: ex.requested_booking_id}),
+    "/lender/series/{series_id:int}/approve": Success("lender_a", params={"series_id": lambda fx, ex: ex.requested_series_id}),
+    "/lender/series/{series_id:int}/decline": Success("lender_a", lambda fx, ex: {"reason": "PRG", "confirm": "yes"},
+                                                      params={"series_id": lambda fx, ex: ex.requested_series_2_id}),
+    "/lender/loans/{booking_id:int}/hand-out": Success("lender_a", lambda fx, ex: {"condition": "fine", "view": "today", "confirm": "yes"},
+                                                       params={"booking_id": lambda fx, ex: ex.loan_booking_id}),
+    "/lender/loans/{booking_id:int}/take-back": Success("lender_a", lambda fx, ex: {"condition": "fine", "view": "today"},
+                                                        params={"booking_id": lambda fx, ex: ex.loan_booking_id}),
+    "/lender/items/{resource_id:int}/repair-blocks": Success("lender_a", lambda fx, ex: {"first_day": "2031-09-01", "last_day": "2031-09-02",
+                                                                                          "reason": "PRG"},
+                                                             params={"resource_id": lambda fx, ex: fx.world.benches.id}),
+    "/lender/items/{resource_id:int}/repair-blocks/{block_id:int}/lift": Success(
+        "lender_a", params={"resource_id": lambda fx, ex: fx.world.benches.id, "block_id": lambda fx, ex: fx.repair_block_ids[1]}),
+    # --- organisations and invitations
+    "/organisation/{organisation_id:int}/invite": Success("org_admin_a", lambda fx, ex: {"email": "guest@example.org", "role": "member"}),
+    "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/resend": Success("org_admin_a"),
+    "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/revoke": Success("org_admin_a"),
+    "/organisation/{organisation_id:int}/feed": Success("member_a"),
+    "/invitations/{token:str}/accept": Covered("tests/http/test_pages_accounts.py::test_invitation_lets_a_new_person_register_and_join"),
+    "/invitations/{token:str}/register": Covered("tests/http/test_pages_accounts.py::test_invitation_lets_a_new_person_register_and_join"),
+    # --- privacy and feedback
+    "/accessibility/feedback": Success("anonymous", lambda fx, ex: {"message": "The contrast of the footer is low."}),
+    "/profile/delete": Success("member_b", lambda fx, ex: {"password": PASSWORD}, ends_session=True),
+    "/profile/delete/link": Success("member_a"),
+    "/profile/delete/{token:str}": Covered("tests/http/test_privacy_pages.py::test_delete_by_mailed_link"),
+}
+
+# The order the cases run in where it matters (a state one case needs, another one ends; the
+# site's edit leaves it open on Mondays only, so bookings come before it).
+FIRST = ("/resources/{resource_id:int}/book", "/desks/{site_id:int}/book", "/bookings/{booking_id:int}/change", "/bookings/{booking_id:int}/cancel", "/bookings/{booking_id:int}/undo-cancel",
+         "/bookings/series/{series_id:int}/alternative", "/bookings/series/{series_id:int}/change",
+         "/bookings/series/{series_id:int}/cancel", "/lender/loans/{booking_id:int}/hand-out",
+         "/lender/loans/{booking_id:int}/take-back", "/register", "/verify/resend", "/admin/privacy/erase",
+         "/admin/sites/{site_id:int}/staff/{user_id:int}/remove", "/admin/sites/{site_id:int}/staff",
+         "/admin/organisations/{organisation_id:int}/members/{user_id:int}/remove", "/admin/organisations/{organisation_id:int}/members",
+         "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/resend",
+         "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/revoke")
+LAST = ("/login", "/logout", "/profile/password", "/profile/delete")
+
+
+def page_post_routes(app) -> set[str]:  # type: ignore[no-untyped-def]
+    return {path for (method, path) in route_table(app) if method == "POST" and not path.startswith("/api/")}
+
+
+def test_every_page_post_route_has_a_success_case(plain_app) -> None:  # type: ignore[no-untyped-def]
+    routes = page_post_routes(plain_app)
+    missing = sorted(routes - SUCCESS.keys())
+    stale = sorted(SUCCESS.keys() - routes)
+    assert not missing, "POST routes without a success case (Post/Redirect/Get):\n  " + "\n  ".join(missing)
+    assert not stale, "success cases for routes that do not exist:\n  " + "\n  ".join(stale)
+
+
+def test_covered_cases_name_tests_that_exist() -> None:
+    for path, case in SUCCESS.items():
+        if isinstance(case, Covered):
+            file, name = case.test.split("::")
+            tree = ast.parse((ROOT / file).read_text(encoding="utf-8"))
+            names = {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            assert name in names, f"{path}: {case.test} does not exist"
+
+
+async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: ignore[no-untyped-def]
+    extra = Extra()
+    start = next_monday(datetime.now(UTC), 5) + timedelta(hours=9)
+    extra.resource_start = (start + timedelta(days=2)).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M")  # Wed 10:00 Berlin
+    own = await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(
+        world.room.id, start + timedelta(days=3), start + timedelta(days=3, hours=1), title="PRG own"))
+    extra.own_booking_id = own.id  # type: ignore[assignment]
+    request = await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(
+        world.room_approval.id, start + timedelta(days=4), start + timedelta(days=4, hours=1), organisation_id=world.org_a.id))
+    extra.requested_booking_id = request.id  # type: ignore[assignment]
+    for index in range(2):
+        waiting = await series.create_series(app_context, world["member_a"], series.SeriesRequest(
+            resource_id=world.room_approval.id, local_start=(start + timedelta(days=7 + index)).replace(tzinfo=None, hour=8),
+            duration=timedelta(hours=1), rule="FREQ=WEEKLY;COUNT=2", organisation_id=world.org_a.id))
+        setattr(extra, "requested_series_id" if index == 0 else "requested_series_2_id", waiting.series.id)
+    # A weekly series of Room A1 whose second date is taken: its alternative joins it.
+    first = (start + timedelta(days=5)).replace(hour=16)
+    await bookings.create_booking(app_context, world["member_b"], bookings.BookingRequest(
+        world.room.id, first + timedelta(weeks=1), first + timedelta(weeks=1, hours=1)))
+    partial = await series.create_series(app_context, world["member_a"], series.SeriesRequest(
+        resource_id=world.room.id, local_start=first.astimezone(world_zone()).replace(tzinfo=None), duration=timedelta(hours=1),
+        rule="FREQ=WEEKLY;COUNT=3"), mode="book_free")
+    assert len(partial.refused) == 1 and partial.refused[0].alternatives
+    refused = partial.refused[0]
+    alternative = refused.alternatives[0]
+    extra.partial_series_id = partial.series.id  # type: ignore[assignment]
+    extra.alternative = {"refused_start": refused.local_start.isoformat(timespec="minutes"), "resource_id": str(alternative.resource_id),
+                         "starts_at": local(alternative.interval.starts_at), "ends_at": local(alternative.interval.ends_at)}
+    # Benches for member_a from a few minutes from now: handed out and taken back.
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    loan = await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(
+        world.benches.id, soon, soon + timedelta(hours=3), quantity=2))
+    extra.loan_booking_id = loan.id  # type: ignore[assignment]
+    async with app_context.database.transaction() as session:
+        desk = Resource(site_id=world.site_a.id, kind="desk", name="PRG desk", category="Desk")
+        session.add(desk)
+        await session.flush()
+        extra.desk_id = desk.id  # type: ignore[assignment]
+    extra.desk_day = (start + timedelta(days=1)).date().isoformat()
+    return extra
+
+
+def world_zone():  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Berlin")
+
+
+async def booking_count(app_context) -> int:  # type: ignore[no-untyped-def]
+    async with app_context.database.reader() as session:
+        return (await session.exec(select(func.count()).select_from(Booking))).one()
+
+
+async def test_every_page_form_answers_303_on_success(settings, app_context, world: World) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(settings, app_context=app_context)
+    fx = await make_fixture(app_context, world)
+    extra = await make_extra(app_context, world, fx)
+    transport = httpx.ASGITransport(app=app)
+    callers: dict[str, Caller] = {}
+    problems: list[str] = []
+
+    async def caller_for(role: str) -> Caller:
+        if role not in callers:
+            callers[role] = Caller(httpx.AsyncClient(transport=transport, base_url="http://testserver.local"), role)
+            await callers[role].sign_in(world)
+        return callers[role]
+
+    def params_for(case: Success) -> dict[str, Callable[[Fixture], Any]]:
+        return {name: (lambda fx, value=value: value(fx, extra)) for name, value in case.params.items()}
+
+    order = [p for p in FIRST if p in SUCCESS] + sorted(p for p in page_post_routes(app) if p not in FIRST and p not in LAST) + list(LAST)
+    try:
+        for template in order:
+            case = SUCCESS[template]
+            if isinstance(case, Covered):
+                continue
+            caller = await caller_for(case.role)
+            path = concrete_path(template, fx, params_for(case))
+            response = await caller.call("POST", path, case.body(fx, extra))
+            if response.status_code != 303:
+                problems.append(f"POST {template} as {case.role}: HTTP {response.status_code}, expected 303: {_message_of(response)}")
+                continue
+            location = response.headers["location"]
+            if case.role != "anonymous" and location.startswith("/login"):
+                problems.append(f"POST {template} as {case.role}: sent to the login page ({location}), not a success")
+                continue
+            if case.ends_session:
+                continue
+            before = await booking_count(app_context)
+            for _ in range(2):  # the page after the redirect can be reloaded and changes nothing
+                shown = await caller.client.get(location)
+                if shown.status_code >= 400:
+                    problems.append(f"POST {template}: its Location {location} answers {shown.status_code}")
+            if await booking_count(app_context) != before:
+                problems.append(f"POST {template}: reloading {location} booked something")
+    finally:
+        for caller in callers.values():
+            await caller.client.aclose()
+    assert not problems, "\n".join(problems)
+
+
+def _message_of(response: httpx.Response) -> str:
+    """The error messages of a page answered instead of a redirect (for the failure report)."""
+    import re
+
+    found = re.findall(r'class="kern-(?:error|alert__body)"[^>]*>(.*?)</', response.text, re.S)
+    return " | ".join(re.sub(r"<[^>]+>|\s+", " ", text).strip() for text in found)[:300]
