@@ -260,6 +260,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/resources/{resource_id:int}"): Expect(EVERYONE),
     ("POST", "/resources/{resource_id:int}/book"): Expect(SIGNED_IN),
     ("GET", "/bookings"): Expect(SIGNED_IN),
+    ("GET", "/bookings/loans"): Expect(SIGNED_IN),  # "Borrowed": what I have now (booking/web/borrower.py)
     ("GET", "/bookings/{booking_id:int}"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("GET", "/bookings/{booking_id:int}/confirmation"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("POST", "/bookings/{booking_id:int}/change"): Expect(MAY_CHANGE_BOOKING, hidden_from=HIDDEN_BOOKING),

@@ -1,0 +1,117 @@
+"""The people's own views: a borrower's "Borrowed" page, the lender's request list with
+bulk approval and the lent-out list, the phone number on the profile. Real app, real
+databases (SQLite and PostgreSQL), a fixed clock."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.models import Booking, Loan
+from booking.services.reminders import enqueue_overdue_notices
+from tests.http.conftest import login
+from tests.support.pages import post_form, send_outbox
+from tests.support.world import World
+
+NOW = datetime(2031, 3, 5, 10, 0, tzinfo=UTC)  # a Wednesday
+
+
+def at(days: float, hours: float = 0) -> datetime:
+    return NOW + timedelta(days=days, hours=hours)
+
+
+async def add_booking(world: World, role: str, resource, starts_at: datetime, ends_at: datetime, status: str,
+                      *, handed_out_by: str = "lender_a", quantity: int = 1) -> Booking:
+    """A booking written as the lending steps leave it (with its loan when handed out)."""
+    async with world.app.database.transaction() as session:
+        booking = Booking(resource_id=resource.id, quantity=quantity, starts_at=starts_at, ends_at=ends_at, status=status,
+                          is_exclusive=resource.capacity == 1, booker_id=world[role].user_id,
+                          organisation_id=world.org_a.id if role in ("member_a", "org_admin_a") else None)
+        session.add(booking)
+        await session.flush()
+        if status == "checked_out":
+            session.add(Loan(booking_id=booking.id, checked_out_at=starts_at, checked_out_by_id=world[handed_out_by].user_id))
+    return booking
+
+
+@pytest.fixture
+def fixed_clock(app_context):
+    app_context.clock = lambda: NOW
+    return NOW
+
+
+def section(html: str, heading_id: str) -> str:
+    """The HTML from the heading with ``heading_id`` to the next h2."""
+    start = html.index(f'id="{heading_id}"')
+    end = html.find("<h2", start)
+    return html[start:end if end != -1 else None]
+
+
+async def test_borrowed_page_lists_overdue_first_then_due_then_pickups(client, app_context, world, fixed_clock):
+    late = await add_booking(world, "member_a", world.benches, at(-3), at(-1), "checked_out", quantity=2)
+    due = await add_booking(world, "member_a", world.benches, at(-1), at(2), "checked_out")
+    pickup = await add_booking(world, "member_a", world.benches, at(5), at(6), "confirmed")
+    waiting = await add_booking(world, "member_a", world.benches, at(8), at(9), "requested")
+    # Not shown: someone else's loan, a returned one, a room booking, a cancelled pick-up.
+    await add_booking(world, "member_b", world.benches, at(-3), at(-1), "checked_out")
+    await add_booking(world, "member_a", world.benches, at(-6), at(-5), "returned")
+    await add_booking(world, "member_a", world.room, at(3), at(3, 2), "confirmed")
+    await add_booking(world, "member_a", world.benches, at(4), at(5), "cancelled")
+
+    await login(client, world, "member_a")
+    response = await client.get("/bookings/loans")
+    assert response.status_code == 200
+    html = response.text
+    assert 'href="/bookings/loans" aria-current="page"' in html  # the menu link, marked current
+    assert "1 Sache ist überfällig" in html and 'kern-alert--danger' in html
+    out = section(html, "out-heading")
+    ids = [int(i) for i in re.findall(r'href="/bookings/(\d+)"', out)]
+    assert ids == [late.id, due.id]
+    # The overdue row says so in words; the other one shows its status.
+    late_row = out[out.index(f'/bookings/{late.id}"'):out.index(f'/bookings/{due.id}"')]
+    assert "Überfällig" in late_row and "app-row--overdue" in out
+    assert "(2)" in late_row
+    due_row = out[out.index(f'/bookings/{due.id}"'):]
+    assert "Überfällig" not in due_row
+    pickups = section(html, "pickups-heading")
+    assert [int(i) for i in re.findall(r'href="/bookings/(\d+)"', pickups)] == [pickup.id, waiting.id]
+
+
+async def test_borrowed_page_without_loans_and_in_english(client, app_context, world, fixed_clock):
+    await login(client, world, "member_b")
+    await post_form(client, "/language", {"lang": "en", "next": "/bookings/loans"}, form_page="/bookings/loans")
+    response = await client.get("/bookings/loans")
+    assert response.status_code == 200
+    assert "You have nothing borrowed at the moment." in response.text and "Nothing to pick up." in response.text
+    assert ">Borrowed</a>" in response.text
+    assert "kern-alert--danger" not in response.text
+
+
+async def test_borrowed_page_needs_a_login(client, world):
+    response = await client.get("/bookings/loans")
+    assert response.status_code in (302, 303) and "/login" in response.headers["location"]
+
+
+async def test_the_borrower_gets_one_overdue_email_a_day(app_context, world, fixed_clock, smtp_server):
+    """The scheduled job the mail runner runs every minute tells the borrower (and the site's
+    lenders) once per day; the message arrives at a real SMTP server."""
+    late = await add_booking(world, "member_a", world.benches, at(-3), at(-1), "checked_out")
+    await add_booking(world, "member_a", world.benches, at(-1), at(2), "checked_out")  # not due yet: no mail
+    assert await enqueue_overdue_notices(app_context) == 1
+    assert await enqueue_overdue_notices(app_context) == 1  # found again, but not queued twice
+    await send_outbox(app_context, smtp_server)
+    to_borrower = [m for m in smtp_server.messages if world.emails["member_a"] in m.rcpt_tos]
+    assert len(to_borrower) == 1
+    message = to_borrower[0].message
+    assert "Benches" in message["Subject"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Benches" in text and "zurück" in text
+    assert f"/bookings/{late.id}" in text
+    assert {world.emails["lender_a"], world.emails["manager_a"]} <= {r for m in smtp_server.messages for r in m.rcpt_tos}
+    # The next day: one more reminder.
+    app_context.clock = lambda: NOW + timedelta(days=1)
+    await enqueue_overdue_notices(app_context)
+    await send_outbox(app_context, smtp_server)
+    assert len([m for m in smtp_server.messages if world.emails["member_a"] in m.rcpt_tos]) == 2
