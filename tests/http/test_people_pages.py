@@ -12,7 +12,7 @@ import pytest
 from booking.models import Booking, Loan
 from booking.services.reminders import enqueue_overdue_notices
 from tests.http.conftest import login
-from tests.support.pages import post_form, send_outbox
+from tests.support.pages import csrf_token, post_form, send_outbox
 from tests.support.world import World
 
 NOW = datetime(2031, 3, 5, 10, 0, tzinfo=UTC)  # a Wednesday
@@ -115,3 +115,98 @@ async def test_the_borrower_gets_one_overdue_email_a_day(app_context, world, fix
     await enqueue_overdue_notices(app_context)
     await send_outbox(app_context, smtp_server)
     assert len([m for m in smtp_server.messages if world.emails["member_a"] in m.rcpt_tos]) == 2
+
+
+# ---------------------------------------------------------------- the lender's requests
+
+
+async def test_requests_are_a_compact_list_with_filters(client, app_context, world, fixed_clock):
+    hall = await add_booking(world, "member_a", world.room_approval, at(2), at(2, 2), "requested")
+    benches = await add_booking(world, "member_a", world.benches, at(6), at(7), "requested")
+    elsewhere = await add_booking(world, "member_b", world.room_b, at(2), at(2, 2), "requested")
+    await login(client, world, "lender_a")
+    page = await client.get("/lender")
+    assert page.status_code == 200
+    html = page.text
+    assert f'value="booking-{hall.id}"' in html and f'value="booking-{benches.id}"' in html
+    assert f'value="booking-{elsewhere.id}"' not in html  # another site's request
+    assert "Org A – Member A" in html
+    assert 'aria-current="page">Anfragen</a>' in html  # one name: menu, heading, sub-navigation
+
+    only_things = await client.get("/lender", params={"kind": "item"})
+    assert f'value="booking-{benches.id}"' in only_things.text and f'value="booking-{hall.id}"' not in only_things.text
+    first_days = await client.get("/lender", params={"from": at(1).date().isoformat(), "to": at(3).date().isoformat()})
+    assert f'value="booking-{hall.id}"' in first_days.text and f'value="booking-{benches.id}"' not in first_days.text
+    # The filter travels with the approve form.
+    assert 'type="hidden" name="from"' in first_days.text
+
+    bad = await client.get("/lender", params={"from": "gestern", "kind": "boat"})
+    assert bad.status_code == 400
+    assert "Bitte geben Sie ein Datum als JJJJ-MM-TT ein." in bad.text and "Bitte wählen Sie eine Art aus der Liste." in bad.text
+    assert f'value="booking-{hall.id}"' in bad.text  # the unreadable filters are left out
+    backwards = await client.get("/lender", params={"from": at(3).date().isoformat(), "to": at(1).date().isoformat()})
+    assert backwards.status_code == 400 and "Der letzte Tag darf nicht vor dem ersten liegen." in backwards.text
+
+
+async def test_approve_several_at_once_reports_each_that_failed(client, app_context, world, fixed_clock):
+    first = await add_booking(world, "member_a", world.room_approval, at(2), at(2, 2), "requested")
+    second = await add_booking(world, "member_a", world.room_approval, at(3), at(3, 2), "requested")
+    third = await add_booking(world, "member_a", world.room_approval, at(4), at(4, 2), "requested")
+    elsewhere = await add_booking(world, "member_b", world.room_b, at(2), at(2, 2), "requested")
+    await login(client, world, "lender_a")
+    token = await csrf_token(client, "/lender")
+    # Meanwhile the booker cancels the third one.
+    async with app_context.database.transaction() as session:
+        row = await session.get(Booking, third.id)
+        row.status = "cancelled"
+        session.add(row)
+
+    answer = await client.post("/lender/requests/approve", data={
+        "_csrf_token": token,
+        "selected": [f"booking-{first.id}", f"booking-{second.id}", f"booking-{third.id}", f"booking-{elsewhere.id}", "nonsense"],
+    })
+    assert answer.status_code == 409
+    assert "2 Anfragen wurden bestätigt" in answer.text
+    assert "Sie wurde schon entschieden oder storniert." in answer.text
+    assert "Es gibt sie nicht, oder sie gehört nicht zu Ihren Orten." in answer.text
+    async with app_context.database.reader() as session:
+        statuses = {b: (await session.get(Booking, b)).status for b in (first.id, second.id, third.id, elsewhere.id)}
+    assert statuses == {first.id: "confirmed", second.id: "confirmed", third.id: "cancelled", elsewhere.id: "requested"}
+
+    nothing = await client.post("/lender/requests/approve", data={"_csrf_token": token})
+    assert nothing.status_code == 400 and "Bitte kreuzen Sie mindestens eine Anfrage zum Bestätigen an." in nothing.text
+    no_token = await client.post("/lender/requests/approve", data={"selected": f"booking-{first.id}"})
+    assert no_token.status_code == 403
+
+
+async def test_approve_all_selected_redirects_with_the_filter(client, app_context, world, fixed_clock):
+    first = await add_booking(world, "member_a", world.room_approval, at(2), at(2, 2), "requested")
+    second = await add_booking(world, "member_a", world.room_approval, at(3), at(3, 2), "requested")
+    await login(client, world, "lender_a")
+    token = await csrf_token(client, "/lender")
+    done = await client.post("/lender/requests/approve", data={
+        "_csrf_token": token, "kind": "room", "selected": [f"booking-{first.id}", f"booking-{second.id}"],
+    })
+    assert done.status_code == 303 and done.headers["location"] == "/lender?kind=room"
+    after = await client.get(done.headers["location"])
+    assert "2 Anfragen wurden bestätigt" in after.text and "Es gibt keine offenen Anfragen." in after.text
+
+
+async def test_lent_out_list_overdue_first(client, app_context, world, fixed_clock):
+    due = await add_booking(world, "member_a", world.benches, at(-1), at(2), "checked_out")
+    late = await add_booking(world, "member_a", world.benches, at(-3), at(-1), "checked_out")
+    other_site = await add_booking(world, "member_b", world.room_b, at(-1), at(1), "checked_out", handed_out_by="lender_b")
+    await add_booking(world, "member_a", world.benches, at(-6), at(-5), "returned")
+    await login(client, world, "lender_a")
+    page = await client.get("/lender/lent-out")
+    assert page.status_code == 200
+    html = page.text
+    body = html[html.index("<tbody"):]
+    assert body.index(f"#loan-{late.id}-title") < body.index(f"#loan-{due.id}-title")
+    assert f"loan-{other_site.id}-title" not in html
+    assert "1 Ausleihe ist überfällig" in html and "Überfällig" in body
+    assert f'href="/lender/overdue#loan-{late.id}-title"' in html
+    assert f'/lender/today?day={at(2).date().isoformat()}&amp;site={world.site_a.id}#loan-{due.id}-title' in html
+    assert 'href="/lender/today">Ausgabe und Rücknahme</a>' in html  # in the menu and on the lender pages
+    await login(client, world, "member_a")
+    assert (await client.get("/lender/lent-out")).status_code == 403

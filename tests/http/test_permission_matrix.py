@@ -171,6 +171,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # --- lender inbox (booking/web/lender.py) --------------------------------------------
     ("GET", "/lender"): Expect(LENDERS),
     ("GET", "/lender/requests/{booking_id:int}"): Expect(STAFF_OF_A),
+    # Several ticked requests at once; an empty selection is refused (400) after the guard.
+    ("POST", "/lender/requests/approve"): Expect(LENDERS),
     ("POST", "/lender/requests/{booking_id:int}/approve"): Expect(STAFF_OF_A, body=lambda fx: {"view": "inbox"}, hidden_from=HIDDEN_BOOKING),
     ("POST", "/lender/requests/{booking_id:int}/decline"): Expect(STAFF_OF_A, body=reason, hidden_from=HIDDEN_BOOKING),
     ("POST", "/lender/series/{series_id:int}/approve"): Expect(STAFF_OF_A, body=lambda fx: {"view": "inbox"}),
@@ -310,6 +312,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # --- lending (booking/web/loans.py, booking/api/loans.py): lenders of the item's site -
     ("GET", "/lender/today"): Expect(LENDERS),
     ("GET", "/lender/overdue"): Expect(LENDERS),
+    ("GET", "/lender/lent-out"): Expect(LENDERS),
     ("GET", "/lender/items"): Expect(LENDERS),
     ("GET", "/lender/items/{resource_id:int}"): Expect(STAFF_OF_A, params=ON_BENCHES),
     ("POST", "/lender/items/{resource_id:int}/repair-blocks"): Expect(STAFF_OF_A, params=ON_BENCHES),
