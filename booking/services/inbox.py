@@ -146,6 +146,7 @@ async def _entries(app: AppContext, rows: list[tuple[Booking, Resource]]) -> lis
                 site=sites[resource.site_id],
                 booker_name=booker.display_name if booker else "",
                 booker_email=booker.email if booker else "",
+                booker_phone=booker.phone if booker else "",
                 organisation_name=organisations.get(booking.organisation_id) if booking.organisation_id else None,
             )
         )

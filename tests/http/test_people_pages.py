@@ -4,15 +4,21 @@ databases (SQLite and PostgreSQL), a fixed clock."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from booking.models import Booking, Loan
+from sqlmodel import select
+
+from booking.models import Booking, Loan, User
+from booking.services import registration
+from booking.services.privacy.erasure import erase_user_in_session
+from booking.services.privacy.export import export_json, export_person
 from booking.services.reminders import enqueue_overdue_notices
 from tests.http.conftest import login
-from tests.support.pages import csrf_token, post_form, send_outbox
+from tests.support.pages import csrf_token, field_error, post_form, send_outbox
 from tests.support.world import World
 
 NOW = datetime(2031, 3, 5, 10, 0, tzinfo=UTC)  # a Wednesday
@@ -210,3 +216,48 @@ async def test_lent_out_list_overdue_first(client, app_context, world, fixed_clo
     assert 'href="/lender/today">Ausgabe und Rücknahme</a>' in html  # in the menu and on the lender pages
     await login(client, world, "member_a")
     assert (await client.get("/lender/lent-out")).status_code == 403
+
+
+# ---------------------------------------------------------------- the phone number
+
+
+async def test_phone_on_the_profile_is_checked_and_shown_to_the_lenders_only(client, app_context, world, fixed_clock):
+    await login(client, world, "member_a")
+    bad = await post_form(client, "/profile", {"display_name": "Member A", "language": "de", "phone": "ruf mich an"}, form_page="/profile")
+    assert bad.status_code == 400
+    assert field_error(bad.text, "phone") == "Eine Telefonnummer besteht nur aus Ziffern, Leerzeichen und + - / ( )."
+    assert 'value="ruf mich an"' in bad.text  # the form again with what was typed
+    saved = await post_form(client, "/profile", {"display_name": "Member A", "language": "de", "phone": " +49 461  12345 "}, form_page="/profile")
+    assert saved.status_code == 303
+    assert 'value="+49 461 12345"' in (await client.get("/profile")).text
+
+    request = await add_booking(world, "member_a", world.room_approval, at(2), at(2, 2), "requested")
+    out = await add_booking(world, "member_a", world.benches, at(-1), at(1), "checked_out")
+    # The booker's own pages do not need it; nobody else's pages show it.
+    assert "12345" not in (await client.get(f"/bookings/{request.id}")).text
+
+    await login(client, world, "lender_a")
+    assert "+49 461 12345" in (await client.get("/lender")).text
+    assert 'href="tel:+4946112345"' in (await client.get(f"/lender/requests/{request.id}")).text
+    assert "+49 461 12345" in (await client.get("/lender/lent-out")).text
+    assert "+49 461 12345" in (await client.get(f"/lender/today?day={at(1).date().isoformat()}")).text
+
+    await login(client, world, "lender_b")  # a lender of another site
+    assert "12345" not in (await client.get("/lender")).text
+    assert "12345" not in (await client.get("/lender/lent-out")).text
+    assert (await client.get(f"/lender/requests/{request.id}")).status_code == 403
+    await login(client, world, "org_admin_a")  # may see the booking, is not its lender
+    page = await client.get(f"/bookings/{out.id}")
+    assert page.status_code == 200 and "12345" not in page.text
+
+
+async def test_phone_is_in_the_export_and_goes_with_the_account(app_context, world):
+    await registration.update_profile(app_context, world["member_b"], display_name="Member B", language="de", phone="0461 999")
+    exported = await export_person(app_context, world["member_b"].user_id)
+    assert exported.account.phone == "0461 999"
+    assert json.loads(export_json(exported))["account"]["phone"] == "0461 999"
+    async with app_context.database.transaction() as session:
+        user = await session.get(User, world["member_b"].user_id)
+        await erase_user_in_session(session, app_context, user, actor_id=None)
+    async with app_context.database.reader() as session:
+        assert (await session.exec(select(User).where(User.phone == "0461 999"))).first() is None
