@@ -39,16 +39,16 @@ async def my_bookings(request: Request, app_context: Ctx) -> Response:
         page = 1
         errors["page"] = gettext(request, "The page number must be a whole number of at least 1; here is the first page.")
     overview = await overviews.my_bookings(app_context, request.user, page=page)
-    my_feeds = [view for view in await feeds.list_feeds(app_context, request.user) if view.scope in ("person", "organisation")]
+    my_feeds = await feeds.list_feeds(app_context, request.user)
     return render_page(request, "bookings/list.html", {"overview": overview, "feeds": my_feeds, "errors": errors, "active_nav": "bookings"},
                        status_code=400 if errors else 200)
 
 
 def feed_created(request: Request, app_context: AppContext, view: feeds.FeedView, back: str) -> Response:
-    """The new feed's address, shown once (only its hash is kept)."""
-    url, webcal = feeds.feed_urls(app_context.settings.base_url, view.token or "")
-    return render_page(request, "bookings/feed_created.html", {"view": view, "url": url, "webcal": webcal, "back": back,
-                                                               "active_nav": "bookings", "next_url": back}, status_code=201)
+    """To the new feed's page (booking.web.feed_pages), where its address can be shown again."""
+    from booking.web.feed_pages import feed_page_redirect
+
+    return feed_page_redirect(view)
 
 
 @post("/bookings/feeds", guards=[page_login])

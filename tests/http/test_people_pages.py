@@ -4,6 +4,7 @@ databases (SQLite and PostgreSQL), a fixed clock."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,10 @@ import pytest
 
 from sqlmodel import select
 
-from booking.models import Booking, Loan, User
-from booking.services import registration
+from booking.domain.errors import InvalidInput
+from booking.models import Booking, FeedToken, Loan, User
+from booking.services import feeds, registration
+from booking.services.context import AppContext
 from booking.services.privacy.erasure import erase_user_in_session
 from booking.services.privacy.export import export_json, export_person
 from booking.services.reminders import enqueue_overdue_notices
@@ -261,3 +264,81 @@ async def test_phone_is_in_the_export_and_goes_with_the_account(app_context, wor
         await erase_user_in_session(session, app_context, user, actor_id=None)
     async with app_context.database.reader() as session:
         assert (await session.exec(select(User).where(User.phone == "0461 999"))).first() is None
+
+
+# ---------------------------------------------------------------- calendar addresses
+
+
+async def test_a_feed_address_is_shown_again_and_works(client, app_context, world):
+    await login(client, world, "member_a")
+    made = await post_form(client, "/bookings/feeds", {}, form_page="/bookings")
+    assert made.status_code == 303 and re.fullmatch(r"/bookings/feeds/\d+", made.headers["location"])
+    page = await client.get(made.headers["location"])
+    assert page.status_code == 200
+    url = re.search(r'id="feed-url" type="text" value="([^"]+)" readonly', page.text).group(1)
+    assert url.startswith("http://testserver.local/feeds/f_") and url.endswith(".ics")
+    assert 'href="webcal://testserver.local/feeds/' in page.text
+    assert "data-copy-from=\"feed-url\"" in page.text and " hidden>" in page.text  # the copy button needs JavaScript
+    assert "calendar.google.com" in page.text and "Outlook" in page.text and "Kalenderabonnement" in page.text
+    feed = await client.get(url.removeprefix("http://testserver.local"))
+    assert feed.status_code == 200 and feed.text.startswith("BEGIN:VCALENDAR")
+    # Later, from the list: the same address again.
+    listing = (await client.get("/bookings")).text
+    assert f'href="{made.headers["location"]}"' in listing
+    again = await client.get(made.headers["location"])
+    assert url in again.text
+
+    # Renewed: a new address; the old one stops working.
+    renewed = await post_form(client, made.headers["location"] + "/renew", {}, form_page="/bookings")
+    assert renewed.status_code == 303
+    new_url = re.search(r'id="feed-url" type="text" value="([^"]+)"', (await client.get(renewed.headers["location"])).text).group(1)
+    assert new_url != url
+    assert (await client.get(url.removeprefix("http://testserver.local"))).status_code == 404
+    assert (await client.get(new_url.removeprefix("http://testserver.local"))).status_code == 200
+
+    await login(client, world, "member_b")
+    assert (await client.get(made.headers["location"])).status_code == 404
+
+
+async def test_the_address_is_not_in_the_database(app_context, world):
+    """Only the seed and the hash are stored: the address needs the secret key as well."""
+    view = await feeds.create_feed(app_context, world["member_a"], "person", None)
+    async with app_context.database.reader() as session:
+        row = await session.get(FeedToken, view.feed.id)
+    assert view.token and view.token not in (row.token_hash, row.token_seed)
+    assert (await feeds.feed_address(app_context, world["member_a"], view.feed.id)).token == view.token
+    other_key = dataclasses.replace(app_context.settings, secret_key="another-secret-key-" + "x" * 40)
+    with pytest.raises(InvalidInput):
+        await feeds.feed_address(AppContext(app_context.database, other_key, app_context.clock), world["member_a"], view.feed.id)
+
+
+async def test_an_old_feed_cannot_be_shown_again_and_says_so(client, app_context, world):
+    async with app_context.database.transaction() as session:
+        old = FeedToken(owner_id=world["member_a"].user_id, scope="user", target_id=world["member_a"].user_id, is_private=True,
+                        token_hash="o" * 64)
+        session.add(old)
+    await login(client, world, "member_a")
+    page = await client.get(f"/bookings/feeds/{old.id}")
+    assert page.status_code == 200
+    assert "Die Adresse kann nicht erneut angezeigt werden" in page.text and 'id="feed-url"' not in page.text
+    assert f'action="/bookings/feeds/{old.id}/renew"' in page.text
+
+
+async def test_public_subscriptions_on_the_resource_page(client, app_context, world):
+    anonymous = await client.get(f"/resources/{world.benches.id}")
+    assert f'href="/api/v1/resources/{world.benches.id}/freebusy.ics"' in anonymous.text
+    assert f'href="/api/v1/sites/{world.site_a.id}/freebusy.ics"' in anonymous.text
+    ics = await client.get(f"/api/v1/sites/{world.site_a.id}/freebusy.ics")
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    assert f'action="/resources/{world.benches.id}/feed"' not in anonymous.text
+
+    await login(client, world, "member_b")
+    page = await client.get(f"/resources/{world.benches.id}")
+    assert f'action="/resources/{world.benches.id}/feed"' in page.text and f'action="/sites/{world.site_a.id}/feed"' in page.text
+    for action in (f"/resources/{world.benches.id}/feed", f"/sites/{world.site_a.id}/feed"):
+        made = await post_form(client, action, {}, form_page=f"/resources/{world.benches.id}")
+        assert made.status_code == 303
+        shown = (await client.get(made.headers["location"])).text
+        assert "ohne Namen" in shown
+        url = re.search(r'id="feed-url" type="text" value="([^"]+)"', shown).group(1)
+        assert (await client.get(url.removeprefix("http://testserver.local"))).status_code == 200

@@ -90,6 +90,9 @@ class Fixture:
     invitation_id: int = 0
     # Two API tokens of member_a: one revoked over the API, one on the profile page.
     api_token_ids: tuple[int, int] = (0, 0)
+    # A second feed of member_a that no route revokes (the feed page is read after the API
+    # routes have revoked the first one).
+    live_feed_id: int = 0
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -277,6 +280,11 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/bookings/feeds"): Expect(SIGNED_IN),
     # Feeds are their owner's (member_a's); others are told it does not exist.
     ("POST", "/bookings/feeds/{feed_id:int}/revoke"): Expect(frozenset({"member_a"}), denied_status=404),
+    # One's own feed's address again (booking/web/feed_pages.py); others' feeds do not exist for them.
+    ("GET", "/bookings/feeds/{feed_id:int}"): Expect(frozenset({"member_a"}), denied_status=404, params={"feed_id": lambda fx: fx.live_feed_id}),
+    ("POST", "/bookings/feeds/{feed_id:int}/renew"): Expect(frozenset({"member_a"}), denied_status=404, params={"feed_id": lambda fx: fx.live_feed_id}),
+    ("POST", "/resources/{resource_id:int}/feed"): Expect(SIGNED_IN),
+    ("POST", "/sites/{site_id:int}/feed"): Expect(SIGNED_IN),
     # An organisation's page is hidden (404) from people outside it.
     ("GET", "/organisation/{organisation_id:int}"): Expect(MEMBERS_OF_A | CITY_ADMIN, denied_status=404),
     ("POST", "/organisation/{organisation_id:int}/invite"): Expect(frozenset({"org_admin_a", "city_admin"})),
@@ -424,7 +432,9 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         invitation = Invitation(organisation_id=world.org_a.id, email="invited@example.org", role="member", token_hash="i" * 64,
                                 expires_at=start + timedelta(days=14))
         api_tokens = [ApiToken(user_id=world["member_a"].user_id, name=f"Matrix {n}", token_hash=str(n) * 64) for n in range(2)]
-        session.add_all([blackout, *repairs, parked, feed, invitation, *api_tokens])
+        live_feed = FeedToken(owner_id=world["member_a"].user_id, scope="user", target_id=world["member_a"].user_id, is_private=True,
+                              token_hash="l" * 64)
+        session.add_all([blackout, *repairs, parked, feed, invitation, *api_tokens, live_feed])
         await session.flush()
         session.add(SiteRole(user_id=spare.id, site_id=world.site_a.id, role="lender"))  # type: ignore[arg-type]
         session.add(Membership(user_id=spare.id, organisation_id=world.org_a.id, role="member"))  # type: ignore[arg-type]
@@ -432,6 +442,7 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id),  # type: ignore[arg-type]
         invitation.id,  # type: ignore[arg-type]
         (api_tokens[0].id, api_tokens[1].id),  # type: ignore[arg-type]
+        live_feed.id,  # type: ignore[arg-type]
     )
 
 
