@@ -20,6 +20,8 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
 from babel.dates import format_date
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
@@ -27,8 +29,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from booking.domain.errors import Conflict, DomainError, InvalidInput, PermissionDenied
-from booking.i18n import get_translations
-from booking.services import loans
+from booking.i18n import format_datetime_local, get_translations
+from booking.services import bookings, loans
 from booking.services.context import AppContext
 from booking.web.base import FormErrors, flash, form_value, page_language, page_lender, redirect, render_page
 from booking.web.texts import translate_message
@@ -215,6 +217,10 @@ class LendingController(Controller):
         form = await request.form()
         values = {name: form_value(form, name) for name in HAND_OUT_FIELDS}
         whole_kit = form_value(form, "whole_kit") == "1" or not form_value(form, "kit_form")
+        if form_value(form, "confirm") != "yes":
+            early = await self._ask_before_early_hand_out(request, app_context, form, booking_id, values)
+            if early is not None:
+                return early
         try:
             done = await loans.hand_out(
                 app_context, request.user, booking_id,
@@ -244,6 +250,34 @@ class LendingController(Controller):
             return await self._refused(request, app_context, form, booking_id, error, values, TAKE_BACK_FIELDS)
         flash(request, "success", _counted(request, "Taken back: %(num)d thing.", "Taken back: %(num)d things.", len(done)))
         return redirect(_back(form_value(form, "view"), _day(form_value(form, "day")), _site(form_value(form, "site"))))
+
+    async def _ask_before_early_hand_out(
+        self, request: Request, app_context: AppContext, form: Any, booking_id: int, values: dict[str, str]
+    ) -> Template | None:
+        """Handed out on a day before its pick-up day, a loan starts now (the units are gone
+        from then on): ask first. Nothing is changed by this step; None when there is no need."""
+        try:
+            booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
+            site = await loans.lender_resource(app_context, request.user, resource.id)
+        except DomainError:
+            return None  # hand_out answers as it always does (not found, not allowed)
+        timezone = site[1].timezone
+        zone = ZoneInfo(timezone)
+        now = app_context.now()
+        if booking.status != "confirmed" or booking.starts_at.astimezone(zone).date() <= now.astimezone(zone).date():
+            return None
+        language = page_language(request)
+        fields = {name: form_value(form, name) for name in (*HAND_OUT_FIELDS, "view", "day", "site", "whole_kit", "kit_form")}
+        return render_page(request, "confirm.html", {
+            "heading": _text(request, "Hand out early?"),
+            "question": _text(request, "%(name)s is booked from %(start)s. Hand it out now?", name=resource.name,
+                              start=format_datetime_local(booking.starts_at, timezone, language, format="medium")),
+            "note": _text(request, "The loan then starts now, and the thing is due back at the booked end as before."),
+            "action": f"/lender/loans/{booking_id}/hand-out", "fields": {k: v for k, v in fields.items() if v},
+            "confirm_label": _text(request, "Yes, hand out now"),
+            "back_href": _back(fields["view"], _day(fields["day"]), _site(fields["site"])),
+            "back_label": _text(request, "No, go back"), "facts_row": None, "active_nav": "lending",
+        })
 
     async def _refused(
         self,

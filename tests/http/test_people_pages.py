@@ -342,3 +342,25 @@ async def test_public_subscriptions_on_the_resource_page(client, app_context, wo
         assert "ohne Namen" in shown
         url = re.search(r'id="feed-url" type="text" value="([^"]+)"', shown).group(1)
         assert (await client.get(url.removeprefix("http://testserver.local"))).status_code == 200
+
+
+async def test_handing_out_days_early_asks_first(client, app_context, world, fixed_clock):
+    booking = await add_booking(world, "member_a", world.benches, at(2), at(3), "confirmed")
+    today = await add_booking(world, "member_b", world.benches, at(0, 1), at(1), "confirmed")
+    await login(client, world, "lender_a")
+    token = await csrf_token(client, "/lender/today")
+    asked = await client.post(f"/lender/loans/{booking.id}/hand-out", data={"_csrf_token": token, "condition": "gut", "view": "today"})
+    assert asked.status_code == 200
+    assert "Früher ausgeben?" in asked.text and "Benches ist ab" in asked.text
+    assert 'name="confirm" value="yes"' in asked.text and 'name="condition" value="gut"' in asked.text
+    async with app_context.database.reader() as session:
+        assert (await session.get(Booking, booking.id)).status == "confirmed"  # nothing happened yet
+    done = await client.post(f"/lender/loans/{booking.id}/hand-out",
+                             data={"_csrf_token": token, "condition": "gut", "view": "today", "confirm": "yes"})
+    assert done.status_code == 303
+    async with app_context.database.reader() as session:
+        row = await session.get(Booking, booking.id)
+    assert row.status == "checked_out" and row.starts_at == NOW
+    # Later on the same day: no question.
+    same_day = await client.post(f"/lender/loans/{today.id}/hand-out", data={"_csrf_token": token, "view": "today"})
+    assert same_day.status_code == 303
