@@ -1,7 +1,8 @@
 """Calendar feeds: /api/v1/feeds (make, list, revoke, renew secret feed URLs) and the feed
 itself at /feeds/{token}.ics (no login: the secret in the URL is the key).
 
-A feed's token is shown once, in the answer that makes (or renews) it, together with its
+The API shows a feed's token in the answer that makes (or renews) it (the owner's page
+/bookings/feeds/{id} can show it again: see services/feeds.py), together with its
 https URL and the same as ``webcal://`` (calendar apps subscribe to that). Unknown and revoked
 tokens answer 404. Feeds answer ``text/calendar; charset=utf-8`` with ETag and Last-Modified,
 and 304 to a matching If-None-Match or If-Modified-Since. What a public or a private feed shows

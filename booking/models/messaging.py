@@ -58,6 +58,10 @@ class FeedToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = instant_field(default_now=True)
     revoked_at: datetime | None = instant_field(nullable=True)
+    # The random seed the token is derived from with the app's secret key (HMAC), so that its
+    # owner can be shown the address again; the database alone does not reveal it. None for
+    # feeds made before: their address cannot be shown again (services/feeds.py).
+    token_seed: str | None = Field(default=None, max_length=64)
 
 
 class FeedDocumentCache(SQLModel, table=True):

@@ -23,6 +23,8 @@ class User(SQLModel, table=True):
     # deleted when they end; this number is no longer read to decide whether one is valid.
     session_epoch: int = Field(default=0)
     created_at: datetime = instant_field(default_now=True)
+    # Optional, for the lenders of the person's bookings only (never shown to anyone else).
+    phone: str = Field(default="", max_length=40)
 
 
 class Organisation(SQLModel, table=True):

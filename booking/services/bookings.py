@@ -550,6 +550,7 @@ class BookingFilter:
     organisation_id: int | None = None
     site_id: int | None = None
     resource_id: int | None = None
+    resource_kind: str | None = None  # room | desk | item
     limit: int = 200
     offset: int = 0
 
@@ -584,6 +585,8 @@ async def list_bookings(app: AppContext, actor: Principal, query: BookingFilter)
         statement = statement.where(Booking.starts_at < query.starts_before)
     if query.resource_id is not None:
         statement = statement.where(Booking.resource_id == query.resource_id)
+    if query.resource_kind is not None:
+        statement = statement.where(Resource.kind == query.resource_kind)
     statement = statement.order_by(col(Booking.starts_at), col(Booking.id)).offset(query.offset).limit(min(query.limit, 1000))
     async with app.database.reader() as session:
         return [(booking, resource) for booking, resource in (await session.exec(statement)).all()]

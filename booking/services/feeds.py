@@ -1,6 +1,11 @@
 """Calendar feeds: secret, revocable URLs serving ICS, and the feed documents themselves.
 
-Tokens are random (``auth.tokens.new_token``), shown once, stored as SHA-256 only. A feed is
+Tokens are derived from a random seed stored with the feed and the app's secret key (an HMAC,
+``_derive_token``); the token itself is stored as SHA-256 only. So the owner can be shown the
+address again (``feed_address``), while the database alone (a backup, a leak) does not reveal a
+single working address: that also needs the secret key, which signs the sessions anyway. A new
+secret key makes old addresses impossible to show again (they keep working; "renew" makes a new
+one). Feeds made before seeds existed work the same and can only be renewed. A feed is
 of a resource or a site (public: busy time and resource; private, for the site's staff: the
 details), of an organisation (its members: details) or of a person (their own bookings).
 Rights are checked when a feed is made *and* every time it is read: a lender who leaves the
@@ -23,9 +28,12 @@ next change of one of its bookings (the ETag does not see names other than the f
 
 from __future__ import annotations
 
+import base64
 import gzip
 
 import hashlib
+import hmac
+import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -37,7 +45,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
-from booking.auth.tokens import hash_token, new_token
+from booking.auth.tokens import hash_token
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.i18n import get_translations
 from booking.ical.feeds import EVENT_CACHE_SIZE, PUBLIC_STATUSES, FeedEntry, FeedLabels, assemble_feed, event_text, feed_event
@@ -137,7 +145,7 @@ async def create_feed(
         raise InvalidInput("give the id of the resource, site or organisation", field="target_id")
     if stored in ("organisation", "user"):
         private = True
-    token, token_hash = new_token(TOKEN_PREFIX)
+    token, token_hash, seed = _new_feed_secret(app)
     async with app.database.transaction() as session:
         name, target = await _target(session, stored, target_id)
         problem = _may_have(actor, stored, target, private)
@@ -154,7 +162,7 @@ async def create_feed(
             raise InvalidInput(f"at most {MAX_FEEDS_PER_PERSON} feeds per person; revoke one first", field="scope")
         feed = FeedToken(
             owner_id=actor.user_id, scope=stored, target_id=target_id, is_private=private,
-            token_hash=token_hash, created_at=app.now(),
+            token_hash=token_hash, token_seed=seed, created_at=app.now(),
         )
         session.add(feed)
         await session.flush()
@@ -199,7 +207,7 @@ async def revoke_feed(app: AppContext, actor: Principal, feed_id: int) -> FeedVi
 
 async def regenerate_feed(app: AppContext, actor: Principal, feed_id: int) -> FeedView:
     """A new secret for the same feed; the old URL answers 404 from now on."""
-    token, token_hash = new_token(TOKEN_PREFIX)
+    token, token_hash, seed = _new_feed_secret(app)
     async with app.database.transaction() as session:
         feed = await _own_feed(session, actor, feed_id)
         if feed.revoked_at is not None:
@@ -208,8 +216,41 @@ async def regenerate_feed(app: AppContext, actor: Principal, feed_id: int) -> Fe
         if _may_have(actor, feed.scope, target, feed.is_private):
             raise PermissionDenied("you may no longer have this feed")
         feed.token_hash = token_hash
+        feed.token_seed = seed
         feed.created_at = app.now()
         session.add(feed)
+    return FeedView(feed, api_scope(feed), name, token)
+
+
+def _derive_token(secret_key: str, seed: str) -> str:
+    digest = hmac.new(secret_key.encode(), b"feed-token:" + seed.encode(), hashlib.sha256).digest()
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _new_feed_secret(app: AppContext) -> tuple[str, str, str]:
+    """(token, its hash to store, the seed to store)."""
+    seed = secrets.token_urlsafe(24)
+    token = _derive_token(app.settings.secret_key, seed)
+    return token, hash_token(token), seed
+
+
+async def feed_address(app: AppContext, actor: Principal, feed_id: int) -> FeedView:
+    """One of the actor's feeds with its token again (derived, see the module docstring).
+
+    NotFound for other people's and revoked feeds; InvalidInput (field ``feed_id``) when the
+    address cannot be derived: made before seeds existed, or the secret key changed since."""
+    async with app.database.reader() as session:
+        feed = await _own_feed(session, actor, feed_id)
+        if feed.revoked_at is not None:
+            raise NotFound(f"feed {feed_id} does not exist")
+        name, target = await _target(session, feed.scope, feed.target_id)
+        if _may_have(actor, feed.scope, target, feed.is_private):
+            raise NotFound(f"feed {feed_id} does not exist")
+    if not feed.token_seed:
+        raise InvalidInput("this address cannot be shown again; renew it to get a new one", field="feed_id")
+    token = _derive_token(app.settings.secret_key, feed.token_seed)
+    if not hmac.compare_digest(hash_token(token), feed.token_hash):
+        raise InvalidInput("this address cannot be shown again; renew it to get a new one", field="feed_id")
     return FeedView(feed, api_scope(feed), name, token)
 
 

@@ -1,6 +1,7 @@
-"""The lender's inbox: requests waiting for a decision at the actor's sites, and what comes next.
+"""The lender's inbox ("Requests"): requests waiting for a decision at the actor's sites, and what comes next.
 
-Reading only; deciding goes through ``booking.services.bookings`` (approve_booking,
+Reading, plus ``approve_selected`` (several requests approved in one go, each on its own);
+deciding goes through ``booking.services.bookings`` (approve_booking,
 decline_booking; a kit is decided as a whole) and ``booking.services.series`` (approve_series,
 decline_series: all waiting dates of a series at once), which check the same rule: lenders and managers of the booking's site and
 city administrators decide.
@@ -8,13 +9,15 @@ city administrators decide.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
 from booking.auth.principal import Principal
-from booking.domain.errors import NotFound, PermissionDenied
+from booking.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from booking.models import (
     Booking,
     BookingEvent,
@@ -39,6 +42,8 @@ class InboxEntry:
     booker_name: str
     booker_email: str
     organisation_name: str | None
+    # Shown to the lenders of the booking's site only (the person's optional profile phone).
+    booker_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,31 @@ class RequestGroup:
         return self.entries[0]
 
 
+    @property
+    def key(self) -> str:
+        """The name of this group in forms: ``series-<id>`` or ``booking-<id>`` (a kit: its first part)."""
+        if self.kind == "series" and self.series is not None:
+            return f"series-{self.series.id}"
+        return f"booking-{self.first.booking.id}"
+
+
+KINDS = ("room", "desk", "item")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the lender narrows the list to. Days are local days of each booking's site."""
+
+    site_id: int | None = None
+    kind: str | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return any(value is not None for value in (self.site_id, self.kind, self.first_day, self.last_day))
+
+
 @dataclass(frozen=True)
 class Inbox:
     sites: list[Site]
@@ -62,6 +92,7 @@ class Inbox:
     requests: list[InboxEntry]
     upcoming: list[InboxEntry]
     groups: list[RequestGroup] = field(default_factory=list)
+    filter: InboxFilter = field(default_factory=InboxFilter)
 
 
 @dataclass(frozen=True)
@@ -115,14 +146,40 @@ async def _entries(app: AppContext, rows: list[tuple[Booking, Resource]]) -> lis
                 site=sites[resource.site_id],
                 booker_name=booker.display_name if booker else "",
                 booker_email=booker.email if booker else "",
+                booker_phone=booker.phone if booker else "",
                 organisation_name=organisations.get(booking.organisation_id) if booking.organisation_id else None,
             )
         )
     return entries
 
 
-async def lender_inbox(app: AppContext, actor: Principal, site_id: int | None = None) -> Inbox:
-    """Open requests (oldest start first) and the confirmed bookings of the next days."""
+def _in_days(entry: InboxEntry, first_day: date | None, last_day: date | None) -> bool:
+    """Whether the booking touches a local day of ``first_day..last_day`` at its site."""
+    zone = ZoneInfo(entry.site.timezone)
+    starts = entry.booking.starts_at.astimezone(zone).date()
+    ends = (entry.booking.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+    return (first_day is None or ends >= first_day) and (last_day is None or starts <= last_day)
+
+
+def _day_margin(day: date | None, days: int) -> datetime | None:
+    """A UTC instant safely outside a local day anywhere (the exact test is ``_in_days``)."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=days), datetime.min.time(), tzinfo=ZoneInfo("UTC"))
+
+
+async def lender_inbox(
+    app: AppContext, actor: Principal, site_id: int | None = None, *, filters: InboxFilter | None = None
+) -> Inbox:
+    """Open requests (oldest start first) and the confirmed bookings of the next days.
+
+    ``filters`` narrow the requests to a site, a kind of resource and a range of days."""
+    filters = filters or InboxFilter(site_id=site_id)
+    site_id = filters.site_id if filters.site_id is not None else site_id
+    if filters.kind is not None and filters.kind not in KINDS:
+        raise InvalidInput("kind is one of room, desk, item", field="kind")
+    if filters.first_day and filters.last_day and filters.last_day < filters.first_day:
+        raise InvalidInput("the last day is before the first day", field="last_day")
     sites = await lender_sites(app, actor)
     if site_id is not None and not actor.is_lender_at(site_id):
         raise PermissionDenied("you are not a lender at this site", field="site")
@@ -130,7 +187,10 @@ async def lender_inbox(app: AppContext, actor: Principal, site_id: int | None = 
         raise NotFound("This site does not exist.", field="site")
     now = app.now()
     requests = await list_bookings(
-        app, actor, BookingFilter(scope="site", statuses=("requested",), site_id=site_id, limit=MAX_ENTRIES)
+        app, actor, BookingFilter(
+            scope="site", statuses=("requested",), site_id=site_id, resource_kind=filters.kind,
+            starts_after=_day_margin(filters.first_day, -1), starts_before=_day_margin(filters.last_day, 2), limit=MAX_ENTRIES,
+        ),
     )
     upcoming = await list_bookings(
         app,
@@ -140,8 +200,8 @@ async def lender_inbox(app: AppContext, actor: Principal, site_id: int | None = 
             starts_after=now, starts_before=now + timedelta(days=UPCOMING_DAYS), limit=MAX_ENTRIES,
         ),
     )
-    entries = await _entries(app, requests)
-    return Inbox(sites, site_id, entries, await _entries(app, upcoming), await _groups(app, entries))
+    entries = [entry for entry in await _entries(app, requests) if _in_days(entry, filters.first_day, filters.last_day)]
+    return Inbox(sites, site_id, entries, await _entries(app, upcoming), await _groups(app, entries), filters)
 
 
 async def _groups(app: AppContext, entries: list[InboxEntry]) -> list[RequestGroup]:
@@ -196,3 +256,62 @@ async def request_details(app: AppContext, actor: Principal, booking_id: int) ->
         )
     [entry] = await _entries(app, [(booking, resource)])
     return RequestDetails(entry, [HistoryEntry(e, names.get(e.actor_id) if e.actor_id else None) for e in events])
+
+
+# ---------------------------------------------------------------- approving several at once
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One thing ticked in the list: a booking (a kit: any of its parts) or a whole series."""
+
+    kind: str  # "booking" | "series"
+    id: int
+
+    @classmethod
+    def parse(cls, value: str) -> Selected | None:
+        kind, _, number = value.partition("-")
+        if kind not in ("booking", "series") or not number.isdigit() or len(number) > 12:
+            return None
+        return cls(kind, int(number))
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.id}"
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    selected: Selected
+    approved: bool
+    error: DomainError | None = None
+
+
+MAX_SELECTED = 100
+
+
+async def approve_selected(app: AppContext, actor: Principal, selection: Sequence[Selected]) -> list[ApprovalResult]:
+    """Approve each selected request on its own (own transaction, own e-mail): one that was
+    decided meanwhile, cancelled, or is not the actor's to decide is reported and the others
+    are approved all the same."""
+    from booking.services import bookings, series
+
+    _require_lender(actor)
+    if len(selection) > MAX_SELECTED:
+        raise InvalidInput(f"at most {MAX_SELECTED} requests at once", field="selected")
+    results: list[ApprovalResult] = []
+    seen: set[Selected] = set()
+    for selected in selection:
+        if selected in seen:
+            continue
+        seen.add(selected)
+        try:
+            if selected.kind == "series":
+                await series.approve_series(app, actor, selected.id)
+            else:
+                await bookings.approve_booking(app, actor, selected.id)
+        except DomainError as error:
+            results.append(ApprovalResult(selected, False, error))
+        else:
+            results.append(ApprovalResult(selected, True))
+    return results

@@ -584,6 +584,16 @@ async def find_overdue(app: AppContext, now: datetime | None = None, *, site_ids
         )
 
 
+async def list_lent_out(app: AppContext, actor: Principal, site_id: int | None = None) -> list[LoanRow]:
+    """Everything handed out and not back at the actor's sites: overdue first (they end
+    earliest), then by due time."""
+    sites = _lender_sites(actor, site_id)
+    async with app.database.reader() as session:
+        return await _loan_rows(
+            session, [Booking.status == Status.CHECKED_OUT.value], app.now(), sites, order=col(Booking.ends_at),
+        )
+
+
 async def list_overdue(app: AppContext, actor: Principal, site_id: int | None = None) -> list[LoanRow]:
     """The overdue loans at the actor's sites (all sites for city admins)."""
     sites = _lender_sites(actor, site_id)

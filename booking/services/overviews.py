@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from booking.auth.permissions import can_change_booking
 from booking.auth.principal import Principal
-from booking.domain.lifecycle import CHANGEABLE, Status
+from booking.domain.lifecycle import CHANGEABLE, Status, is_overdue
 from booking.models import Booking, Organisation, Resource, Series, Site
 from booking.services import bookings, organisations
 from booking.services.bookings import BookingFilter
@@ -126,3 +126,48 @@ async def organisation_bookings(app: AppContext, actor: Principal, organisation_
         app, actor, BookingFilter(scope="organisation", organisation_id=organisation_id, starts_after=since or app.now(), limit=300)
     )
     return await _rows(app, pairs)
+
+
+@dataclass(frozen=True)
+class MyLoans:
+    """What a borrower has now and what they will pick up.
+
+    ``out``: handed out and not back, overdue ones first (they end earliest), then by due
+    time. ``pickups``: things requested or confirmed and not yet handed out, soonest first."""
+
+    out: list[BookingRow]
+    pickups: list[BookingRow]
+    now: datetime
+
+    def is_overdue(self, row: BookingRow) -> bool:
+        return is_overdue(row.booking.status, row.booking.ends_at, self.now)
+
+    @property
+    def overdue(self) -> list[BookingRow]:
+        return [row for row in self.out if self.is_overdue(row)]
+
+
+MY_LOANS_LIMIT = 200
+
+
+async def my_loans(app: AppContext, actor: Principal) -> MyLoans:
+    """The actor's own loans: what they have now (overdue first) and their upcoming pick-ups."""
+    now = app.now()
+    mine = select(Booking, Resource).join(Resource, Resource.id == Booking.resource_id).where(  # type: ignore[arg-type]
+        Booking.booker_id == actor.user_id
+    )
+    async with app.database.reader() as session:
+        out = (await session.exec(
+            mine.where(Booking.status == Status.CHECKED_OUT.value)
+            .order_by(col(Booking.ends_at), col(Booking.id)).limit(MY_LOANS_LIMIT)
+        )).all()
+        pickups = (await session.exec(
+            mine.where(
+                col(Booking.status).in_(CANCELLABLE), Resource.kind == "item", col(Booking.ends_at) > now,
+            ).order_by(col(Booking.starts_at), col(Booking.id)).limit(MY_LOANS_LIMIT)
+        )).all()
+    return MyLoans(
+        out=await _rows(app, [(b, r) for b, r in out]),
+        pickups=await _rows(app, [(b, r) for b, r in pickups]),
+        now=now,
+    )

@@ -469,16 +469,24 @@ async def get_user(app: AppContext, user_id: int) -> User:
     return user
 
 
-async def update_profile(app: AppContext, actor: Principal, *, display_name: str, language: str) -> User:
-    """Change the name and the language (of pages and e-mails) of the signed-in person."""
+async def update_profile(
+    app: AppContext, actor: Principal, *, display_name: str, language: str, phone: str | None = None
+) -> User:
+    """Change the name, the language (of pages and e-mails) and, when given, the optional phone
+    number (shown to the lenders of the person's bookings only) of the signed-in person."""
+    from booking.domain.contact import clean_phone
+
     name = _clean_name(display_name)
     if language not in LANGUAGES:
         raise InvalidInput("please choose a language from the list", field="language")
+    cleaned_phone = clean_phone(phone) if phone is not None else None
     async with app.database.transaction() as session:
         user = await session.get(User, actor.user_id)
         if user is None:
             raise NotFound("account not found")
         user.display_name, user.language = name, language
+        if cleaned_phone is not None:
+            user.phone = cleaned_phone
         session.add(user)
         return user
 

@@ -19,3 +19,25 @@
   // Filters folded away for phones stand open where there is room.
   document.querySelectorAll("details[data-open-wide]").forEach(function (details) { details.open = true; });
 })();
+
+(function () {
+  "use strict";
+  // Copy buttons (calendar addresses): hidden without JavaScript, where the read-only field
+  // can be selected and copied by hand.
+  document.querySelectorAll("[data-copy-from]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy-from"));
+    if (!field || !navigator.clipboard) return;
+    button.hidden = false;
+    var status = document.querySelector(".app-copy-status");
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        if (status) status.textContent = button.getAttribute("data-copied-text");
+      }, function () {
+        field.select();
+      });
+    });
+  });
+  document.querySelectorAll("input.app-feed-url").forEach(function (field) {
+    field.addEventListener("focus", function () { field.select(); });
+  });
+})();

@@ -13,6 +13,8 @@ WEB_MODULES = (
     "booking.web.home",
     "booking.web.resources",
     "booking.web.my_bookings",
+    "booking.web.borrower",
+    "booking.web.feed_pages",
     "booking.web.organisation",
     "booking.web.lender",
     "booking.web.admin",

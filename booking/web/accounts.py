@@ -302,7 +302,7 @@ async def _profile_page(
     session = request.session if isinstance(request.session, dict) else {}
     return render_page(request, "accounts/profile.html", {
         "email": user.email, "has_password": user.password_hash is not None,
-        "form": form or {"display_name": user.display_name, "language": user.language},
+        "form": form or {"display_name": user.display_name, "language": user.language, "phone": user.phone},
         "errors": errors or FormErrors(), "password_errors": password_errors or FormErrors(),
         "token_errors": token_errors or FormErrors(), "token_form": token_form or {"name": "", "expires_days": "90"},
         "tokens": await credentials.list_api_tokens(app_context, request.user),
@@ -321,11 +321,14 @@ async def profile(request: Request, app_context: Ctx) -> Response:
 @post("/profile", guards=[page_login])
 async def profile_save(request: Request, app_context: Ctx) -> Response:
     form = await request.form()
-    values = {"display_name": form_value(form, "display_name"), "language": form_value(form, "language")}
+    values = {"display_name": form_value(form, "display_name"), "language": form_value(form, "language"),
+              "phone": form_value(form, "phone")}
     try:
-        user = await registration.update_profile(app_context, request.user, display_name=values["display_name"], language=values["language"])
+        user = await registration.update_profile(
+            app_context, request.user, display_name=values["display_name"], language=values["language"], phone=values["phone"],
+        )
     except DomainError as error:
-        errors = error_fields(request, error, "display_name", known=("display_name", "language"))
+        errors = error_fields(request, error, "display_name", known=("display_name", "language", "phone"))
         return await _profile_page(request, app_context, values, errors=errors, status_code=error.status_code)
     request.session[LANGUAGE_SESSION_KEY] = user.language
     # The flash is worded in the language just chosen.

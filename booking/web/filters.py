@@ -53,7 +53,15 @@ def datetime_local_value(instant: datetime | None, timezone: str = DEFAULT_TIMEZ
     return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")
 
 
+def local_day_value(instant: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """The local day of an instant as YYYY-MM-DD (for links and ``<input type="date">``)."""
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
 FILTERS: dict[str, Any] = {
+    "local_day_value": local_day_value,
     "local_datetime": local_datetime,
     "local_date": local_date,
     "local_time": local_time,

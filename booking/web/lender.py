@@ -1,12 +1,14 @@
-"""The lender inbox: /lender (requests at my sites, approve or decline in one step each: a
-series' waiting dates and a kit's parts are one card and one decision) and
-/lender/requests/{id} (one request or one date of a series; the e-mails to lenders link here).
+"""The lender inbox, called "Requests" ("Anfragen") everywhere: /lender (requests at my sites as a
+compact list, one row per request, series or kit, filtered by site, kind and days with a GET
+form; several approved at once with POST /lender/requests/approve) and /lender/requests/{id}
+(one request or one date of a series, with approve and decline; the e-mails to lenders link here).
 
 Hand-outs and returns of the day live at /lender/today (booking.web.loans); the inbox links there.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,12 +17,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from booking.domain.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
+from booking.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
+from booking.i18n import get_translations
 from booking.mail.series_text import describe_series
 from booking.services import bookings, inbox, series
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, form_value, small_id, translate
 from booking.web.base import flash, page_language, page_lender, redirect, render_page
+from booking.web.texts import translate_message
 
 Ctx = NamedDependency[AppContext]
 
@@ -56,6 +60,44 @@ def _back_to(view: str, booking_id: int, site_id: int | None) -> str:
     return f"/lender?site={site_id}" if site_id else "/lender"
 
 
+def _parse_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
+
+
+def parse_inbox_filter(request: Request, values: dict[str, str]) -> tuple[inbox.InboxFilter, dict[str, str]]:
+    """The filter form's values; a value that cannot be read is left out and named in the errors."""
+    errors: dict[str, str] = {}
+    site_id = _site_filter(values.get("site", ""))
+    if values.get("site") and site_id is None:
+        errors["site"] = translate(request, "Please choose a site from the list.")
+    kind = values.get("kind", "").strip() or None
+    if kind is not None and kind not in inbox.KINDS:
+        errors["kind"] = translate(request, "Please choose a kind from the list.")
+        kind = None
+    first_day, last_day = _parse_day(values.get("from", "")), _parse_day(values.get("to", ""))
+    for name, raw, parsed in (("from", values.get("from", ""), first_day), ("to", values.get("to", ""), last_day)):
+        if raw.strip() and parsed is None:
+            errors[name] = translate(request, "Please enter a date as YYYY-MM-DD.")
+    if first_day and last_day and last_day < first_day:
+        errors["to"] = translate(request, "The last day must not be before the first day.")
+        last_day = None
+    return inbox.InboxFilter(site_id=site_id, kind=kind, first_day=first_day, last_day=last_day), errors
+
+
+def _filter_query(filters: inbox.InboxFilter) -> str:
+    parts = [
+        f"site={filters.site_id}" if filters.site_id else "",
+        f"kind={filters.kind}" if filters.kind else "",
+        f"from={filters.first_day.isoformat()}" if filters.first_day else "",
+        f"to={filters.last_day.isoformat()}" if filters.last_day else "",
+    ]
+    query = "&".join(part for part in parts if part)
+    return f"?{query}" if query else ""
+
+
 async def _inbox_page(
     request: Request,
     app_context: AppContext,
@@ -65,10 +107,23 @@ async def _inbox_page(
     errors: dict[int | str, dict[str, str]] | None = None,
     reasons: dict[int | str, str] | None = None,
     messages: list[tuple[str, str]] | None = None,
+    filters: inbox.InboxFilter | None = None,
+    filter_errors: dict[str, str] | None = None,
+    filter_values: dict[str, str] | None = None,
+    results: dict[str, str] | None = None,
 ) -> Template:
-    data = await inbox.lender_inbox(app_context, request.user, site_id)
+    filters = filters or inbox.InboxFilter(site_id=site_id)
+    data = await inbox.lender_inbox(app_context, request.user, filters=filters)
     language = page_language(request)
     context: dict[str, Any] = {
+        "filter_errors": filter_errors or {},
+        "filter_values": filter_values or {
+            "site": str(filters.site_id or ""), "kind": filters.kind or "",
+            "from": filters.first_day.isoformat() if filters.first_day else "",
+            "to": filters.last_day.isoformat() if filters.last_day else "",
+        },
+        "filter_query": _filter_query(filters),
+        "results": results or {},
         "inbox": data,
         # "jeden Dienstag, 18:00–20:00 Uhr, 8 Termine" per series card, in the page's language.
         "rule_texts": {
@@ -118,8 +173,62 @@ class LenderController(Controller):
     guards = [page_lender]
 
     @get("/", name="lender:inbox")
-    async def inbox_page(self, request: Request, app_context: Ctx, site: FromQuery[str] = "") -> Template:
-        return await _inbox_page(request, app_context, _site_filter(site))
+    async def inbox_page(
+        self, request: Request, app_context: Ctx, site: FromQuery[str] = "", kind: FromQuery[str] = "", to: FromQuery[str] = "",
+    ) -> Template:
+        values = {"site": site, "kind": kind, "from": request.query_params.get("from", "") or "", "to": to}
+        filters, filter_errors = parse_inbox_filter(request, values)
+        return await _inbox_page(
+            request, app_context, filters.site_id, filters=filters, filter_errors=filter_errors,
+            filter_values=values, status_code=400 if filter_errors else 200,
+        )
+
+    @post("/requests/approve", name="lender:approve-selected")
+    async def approve_selected(self, request: Request, app_context: Ctx) -> Template | Redirect:
+        """Approve the ticked requests; each on its own, so one that cannot be approved any
+        more is reported and the others are approved."""
+        form = await request.form()
+        values = {name: form_value(form, name) for name in ("site", "kind", "from", "to")}
+        filters, _ = parse_inbox_filter(request, values)
+        raw = [str(value) for value in form.getall("selected", [])][:inbox.MAX_SELECTED + 1]
+        selection = [item for item in (inbox.Selected.parse(value) for value in raw) if item is not None]
+        if not selection:
+            return await _inbox_page(
+                request, app_context, filters.site_id, filters=filters, status_code=400,
+                messages=[("warning", translate(request, "Please tick at least one request to approve."))],
+            )
+        try:
+            results = await inbox.approve_selected(app_context, request.user, selection)
+        except InvalidInput as error:
+            return await _inbox_page(
+                request, app_context, filters.site_id, filters=filters, status_code=400,
+                messages=[("danger", translate_message(request, error.message))],
+            )
+        approved = [result for result in results if result.approved]
+        refused = [result for result in results if not result.approved]
+        if approved:
+            flash(request, "success", get_translations(page_language(request)).ngettext(
+                "%(num)d request was approved; the booker gets an e-mail.",
+                "%(num)d requests were approved; each booker gets an e-mail.", len(approved),
+            ) % {"num": len(approved)})
+        if not refused:
+            return redirect("/lender" + _filter_query(filters))
+        messages = [("warning", self._refusal_text(request, result.error)) for result in refused]
+        return await _inbox_page(
+            request, app_context, filters.site_id, filters=filters,
+            status_code=409,  # partly done: the page says per request what was not approved
+            messages=messages, results={result.selected.key: self._refusal_text(request, result.error) for result in refused},
+        )
+
+    @staticmethod
+    def _refusal_text(request: Request, error: DomainError | None) -> str:
+        if isinstance(error, TransitionNotAllowed):
+            return translate(request, "One request could not be approved: it has been decided or cancelled already.")
+        if isinstance(error, (NotFound, PermissionDenied)):
+            return translate(request, "One request could not be approved: it does not exist or is not at your sites.")
+        return translate(request, "One request could not be approved: %(reason)s") % {
+            "reason": translate_message(request, error.message if error else "")
+        }
 
     @get("/requests/{booking_id:int}", name="lender:request")
     async def request_page(self, request: Request, app_context: Ctx, booking_id: RowId) -> Template:

@@ -4,6 +4,7 @@
   POST /lender/loans/{booking_id}/hand-out         hand a thing out (condition, deposit note)
   POST /lender/loans/{booking_id}/take-back        take it back (condition, damage, missing parts)
   GET  /lender/overdue                             everything not back in time, with contacts
+  GET  /lender/lent-out                            everything out now, overdue first, with due dates
   GET  /lender/items                               the things at my sites
   GET  /lender/items/{resource_id}                 a thing's history, loans and repair blocks
   POST /lender/items/{resource_id}/repair-blocks   block it for repair (whole days)
@@ -37,6 +38,7 @@ from booking.web.texts import translate_message
 Ctx = NamedDependency[AppContext]
 TODAY_TEMPLATE = "lending/today.html"
 OVERDUE_TEMPLATE = "lending/overdue.html"
+LENT_OUT_TEMPLATE = "lending/lent_out.html"
 ITEMS_TEMPLATE = "lending/items.html"
 HISTORY_TEMPLATE = "lending/history.html"
 HAND_OUT_FIELDS = ("condition", "deposit_note")
@@ -135,7 +137,7 @@ async def _today_page(
         "site_id": site_id,
         "errors_by_booking": errors or {},
         "values_by_booking": values or {},
-        "active_nav": "inbox",
+        "active_nav": "lending",
         "messages": messages or [],
     }
     return render_page(request, TODAY_TEMPLATE, context, status_code=status_code)
@@ -155,7 +157,7 @@ async def _overdue_page(
         "rows": rows,
         "errors_by_booking": errors or {},
         "values_by_booking": values or {},
-        "active_nav": "inbox",
+        "active_nav": "lending",
         "messages": messages or [],
     }
     return render_page(request, OVERDUE_TEMPLATE, context, status_code=status_code)
@@ -178,7 +180,7 @@ async def _history_page(
         "errors": errors or FormErrors(),
         "values": values or {"first_day": today.isoformat(), "last_day": today.isoformat(), "reason": ""},
         "now": app_context.now(),
-        "active_nav": "inbox",
+        "active_nav": "lending",
         "messages": messages or [],
     }
     return render_page(request, HISTORY_TEMPLATE, context, status_code=status_code)
@@ -223,10 +225,15 @@ class LendingController(Controller):
     async def overdue(self, request: Request, app_context: Ctx) -> Template:
         return await _overdue_page(request, app_context)
 
+    @get("/lent-out", name="lending:lent-out")
+    async def lent_out(self, request: Request, app_context: Ctx) -> Template:
+        rows = await loans.list_lent_out(app_context, request.user)
+        return render_page(request, LENT_OUT_TEMPLATE, {"rows": rows, "active_nav": "lending"})
+
     @get("/items", name="lending:items")
     async def items(self, request: Request, app_context: Ctx) -> Template:
         grouped = await loans.lender_items(app_context, request.user)
-        return render_page(request, ITEMS_TEMPLATE, {"grouped": grouped, "active_nav": "inbox"})
+        return render_page(request, ITEMS_TEMPLATE, {"grouped": grouped, "active_nav": "lending"})
 
     @get("/items/{resource_id:int}", name="lending:history")
     async def history(self, request: Request, app_context: Ctx, resource_id: FromPath[int]) -> Template:

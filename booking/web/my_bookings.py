@@ -39,37 +39,18 @@ async def my_bookings(request: Request, app_context: Ctx) -> Response:
         page = 1
         errors["page"] = gettext(request, "The page number must be a whole number of at least 1; here is the first page.")
     overview = await overviews.my_bookings(app_context, request.user, page=page)
-    my_feeds = [view for view in await feeds.list_feeds(app_context, request.user) if view.scope in ("person", "organisation")]
+    my_feeds = await feeds.list_feeds(app_context, request.user)
     return render_page(request, "bookings/list.html", {"overview": overview, "feeds": my_feeds, "errors": errors, "active_nav": "bookings"},
                        status_code=400 if errors else 200)
 
 
-NEW_FEED_SESSION_KEY = "_new_feed"
 
 
 def feed_created(request: Request, app_context: AppContext, view: feeds.FeedView, back: str) -> Response:
-    """After creating a feed: its address waits in the (encrypted) session cookie for the page
-    that shows it once (Post/Redirect/Get; only the address's hash is kept in the database)."""
-    request.session[NEW_FEED_SESSION_KEY] = {"id": view.feed.id, "token": view.token or "", "back": back}
-    return redirect(f"/bookings/feeds/{view.feed.id}/new")
+    """To the new feed's page (booking.web.feed_pages), where its address can be shown again."""
+    from booking.web.feed_pages import feed_page_redirect
 
-
-@get("/bookings/feeds/{feed_id:int}/new", guards=[page_login])
-async def new_feed(request: Request, app_context: Ctx, feed_id: FromPath[int]) -> Response:
-    """The new feed's address, shown once; a reload says it was shown and how to get a new one."""
-    views = await feeds.list_feeds(app_context, request.user, include_revoked=True)
-    view = next((view for view in views if view.feed.id == feed_id), None)
-    if view is None:
-        raise NotFound(f"feed {feed_id} does not exist")
-    pending = request.session.get(NEW_FEED_SESSION_KEY) if request.session else None
-    back = "/bookings"
-    url = webcal = None
-    if isinstance(pending, dict) and pending.get("id") == feed_id:
-        request.session.pop(NEW_FEED_SESSION_KEY, None)
-        back = safe_next(str(pending.get("back") or ""), "/bookings")
-        url, webcal = feeds.feed_urls(app_context.settings.base_url, str(pending.get("token") or ""))
-    return render_page(request, "bookings/feed_created.html", {"view": view, "url": url, "webcal": webcal, "back": back,
-                                                               "active_nav": "bookings"})
+    return feed_page_redirect(view)
 
 
 @post("/bookings/feeds", guards=[page_login])
@@ -384,5 +365,5 @@ async def series_cancel(request: Request, app_context: Ctx, series_id: FromPath[
     return redirect("/bookings")
 
 
-ROUTES = [my_bookings, new_feed, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, cancelled, undo_cancel,
+ROUTES = [my_bookings, create_personal_feed, revoke_feed, confirmation, booking_page, change, cancel, cancelled, undo_cancel,
           series_page, series_change, series_cancel, series_alternative]

@@ -108,7 +108,7 @@ def admin_path(template: str, world: World) -> str:
 async def test_lender_inbox_desktop(page, server, world):
     await sign_in(page, server, world, "lender_a")
     await check_page(page, server, "/lender", "lender-inbox")
-    requests = await page.locator(".app-request").count()
+    requests = await page.locator(".app-inbox__row").count()
     assert requests == 3
     first = await bookings.list_bookings(world.app, world["lender_a"], bookings.BookingFilter(scope="site", statuses=("requested",)))
     await check_page(page, server, f"/lender/requests/{first[0][0].id}", "lender-request")
@@ -146,29 +146,31 @@ async def test_lender_decides_on_a_phone(phone_page, server, world):
     page.problems.ignore(r"status of 400 .*/lender/requests/\d+/decline")  # the decline without a reason, on purpose
     await check_page(page, server, "/lender", "lender-inbox", phone=True)
 
-    card = page.locator("article.app-request", has_text="Chorprobe des Shanty-Chors")
-    approve = card.get_by_role("button", name="Bestätigen")
+    row = page.locator("li.app-inbox__row", has_text="Chorprobe des Shanty-Chors")
+    await row.locator("input[name=selected]").check()
+    approve = page.get_by_role("button", name="Angekreuzte Anfragen bestätigen")
     box = await approve.bounding_box()
     assert box is not None and box["height"] >= 44 and box["width"] >= 200, box  # a thumb-sized target
     async with page.expect_navigation():
         await approve.tap()
     assert "/lender" in page.url
     await page.get_by_role("status").filter(has_text="bestätigt").wait_for()
-    assert await page.locator("article.app-request", has_text="Chorprobe des Shanty-Chors").count() == 0
+    assert await page.locator("li.app-inbox__row", has_text="Chorprobe des Shanty-Chors").count() == 0
     await screenshot(page, "lender-inbox-approved-360")
 
     # Declining without a reason: the message sits at the field; with one, it goes through.
-    card = page.locator("article.app-request", has_text="Erste-Hilfe-Kurs")
+    card = page.locator("li.app-inbox__row", has_text="Erste-Hilfe-Kurs")
+    await card.locator("summary").filter(has_text="Ablehnen").tap()
     async with page.expect_navigation():
-        await card.get_by_role("button", name="Ablehnen").tap()
-    field = page.locator("article.app-request", has_text="Erste-Hilfe-Kurs").locator("textarea")
+        await card.get_by_role("button", name="Ablehnen", exact=True).tap()
+    field = page.locator("li.app-inbox__row", has_text="Erste-Hilfe-Kurs").locator("textarea")
     assert await field.get_attribute("aria-invalid") == "true"
     error_id = (await field.get_attribute("aria-describedby") or "").split()[0]
     assert "Grund" in await page.locator(f"#{error_id}").inner_text()
     await screenshot(page, "lender-inbox-decline-error-360")
     await field.fill("Der Saal ist an dem Tag schon für eine Trauerfeier reserviert.")
     async with page.expect_navigation():
-        await page.locator("article.app-request", has_text="Erste-Hilfe-Kurs").get_by_role("button", name="Ablehnen").tap()
+        await page.locator("li.app-inbox__row", has_text="Erste-Hilfe-Kurs").get_by_role("button", name="Ablehnen", exact=True).tap()
     # One tap declines nothing: a confirmation page first (works without JavaScript).
     assert "Trauerfeier" in await page.locator("main").inner_text()
     await screenshot(page, "lender-decline-confirm-360", full_page=False)
@@ -178,7 +180,7 @@ async def test_lender_decides_on_a_phone(phone_page, server, world):
     async with page.expect_navigation():
         await page.get_by_role("button", name="Ja, ablehnen").tap()
     await page.get_by_role("status").filter(has_text="abgelehnt").wait_for()
-    assert await page.locator("article.app-request").count() == 1  # the benches are left
+    assert await page.locator("li.app-inbox__row").count() == 1  # the benches are left
 
     async with world.app.database.reader() as session:
         statuses = {b.title: (b.status, b.decision_reason) for b in (await session.exec(select(Booking))).all()}

@@ -202,7 +202,7 @@ async def journey(page, language: str, browser, server: str, world: World, mail_
     assert len(made) == 8 and {b.status for b in made} == {"requested"}
     assert len({b.series_id for b in made}) == 1 and None not in {b.series_id for b in made}
 
-    # A lender approves every request from the inbox: the series with its alternative in one step.
+    # A lender approves from the list at once: the series is one row, its alternative joined it.
     lender_context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
     try:
         lender = await lender_context.new_page()
@@ -211,11 +211,13 @@ async def journey(page, language: str, browser, server: str, world: World, mail_
         await lender.fill("#field-password", PASSWORD)
         await submit(lender, lender.locator("main form button[type=submit]"))
         await lender.goto(server + "/lender")
-        approved = 0
-        while await lender.locator("form[action$='/approve'] button").count() and approved < 12:
-            await submit(lender, lender.locator("form[action$='/approve'] button").first)
-            approved += 1
+        boxes = lender.locator("input[name=selected]")
+        approved = await boxes.count()
+        for n in range(approved):
+            await boxes.nth(n).check()
         assert approved == 1
+        await submit(lender, lender.locator("button[form=approve-selected]"))
+        assert await lender.locator("input[name=selected]").count() == 0
     finally:
         await lender_context.close()
     async with world.app.database.reader() as session:

@@ -322,7 +322,7 @@ async def test_layout_desktop(page, site, name):
     assert "after the start" in await page.locator("#field-ends_at-error").inner_text()
     nav = page.get_by_role("navigation", name="Main navigation")
     if name == "page":
-        assert await nav.get_by_role("link", name="Lender inbox").count() == 1
+        assert await nav.get_by_role("link", name="Requests").count() == 1
         assert await nav.get_by_role("link", name="Calendar").get_attribute("aria-current") == "page"
         assert await page.get_by_role("button", name="Log out").count() == 1
     else:

@@ -409,7 +409,10 @@ async def test_lender_approves_and_declines_from_the_inbox(client, world: World,
     inbox = await client.get("/lender")
     assert inbox.status_code == 200
     html = inbox.text
-    assert html.count('action="/lender/requests/') == 4  # approve + decline for each request
+    # One form approves the ticked requests; each request has its decline form (collapsed).
+    assert html.count('action="/lender/requests/approve"') == 1
+    assert html.count('name="selected" value="booking-') == 2
+    assert html.count('/decline#request-') == 2
     assert "Chorprobe" in html and "Member A" in html and "Org A" in html
     assert "/lender/today" in html and f"/calendar?site={world.site_a.id}" in html
     # Times in the site's zone: 08:00 UTC in winter or summer is 09:00 or 10:00 in Berlin.
@@ -473,7 +476,7 @@ async def test_pages_in_english(client, world: World, app_context):
     page = await client.get(f"/admin/sites/{world.site_a.id}")
     assert page.status_code == 200 and "Closures" in page.text and '<html lang="en">' in page.text
     inbox = await client.get("/lender")
-    assert "Requests waiting for a decision" in inbox.text
+    assert "Waiting for a decision" in inbox.text and "Approve the ticked requests" in inbox.text
 
 
 async def test_administration_over_json(client, world: World, app_context):

@@ -95,6 +95,9 @@ class Fixture:
     # member_b's open request to join Org A; two fields of activity (one renamed, one removed).
     join_request_id: int = 0
     field_ids: tuple[int, int] = (0, 0)
+    # A second feed of member_a that no route revokes (the feed page is read after the API
+    # routes have revoked the first one).
+    live_feed_id: int = 0
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -178,6 +181,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # --- lender inbox (booking/web/lender.py) --------------------------------------------
     ("GET", "/lender"): Expect(LENDERS),
     ("GET", "/lender/requests/{booking_id:int}"): Expect(STAFF_OF_A),
+    # Several ticked requests at once; an empty selection is refused (400) after the guard.
+    ("POST", "/lender/requests/approve"): Expect(LENDERS),
     ("POST", "/lender/requests/{booking_id:int}/approve"): Expect(STAFF_OF_A, body=lambda fx: {"view": "inbox"}, hidden_from=HIDDEN_BOOKING),
     ("POST", "/lender/requests/{booking_id:int}/decline"): Expect(STAFF_OF_A, body=reason, hidden_from=HIDDEN_BOOKING),
     ("POST", "/lender/series/{series_id:int}/approve"): Expect(STAFF_OF_A, body=lambda fx: {"view": "inbox"}),
@@ -268,6 +273,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/resources/{resource_id:int}"): Expect(EVERYONE),
     ("POST", "/resources/{resource_id:int}/book"): Expect(SIGNED_IN),
     ("GET", "/bookings"): Expect(SIGNED_IN),
+    ("GET", "/bookings/loans"): Expect(SIGNED_IN),  # "Borrowed": what I have now (booking/web/borrower.py)
     ("GET", "/bookings/{booking_id:int}"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("GET", "/bookings/{booking_id:int}/confirmation"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("POST", "/bookings/{booking_id:int}/change"): Expect(MAY_CHANGE_BOOKING, hidden_from=HIDDEN_BOOKING),
@@ -280,12 +286,15 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/bookings/series/{series_id:int}/change"): Expect(MAY_CHANGE_BOOKING, denied_status=404,
                                                                body=lambda fx: {"start_time": "19:00", "duration": "60"}),
     ("POST", "/bookings/feeds"): Expect(SIGNED_IN),
-    # The page that shows a new feed's address once: its owner's (member_a's); others are told it does not exist.
-    ("GET", "/bookings/feeds/{feed_id:int}/new"): Expect(frozenset({"member_a"}), denied_status=404),
     # Taking an alternative for a date the series could not book (an empty form: 400 with the series page).
     ("POST", "/bookings/series/{series_id:int}/alternative"): Expect(MAY_CHANGE_BOOKING, denied_status=404),
     # Feeds are their owner's (member_a's); others are told it does not exist.
     ("POST", "/bookings/feeds/{feed_id:int}/revoke"): Expect(frozenset({"member_a"}), denied_status=404),
+    # One's own feed's address again (booking/web/feed_pages.py); others' feeds do not exist for them.
+    ("GET", "/bookings/feeds/{feed_id:int}"): Expect(frozenset({"member_a"}), denied_status=404, params={"feed_id": lambda fx: fx.live_feed_id}),
+    ("POST", "/bookings/feeds/{feed_id:int}/renew"): Expect(frozenset({"member_a"}), denied_status=404, params={"feed_id": lambda fx: fx.live_feed_id}),
+    ("POST", "/resources/{resource_id:int}/feed"): Expect(SIGNED_IN),
+    ("POST", "/sites/{site_id:int}/feed"): Expect(SIGNED_IN),
     # An organisation's page is hidden (404) from people outside it.
     ("GET", "/organisation/{organisation_id:int}"): Expect(MEMBERS_OF_A | CITY_ADMIN, denied_status=404),
     ("POST", "/organisation/{organisation_id:int}/invite"): Expect(frozenset({"org_admin_a", "city_admin"})),
@@ -338,6 +347,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # --- lending (booking/web/loans.py, booking/api/loans.py): lenders of the item's site -
     ("GET", "/lender/today"): Expect(LENDERS),
     ("GET", "/lender/overdue"): Expect(LENDERS),
+    ("GET", "/lender/lent-out"): Expect(LENDERS),
     ("GET", "/lender/items"): Expect(LENDERS),
     ("GET", "/lender/items/{resource_id:int}"): Expect(STAFF_OF_A, params=ON_BENCHES),
     ("POST", "/lender/items/{resource_id:int}/repair-blocks"): Expect(STAFF_OF_A, params=ON_BENCHES),
@@ -455,7 +465,9 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         invitation = Invitation(organisation_id=world.org_a.id, email="invited@example.org", role="member", token_hash="i" * 64,
                                 expires_at=start + timedelta(days=14))
         api_tokens = [ApiToken(user_id=world["member_a"].user_id, name=f"Matrix {n}", token_hash=str(n) * 64) for n in range(2)]
-        session.add_all([blackout, *repairs, parked, feed, invitation, *api_tokens])
+        live_feed = FeedToken(owner_id=world["member_a"].user_id, scope="user", target_id=world["member_a"].user_id, is_private=True,
+                              token_hash="l" * 64)
+        session.add_all([blackout, *repairs, parked, feed, invitation, *api_tokens, live_feed])
         await session.flush()
         session.add(SiteRole(user_id=spare.id, site_id=world.site_a.id, role="lender"))  # type: ignore[arg-type]
         session.add(Membership(user_id=spare.id, organisation_id=world.org_a.id, role="member"))  # type: ignore[arg-type]
@@ -472,6 +484,7 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         invitation.id,  # type: ignore[arg-type]
         (api_tokens[0].id, api_tokens[1].id),  # type: ignore[arg-type]
         join.id, (fields[0].id, fields[1].id),  # type: ignore[arg-type]
+        live_feed.id,  # type: ignore[arg-type]
     )
 
 

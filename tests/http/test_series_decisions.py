@@ -28,9 +28,10 @@ async def test_the_inbox_shows_a_series_as_one_card_and_decides_it_in_one_step(c
     html = (await client.get("/lender")).text
     assert html.count(f'id="request-series-{made.series.id}"') == 1
     assert "jeden Dienstag, 18:00–20:00 Uhr, 8 Termine" in html
-    assert f'action="/lender/series/{made.series.id}/approve"' in html
+    # Ticked, the series is approved with the others in the list; declined as a whole.
+    assert f'name="selected" value="series-{made.series.id}"' in html
     assert f'action="/lender/series/{made.series.id}/decline#request-series-{made.series.id}"' in html
-    assert "Alle Termine bestätigen" in html and "Termine einzeln entscheiden" in html
+    assert "Alle Termine ablehnen" in html and "Termine einzeln entscheiden" in html
     # The dates one by one are still reachable.
     for booking in made.booked:
         assert f'href="/lender/requests/{booking.id}"' in html

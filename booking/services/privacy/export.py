@@ -37,6 +37,7 @@ class ExportAccount(msgspec.Struct):
     is_active: bool
     email_verified_at: datetime | None
     created_at: datetime
+    phone: str = ""
 
 
 class ExportMembership(msgspec.Struct):
@@ -177,7 +178,7 @@ Loader = Callable[[AsyncSession, User], Awaitable[list[Any] | ExportAccount]]
 
 async def _account(session: AsyncSession, user: User) -> ExportAccount:
     return ExportAccount(user.id, user.email, user.display_name, user.language, user.is_city_admin,  # type: ignore[arg-type]
-                      user.is_active, user.email_verified_at, user.created_at)
+                      user.is_active, user.email_verified_at, user.created_at, user.phone)
 
 
 async def _memberships(session: AsyncSession, user: User) -> list[ExportMembership]:

@@ -64,7 +64,7 @@ REGISTRY: tuple[TablePolicy, ...] = (
     TablePolicy(
         "user",
         {"id": N, "email": P, "display_name": P, "password_hash": S, "language": P, "is_city_admin": P,
-         "is_active": P, "email_verified_at": P, "session_epoch": N, "created_at": P},
+         "is_active": P, "email_verified_at": P, "session_epoch": N, "created_at": P, "phone": P},
         owner=("id",),
         retention="until the person deletes the account; never confirmed accounts after N days",
         retention_setting="delete_unverified_accounts_after_days",
@@ -106,7 +106,7 @@ REGISTRY: tuple[TablePolicy, ...] = (
     TablePolicy(
         "feed_token",
         {"id": N, "owner_id": L, "scope": P, "target_id": P, "is_private": P, "token_hash": S,
-         "created_at": P, "revoked_at": P},
+         "created_at": P, "revoked_at": P, "token_seed": S},
         owner=("owner_id",), retention="as long as the account exists",
         on_erasure="delete", export="feeds",
     ),
