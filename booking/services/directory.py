@@ -165,11 +165,25 @@ async def update_profile(app: AppContext, actor: Principal, organisation_id: int
         return organisation
 
 
+def may_confirm_organisations(actor: Principal) -> bool:
+    """City administrators and site managers confirm associations that people registered."""
+    return actor.is_city_admin or actor.is_manager_anywhere
+
+
+async def pending_organisations(app: AppContext, actor: Principal) -> list[Organisation]:
+    """Associations waiting for confirmation, oldest first (for those who may confirm them)."""
+    if not may_confirm_organisations(actor):
+        return []
+    async with app.database.reader() as session:
+        statement = select(Organisation).where(col(Organisation.is_pending).is_(True)).order_by(col(Organisation.created_at)).limit(50)
+        return list((await session.exec(statement)).all())
+
+
 async def confirm_organisation(app: AppContext, actor: Principal, organisation_id: int) -> Organisation:
-    """A city administrator confirms an association registered by a person: it may book from
-    now on, and its administrators are told by e-mail."""
-    if not actor.is_city_admin:
-        raise PermissionDenied("only city administrators may confirm new organisations")
+    """A city administrator or a site manager confirms an association registered by a person:
+    it may book from now on, and its administrators are told by e-mail."""
+    if not may_confirm_organisations(actor):
+        raise PermissionDenied("only city administrators and site managers may confirm new organisations")
     async with app.database.transaction() as session:
         organisation = await session.get(Organisation, organisation_id)
         if organisation is None:

@@ -28,7 +28,7 @@ from booking.services.administration import (
     ResourceInput,
     SiteInput,
 )
-from booking.services import legal_pages
+from booking.services import directory, legal_pages
 from booking.services.context import AppContext
 from booking.web.admin_forms import (
     RowId,
@@ -191,7 +191,9 @@ class AdminController(Controller):
         data = await administration.overview(app_context, request.user)
         # City admins are told while the legal texts still have placeholders to fill in.
         unfinished = legal_pages.unfinished_pages(app_context.settings) if request.user.is_city_admin else []
-        return _page(request, "admin/index.html", {"overview": data, "admin_section": "overview", "legal_unfinished": unfinished})
+        pending = await directory.pending_organisations(app_context, request.user)
+        return _page(request, "admin/index.html", {"overview": data, "admin_section": "overview", "legal_unfinished": unfinished,
+                                                   "pending_organisations": pending})
 
     # --- sites ---------------------------------------------------------------------------
 

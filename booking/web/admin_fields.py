@@ -13,7 +13,7 @@ from booking.domain.errors import DomainError
 from booking.services import directory
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId
-from booking.web.base import FormErrors, flash, form_value, page_city_admin, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, page_city_admin, page_manager, redirect, render_page
 from booking.web.texts import error_fields, gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
@@ -66,18 +66,20 @@ async def delete_field(request: Request, app_context: Ctx, field_id: RowId) -> R
     return redirect("/admin/fields")
 
 
-@post("/admin/organisations/{organisation_id:int}/confirm", guards=[page_city_admin], name="admin:organisation-confirm")
+@post("/admin/organisations/{organisation_id:int}/confirm", guards=[page_manager], name="admin:organisation-confirm")
 async def confirm_organisation(request: Request, app_context: Ctx, organisation_id: RowId) -> Response:
-    """Confirm an association a person registered (it may book from now on)."""
+    """Confirm an association a person registered (it may book from now on): city
+    administrators on its page, site managers from the administration overview."""
+    back = f"/admin/organisations/{organisation_id}" if request.user.is_city_admin else "/admin"
     try:
         await directory.confirm_organisation(app_context, request.user, organisation_id)
     except DomainError as error:
         if error.status_code == 404:
             raise
         flash(request, "warning", translate_message(request, error.message))
-        return redirect(f"/admin/organisations/{organisation_id}")
+        return redirect(back)
     flash(request, "success", gettext(request, "The organisation is confirmed and can book now."))
-    return redirect(f"/admin/organisations/{organisation_id}")
+    return redirect(back)
 
 
 ROUTES: list[Any] = [fields_page, add_field, rename_field, delete_field, confirm_organisation]

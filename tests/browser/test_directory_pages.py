@@ -159,6 +159,7 @@ async def test_admin_and_registration_pages_at_1280(page, server: str, world: Wo
     registration form with its new field: each passes axe."""
     async with world.app.database.transaction() as session:
         session.add(Organisation(name="Umweltgruppe Sandberg", is_pending=True))
+        session.add(Organisation(name="Lesekreis Jürgensby", is_pending=True))
     await page.goto(server + "/register")
     await page.get_by_label("Sie registrieren sich für einen neuen Verein? Sein Name").wait_for()
     await assert_no_axe_violations(page)
@@ -177,3 +178,16 @@ async def test_admin_and_registration_pages_at_1280(page, server: str, world: Wo
     async with world.app.database.reader() as session:
         confirmed = (await session.exec(select(Organisation).where(Organisation.name == "Umweltgruppe Sandberg"))).one()
     assert not confirmed.is_pending
+
+    # A site manager sees the other one on the administration overview and confirms it there.
+    await page.context.clear_cookies()
+    await sign_in(page, server, world, "manager_a")
+    await page.goto(server + "/admin")
+    pending = page.locator("section", has=page.get_by_role("heading", name="Neue Vereine, die auf Bestätigung warten"))
+    assert "Lesekreis Jürgensby" in await pending.inner_text()
+    await screenshot(page, "directory-admin-pending-1280", full_page=False)
+    await assert_no_axe_violations(page)
+    async with page.expect_navigation():
+        await pending.get_by_role("button", name="Bestätigen").click()
+    assert page.url.endswith("/admin")
+    assert "Lesekreis Jürgensby" not in await page.locator("main").inner_text()

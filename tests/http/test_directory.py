@@ -263,6 +263,9 @@ async def test_a_person_asks_to_join_and_an_admin_approves(client, world, app_co
     again = await post_form(client, f"{page}/join", {"message": "Noch einmal"}, form_page=page)
     assert again.status_code == 400
     assert "Sie haben um Aufnahme gebeten" in (await client.get(page)).text
+    # Before the approval member_b belongs to another organisation only: Org A's page (and its
+    # requests) is hidden from them.
+    assert (await client.get(f"/organisation/{world.org_a.id}")).status_code == 404
     async with app_context.database.reader() as session:
         [request] = (await session.exec(select(JoinRequest))).all()
     assert request.status == "pending"

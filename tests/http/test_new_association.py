@@ -57,14 +57,20 @@ async def test_a_new_association_waits_for_the_city_and_cannot_book(client, worl
     else:
         raise AssertionError("a pending association booked")
 
-    # Its own admin cannot confirm it; a city admin can.
-    await login(client, world, "org_admin_a")
+    # Its own admin and a lender cannot confirm it; a city admin or a site manager can.
     confirm = f"/admin/organisations/{organisation.id}/confirm"
-    assert (await post_form(client, confirm, {}, form_page="/bookings")).status_code == 403
+    for role in ("org_admin_a", "lender_a"):
+        await login(client, world, role)
+        assert (await post_form(client, confirm, {}, form_page="/bookings")).status_code == 403
     await login(client, world, "city_admin")
     listing = await client.get("/admin/organisations")
     assert "wartet auf Bestätigung" in listing.text
-    assert (await post_form(client, confirm, {}, form_page=f"/admin/organisations/{organisation.id}")).status_code == 303
+    await login(client, world, "manager_a")
+    overview = await client.get("/admin")
+    assert "Umweltgruppe Sandberg" in overview.text and f'action="{confirm}"' in overview.text
+    confirmed = await post_form(client, confirm, {}, form_page="/admin")
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/admin"
+    assert "Umweltgruppe Sandberg" not in (await client.get("/admin")).text
     assert not (await _pending(app_context)).is_pending
     await send_outbox(app_context, smtp_server)
     assert any(m.rcpt_tos == ["vera@example.org"] and "bestätigt" in str(m.message["Subject"]) for m in smtp_server.messages)

@@ -314,8 +314,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/organisationen/{organisation_id:int}/join"): Expect(SIGNED_IN),  # members: 400 "a member already"
     ("GET", "/api/v1/organisations"): Expect(EVERYONE),
     ("GET", "/admin/fields"): Expect(CITY_ADMIN),
-    # Org A is confirmed: the city admin is told so (a flash), past the permission check.
-    ("POST", "/admin/organisations/{organisation_id:int}/confirm"): Expect(CITY_ADMIN),
+    # Org A is confirmed: the city admin and the site manager are told so (a flash), past the permission check.
+    ("POST", "/admin/organisations/{organisation_id:int}/confirm"): Expect(MANAGERS),
     ("POST", "/admin/fields"): Expect(CITY_ADMIN, body=lambda fx: {"name": "Matrix"}),
     ("POST", "/admin/fields/{field_id:int}/edit"): Expect(CITY_ADMIN, body=lambda fx: {"name": "Matrix renamed"}),
     ("POST", "/admin/fields/{field_id:int}/delete"): Expect(CITY_ADMIN, params={"field_id": lambda fx: fx.field_ids[1]}),
