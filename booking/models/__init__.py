@@ -6,6 +6,7 @@ from booking.models.invitations import Invitation
 from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, OutboxMessage
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Resource, Site
+from booking.models.reporting import ReportIntroduction, UnmetDemand
 
 __all__ = [
     "ApiToken",
@@ -22,10 +23,12 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Policy",
+    "ReportIntroduction",
     "Resource",
     "Series",
     "Site",
     "SiteRole",
+    "UnmetDemand",
     "User",
     "utc_now",
 ]
