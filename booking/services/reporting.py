@@ -462,3 +462,128 @@ async def record_unmet_demand(app: AppContext, resource_id: int, interval: Inter
             resource_id=resource_id, requested_starts_at=interval.starts_at,
             requested_ends_at=interval.ends_at, quantity=max(1, quantity),
         ))
+
+
+# --- the report as tables: one shape for the page, CSV and JSON ------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the report. ``columns`` are stable machine names (CSV headers, JSON keys);
+    pages translate them. Cells are plain values: str, int, float or None."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(share * 100, 1)
+
+
+def key_figures(report: Report) -> list[tuple[str, object]]:
+    return [
+        ("hours_booked", report.hours_booked),
+        ("utilisation_percent", _percent(report.utilisation_share)),
+        ("loans", report.loans),
+        ("loan_days", report.loan_days),
+        ("organisations", report.organisations),
+        ("persons", report.persons),
+        ("new_organisations", report.new_organisations),
+        ("declined", report.declined_total),
+        ("cancellations", report.cancellations_total),
+        ("unmet_requests", report.unmet_requests),
+    ]
+
+
+def report_tables(report: Report) -> list[Table]:
+    """Every table of the report, in the order the page shows them."""
+    utilisation_columns = ("booked_hours", "available_hours", "utilisation_percent")
+
+    def utilisation(key: str) -> Table:
+        return Table(
+            f"utilisation_by_{key}", (key, *utilisation_columns),
+            [(label, booked, available, _percent(share)) for label, share, booked, available in report.utilisation_by(key)],
+        )
+
+    return [
+        Table("key_figures", ("figure", "value"), list(key_figures(report))),
+        utilisation("month"),
+        utilisation("site"),
+        utilisation("kind"),
+        Table(
+            "usage", ("site", "kind", "category", "month", "bookings", "unit_hours", "loan_days"),
+            [(r.site, r.kind, r.category, r.month, r.bookings, r.unit_hours, r.loan_days if r.kind == "item" else None)
+             for r in sorted(report.usage, key=lambda r: (r.site, r.kind, r.category, r.month))],
+        ),
+        Table(
+            "reach", ("site", "month", "organisations", "persons"),
+            [(r.site or "", r.month or "", r.organisations, r.persons)
+             for r in sorted(report.reach, key=lambda r: (r.site is None, r.site or "", r.month is None, r.month or ""))],
+        ),
+        Table("first_time_organisations", ("month", "organisations"),
+              [(month, report.first_time_organisations.get(month, 0)) for month in report.period.months]),
+        Table("declined", ("site", "month", "reason", "requests"),
+              [(r.site, r.month, r.group, r.count) for r in sorted(report.declined, key=lambda r: (r.site, r.month, r.group))]),
+        Table("cancellations", ("site", "month", "lead_time", "cancellations"),
+              [(r.site, r.month, r.group, r.count)
+               for r in sorted(report.cancellations, key=lambda r: (r.site, r.month, LEAD_BUCKETS.index(r.group)))]),
+        Table("unmet_demand", ("site", "kind", "month", "requests", "requested_hours"),
+              [(r.site, r.kind, r.month, r.requests, r.requested_hours)
+               for r in sorted(report.unmet_demand, key=lambda r: (r.site, r.kind, r.month))]),
+        Table("top_resources", ("resource", "site", "kind", "bookings", "unit_hours"),
+              [(r.resource, r.site, r.kind, r.bookings, r.unit_hours) for r in report.top_resources]),
+    ]
+
+
+def tables_as_json(report: Report) -> dict[str, object]:
+    return {
+        "period": {"since": report.period.first_month, "until": report.period.last_month},
+        "tables": {table.name: {"columns": list(table.columns), "rows": [list(row) for row in table.rows]}
+                   for table in report_tables(report)},
+    }
+
+
+def tables_as_csv(report: Report, *, delimiter: str = ",") -> str:
+    """All tables in one CSV text: a line with the table's name, its header, its rows, a blank
+    line. Numbers with a dot (machine-readable); the caller adds the BOM for spreadsheets."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    for table in report_tables(report):
+        writer.writerow([f"# {table.name}"])
+        writer.writerow(table.columns)
+        for row in table.rows:
+            writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow([])
+    return buffer.getvalue()
+
+
+async def get_introduction(app: AppContext, year: int) -> str:
+    from booking.models import ReportIntroduction
+
+    async with app.database.reader() as session:
+        row = await session.get(ReportIntroduction, year)
+    return row.text if row else ""
+
+
+MAX_INTRODUCTION = 20000
+
+
+async def save_introduction(app: AppContext, year: int, text: str) -> None:
+    """Store the coordinator's introduction to ``year``'s report (callers check the permission)."""
+    from booking.models import ReportIntroduction, utc_now
+
+    text = text.replace("\r\n", "\n").strip()
+    if len(text) > MAX_INTRODUCTION:
+        raise InvalidInput(f"the introduction may be at most {MAX_INTRODUCTION} characters long", field="introduction")
+    async with app.database.transaction() as session:
+        row = await session.get(ReportIntroduction, year)
+        if row is None:
+            session.add(ReportIntroduction(year=year, text=text))
+        else:
+            row.text = text
+            row.updated_at = utc_now()
+            session.add(row)
