@@ -130,3 +130,20 @@ def test_period_is_bounded():
         Period.of(date(2026, 5, 1), date(2026, 3, 1))
     with pytest.raises(InvalidInput):
         Period.of(date(2020, 1, 1), date(2026, 1, 1))
+
+
+async def test_cli_report_prints_the_same_tables(app, report_world, db_url):
+    from tests.integration.test_cli import booking_cli
+
+    expected = reporting.tables_as_json(await reporting.build_report(app, Period.year(2026)))
+    as_json = booking_cli(db_url, "report", "--year", "2026", "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    import json
+
+    assert json.loads(as_json.stdout) == json.loads(json.dumps(expected))
+    as_csv = booking_cli(db_url, "report", "--year", "2026", "--format", "csv", "--semicolon")
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert "Stadtteilhaus Nord;item;Möbel;2026-01;1;360.0;15.0" in as_csv.stdout
+    for user in report_world.users.values():
+        assert user.email not in as_csv.stdout + as_json.stdout
+    assert booking_cli(db_url, "report", "--year", "1999").returncode != 0
