@@ -587,3 +587,72 @@ async def save_introduction(app: AppContext, year: int, text: str) -> None:
             row.text = text
             row.updated_at = utc_now()
             session.add(row)
+
+
+# --- open data: per site and month, small cells suppressed ------------------------------------
+
+OPEN_DATA_COLUMNS = ("site", "month", "bookings", "hours_booked", "loans", "loan_days", "organisations", "persons")
+
+
+@dataclass(frozen=True)
+class OpenDataRow:
+    site: str
+    month: str
+    # None where the cell is suppressed.
+    bookings: int | None
+    hours_booked: float | None
+    loans: int | None
+    loan_days: float | None
+    organisations: int | None
+    persons: int | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.bookings is None
+
+    def cells(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in OPEN_DATA_COLUMNS)
+
+
+def is_small_cell(organisations: int, persons: int, min_cell_size: int) -> bool:
+    """A cell is too small to publish when it describes fewer than ``min_cell_size`` persons, or
+    fewer than that many organisations (but at least one: figures of one or two organisations
+    describe them, however many of their members booked). Bookings of private persons only
+    (no organisation) are judged by the persons."""
+    return persons < min_cell_size or 0 < organisations < min_cell_size
+
+
+async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
+    """Use per site and local month for the public: one statement; small cells suppressed."""
+    dialect = app.database.dialect
+    minimum = app.settings.open_data.min_cell_size
+    month = local_month(dialect, Booking.starts_at, Site.timezone).label("month")
+    unit_seconds = Booking.quantity * seconds_between(dialect, Booking.starts_at, Booking.ends_at)
+    is_time = col(Resource.kind).in_(TIME_KINDS)
+    is_item = Resource.kind == "item"
+    statement = (
+        select(
+            Site.name, month, func.count(),
+            func.sum(case((is_time, unit_seconds), else_=0)),
+            func.sum(case((is_item, 1), else_=0)),
+            func.sum(case((is_item, unit_seconds), else_=0)),
+            func.count(Booking.organisation_id.distinct()),
+            func.count(Booking.booker_id.distinct()),
+        )
+        .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+        .where(col(Booking.status).in_(USE_STATUSES), *_in_period(period, Booking.starts_at, month))
+        .group_by(Site.id, Site.name, month)
+        .order_by(Site.name, month)
+    )
+    async with app.database.reader() as session:
+        rows = (await session.exec(statement)).all()
+    result = []
+    for site, bucket, count, time_seconds, loans, item_seconds, organisations, persons in rows:
+        if is_small_cell(int(organisations), int(persons), minimum):
+            result.append(OpenDataRow(site, bucket, None, None, None, None, None, None))
+            continue
+        result.append(OpenDataRow(
+            site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
+            round(float(item_seconds or 0) / DAY, 2), int(organisations), int(persons),
+        ))
+    return result

@@ -19,7 +19,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 from litestar.response import Redirect, Template
 
-from booking.domain.errors import InvalidInput
+from booking.auth.guards import public
+from booking.domain.errors import InvalidInput, NotFound
 from booking.services import reporting
 from booking.services.context import AppContext
 from booking.services.reporting import Period, Report
@@ -186,4 +187,62 @@ class ReportController(Controller):
         return redirect(f"/admin/bericht/{year}")
 
 
-ROUTES = [ReportController]
+# --- open data (public, off unless settings.open_data.enabled) --------------------------------
+
+
+def _open_data_year(app_context: AppContext, year: str) -> int:
+    if not year:
+        return app_context.now().year
+    if not (year.isascii() and year.isdigit() and len(year) == 4 and 2000 <= int(year) <= 2100):
+        raise InvalidInput("year: give a year like 2026", field="year")
+    return int(year)
+
+
+async def _open_data(app_context: AppContext, year: str) -> tuple[int, list[reporting.OpenDataRow]]:
+    if not app_context.settings.open_data.enabled:
+        raise NotFound("open data is not published here")
+    chosen = _open_data_year(app_context, year)
+    return chosen, await reporting.open_data(app_context, Period.year(chosen))
+
+
+def _open_data_json(app_context: AppContext, year: int, rows: list[reporting.OpenDataRow]) -> dict[str, Any]:
+    settings = app_context.settings.open_data
+    return {
+        "year": year, "licence": settings.licence, "licence_url": settings.licence_url,
+        "min_cell_size": settings.min_cell_size, "columns": list(reporting.OPEN_DATA_COLUMNS),
+        "rows": [list(row.cells()) for row in rows],
+    }
+
+
+@get("/offene-daten", guards=[public], name="open-data:page")
+async def open_data_page(request: Request, app_context: Ctx, year: FromQuery[str] = "") -> Template:
+    chosen, rows = await _open_data(app_context, year)
+    settings = app_context.settings.open_data
+    return render_page(request, "open_data.html", {
+        "year": chosen, "rows": rows, "number": _number(page_language(request)), "settings": settings,
+    })
+
+
+@get("/offene-daten/daten.json", guards=[public], name="open-data:json")
+async def open_data_json(app_context: Ctx, year: FromQuery[str] = "") -> Response:
+    chosen, rows = await _open_data(app_context, year)
+    body = json.dumps(_open_data_json(app_context, chosen, rows), ensure_ascii=False, indent=1)
+    return Response(body.encode("utf-8"), media_type="application/json", headers={"Access-Control-Allow-Origin": "*"})
+
+
+@get("/offene-daten/daten.csv", guards=[public], name="open-data:csv")
+async def open_data_csv(app_context: Ctx, year: FromQuery[str] = "", sep: FromQuery[str] = "") -> Response:
+    import csv
+    import io
+
+    chosen, rows = await _open_data(app_context, year)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if sep == "semicolon" else ",", lineterminator="\r\n")
+    writer.writerow(reporting.OPEN_DATA_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if cell is None else cell for cell in row.cells()])
+    return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="offene-daten-{chosen}.csv"'})
+
+
+ROUTES = [ReportController, open_data_page, open_data_json, open_data_csv]

@@ -154,3 +154,74 @@ async def test_year_page_compares_and_saves_the_introduction(client, world, repo
     without_token = await client.post("/admin/bericht/2026/einleitung", data={"introduction": "Ohne"})
     assert without_token.status_code == 403
     assert (await client.get("/admin/bericht/1999")).status_code == 400
+
+
+# --- open data ------------------------------------------------------------------------------
+
+
+async def _add_bookings(app_context, report_world, spec) -> None:
+    from booking.models import Booking
+    from tests.support.report_world import local
+
+    async with app_context.database.transaction() as session:
+        for index, (user, org, day) in enumerate(spec):
+            session.add(Booking(
+                resource_id=report_world.reading_room.id, status="confirmed", starts_at=local(2026, *day, 10 + index),
+                ends_at=local(2026, *day, 11 + index), booker_id=report_world.users[user].id,
+                organisation_id=report_world.organisations[org].id, title=f"Offener Titel {index}",
+            ))
+
+
+@pytest.fixture
+async def open_client(settings, app_context):
+    import httpx
+
+    from booking.app import create_app
+    from booking.services.context import AppContext
+    from booking.settings import OpenDataSettings
+
+    open_settings = settings.replace(open_data=OpenDataSettings(enabled=True, licence="CC BY 4.0", licence_url="https://creativecommons.org/licenses/by/4.0/"))
+    context = AppContext(database=app_context.database, settings=open_settings)
+    transport = httpx.ASGITransport(app=create_app(open_settings, app_context=context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        yield client
+
+
+async def test_open_data_is_off_by_default(client):
+    assert (await client.get("/offene-daten")).status_code == 404
+    assert (await client.get("/offene-daten/daten.json?year=2026")).status_code == 404
+
+
+async def test_open_data_suppresses_small_cells(open_client, app_context, report_world):
+    # April: three persons of three organisations (published); May: three persons, one organisation.
+    await _add_bookings(app_context, report_world, [("u1", "o1", (4, 7)), ("u2", "o2", (4, 8)), ("u3", "o3", (4, 9)),
+                                                    ("u1", "o1", (5, 5)), ("u2", "o1", (5, 6)), ("u3", "o1", (5, 7))])
+    data = (await open_client.get("/offene-daten/daten.json?year=2026")).json()
+    assert data["licence"] == "CC BY 4.0" and data["min_cell_size"] == 3
+    rows = {(row[0], row[1]): row[2:] for row in data["rows"]}
+    assert rows[("Bibliothek Süd", "2026-04")] == [3, 3.0, 0, 0.0, 3, 3]
+    assert rows[("Bibliothek Süd", "2026-05")] == [None] * 6  # one organisation
+    assert rows[("Bibliothek Süd", "2026-02")] == [None] * 6  # one person
+    assert rows[("Stadtteilhaus Nord", "2026-01")] == [None] * 6  # two persons
+    csv_text = (await open_client.get("/offene-daten/daten.csv?year=2026")).content.decode("utf-8-sig")
+    assert "Bibliothek Süd,2026-04,3,3.0,0,0.0,3,3" in csv_text
+    assert "Bibliothek Süd,2026-05,,,,,," in csv_text
+    page = await open_client.get("/offene-daten?year=2026")
+    assert page.status_code == 200 and "CC BY 4.0" in page.text
+    assert (await open_client.get("/offene-daten?year=20x6")).status_code == 400
+
+
+async def test_open_data_holds_no_personal_data(open_client, app_context, report_world):
+    await _add_bookings(app_context, report_world, [("u1", "o1", (4, 7)), ("u2", "o2", (4, 8)), ("u3", "o3", (4, 9))])
+    bodies = [
+        (await open_client.get("/offene-daten?year=2026")).text,
+        (await open_client.get("/offene-daten/daten.json?year=2026")).text,
+        (await open_client.get("/offene-daten/daten.csv?year=2026")).content.decode("utf-8-sig"),
+    ]
+    secrets = [*report_world.titles, "Offener Titel", *[o.name for o in report_world.organisations.values()]]
+    for user in report_world.users.values():
+        secrets += [user.display_name, user.email]
+    for body in bodies:
+        assert "Bibliothek Süd" in body
+        for secret in secrets:
+            assert secret not in body and json.dumps(secret)[1:-1] not in body, secret
