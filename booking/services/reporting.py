@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, and_, case, cast, func, null, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from booking.db.reporting_sql import local_month, seconds_between
@@ -320,18 +321,30 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
         reach_rows = (await session.exec(reach)).all()
 
         # 3. First-time organisations: the local month of an organisation's first use ever.
-        first_month = func.min(local_month(dialect, Booking.starts_at, Site.timezone)).label("first_month")
+        # Organisations with use in the period and none before it: the period's rows plus an
+        # EXISTS per organisation (index on organisation_id), not a scan of all history.
+        earlier_booking, earlier_resource, earlier_site = aliased(Booking), aliased(Resource), aliased(Site)
+        period_start, _ = period.utc_bounds()
+        used_before = (
+            select(earlier_booking.id)
+            .join(earlier_resource, earlier_resource.id == earlier_booking.resource_id)
+            .join(earlier_site, earlier_site.id == earlier_resource.site_id)
+            .where(
+                earlier_booking.organisation_id == Booking.organisation_id,
+                col(earlier_booking.status).in_(USE_STATUSES),
+                earlier_booking.starts_at < period_start + timedelta(days=2),
+                local_month(dialect, earlier_booking.starts_at, earlier_site.timezone) < period.first_month,
+                True if site_ids is None else col(earlier_site.id).in_(list(site_ids)),
+            )
+            .exists()
+        )
         firsts = (
-            select(Booking.organisation_id, first_month)
+            select(Booking.organisation_id, func.min(month).label("first_month"))
             .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
-            .where(col(Booking.status).in_(USE_STATUSES), col(Booking.organisation_id).is_not(None), _site_filter(site_ids))
+            .where(used, col(Booking.organisation_id).is_not(None), ~used_before)
             .group_by(Booking.organisation_id)
         ).subquery()
-        first_time = (
-            select(firsts.c.first_month, func.count())
-            .where(firsts.c.first_month >= period.first_month, firsts.c.first_month <= period.last_month)
-            .group_by(firsts.c.first_month)
-        )
+        first_time = select(firsts.c.first_month, func.count()).group_by(firsts.c.first_month)
         report.first_time_organisations = {bucket: int(count) for bucket, count in (await session.exec(first_time)).all()}
 
         # 4. Declined requests by site, month and reason group.
