@@ -27,7 +27,7 @@ def db_url(sqlite_database_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(db_url: str) -> Iterator[str]:
-    with live_server(db_url) as base_url:
+    with live_server(db_url, extra_env={"BOOKING_OPEN_DATA__ENABLED": "true"}) as base_url:
         yield base_url
 
 
@@ -74,3 +74,15 @@ async def test_yearly_report_prints_to_a4(page, server, world):
     # Summary, comparison and charts, then the detail tables on a page of their own.
     assert 3 <= len(pages) <= 10, len(pages)
     assert all(abs(width - A4_POINTS[0]) < 2 and abs(height - A4_POINTS[1]) < 2 for width, height in pages), pages
+
+
+async def test_report_and_open_data_on_a_phone(phone_page, server, world):
+    page = phone_page
+    await sign_in(page, server, world, "city_admin")
+    for path, name in (("/admin/bericht?since=2026-01&until=2026-12", "report-360"), ("/offene-daten?year=2026", "open-data-360")):
+        response = await page.goto(server + path)
+        assert response is not None and response.status == 200, path
+        await screenshot(page, name)
+        await assert_no_axe_violations(page)
+        overflow = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways on a phone by {overflow} px"
