@@ -24,8 +24,11 @@ Conventions of every figure:
   written to the person and may hold personal data, so they never appear in the report.
 * **Cancellations** are bucketed by the lead time between the cancellation (the audit event) and
   the booked start.
-* **Unmet demand**: requests that met a taken slot (answered with 409), recorded without the
-  person in ``unmet_demand`` by ``services.bookings``.
+* **Unmet demand**: requests for a new booking that met a taken slot (answered with 409),
+  recorded without the person in ``unmet_demand`` by ``services.bookings.place_booking``. Not
+  counted (yet): conflicting dates of a new series, and changes of an existing booking that met
+  a taken slot (a change is not new demand).
+* Not in the data model, so not reported: no-shows, waiting lists, volunteer offers.
 """
 
 from __future__ import annotations
