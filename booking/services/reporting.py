@@ -36,10 +36,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, case, cast, func, null, union_all
+from sqlalchemy import Integer, String, and_, case, cast, false, func, null, or_, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
@@ -97,10 +97,11 @@ class Period:
     def previous_year(self) -> Period:
         return Period(self.first.replace(year=self.first.year - 1), self.last.replace(year=self.last.year - 1))
 
-    def utc_bounds(self) -> tuple[datetime, datetime]:
-        """A UTC range wide enough for every time zone (±14 h); the exact cut is the local month."""
-        start = datetime.combine(self.first, datetime.min.time(), UTC) - timedelta(days=1)
-        end = datetime.combine(_next_month(self.last), datetime.min.time(), UTC) + timedelta(days=1)
+    def local_bounds(self, timezone: str) -> tuple[datetime, datetime]:
+        """The period's first and last instant (exclusive) in the local time of ``timezone``."""
+        zone = ZoneInfo(timezone)
+        start = datetime.combine(self.first, datetime.min.time(), zone).astimezone(UTC)
+        end = datetime.combine(_next_month(self.last), datetime.min.time(), zone).astimezone(UTC)
         return start, end
 
 
@@ -280,10 +281,19 @@ def _site_filter(site_ids: Sequence[int] | None):  # type: ignore[no-untyped-def
     return True if site_ids is None else col(Site.id).in_(list(site_ids))
 
 
-def _in_period(period: Period, instant, month) -> list:  # type: ignore[no-untyped-def]
-    start, end = period.utc_bounds()
-    # The UTC range lets the index on the instant do the coarse cut; the local month the exact one.
-    return [instant >= start, instant < end, month >= period.first_month, month <= period.last_month]
+def _in_period(period: Period, instant, timezone, zones: Sequence[str]) -> list:  # type: ignore[no-untyped-def]
+    """The period's exact cut in each site's zone as plain comparisons of instants (one pair per
+    time zone in use, usually one): no per-row time zone conversion in WHERE."""
+    if not zones:
+        return [false()]
+    return [or_(*[
+        and_(timezone == zone, instant >= start, instant < end)
+        for zone in zones for start, end in [period.local_bounds(zone)]
+    ])]
+
+
+async def _zones(session) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted((await session.exec(select(Site.timezone).distinct())).all())
 
 
 async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[int] | None = None) -> Report:
@@ -292,8 +302,9 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
     report = Report(period)
     month = local_month(dialect, Booking.starts_at, Site.timezone).label("month")
     unit_seconds = func.sum(Booking.quantity * seconds_between(dialect, Booking.starts_at, Booking.ends_at))
-    used = and_(col(Booking.status).in_(USE_STATUSES), _site_filter(site_ids), *_in_period(period, Booking.starts_at, month))
     async with app.database.reader() as session:
+        zones = await _zones(session)
+        used = and_(col(Booking.status).in_(USE_STATUSES), _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
         # 1. Usage per site, kind, category and month.
         usage = (
             select(Site.id, Site.name, Resource.kind, Resource.category, month, func.count(), unit_seconds)
@@ -327,7 +338,6 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
         # Organisations with use in the period and none before it: the period's rows plus an
         # EXISTS per organisation (index on organisation_id), not a scan of all history.
         earlier_booking, earlier_resource, earlier_site = aliased(Booking), aliased(Resource), aliased(Site)
-        period_start, _ = period.utc_bounds()
         used_before = (
             select(earlier_booking.id)
             .join(earlier_resource, earlier_resource.id == earlier_booking.resource_id)
@@ -335,8 +345,7 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
             .where(
                 earlier_booking.organisation_id == Booking.organisation_id,
                 col(earlier_booking.status).in_(USE_STATUSES),
-                earlier_booking.starts_at < period_start + timedelta(days=2),
-                local_month(dialect, earlier_booking.starts_at, earlier_site.timezone) < period.first_month,
+                or_(false(), *[and_(earlier_site.timezone == zone, earlier_booking.starts_at < period.local_bounds(zone)[0]) for zone in zones]),
                 True if site_ids is None else col(earlier_site.id).in_(list(site_ids)),
             )
             .exists()
@@ -355,7 +364,7 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
         declined = (
             select(Site.id, Site.name, month, reason_group, func.count())
             .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
-            .where(Booking.status == Status.DECLINED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, month))
+            .where(Booking.status == Status.DECLINED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
             .group_by(Site.id, Site.name, month, reason_group)
         )
         report.declined = [CountRow(*row[:4], int(row[4])) for row in (await session.exec(declined)).all()]
@@ -374,7 +383,7 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
             select(Site.id, Site.name, month, bucket, func.count())
             .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
             .join(cancelled_at, cancelled_at.c.booking_id == Booking.id)
-            .where(Booking.status == Status.CANCELLED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, month))
+            .where(Booking.status == Status.CANCELLED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
             .group_by(Site.id, Site.name, month, bucket)
         )
         report.cancellations = [CountRow(*row[:4], int(row[4])) for row in (await session.exec(cancellations)).all()]
@@ -387,7 +396,7 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
         demand = (
             select(Site.id, Site.name, Resource.kind, demand_month, func.count(), demand_seconds)
             .select_from(UnmetDemand).join(Resource, Resource.id == UnmetDemand.resource_id).join(Site, Site.id == Resource.site_id)
-            .where(_site_filter(site_ids), *_in_period(period, UnmetDemand.requested_starts_at, demand_month))
+            .where(_site_filter(site_ids), *_in_period(period, UnmetDemand.requested_starts_at, Site.timezone, zones))
             .group_by(Site.id, Site.name, Resource.kind, demand_month)
         )
         report.unmet_demand = [
@@ -656,12 +665,13 @@ async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
             func.count(Booking.booker_id.distinct()),
         )
         .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
-        .where(col(Booking.status).in_(USE_STATUSES), *_in_period(period, Booking.starts_at, month))
+        .where(col(Booking.status).in_(USE_STATUSES))
         .group_by(Site.id, Site.name, month)
         .order_by(Site.name, month)
     )
     async with app.database.reader() as session:
-        rows = (await session.exec(statement)).all()
+        zones = await _zones(session)
+        rows = (await session.exec(statement.where(*_in_period(period, Booking.starts_at, Site.timezone, zones)))).all()
     result = []
     for site, bucket, count, time_seconds, loans, item_seconds, organisations, persons in rows:
         if is_small_cell(int(organisations), int(persons), minimum):
