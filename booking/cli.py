@@ -1,5 +1,5 @@
 """The command line: serve, worker, db upgrade, demo, user create, user token, user erase,
-privacy purge, backup, restore.
+privacy purge, backup, restore, report.
 
 Thin over the services; every command reads the settings once and passes them on.
 """
@@ -147,6 +147,27 @@ def cmd_user_erase(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from booking.services import reporting
+
+    async def run():  # type: ignore[no-untyped-def]
+        context = _context(settings)
+        try:
+            return await reporting.build_report(context, reporting.Period.year(args.year))
+        finally:
+            await context.database.dispose()
+
+    report = asyncio.run(run())
+    if args.format == "json":
+        print(json.dumps(reporting.tables_as_json(report), ensure_ascii=False, indent=1))
+    else:
+        # No BOM on a terminal or pipe; the web download adds it for spreadsheet programs.
+        sys.stdout.write(reporting.tables_as_csv(report, delimiter=";" if args.semicolon else ","))
+    return 0
+
+
 def cmd_privacy_purge(settings: Settings, args: argparse.Namespace) -> int:
     from booking.services.privacy.retention import purge
 
@@ -225,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     erase = user.add_parser("erase", help="delete an account on the person's request (Art. 17 GDPR)")
     erase.add_argument("email")
     erase.set_defaults(handler=cmd_user_erase)
+
+    report = commands.add_parser("report", help="print the yearly report's tables (aggregates only) as CSV or JSON")
+    report.add_argument("--year", type=int, required=True, choices=range(2000, 2101), metavar="YEAR")
+    report.add_argument("--format", choices=("csv", "json"), default="csv")
+    report.add_argument("--semicolon", action="store_true", help="CSV with semicolons (German spreadsheet programs)")
+    report.set_defaults(handler=cmd_report)
 
     privacy = commands.add_parser("privacy", help="personal data").add_subparsers(dest="privacy_command", required=True)
     purge = privacy.add_parser("purge", help="apply the retention settings now (the worker does it on its own too)")

@@ -107,6 +107,21 @@ class MapSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class OpenDataSettings:
+    """The public page of aggregated figures per site and month (/offene-daten), off by default."""
+
+    enabled: bool = False
+    licence: str = "Datenlizenz Deutschland – Namensnennung – Version 2.0 (dl-de/by-2-0)"
+    licence_url: str = "https://www.govdata.de/dl-de/by-2-0"
+    # A cell describing fewer organisations or persons than this is suppressed.
+    min_cell_size: int = 3
+
+    def __post_init__(self) -> None:
+        if self.min_cell_size < 1:
+            raise SettingsError("open_data.min_cell_size: at least 1")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     # Empty: booking.sqlite3 in data_dir. A relative SQLite path is taken inside data_dir.
     database_url: str = ""
@@ -127,6 +142,7 @@ class Settings:
     auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
     privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
     map: MapSettings = dataclasses.field(default_factory=MapSettings)
+    open_data: OpenDataSettings = dataclasses.field(default_factory=OpenDataSettings)
 
     @property
     def host_name(self) -> str:

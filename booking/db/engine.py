@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.db.outage import OutageMonitor
+from booking.db.reporting_sql import register_sqlite_functions
 from booking.domain.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -156,6 +157,7 @@ def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from booking.models.invitations import Invitation
 from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, OutboxMessage
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Resource, Site
+from booking.models.reporting import ReportIntroduction, UnmetDemand
 
 __all__ = [
     "ApiToken",
@@ -26,10 +27,12 @@ __all__ = [
     "OrganisationField",
     "OutboxMessage",
     "Policy",
+    "ReportIntroduction",
     "Resource",
     "Series",
     "Site",
     "SiteRole",
+    "UnmetDemand",
     "User",
     "utc_now",
 ]

@@ -32,7 +32,7 @@ from booking.domain.lifecycle import UNDO_CANCEL_WINDOW, CHANGEABLE, Action, Sta
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site
-from booking.services import notifications
+from booking.services import notifications, reporting
 from booking.services.alternatives import suggest_alternatives
 from booking.services.audit import record_event
 from booking.services.context import AppContext
@@ -237,11 +237,13 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
     except IntegrityError as error:
         if not is_overlap_violation(error):
             raise
+        await reporting.record_unmet_demand(app, request.resource_id, interval, request.quantity)
         raise await _with_alternatives(
             app, actor, Conflict("the resource is not available at that time"), request.resource_id,
             interval, request.quantity, request.organisation_id, now,
         ) from None
     except Conflict as conflict:
+        await reporting.record_unmet_demand(app, request.resource_id, interval, request.quantity)
         raise await _with_alternatives(
             app, actor, conflict, request.resource_id, interval, request.quantity, request.organisation_id, now
         ) from None

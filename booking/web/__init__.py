@@ -26,6 +26,7 @@ WEB_MODULES = (
     "booking.web.site_map",
     "booking.web.directory",
     "booking.web.admin_fields",
+    "booking.web.report",
 )
 
 

@@ -146,6 +146,7 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "token_id": lambda fx: fx.api_token_ids[0],
     "request_id": lambda fx: fx.join_request_id,
     "field_id": lambda fx: fx.field_ids[0],
+    "year": lambda fx: 2026,
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -207,6 +208,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/resources/{resource_id:int}/active"): Expect(MANAGERS_OF_A, body=lambda fx: {"active": "1"}),
     ("GET", "/admin/resources/{resource_id:int}/rules"): Expect(MANAGERS_OF_A),
     ("POST", "/admin/resources/{resource_id:int}/rules"): Expect(MANAGERS_OF_A, body=policy_form),
+    ("GET", "/admin/bericht"): Expect(MANAGERS),
+    ("GET", "/offene-daten"): Expect(EVERYONE, note="404 unless open_data.enabled"),
+    ("GET", "/offene-daten/daten.json"): Expect(EVERYONE, note="404 unless open_data.enabled"),
+    ("GET", "/offene-daten/daten.csv"): Expect(EVERYONE, note="404 unless open_data.enabled"),
+    ("GET", "/admin/bericht/export.csv"): Expect(MANAGERS),
+    ("GET", "/admin/bericht/export.json"): Expect(MANAGERS),
+    ("GET", "/admin/bericht/{year:int}"): Expect(MANAGERS),
+    ("POST", "/admin/bericht/{year:int}/einleitung"): Expect(CITY_ADMIN, body=lambda fx: {"introduction": "Matrix"}),
     ("GET", "/admin/organisations"): Expect(CITY_ADMIN),
     ("GET", "/admin/organisations/new"): Expect(CITY_ADMIN),
     ("POST", "/admin/organisations/new"): Expect(CITY_ADMIN, body=lambda fx: {"name": "Matrix e. V."}),

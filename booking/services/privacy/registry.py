@@ -198,6 +198,16 @@ REGISTRY: tuple[TablePolicy, ...] = (
         notes="a function mailbox; a contact address equal to the person's e-mail is removed",
     ),
     TablePolicy(
+        "unmet_demand",
+        {"id": N, "resource_id": N, "requested_starts_at": N, "requested_ends_at": N, "quantity": N, "recorded_at": N},
+        notes="requests that met a taken slot, for the yearly report; deliberately without the person",
+    ),
+    TablePolicy(
+        "report_introduction",
+        {"year": N, "text": N, "updated_at": N},
+        notes="the coordinators' introduction to a yearly report; an official text, not about a person",
+    ),
+    TablePolicy(
         "resource",
         {"id": N, "site_id": N, "kind": N, "name": N, "category": N, "description": N, "accessibility_notes": N,
          "capacity": N, "seats": N, "visibility": N, "photo_url": N, "is_active": N, "created_at": N},

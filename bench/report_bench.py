@@ -1,0 +1,118 @@
+"""Report benchmark: the figures of the yearly report over a million bookings on PostgreSQL.
+
+    .venv/bin/python bench/report_bench.py [--bookings 1000000] [--rounds 5]
+
+A fresh database ``booking_report_bench`` on 127.0.0.1:5432 (dropped and created), migrated;
+25 sites, 500 resources (rooms, desks, things), 2,000 organisations, 5,000 people and N bookings
+over 2025 and 2026 written by ``INSERT … SELECT generate_series`` (not the service), then
+``ANALYZE``. Times ``services.reporting.build_report`` for 2026 (what /admin/bericht runs; the
+yearly page runs it twice, for the year and the one before) and prints p50 and max. Nothing is
+asserted on timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from booking.db import Database  # noqa: E402
+from booking.db.migrate import upgrade  # noqa: E402
+from booking.services import reporting  # noqa: E402
+from booking.services.context import AppContext  # noqa: E402
+from booking.settings import load_settings  # noqa: E402
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+PG_DATABASE = "booking_report_bench"
+
+FILL = [
+    """INSERT INTO site (name, address, timezone, contact_email, description, opening_hours, created_at)
+       SELECT 'Ort ' || n, '', 'Europe/Berlin', 'ort' || n || '@example.org', '',
+              '{"mon": [["08:00", "22:00"]], "tue": [["08:00", "22:00"]], "wed": [["08:00", "22:00"]],
+                "thu": [["08:00", "22:00"]], "fri": [["08:00", "22:00"]], "sat": [["10:00", "18:00"]]}', now()
+       FROM generate_series(1, 25) n""",
+    """INSERT INTO resource (site_id, kind, name, category, description, accessibility_notes, capacity, visibility, is_active, created_at)
+       SELECT 1 + (n % 25), (ARRAY['room', 'desk', 'item'])[1 + n % 3], 'Angebot ' || n, 'Kategorie ' || (n % 7), '', '',
+              CASE WHEN n % 3 = 0 THEN 1 ELSE 1 + n % 5 END, 'public', true, now()
+       FROM generate_series(1, 500) n""",
+    """INSERT INTO organisation (name, description, created_at) SELECT 'Verein ' || n, '', now() FROM generate_series(1, 2000) n""",
+    """INSERT INTO "user" (email, display_name, language, is_city_admin, is_active, session_epoch, created_at)
+       SELECT 'person' || n || '@example.org', 'Person ' || n, 'de', false, true, 0, now() FROM generate_series(1, 5000) n""",
+    """INSERT INTO booking (resource_id, quantity, starts_at, ends_at, status, is_exclusive, organisation_id, booker_id,
+                           title, purpose, is_public, sequence, decision_reason, created_at, updated_at)
+       SELECT 1 + (n % 500), 1,
+              timestamptz '2025-01-01 07:00+00' + (n % 730) * interval '1 day' + (n % 12) * interval '1 hour',
+              timestamptz '2025-01-01 07:00+00' + (n % 730) * interval '1 day' + (n % 12) * interval '1 hour' + interval '2 hours',
+              (ARRAY['confirmed', 'confirmed', 'returned', 'checked_out', 'cancelled', 'declined', 'requested'])[1 + n % 7],
+              false, CASE WHEN n % 5 = 0 THEN NULL ELSE 1 + (n * 7) % 2000 END, 1 + (n * 13) % 5000,
+              'Titel', '', false, 0, CASE WHEN n % 2 = 0 THEN 'belegt' ELSE '' END, now(), now()
+       FROM generate_series(1, :bookings) n""",
+    """INSERT INTO booking_event (booking_id, action, from_status, to_status, reason, details, at)
+       SELECT id, 'cancel', 'confirmed', 'cancelled', '', '{}', starts_at - (id % 20) * interval '1 day'
+       FROM booking WHERE status = 'cancelled'""",
+    """INSERT INTO unmet_demand (resource_id, requested_starts_at, requested_ends_at, quantity, recorded_at)
+       SELECT 1 + (n % 500), timestamptz '2025-01-01 09:00+00' + (n % 730) * interval '1 day',
+              timestamptz '2025-01-01 11:00+00' + (n % 730) * interval '1 day', 1, now()
+       FROM generate_series(1, :bookings / 50) n""",
+]
+
+
+async def recreate() -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    finally:
+        await admin.close()
+
+
+async def fill(database: Database, bookings: int) -> None:
+    async with database.engine.begin() as connection:
+        for statement in FILL:
+            await connection.execute(text(statement), {"bookings": bookings} if ":bookings" in statement else {})
+        await connection.execute(text("ANALYZE"))
+
+
+async def bench(url: str, bookings: int, rounds: int) -> None:
+    database = Database(url)
+    started = time.perf_counter()
+    await fill(database, bookings)
+    print(f"filled {bookings:,} bookings in {time.perf_counter() - started:.1f} s")
+    app = AppContext(database=database, settings=load_settings(env={}, database_url=url))
+    period = reporting.Period.year(2026)
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        report = await reporting.build_report(app, period)
+        timings.append(time.perf_counter() - started)
+    print(f"build_report(2026): p50 {statistics.median(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms "
+          f"({rounds} rounds; {report.hours_booked:,.0f} hours booked, {report.organisations} organisations)")
+    started = time.perf_counter()
+    await reporting.open_data(app, period)
+    print(f"open_data(2026): {(time.perf_counter() - started) * 1000:.0f} ms")
+    await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bookings", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(recreate())
+    url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+    upgrade(url)
+    asyncio.run(bench(url, args.bookings, args.rounds))
+
+
+if __name__ == "__main__":
+    main()

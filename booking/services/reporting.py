@@ -1,0 +1,684 @@
+"""Figures for the implementation report (Umsetzungsbericht): aggregates only, computed in SQL.
+
+Every figure family is one SQL statement with ``GROUP BY``; no booking row is loaded into Python,
+so the report costs the same whether a year holds a hundred or a million bookings. What Python
+adds is bounded by sites × months: the hours a site is open (from its weekly opening hours) and
+the names of sites.
+
+Conventions of every figure:
+
+* **Use** means a booking whose status says the resource was (or will be) used: ``confirmed``,
+  ``checked_out`` or ``returned``. Requests not decided yet, declined and cancelled bookings are
+  not use; they have their own figures (declined, cancellations).
+* A booking belongs to the **local month of its start** in its site's time zone, with all its
+  hours (a booking across a month's end is rare for rooms and desks; things lent over a month's
+  end count as one loan in the month they were handed out).
+* **Hours** are unit-hours: ``quantity × (ends_at − starts_at)``, so 3 of 10 desks for 2 hours is
+  6 desk-hours. **Loan days** of things are the same unit-time in days (24 h).
+* **Utilisation** of rooms and desks: booked unit-hours ÷ (hours the site is open that month ×
+  units of that kind at the site). A site without opening hours counts as open around the clock.
+* **Reach**: distinct organisations and distinct persons (bookers) with at least one use. These do
+  not add up over months or sites, so they are counted per site and month, per site, per month and
+  overall in one statement.
+* **Declined** requests are grouped into "reason given" / "no reason given": reasons are free text
+  written to the person and may hold personal data, so they never appear in the report.
+* **Cancellations** are bucketed by the lead time between the cancellation (the audit event) and
+  the booked start.
+* **Unmet demand**: requests for a new booking that met a taken slot (answered with 409),
+  recorded without the person in ``unmet_demand`` by ``services.bookings.place_booking``. Not
+  counted (yet): conflicting dates of a new series, and changes of an existing booking that met
+  a taken slot (a change is not new demand).
+* Not in the data model, so not reported: no-shows, waiting lists, volunteer offers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, String, and_, case, cast, false, func, null, or_, union_all
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from booking.db.reporting_sql import local_month, seconds_between
+from booking.domain.errors import InvalidInput
+from booking.domain.intervals import Interval
+from booking.domain.lifecycle import Status
+from booking.domain.opening_hours import open_intervals
+from booking.models import Booking, BookingEvent, Resource, Site, UnmetDemand
+from booking.services.context import AppContext
+
+USE_STATUSES = (Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value)
+TIME_KINDS = ("room", "desk")
+MAX_PERIOD_MONTHS = 60
+TOP_RESOURCES = 10
+# Lead time buckets of cancellations: (name, lower bound in seconds, inclusive).
+LEAD_BUCKETS = ("after_start", "under_1_day", "1_to_7_days", "over_7_days")
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local months from ``first`` to ``last`` (both the 1st of a month), inclusive."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls.of(date(year, 1, 1), date(year, 12, 1))
+
+    @classmethod
+    def of(cls, first: date, last: date) -> Period:
+        first, last = first.replace(day=1), last.replace(day=1)
+        if last < first:
+            raise InvalidInput("the period ends before it starts", field="until")
+        if len(_months_between(first, last)) > MAX_PERIOD_MONTHS:
+            raise InvalidInput(f"a report covers at most {MAX_PERIOD_MONTHS // 12} years", field="until")
+        if not (2000 <= first.year <= 2100 and 2000 <= last.year <= 2100):
+            raise InvalidInput("choose a period between 2000 and 2100", field="since")
+        return cls(first, last)
+
+    @property
+    def months(self) -> list[str]:
+        return _months_between(self.first, self.last)
+
+    @property
+    def first_month(self) -> str:
+        return self.first.strftime("%Y-%m")
+
+    @property
+    def last_month(self) -> str:
+        return self.last.strftime("%Y-%m")
+
+    def previous_year(self) -> Period:
+        return Period(self.first.replace(year=self.first.year - 1), self.last.replace(year=self.last.year - 1))
+
+    def local_bounds(self, timezone: str) -> tuple[datetime, datetime]:
+        """The period's first and last instant (exclusive) in the local time of ``timezone``."""
+        zone = ZoneInfo(timezone)
+        start = datetime.combine(self.first, datetime.min.time(), zone).astimezone(UTC)
+        end = datetime.combine(_next_month(self.last), datetime.min.time(), zone).astimezone(UTC)
+        return start, end
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _months_between(first: date, last: date) -> list[str]:
+    months = []
+    day = first
+    while day <= last:
+        months.append(day.strftime("%Y-%m"))
+        day = _next_month(day)
+    return months
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    site_id: int
+    site: str
+    kind: str
+    category: str
+    month: str
+    bookings: int
+    unit_hours: float
+
+    @property
+    def loan_days(self) -> float:
+        return round(self.unit_hours / 24, 2)
+
+
+@dataclass(frozen=True)
+class UtilisationRow:
+    site_id: int
+    site: str
+    kind: str
+    month: str
+    booked_hours: float
+    available_hours: float
+
+    @property
+    def utilisation(self) -> float | None:
+        """Share of the available unit-hours booked, 0..1 (None when nothing was available)."""
+        return round(self.booked_hours / self.available_hours, 4) if self.available_hours else None
+
+
+@dataclass(frozen=True)
+class ReachRow:
+    """Distinct organisations and persons; ``site_id``/``month`` None mean "all"."""
+
+    site_id: int | None
+    site: str | None
+    month: str | None
+    organisations: int
+    persons: int
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """A count per site, month and a group (a reason group, a lead time bucket)."""
+
+    site_id: int
+    site: str
+    month: str
+    group: str
+    count: int
+
+
+@dataclass(frozen=True)
+class UnmetDemandRow:
+    site_id: int
+    site: str
+    kind: str
+    month: str
+    requests: int
+    requested_hours: float
+
+
+@dataclass(frozen=True)
+class TopResourceRow:
+    resource_id: int
+    resource: str
+    site: str
+    kind: str
+    bookings: int
+    unit_hours: float
+
+
+@dataclass
+class Report:
+    period: Period
+    usage: list[UsageRow] = field(default_factory=list)
+    utilisation: list[UtilisationRow] = field(default_factory=list)
+    reach: list[ReachRow] = field(default_factory=list)
+    first_time_organisations: dict[str, int] = field(default_factory=dict)
+    declined: list[CountRow] = field(default_factory=list)
+    cancellations: list[CountRow] = field(default_factory=list)
+    unmet_demand: list[UnmetDemandRow] = field(default_factory=list)
+    top_resources: list[TopResourceRow] = field(default_factory=list)
+
+    # Key figures (the cards) -------------------------------------------------------------
+    @property
+    def hours_booked(self) -> float:
+        return round(sum(row.unit_hours for row in self.usage if row.kind in TIME_KINDS), 2)
+
+    @property
+    def loans(self) -> int:
+        return sum(row.bookings for row in self.usage if row.kind == "item")
+
+    @property
+    def loan_days(self) -> float:
+        return round(sum(row.unit_hours for row in self.usage if row.kind == "item") / 24, 2)
+
+    @property
+    def utilisation_share(self) -> float | None:
+        available = sum(row.available_hours for row in self.utilisation)
+        booked = sum(row.booked_hours for row in self.utilisation)
+        return round(booked / available, 4) if available else None
+
+    def _overall_reach(self) -> ReachRow | None:
+        return next((row for row in self.reach if row.site_id is None and row.month is None), None)
+
+    @property
+    def organisations(self) -> int:
+        row = self._overall_reach()
+        return row.organisations if row else 0
+
+    @property
+    def persons(self) -> int:
+        row = self._overall_reach()
+        return row.persons if row else 0
+
+    @property
+    def new_organisations(self) -> int:
+        return sum(self.first_time_organisations.values())
+
+    @property
+    def declined_total(self) -> int:
+        return sum(row.count for row in self.declined)
+
+    @property
+    def cancellations_total(self) -> int:
+        return sum(row.count for row in self.cancellations)
+
+    @property
+    def unmet_requests(self) -> int:
+        return sum(row.requests for row in self.unmet_demand)
+
+    # Views for charts and tables -------------------------------------------------------------
+    def utilisation_by(self, key: str) -> list[tuple[str, float | None, float, float]]:
+        """(label, share, booked, available) summed by ``month``, ``site`` or ``kind``."""
+        booked: dict[str, float] = defaultdict(float)
+        available: dict[str, float] = defaultdict(float)
+        labels = self.period.months if key == "month" else []
+        for row in self.utilisation:
+            label = getattr(row, key)
+            booked[label] += row.booked_hours
+            available[label] += row.available_hours
+            if label not in labels:
+                labels.append(label)
+        if key != "month":
+            labels.sort()
+        return [
+            (label, round(booked[label] / available[label], 4) if available[label] else None,
+             round(booked[label], 2), round(available[label], 2))
+            for label in labels
+        ]
+
+    def unmet_by_month(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = defaultdict(int)
+        for row in self.unmet_demand:
+            counts[row.month] += row.requests
+        return [(month, counts[month]) for month in self.period.months]
+
+
+def _site_filter(site_ids: Sequence[int] | None):  # type: ignore[no-untyped-def]
+    return True if site_ids is None else col(Site.id).in_(list(site_ids))
+
+
+def _in_period(period: Period, instant, timezone, zones: Sequence[str]) -> list:  # type: ignore[no-untyped-def]
+    """The period's exact cut in each site's zone as plain comparisons of instants (one pair per
+    time zone in use, usually one): no per-row time zone conversion in WHERE."""
+    if not zones:
+        return [false()]
+    return [or_(*[
+        and_(timezone == zone, instant >= start, instant < end)
+        for zone in zones for start, end in [period.local_bounds(zone)]
+    ])]
+
+
+async def _zones(session) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted((await session.exec(select(Site.timezone).distinct())).all())
+
+
+async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[int] | None = None) -> Report:
+    """All figure families for ``period``, for every site or only ``site_ids`` (site managers)."""
+    dialect = app.database.dialect
+    report = Report(period)
+    month = local_month(dialect, Booking.starts_at, Site.timezone).label("month")
+    unit_seconds = func.sum(Booking.quantity * seconds_between(dialect, Booking.starts_at, Booking.ends_at))
+    async with app.database.reader() as session:
+        zones = await _zones(session)
+        used = and_(col(Booking.status).in_(USE_STATUSES), _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+        # 1. Usage per site, kind, category and month.
+        usage = (
+            select(Site.id, Site.name, Resource.kind, Resource.category, month, func.count(), unit_seconds)
+            .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(used)
+            .group_by(Site.id, Site.name, Resource.kind, Resource.category, month)
+        )
+        for site_id, site, kind, category, bucket, count, seconds in (await session.exec(usage)).all():
+            report.usage.append(UsageRow(site_id, site, kind, category, bucket, int(count), round(float(seconds or 0) / 3600, 2)))
+
+        # 2. Reach: distinct organisations and persons at four levels in one statement.
+        base = (
+            select(Site.id.label("site_id"), month, Booking.organisation_id.label("organisation_id"), Booking.booker_id.label("booker_id"))
+            .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(used)
+        ).cte("used_bookings")
+        distinct_orgs = func.count(base.c.organisation_id.distinct())
+        distinct_people = func.count(base.c.booker_id.distinct())
+        # Typed NULLs: PostgreSQL must match the column types of the UNION's branches.
+        no_site = cast(null(), Integer).label("site_id")
+        no_month = cast(null(), String).label("month")
+        reach = union_all(
+            select(base.c.site_id, base.c.month, distinct_orgs, distinct_people).group_by(base.c.site_id, base.c.month),
+            select(base.c.site_id, no_month, distinct_orgs, distinct_people).group_by(base.c.site_id),
+            select(no_site, base.c.month, distinct_orgs, distinct_people).group_by(base.c.month),
+            select(no_site, no_month, distinct_orgs, distinct_people).select_from(base),
+        )
+        reach_rows = (await session.exec(reach)).all()
+
+        # 3. First-time organisations: the local month of an organisation's first use ever.
+        # Organisations with use in the period and none before it: the period's rows plus an
+        # EXISTS per organisation (index on organisation_id), not a scan of all history.
+        earlier_booking, earlier_resource, earlier_site = aliased(Booking), aliased(Resource), aliased(Site)
+        used_before = (
+            select(earlier_booking.id)
+            .join(earlier_resource, earlier_resource.id == earlier_booking.resource_id)
+            .join(earlier_site, earlier_site.id == earlier_resource.site_id)
+            .where(
+                earlier_booking.organisation_id == Booking.organisation_id,
+                col(earlier_booking.status).in_(USE_STATUSES),
+                or_(false(), *[and_(earlier_site.timezone == zone, earlier_booking.starts_at < period.local_bounds(zone)[0]) for zone in zones]),
+                True if site_ids is None else col(earlier_site.id).in_(list(site_ids)),
+            )
+            .exists()
+        )
+        firsts = (
+            select(Booking.organisation_id, func.min(month).label("first_month"))
+            .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(used, col(Booking.organisation_id).is_not(None), ~used_before)
+            .group_by(Booking.organisation_id)
+        ).subquery()
+        first_time = select(firsts.c.first_month, func.count()).group_by(firsts.c.first_month)
+        report.first_time_organisations = {bucket: int(count) for bucket, count in (await session.exec(first_time)).all()}
+
+        # 4. Declined requests by site, month and reason group.
+        reason_group = case((func.length(func.trim(Booking.decision_reason)) > 0, "reason_given"), else_="no_reason").label("reason_group")
+        declined = (
+            select(Site.id, Site.name, month, reason_group, func.count())
+            .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(Booking.status == Status.DECLINED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+            .group_by(Site.id, Site.name, month, reason_group)
+        )
+        report.declined = [CountRow(*row[:4], int(row[4])) for row in (await session.exec(declined)).all()]
+
+        # 5. Cancellations by lead time (cancellation event to booked start).
+        cancelled_at = (
+            select(BookingEvent.booking_id, func.max(BookingEvent.at).label("cancelled_at"))
+            .where(BookingEvent.to_status == Status.CANCELLED.value)
+            .group_by(BookingEvent.booking_id)
+        ).subquery()
+        lead = seconds_between(dialect, cancelled_at.c.cancelled_at, Booking.starts_at)
+        bucket = case(
+            (lead < 0, "after_start"), (lead < DAY, "under_1_day"), (lead < 7 * DAY, "1_to_7_days"), else_="over_7_days",
+        ).label("lead_bucket")
+        cancellations = (
+            select(Site.id, Site.name, month, bucket, func.count())
+            .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+            .join(cancelled_at, cancelled_at.c.booking_id == Booking.id)
+            .where(Booking.status == Status.CANCELLED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+            .group_by(Site.id, Site.name, month, bucket)
+        )
+        report.cancellations = [CountRow(*row[:4], int(row[4])) for row in (await session.exec(cancellations)).all()]
+
+        # 6. Unmet demand: requests that met a taken slot.
+        demand_month = local_month(dialect, UnmetDemand.requested_starts_at, Site.timezone).label("month")
+        demand_seconds = func.sum(
+            UnmetDemand.quantity * seconds_between(dialect, UnmetDemand.requested_starts_at, UnmetDemand.requested_ends_at)
+        )
+        demand = (
+            select(Site.id, Site.name, Resource.kind, demand_month, func.count(), demand_seconds)
+            .select_from(UnmetDemand).join(Resource, Resource.id == UnmetDemand.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(_site_filter(site_ids), *_in_period(period, UnmetDemand.requested_starts_at, Site.timezone, zones))
+            .group_by(Site.id, Site.name, Resource.kind, demand_month)
+        )
+        report.unmet_demand = [
+            UnmetDemandRow(site_id, site, kind, bucket_, int(count), round(float(seconds or 0) / 3600, 2))
+            for site_id, site, kind, bucket_, count, seconds in (await session.exec(demand)).all()
+        ]
+
+        # 7. Top resources by number of uses.
+        top = (
+            select(Resource.id, Resource.name, Site.name, Resource.kind, func.count().label("uses"), unit_seconds.label("unit_seconds"))
+            .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(used)
+            .group_by(Resource.id, Resource.name, Site.name, Resource.kind)
+            .order_by(func.count().desc(), unit_seconds.desc(), Resource.id)
+            .limit(TOP_RESOURCES)
+        )
+        report.top_resources = [
+            TopResourceRow(resource_id, name, site, kind, int(count), round(float(seconds or 0) / 3600, 2))
+            for resource_id, name, site, kind, count, seconds in (await session.exec(top)).all()
+        ]
+
+        # 8. What could have been booked: units of rooms and desks per site, and the sites' hours.
+        units = (
+            select(Resource.site_id, Resource.kind, func.sum(Resource.capacity))
+            .where(col(Resource.kind).in_(TIME_KINDS), col(Resource.is_active).is_(True))
+            .group_by(Resource.site_id, Resource.kind)
+        )
+        unit_rows = (await session.exec(units)).all()
+        sites = (await session.exec(select(Site).where(_site_filter(site_ids)))).all()
+
+    site_names = {site.id: site.name for site in sites}
+    report.reach = [
+        ReachRow(site_id, site_names.get(site_id) if site_id is not None else None, bucket, int(orgs), int(people))
+        for site_id, bucket, orgs, people in reach_rows
+    ]
+    report.utilisation = _utilisation(period, sites, unit_rows, report.usage)
+    return report
+
+
+def _utilisation(period: Period, sites: Sequence[Site], unit_rows, usage: list[UsageRow]) -> list[UtilisationRow]:  # type: ignore[no-untyped-def]
+    booked: dict[tuple[int, str, str], float] = defaultdict(float)
+    for row in usage:
+        if row.kind in TIME_KINDS:
+            booked[(row.site_id, row.kind, row.month)] += row.unit_hours
+    units = {(site_id, kind): int(total) for site_id, kind, total in unit_rows}
+    rows = []
+    for site in sites:
+        open_hours = open_hours_per_month(site.opening_hours, site.timezone, period)
+        for kind in TIME_KINDS:
+            capacity = units.get((site.id, kind), 0)  # type: ignore[arg-type]
+            if not capacity:
+                continue
+            for month in period.months:
+                rows.append(UtilisationRow(
+                    site.id, site.name, kind, month,  # type: ignore[arg-type]
+                    round(booked.get((site.id, kind, month), 0.0), 2),  # type: ignore[arg-type]
+                    round(open_hours[month] * capacity, 2),
+                ))
+    return rows
+
+
+def open_hours_per_month(hours, timezone: str, period: Period) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Hours a site is open in each local month of ``period`` (no opening hours: around the clock)."""
+    zone = ZoneInfo(timezone)
+    result = {}
+    day = period.first
+    while day <= period.last:
+        month_start = datetime.combine(day, datetime.min.time(), zone)
+        month_end = datetime.combine(_next_month(day), datetime.min.time(), zone)
+        if not hours:
+            seconds = (month_end.astimezone(UTC) - month_start.astimezone(UTC)).total_seconds()
+        else:
+            seconds = 0.0
+            for stretch in open_intervals(hours, timezone, Interval(month_start, month_end)):
+                start, end = max(stretch.starts_at, month_start), min(stretch.ends_at, month_end)
+                if end > start:
+                    seconds += (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+        result[day.strftime("%Y-%m")] = round(seconds / 3600, 2)
+        day = _next_month(day)
+    return result
+
+
+async def record_unmet_demand(app: AppContext, resource_id: int, interval: Interval, quantity: int) -> None:
+    """Count a request that met a taken slot, in its own short transaction (the request's own
+    transaction was rolled back). Without the person: the report needs how much, not who."""
+    async with app.database.transaction() as session:
+        session.add(UnmetDemand(
+            resource_id=resource_id, requested_starts_at=interval.starts_at,
+            requested_ends_at=interval.ends_at, quantity=max(1, quantity),
+        ))
+
+
+# --- the report as tables: one shape for the page, CSV and JSON ------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the report. ``columns`` are stable machine names (CSV headers, JSON keys);
+    pages translate them. Cells are plain values: str, int, float or None."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(share * 100, 1)
+
+
+def key_figures(report: Report) -> list[tuple[str, object]]:
+    return [
+        ("hours_booked", report.hours_booked),
+        ("utilisation_percent", _percent(report.utilisation_share)),
+        ("loans", report.loans),
+        ("loan_days", report.loan_days),
+        ("organisations", report.organisations),
+        ("persons", report.persons),
+        ("new_organisations", report.new_organisations),
+        ("declined", report.declined_total),
+        ("cancellations", report.cancellations_total),
+        ("unmet_requests", report.unmet_requests),
+    ]
+
+
+def report_tables(report: Report) -> list[Table]:
+    """Every table of the report, in the order the page shows them."""
+    utilisation_columns = ("booked_hours", "available_hours", "utilisation_percent")
+
+    def utilisation(key: str) -> Table:
+        return Table(
+            f"utilisation_by_{key}", (key, *utilisation_columns),
+            [(label, booked, available, _percent(share)) for label, share, booked, available in report.utilisation_by(key)],
+        )
+
+    return [
+        Table("key_figures", ("figure", "value"), list(key_figures(report))),
+        utilisation("month"),
+        utilisation("site"),
+        utilisation("kind"),
+        Table(
+            "usage", ("site", "kind", "category", "month", "bookings", "unit_hours", "loan_days"),
+            [(r.site, r.kind, r.category, r.month, r.bookings, r.unit_hours, r.loan_days if r.kind == "item" else None)
+             for r in sorted(report.usage, key=lambda r: (r.site, r.kind, r.category, r.month))],
+        ),
+        Table(
+            "reach", ("site", "month", "organisations", "persons"),
+            [(r.site or "", r.month or "", r.organisations, r.persons)
+             for r in sorted(report.reach, key=lambda r: (r.site is None, r.site or "", r.month is None, r.month or ""))],
+        ),
+        Table("first_time_organisations", ("month", "organisations"),
+              [(month, report.first_time_organisations.get(month, 0)) for month in report.period.months]),
+        Table("declined", ("site", "month", "reason", "requests"),
+              [(r.site, r.month, r.group, r.count) for r in sorted(report.declined, key=lambda r: (r.site, r.month, r.group))]),
+        Table("cancellations", ("site", "month", "lead_time", "cancellations"),
+              [(r.site, r.month, r.group, r.count)
+               for r in sorted(report.cancellations, key=lambda r: (r.site, r.month, LEAD_BUCKETS.index(r.group)))]),
+        Table("unmet_demand", ("site", "kind", "month", "requests", "requested_hours"),
+              [(r.site, r.kind, r.month, r.requests, r.requested_hours)
+               for r in sorted(report.unmet_demand, key=lambda r: (r.site, r.kind, r.month))]),
+        Table("top_resources", ("resource", "site", "kind", "bookings", "unit_hours"),
+              [(r.resource, r.site, r.kind, r.bookings, r.unit_hours) for r in report.top_resources]),
+    ]
+
+
+def tables_as_json(report: Report) -> dict[str, object]:
+    return {
+        "period": {"since": report.period.first_month, "until": report.period.last_month},
+        "tables": {table.name: {"columns": list(table.columns), "rows": [list(row) for row in table.rows]}
+                   for table in report_tables(report)},
+    }
+
+
+def tables_as_csv(report: Report, *, delimiter: str = ",") -> str:
+    """All tables in one CSV text: a line with the table's name, its header, its rows, a blank
+    line. Numbers with a dot (machine-readable); the caller adds the BOM for spreadsheets."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    for table in report_tables(report):
+        writer.writerow([f"# {table.name}"])
+        writer.writerow(table.columns)
+        for row in table.rows:
+            writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow([])
+    return buffer.getvalue()
+
+
+async def get_introduction(app: AppContext, year: int) -> str:
+    from booking.models import ReportIntroduction
+
+    async with app.database.reader() as session:
+        row = await session.get(ReportIntroduction, year)
+    return row.text if row else ""
+
+
+MAX_INTRODUCTION = 20000
+
+
+async def save_introduction(app: AppContext, year: int, text: str) -> None:
+    """Store the coordinator's introduction to ``year``'s report (callers check the permission)."""
+    from booking.models import ReportIntroduction, utc_now
+
+    text = text.replace("\r\n", "\n").strip()
+    if len(text) > MAX_INTRODUCTION:
+        raise InvalidInput(f"the introduction may be at most {MAX_INTRODUCTION} characters long", field="introduction")
+    async with app.database.transaction() as session:
+        row = await session.get(ReportIntroduction, year)
+        if row is None:
+            session.add(ReportIntroduction(year=year, text=text))
+        else:
+            row.text = text
+            row.updated_at = utc_now()
+            session.add(row)
+
+
+# --- open data: per site and month, small cells suppressed ------------------------------------
+
+OPEN_DATA_COLUMNS = ("site", "month", "bookings", "hours_booked", "loans", "loan_days", "organisations", "persons")
+
+
+@dataclass(frozen=True)
+class OpenDataRow:
+    site: str
+    month: str
+    # None where the cell is suppressed.
+    bookings: int | None
+    hours_booked: float | None
+    loans: int | None
+    loan_days: float | None
+    organisations: int | None
+    persons: int | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.bookings is None
+
+    def cells(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in OPEN_DATA_COLUMNS)
+
+
+def is_small_cell(organisations: int, persons: int, min_cell_size: int) -> bool:
+    """A cell is too small to publish when it describes fewer than ``min_cell_size`` persons, or
+    fewer than that many organisations (but at least one: figures of one or two organisations
+    describe them, however many of their members booked). Bookings of private persons only
+    (no organisation) are judged by the persons."""
+    return persons < min_cell_size or 0 < organisations < min_cell_size
+
+
+async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
+    """Use per site and local month for the public: one statement; small cells suppressed."""
+    dialect = app.database.dialect
+    minimum = app.settings.open_data.min_cell_size
+    month = local_month(dialect, Booking.starts_at, Site.timezone).label("month")
+    unit_seconds = Booking.quantity * seconds_between(dialect, Booking.starts_at, Booking.ends_at)
+    is_time = col(Resource.kind).in_(TIME_KINDS)
+    is_item = Resource.kind == "item"
+    statement = (
+        select(
+            Site.name, month, func.count(),
+            func.sum(case((is_time, unit_seconds), else_=0)),
+            func.sum(case((is_item, 1), else_=0)),
+            func.sum(case((is_item, unit_seconds), else_=0)),
+            func.count(Booking.organisation_id.distinct()),
+            func.count(Booking.booker_id.distinct()),
+        )
+        .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+        .where(col(Booking.status).in_(USE_STATUSES))
+        .group_by(Site.id, Site.name, month)
+        .order_by(Site.name, month)
+    )
+    async with app.database.reader() as session:
+        zones = await _zones(session)
+        rows = (await session.exec(statement.where(*_in_period(period, Booking.starts_at, Site.timezone, zones)))).all()
+    result = []
+    for site, bucket, count, time_seconds, loans, item_seconds, organisations, persons in rows:
+        if is_small_cell(int(organisations), int(persons), minimum):
+            result.append(OpenDataRow(site, bucket, None, None, None, None, None, None))
+            continue
+        result.append(OpenDataRow(
+            site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
+            round(float(item_seconds or 0) / DAY, 2), int(organisations), int(persons),
+        ))
+    return result
