@@ -21,6 +21,7 @@ WEB_MODULES = (
     "booking.web.coworking",
     "booking.web.legal",
     "booking.web.privacy",
+    "booking.web.labels",
 )
 
 

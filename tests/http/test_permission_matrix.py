@@ -35,6 +35,7 @@ import httpx
 import pytest
 
 from booking.app import create_app
+from booking.domain.short_codes import code_for
 from booking.models import ApiToken, Blackout, FeedToken, Invitation, Membership, OutboxMessage, SiteRole, User
 from booking.services import bookings, series
 from booking.settings import load_settings
@@ -136,6 +137,7 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "filename": lambda fx: "not-a-real-token.ics",
     "invitation_id": lambda fx: fx.invitation_id,
     "token_id": lambda fx: fx.api_token_ids[0],
+    "code": lambda fx: code_for(fx.world.room.id),
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -327,6 +329,10 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/sites/{site_id:int}/day-span"): Expect(EVERYONE),
     ("POST", "/api/v1/item-bookings"): Expect(SIGNED_IN),
     ("POST", "/api/v1/kits"): Expect(SIGNED_IN),
+    # --- QR codes (booking/web/labels.py): scan and door sign public, labels for site staff
+    ("GET", "/r/{code:str}"): Expect(EVERYONE),
+    ("GET", "/r/{code:str}/tuer"): Expect(EVERYONE),
+    ("GET", "/admin/sites/{site_id:int}/labels"): Expect(STAFF_OF_A),
     # --- co-working desks (booking/web/coworking.py, booking/api/coworking.py) -----------
     ("GET", "/desks"): Expect(EVERYONE),
     ("GET", "/desks/{site_id:int}"): Expect(EVERYONE),
