@@ -152,6 +152,12 @@ async def test_label_sheet_codes_lead_lenders_to_hand_out_and_others_to_the_publ
         hand_out = page.locator(f"form[action='/lender/loans/{booking.id}/hand-out']")
         await hand_out.wait_for()
         await screenshot(page, "qr-scanned-as-lender")
+        await hand_out.locator("textarea[name=condition]").fill("vollständig")
+        await hand_out.locator("button[type=submit]").click()
+        await page.locator(".kern-alert--success").first.wait_for()
+        # Scanned again while it is out: the return of that booking.
+        await page.goto(projector_url)
+        await page.locator(f"form[action='/lender/loans/{booking.id}/take-back']").wait_for()
         problems.assert_clean()
     finally:
         await context.close()

@@ -93,6 +93,8 @@ async def test_unknown_mistyped_and_hidden_codes_answer_404(
         response = await client.get(path, headers={"accept": "text/html"})
         assert response.status_code == 404, path
         assert "text/html" in response.headers["content-type"]
+    german = await client.get("/r/nothing", headers={"accept": "text/html", "accept-language": "de"})
+    assert "Zu diesem Code gibt es keine Ressource." in german.text
     # A member of an organisation may see members' resources: led to the page.
     await login(client, world, "member_a")
     assert (await client.get(f"/r/{code_for(hidden.id)}")).headers["location"] == f"/resources/{hidden.id}"
@@ -121,6 +123,10 @@ async def test_others_may_not_print_the_label_sheet(client: httpx.AsyncClient, w
     response = await client.get(f"/admin/sites/{world.site_a.id}/labels")
     assert response.status_code == 403
     assert code_for(world.room.id) not in response.text  # type: ignore[arg-type]
+    if role == "lender_b":  # a lender, but of another site: the service says why
+        assert "Nur Verleihende und Verwaltende dieses Ortes dürfen seine Etiketten drucken." in (
+            await client.get(f"/admin/sites/{world.site_a.id}/labels", headers={"accept-language": "de"})
+        ).text
 
 
 async def test_the_label_sheet_of_an_unknown_site_is_404_and_anonymous_must_log_in(client: httpx.AsyncClient, world: World) -> None:
