@@ -142,8 +142,18 @@ async def test_label_sheet_codes_lead_lenders_to_hand_out_and_others_to_the_publ
 
         pdf = await page.pdf(format="A4", print_background=True)
         await page.emulate_media(media="print")
+        # The printable width of A4 inside 10 mm margins: 190 mm = 718 CSS pixels.
+        await page.set_viewport_size({"width": 718, "height": 1047})
         await screenshot(page, "qr-label-sheet-print")
+        boxes = await page.evaluate(
+            "() => [...document.querySelectorAll('.app-label-page')[0].children].map(e => e.getBoundingClientRect())"
+            ".map(r => [Math.round(r.left), Math.round(r.right), Math.round(r.top)])"
+        )
+        assert max(right for _, right, _ in boxes) <= 718, "a label reaches past the printable width"
+        assert min(left for left, _, _ in boxes) >= 0
+        assert len({left for left, _, _ in boxes}) == 3 and len({top for _, _, top in boxes}) == 7
         await page.emulate_media(media="screen")
+        await page.set_viewport_size(DESKTOP)
         assert pdf_page_count(pdf) == math.ceil(labelled_site["site_a_count"] / LABELS_PER_SHEET) == 2
 
         # The lender follows the decoded URL: the hand-out form of today's booking.
@@ -200,3 +210,12 @@ async def test_the_door_sign_is_readable_and_accessible(labelled_site, page) -> 
     assert zbar_decode(await page.screenshot(full_page=True)) == [f"{base_url}/r/{code_for(world.room.id)}"]
     pdf = await page.pdf(format="A4")
     assert pdf_page_count(pdf) == 1
+
+
+async def test_the_label_sheet_fits_a_phone(labelled_site, phone_page) -> None:
+    base_url, world = labelled_site["base_url"], labelled_site["world"]
+    page = phone_page
+    page.problems.ignore(r"favicon\.ico")
+    await _log_in(page, base_url, world.emails["manager_a"], f"/admin/sites/{world.site_a.id}/labels")
+    assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+    await screenshot(page, "qr-label-sheet-360", full_page=False)
