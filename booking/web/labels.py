@@ -82,7 +82,10 @@ async def label_sheet(request: Request, app_context: Ctx, site_id: FromPath[int]
         for label in sheet.labels
     ]
     pages = [labels[start:start + LABELS_PER_PAGE] for start in range(0, len(labels), LABELS_PER_PAGE)]
-    return render_page(request, "labels/sheet.html", {"site": sheet.site, "pages": pages, "count": len(labels), "active_nav": "inbox"})
+    door_signs = [label for label in labels if label["resource"].kind in resource_codes.DOOR_SIGN_KINDS]
+    return render_page(request, "labels/sheet.html", {
+        "site": sheet.site, "pages": pages, "count": len(labels), "door_signs": door_signs, "active_nav": "inbox",
+    })
 
 
 ROUTES = [scan, door_sign, label_sheet]

@@ -114,6 +114,9 @@ async def test_the_label_sheet_lists_every_active_resource_of_the_site(
             assert resource.name in response.text
         assert response.text.count('<svg aria-hidden="true" focusable="false"') == len(at_a)
         assert world.room_b.name not in response.text
+        # Rooms and desks link to their door signs; things do not have one.
+        assert f'href="/r/{code_for(world.room.id)}/tuer?refresh=1"' in response.text  # type: ignore[arg-type]
+        assert f"/r/{code_for(world.benches.id)}/tuer" not in response.text  # type: ignore[arg-type]
         assert code_for(world.room_b.id) not in response.text  # type: ignore[arg-type]
 
 
