@@ -27,6 +27,7 @@ WEB_MODULES = (
     "booking.web.directory",
     "booking.web.admin_fields",
     "booking.web.report",
+    "booking.web.labels",
 )
 
 

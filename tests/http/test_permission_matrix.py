@@ -35,6 +35,7 @@ import httpx
 import pytest
 
 from booking.app import create_app
+from booking.domain.short_codes import code_for
 from booking.models import (
     ApiToken, Blackout, FeedToken, FieldOfActivity, Invitation, JoinRequest, Membership, Organisation, OutboxMessage, SiteRole, User,
 )
@@ -147,6 +148,7 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "request_id": lambda fx: fx.join_request_id,
     "field_id": lambda fx: fx.field_ids[0],
     "year": lambda fx: 2026,
+    "code": lambda fx: code_for(fx.world.room.id),
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -374,6 +376,10 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/sites/{site_id:int}/day-span"): Expect(EVERYONE),
     ("POST", "/api/v1/item-bookings"): Expect(SIGNED_IN),
     ("POST", "/api/v1/kits"): Expect(SIGNED_IN),
+    # --- QR codes (booking/web/labels.py): scan and door sign public, labels for site staff
+    ("GET", "/r/{code:str}"): Expect(EVERYONE),
+    ("GET", "/r/{code:str}/tuer"): Expect(EVERYONE),
+    ("GET", "/admin/sites/{site_id:int}/labels"): Expect(STAFF_OF_A),
     # --- co-working desks (booking/web/coworking.py, booking/api/coworking.py) -----------
     ("GET", "/desks"): Expect(EVERYONE),
     ("GET", "/desks/{site_id:int}"): Expect(EVERYONE),
