@@ -206,3 +206,23 @@ async def test_map_and_site_pages_have_no_axe_violations(browser, server, viewpo
         problems.assert_clean()
     finally:
         await context.close()
+
+
+async def test_an_admin_places_a_site_by_clicking_on_the_map(page, server):
+    await serve_tiles(page)
+    await page.goto(server + "/login")
+    await page.fill("#field-email", "admin@demo.example")
+    await page.fill("#field-password", "demo-passwort-2026")
+    async with page.expect_navigation():
+        await page.click("main button[type=submit]")
+    site_path = await _site_id(page, server, "Coworking Sandberg")
+    await page.goto(server + "/admin/sites/" + site_path.rsplit("/", 1)[1] + "/edit")
+    picker = page.locator("#site-map-picker")
+    assert await picker.is_visible()
+    before = (await page.input_value("#field-latitude"), await page.input_value("#field-longitude"))
+    await picker.scroll_into_view_if_needed()
+    box = await picker.bounding_box()
+    await page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.3)  # north-east of the site
+    latitude, longitude = float(await page.input_value("#field-latitude")), float(await page.input_value("#field-longitude"))
+    assert latitude > float(before[0]) and longitude > float(before[1])
+    assert abs(latitude - float(before[0])) < 0.01 and abs(longitude - float(before[1])) < 0.01  # zoomed in on the site
