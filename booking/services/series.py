@@ -528,6 +528,8 @@ async def take_alternative(
                 raise NotFound(f"series {series_id} does not exist")
             if not can_change_booking(actor, facts):
                 raise PermissionDenied("you may not change this series")
+            if placement.site.id != site.id:
+                raise InvalidInput("an alternative is at the site of the series", field="resource_id")
             await check_booker(session, actor, placement, organisation_id)
             wanted = refused_start.isoformat(timespec="minutes")
             stored = next((item for item in series.refused_dates if item.get("local_start") == wanted), None)
