@@ -550,6 +550,9 @@ async def take_alternative(
                 organisation_id=organisation_id, title=series.title, purpose=series.purpose, is_public=series.is_public,
             )
             booking = new_booking(placement, actor, template, interval, series_id=series.id, recurrence_id=original)
+            # Every date of a series is its booker's, also when an admin of the organisation
+            # or the site's staff took the alternative for them.
+            booking.booker_id = series.booker_id
             session.add(booking)
             await session.flush()
             record_event(
