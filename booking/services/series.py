@@ -528,6 +528,8 @@ async def take_alternative(
                 raise NotFound(f"series {series_id} does not exist")
             if not can_change_booking(actor, facts):
                 raise PermissionDenied("you may not change this series")
+            if placement.site.id != site.id:
+                raise InvalidInput("an alternative is at the site of the series", field="resource_id")
             await check_booker(session, actor, placement, organisation_id)
             wanted = refused_start.isoformat(timespec="minutes")
             stored = next((item for item in series.refused_dates if item.get("local_start") == wanted), None)
@@ -548,6 +550,9 @@ async def take_alternative(
                 organisation_id=organisation_id, title=series.title, purpose=series.purpose, is_public=series.is_public,
             )
             booking = new_booking(placement, actor, template, interval, series_id=series.id, recurrence_id=original)
+            # Every date of a series is its booker's, also when an admin of the organisation
+            # or the site's staff took the alternative for them.
+            booking.booker_id = series.booker_id
             session.add(booking)
             await session.flush()
             record_event(

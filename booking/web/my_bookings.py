@@ -266,17 +266,21 @@ async def series_alternative(request: Request, app_context: Ctx, series_id: From
     to the series page (Post/Redirect/Get)."""
     data = await request.form()
     errors = FormErrors()
+    unreadable = gettext(request, "This alternative cannot be read; please choose one from the list.")
     try:
         refused_start = datetime.fromisoformat(form_value(data, "refused_start"))
         resource_id = parse_int(form_value(data, "resource_id"), "resource_id", minimum=1)
         starts_at = datetime.fromisoformat(form_value(data, "starts_at"))
         ends_at = datetime.fromisoformat(form_value(data, "ends_at"))
+        if resource_id >= 2**31:  # beyond any id the database can hold
+            raise ValueError("resource_id")
     except (ValueError, DomainError):
-        errors["general"] = gettext(request, "This alternative cannot be read; please choose one from the list.")
-        return await _series_page(request, app_context, series_id, errors=errors, status_code=400)
+        return await _series_page(request, app_context, series_id, errors=FormErrors(general=unreadable), status_code=400)
     try:
         await series.take_alternative(app_context, request.user, series_id, refused_start=refused_start, resource_id=resource_id,
                                       starts_at=starts_at, ends_at=ends_at)
+    except OverflowError:  # an instant at the edge of the calendar (year 1 or 9999 with an offset)
+        return await _series_page(request, app_context, series_id, errors=FormErrors(general=unreadable), status_code=400)
     except Conflict:
         errors["general"] = gettext(request, "This alternative has just been taken or is no longer open. Please choose another one.")
         return await _series_page(request, app_context, series_id, errors=errors, status_code=409)

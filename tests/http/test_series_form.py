@@ -96,3 +96,29 @@ async def test_show_the_dates_is_bounded_and_needs_a_repetition(client, app_cont
     repeat_error = re.search(r'id="repeat-error">.*?<span class="kern-body">(.*?)</span>', once.text, re.S)
     assert once.status_code == 400 and repeat_error and "wiederholt" in repeat_error.group(1)
     assert await booking_count(app_context) == 0
+
+
+async def test_a_forged_alternative_is_refused_with_a_reason_never_a_500(client, app_context, world):
+    """The alternative's hidden fields come back from the browser: anything else answers 4xx."""
+    from booking.services import series
+
+    start = next_monday(datetime.now(UTC), 2) + timedelta(days=1, hours=17)
+    taken = start + timedelta(weeks=1)
+    await bookings.create_booking(app_context, world["member_b"], BookingRequest(world.room.id, taken, taken + timedelta(hours=2)))
+    made = await series.create_series(app_context, world["member_a"], series.SeriesRequest(
+        world.room.id, start.astimezone(BERLIN).replace(tzinfo=None), timedelta(hours=2), "FREQ=WEEKLY;COUNT=3"), mode="book_free")
+    refused = made.refused[0].local_start.isoformat(timespec="minutes")
+    await log_in(client, world)
+    path, page = f"/bookings/series/{made.series.id}/alternative", f"/bookings/series/{made.series.id}"
+    free = start + timedelta(days=1)
+    good = {"refused_start": refused, "resource_id": str(world.room.id), "starts_at": free.isoformat(),
+            "ends_at": (free + timedelta(hours=2)).isoformat()}
+    before = await booking_count(app_context)
+    for changes in ({"resource_id": "9" * 30}, {"resource_id": "x"}, {"starts_at": "0001-01-01T00:30:00+05:00"},
+                    {"ends_at": "9999-12-31T23:30:00-05:00"}, {"starts_at": "2026-03-03T18:00"}, {"refused_start": "nonsense"},
+                    {"refused_start": "0001-01-01T00:00"}, {"resource_id": str(world.room_b.id)}, {"ends_at": good["starts_at"]}):
+        answer = await post_form(client, path, {**good, **changes}, form_page=page)
+        assert 400 <= answer.status_code < 500, (changes, answer.status_code)
+    assert await booking_count(app_context) == before
+    assert (await post_form(client, path, good, form_page=page)).status_code == 303
+    assert await booking_count(app_context) == before + 1

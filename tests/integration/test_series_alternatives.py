@@ -158,3 +158,14 @@ async def test_an_alternative_at_a_comparable_room_is_named_in_the_invite(mail_a
     override = next(event for event in reading["events"] if event["recurrence_id"])
     assert master["location"].startswith(world.room.name) and override["location"].startswith(world.comparable_room.name)
     assert [o["start"] for o in master["occurrences"]][2].startswith(at(taken).strftime("%Y-%m-%dT%H:%M"))
+
+
+async def test_an_organisation_admin_takes_the_alternative_for_the_booker(app, world):
+    taken = FIRST + timedelta(weeks=2)
+    await bookings.create_booking(app, world["member_b"], BookingRequest(world.room.id, at(taken), at(taken) + timedelta(hours=2)))
+    result = await series_service.create_series(app, world["member_a"], SeriesRequest(
+        world.room.id, FIRST, timedelta(hours=2), WEEKLY_4, organisation_id=world.org_a.id), mode="book_free")
+    joined = await series_service.take_alternative(
+        app, world["org_admin_a"], result.series.id, refused_start=taken, resource_id=world.comparable_room.id,
+        starts_at=at(taken), ends_at=at(taken) + timedelta(hours=2))
+    assert joined.booker_id == world["member_a"].user_id and joined.organisation_id == world.org_a.id
