@@ -23,7 +23,7 @@ import httpx
 from sqlmodel import func, select
 
 from booking.app import create_app
-from booking.models import Booking, Resource
+from booking.models import Booking, JoinRequest, Organisation, Resource
 from booking.services import bookings, series
 from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, plain_app, route_table  # noqa: F401 (fixture)
 from tests.support.world import PASSWORD, World, next_monday
@@ -46,6 +46,9 @@ class Extra:
     desk_id: int = 0
     desk_day: str = ""
     resource_start: str = ""
+    bulk_request_id: int = 0  # a request at Hall A approved from the list (ticked)
+    pending_organisation_id: int = 0  # a new association waiting for the city's confirmation
+    second_join_request_id: int = 0  # lender_a asks to join Org A (declined)
 
 
 Body = Callable[[Fixture, Extra], dict[str, Any]]
@@ -156,6 +159,27 @@ SUCCESS: dict[str, Success | Covered] = {
     "/organisation/{organisation_id:int}/feed": Success("member_a"),
     "/invitations/{token:str}/accept": Covered("tests/http/test_pages_accounts.py::test_invitation_lets_a_new_person_register_and_join"),
     "/invitations/{token:str}/register": Covered("tests/http/test_pages_accounts.py::test_invitation_lets_a_new_person_register_and_join"),
+    "/lender/requests/approve": Success("lender_a", lambda fx, ex: {"selected": f"booking-{ex.bulk_request_id}"}),
+    # --- organisation directory, profiles and join requests
+    "/organisation/{organisation_id:int}/profile": Success("org_admin_a", lambda fx, ex: {
+        "listed_in_directory": "1", "description": "PRG", "website": "", "field_ids": str(fx.field_ids[0])}),
+    "/organisation/{organisation_id:int}/join-requests/{request_id:int}/approve": Success("org_admin_a"),
+    "/organisation/{organisation_id:int}/join-requests/{request_id:int}/decline": Success(
+        "org_admin_a", lambda fx, ex: {"reason": "PRG"}, params={"request_id": lambda fx, ex: ex.second_join_request_id}),
+    "/organisationen/{organisation_id:int}/contact": Success("anonymous", lambda fx, ex: {
+        "name": "PRG", "email": "prg@example.org", "message": "Hallo, wann trefft ihr euch?"}),
+    "/organisationen/{organisation_id:int}/join": Success("lender_b", lambda fx, ex: {"message": "PRG"}),
+    "/admin/organisations/{organisation_id:int}/confirm": Success(
+        "manager_a", params={"organisation_id": lambda fx, ex: ex.pending_organisation_id}),
+    "/admin/fields": Success("city_admin", lambda fx, ex: {"name": "PRG field"}),
+    "/admin/fields/{field_id:int}/edit": Success("city_admin", lambda fx, ex: {"name": "PRG renamed"}),
+    "/admin/fields/{field_id:int}/delete": Success("city_admin", params={"field_id": lambda fx, ex: fx.field_ids[1]}),
+    # --- report, feeds
+    "/admin/bericht/{year:int}/einleitung": Success("city_admin", lambda fx, ex: {"introduction": "PRG"}),
+    "/bookings/feeds/{feed_id:int}/renew": Success("member_a", params={"feed_id": lambda fx, ex: fx.live_feed_id}),
+    "/resources/{resource_id:int}/feed": Success("member_a"),
+    "/sites/{site_id:int}/feed": Success("member_a"),
+    "/orte/{site_id:int}/feed": Success("member_a"),
     # --- privacy and feedback
     "/accessibility/feedback": Success("anonymous", lambda fx, ex: {"message": "The contrast of the footer is low."}),
     "/profile/delete": Success("member_b", lambda fx, ex: {"password": PASSWORD}, ends_session=True),
@@ -236,6 +260,15 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         await session.flush()
         extra.desk_id = desk.id  # type: ignore[assignment]
     extra.desk_day = (start + timedelta(days=1)).date().isoformat()
+    bulk = await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(
+        world.room_approval.id, start + timedelta(days=4, hours=3), start + timedelta(days=4, hours=4), organisation_id=world.org_a.id))
+    extra.bulk_request_id = bulk.id  # type: ignore[assignment]
+    async with app_context.database.transaction() as session:
+        pending = Organisation(name="PRG Neuverein e. V.", is_pending=True)
+        second_join = JoinRequest(organisation_id=world.org_a.id, user_id=world["lender_a"].user_id)
+        session.add_all([pending, second_join])
+        await session.flush()
+        extra.pending_organisation_id, extra.second_join_request_id = pending.id, second_join.id  # type: ignore[assignment]
     return extra
 
 
