@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from tests.support.tiles import serve_grey_tiles
 from tests.conftest import unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -144,6 +145,7 @@ async def browser() -> AsyncIterator[object]:
 
 async def _new_page(browser, **context_options):
     context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", **context_options)
+    await serve_grey_tiles(context)  # pages with a map (site form, /karte) need no internet; a page route may override
     page = await context.new_page()
     watch_page_problems(page)
     return context, page

@@ -9,8 +9,6 @@ no internet, and the page must not depend on it anyway.
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -25,6 +23,7 @@ from booking.services.bookings import BookingRequest
 from booking.services.context import AppContext
 from booking.services.demo import SITES, load_demo_data
 from booking.settings import load_settings
+from tests.support.tiles import TILE
 from tests.browser.conftest import DESKTOP, PHONE, assert_no_axe_violations, screenshot, watch_page_problems
 from tests.conftest import _migrated_url
 from tests.support.live_server import live_server
@@ -38,16 +37,6 @@ TENT_SITE = "Bürgerhaus Mürwik"
 DEMO_SITE_NAMES = sorted((site["name"] for site in SITES), key=str.casefold)
 
 
-def grey_png(size: int = 256) -> bytes:
-    """A plain light-grey PNG tile (no image library needed)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    rows = b"".join(b"\x00" + b"\xe4" * size for _ in range(size))
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-TILE = grey_png()
 
 
 @pytest.fixture(scope="module")

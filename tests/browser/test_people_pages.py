@@ -119,10 +119,18 @@ async def check(page, name: str, width: int) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow} px"
 
 
+async def open_menu_on_a_phone(page) -> None:
+    """On a phone the main navigation is folded into the header's menu: open it first."""
+    toggle = page.locator("summary.app-menu__toggle")
+    if await toggle.is_visible() and await page.locator("details.app-menu").get_attribute("open") is None:
+        await toggle.click()
+
+
 async def borrower(page, site: dict, width: int) -> None:
     base_url, world = site["base_url"], site["world"]
     await log_in(page, base_url, world.emails["member_a"], "/bookings")
     # The menu leads there.
+    await open_menu_on_a_phone(page)
     await page.locator("nav.app-nav").get_by_role("link", name="Ausgeliehen").click()
     await page.wait_for_url(f"{base_url}/bookings/loans")
     alert = page.locator(".kern-alert--danger")
@@ -194,6 +202,7 @@ async def lender(page, site: dict, width: int, picks: list[int]) -> None:
     first = page.locator("tbody tr").first
     assert "Überfällig" in await first.inner_text() and "0461 123 45 67" in await first.inner_text()
     await check(page, "lent-out", width)
+    await open_menu_on_a_phone(page)
     await page.locator("nav.app-nav").get_by_role("link", name="Ausgabe und Rücknahme").click()
     await page.wait_for_url(f"{base_url}/lender/today")
 

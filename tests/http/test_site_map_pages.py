@@ -159,8 +159,9 @@ async def test_a_signed_in_person_subscribes_to_the_sites_calendar(client, world
     answer = await post_form(client, "/login", {"email": world.emails["member_b"], "password": PASSWORD})
     assert answer.status_code == 303
     created = await post_form(client, f"/orte/{world.site_a.id}/feed", {}, form_page=f"/orte/{world.site_a.id}")
-    assert created.status_code == 201
-    url = re.search(r'id="feed-url"[^>]*>([^<]+)</textarea>', created.text).group(1)
+    assert created.status_code == 303  # Post/Redirect/Get: to the feed's own page
+    shown = unescape((await client.get(created.headers["location"])).text)
+    url = re.search(r'id="feed-url" type="text" value="([^"]+)"', shown).group(1)
     feed = await client.get(url.replace("http://testserver.local", ""))
     assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text
 
