@@ -29,15 +29,16 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from tests.conftest import _migrated_url, unavailable
+from tests.support.smtp import SmtpServer
 from tests.support.tiles import serve_grey_tiles
-from tests.conftest import unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,6 +65,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.browser)
+
+
+
+# ---------------------------------------------------------------- databases and mail of a module
+
+
+@pytest.fixture(scope="module")
+def db_url(sqlite_database_url: str) -> str:
+    """Browser tests run on SQLite only (the HTTP tests cover both databases): the session's file,
+    migrated, unless a module needs one of its own (``own_sqlite_url``)."""
+    return _migrated_url(sqlite_database_url)
+
+
+def own_sqlite_url(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+    """A migrated SQLite file for one module. A module whose live server runs the mail worker
+    needs one: the worker would deliver the outbox rows other tests left in the session's file."""
+    return _migrated_url(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / 'booking.sqlite3'}")
+
+
+@pytest.fixture(scope="module")
+def mail_server() -> Iterator[SmtpServer]:
+    """A real SMTP server for the module's live server (see ``worker_env``)."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def worker_env(mail_server: SmtpServer) -> dict[str, str]:
+    """Settings for a live server whose in-process mail worker sends to ``mail_server`` at once."""
+    return {"BOOKING_RUN_WORKER_IN_PROCESS": "true", "BOOKING_MAIL__SMTP_HOST": mail_server.host,
+            "BOOKING_MAIL__SMTP_PORT": str(mail_server.port), "BOOKING_MAIL__POLL_SECONDS": "0.2"}
 
 
 # ---------------------------------------------------------------- problems on a page

@@ -17,17 +17,11 @@ from booking.models import Blackout, Booking, OutboxMessage, Policy
 from booking.services import bookings
 from booking.services.context import AppContext
 from tests.browser.conftest import assert_no_axe_violations, screenshot
-from tests.conftest import _migrated_url
 from tests.support.live_server import live_server
 from tests.support.world import PASSWORD, World, build_world, next_monday
 
 OPENING_HOURS = {day: [["08:00", "22:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
 
-
-@pytest.fixture(scope="module")
-def db_url(sqlite_database_url: str) -> str:
-    """The browser tests run on SQLite only (the HTTP tests cover both databases)."""
-    return _migrated_url(sqlite_database_url)
 
 
 @pytest.fixture(scope="module")

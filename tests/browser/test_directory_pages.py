@@ -15,9 +15,8 @@ from sqlmodel import select
 
 from booking.models import FieldOfActivity, Membership, Organisation, OrganisationField
 from booking.services.context import AppContext
-from tests.browser.conftest import assert_no_axe_violations, screenshot
+from tests.browser.conftest import assert_no_axe_violations, own_sqlite_url, screenshot, worker_env
 from tests.browser.test_admin_pages import sign_in
-from tests.conftest import _migrated_url
 from tests.support.live_server import live_server
 from tests.support.smtp import ReceivedMessage, SmtpServer
 from tests.support.world import World, build_world
@@ -27,25 +26,13 @@ from tests.support.world import World, build_world
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     # A database of its own: this module runs the mail worker, which would otherwise deliver
     # the outbox rows other tests left in the session-wide SQLite file to this SMTP server.
-    path = tmp_path_factory.mktemp("directory-pages") / "booking.sqlite3"
-    return _migrated_url(f"sqlite+aiosqlite:///{path}")
+    return own_sqlite_url(tmp_path_factory, "directory-pages")
 
-
-@pytest.fixture(scope="module")
-def mail_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def server(db_url: str, mail_server: SmtpServer) -> Iterator[str]:
-    env = {"BOOKING_RUN_WORKER_IN_PROCESS": "true", "BOOKING_MAIL__SMTP_PORT": str(mail_server.port),
-           "BOOKING_MAIL__POLL_SECONDS": "0.2"}
-    with live_server(db_url, extra_env=env) as base_url:
+    with live_server(db_url, extra_env=worker_env(mail_server)) as base_url:
         yield base_url
 
 

@@ -26,8 +26,7 @@ from booking.models import Booking
 from booking.services import bookings, series
 from booking.services.context import AppContext
 from booking.domain.recurrence import RecurrenceRule
-from tests.browser.conftest import assert_no_axe_violations, screenshot
-from tests.conftest import _migrated_url
+from tests.browser.conftest import assert_no_axe_violations, screenshot, worker_env
 from tests.support.icaljs import parse_with_icaljs
 from tests.support.live_server import live_server
 from tests.support.smtp import SmtpServer
@@ -37,31 +36,11 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_PASSWORD = "mein-sicheres-passwort"
 
 
-@pytest.fixture(scope="module")
-def db_url(sqlite_database_url: str) -> str:
-    """Browser tests run on SQLite only (the HTTP tests cover both databases)."""
-    return _migrated_url(sqlite_database_url)
-
-
-@pytest.fixture(scope="module")
-def mail_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def server(db_url: str, mail_server: SmtpServer) -> Iterator[str]:
-    env = {
-        "BOOKING_RUN_WORKER_IN_PROCESS": "true",
-        "BOOKING_MAIL__SMTP_HOST": mail_server.host,
-        "BOOKING_MAIL__SMTP_PORT": str(mail_server.port),
-        "BOOKING_MAIL__POLL_SECONDS": "0.2",
-        "BOOKING_LOGIN_RATE_LIMIT_PER_MINUTE": "60",
-    }
+    env = {**worker_env(mail_server), "BOOKING_LOGIN_RATE_LIMIT_PER_MINUTE": "60"}
     with live_server(db_url, extra_env=env) as base_url:
         yield base_url
 

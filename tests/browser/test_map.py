@@ -24,8 +24,7 @@ from booking.services.context import AppContext
 from booking.services.demo import SITES, load_demo_data
 from booking.settings import load_settings
 from tests.support.tiles import TILE
-from tests.browser.conftest import DESKTOP, PHONE, assert_no_axe_violations, screenshot, watch_page_problems
-from tests.conftest import _migrated_url
+from tests.browser.conftest import assert_no_axe_violations, DESKTOP, own_sqlite_url, PHONE, screenshot, watch_page_problems
 from tests.support.live_server import live_server
 
 TILES = "https://tile.openstreetmap.org/"
@@ -42,8 +41,7 @@ DEMO_SITE_NAMES = sorted((site["name"] for site in SITES), key=str.casefold)
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     # A database of its own: the demo data and the booked tents must be all there is.
-    path = tmp_path_factory.mktemp("site-map") / "booking.sqlite3"
-    return _migrated_url(f"sqlite+aiosqlite:///{path}")
+    return own_sqlite_url(tmp_path_factory, "site-map")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -27,10 +27,9 @@ from booking.db import Database
 from booking.models import Booking, Loan, User
 from booking.services.context import AppContext
 from booking.settings import load_settings
-from tests.browser.conftest import assert_no_axe_violations, screenshot
-from tests.conftest import _migrated_url, clear_all_tables
+from tests.browser.conftest import assert_no_axe_violations, own_sqlite_url, screenshot, worker_env
+from tests.conftest import clear_all_tables
 from tests.support.live_server import live_server
-from tests.support.smtp import SmtpServer
 from tests.support.world import PASSWORD, build_world, next_monday
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -40,20 +39,11 @@ PAST_END = datetime(2025, 3, 5, 17, 0, tzinfo=UTC)
 REQUESTS = 30
 
 
-@pytest.fixture(scope="module")
-def mail_server():
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
 
 @pytest.fixture(scope="module")
 def people_db_url(tmp_path_factory) -> str:
     # Alembic runs its own event loop: not inside the tests' one.
-    return _migrated_url(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('people') / 'people.sqlite3'}")
+    return own_sqlite_url(tmp_path_factory, "people")
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -88,13 +78,7 @@ async def people_site(people_db_url, mail_server) -> AsyncIterator[dict]:
                 organisation_id=world.org_a.id if n % 2 else world.org_b.id, title=f"Treffen {n + 1}",
             ))
         session.add_all(requests)
-    env = {
-        "BOOKING_RUN_WORKER_IN_PROCESS": "true",
-        "BOOKING_MAIL__SMTP_HOST": mail_server.host,
-        "BOOKING_MAIL__SMTP_PORT": str(mail_server.port),
-        "BOOKING_MAIL__POLL_SECONDS": "0.2",
-        "BOOKING_LOGIN_RATE_LIMIT_PER_MINUTE": "60",
-    }
+    env = {**worker_env(mail_server), "BOOKING_LOGIN_RATE_LIMIT_PER_MINUTE": "60"}
     try:
         with live_server(url, extra_env=env) as base_url:
             yield {"base_url": base_url, "world": world, "overdue": overdue, "due": due, "pickup": pickup,

@@ -16,8 +16,7 @@ import pytest
 
 from booking.services import legal_pages
 from booking.settings import load_settings
-from tests.browser.conftest import assert_no_axe_violations, screenshot
-from tests.conftest import _migrated_url
+from tests.browser.conftest import assert_no_axe_violations, own_sqlite_url, screenshot, worker_env
 from tests.support.live_server import live_server
 from tests.support.smtp import SmtpServer
 
@@ -32,18 +31,8 @@ HEADINGS = {
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     # A database of its own: this module runs the mail worker, which would otherwise deliver
     # the outbox rows other tests left in the session-wide SQLite file to this SMTP server.
-    path = tmp_path_factory.mktemp("privacy-pages") / "booking.sqlite3"
-    return _migrated_url(f"sqlite+aiosqlite:///{path}")
+    return own_sqlite_url(tmp_path_factory, "privacy-pages")
 
-
-@pytest.fixture(scope="module")
-def mail_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +45,7 @@ def content_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(db_url: str, mail_server: SmtpServer, content_dir: Path) -> Iterator[str]:
-    env = {
-        "BOOKING_PRIVACY__CONTENT_DIR": str(content_dir),
-        "BOOKING_PRIVACY__CONTACT_EMAIL": CONTACT,
-        "BOOKING_RUN_WORKER_IN_PROCESS": "true",
-        "BOOKING_MAIL__SMTP_PORT": str(mail_server.port),
-        "BOOKING_MAIL__POLL_SECONDS": "0.2",
-    }
+    env = {**worker_env(mail_server), "BOOKING_PRIVACY__CONTENT_DIR": str(content_dir), "BOOKING_PRIVACY__CONTACT_EMAIL": CONTACT}
     with live_server(db_url, extra_env=env) as base_url:
         yield base_url
 

@@ -12,17 +12,12 @@ from booking.services import reporting
 from booking.services.context import AppContext
 from tests.browser.conftest import SCREENSHOT_DIR, assert_no_axe_violations, screenshot
 from tests.browser.test_admin_pages import sign_in
-from tests.conftest import _migrated_url
 from tests.support.live_server import live_server
 from tests.support.report_world import build_report_world
 from tests.support.world import World, build_world
 
 A4_POINTS = (595, 842)  # 210 × 297 mm in PDF points (1/72 inch)
 
-
-@pytest.fixture(scope="module")
-def db_url(sqlite_database_url: str) -> str:
-    return _migrated_url(sqlite_database_url)
 
 
 @pytest.fixture(scope="module")

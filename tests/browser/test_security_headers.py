@@ -13,7 +13,6 @@ import pytest
 
 from booking.services.context import AppContext
 from tests.browser.conftest import assert_no_axe_violations
-from tests.conftest import _migrated_url
 from tests.support.live_server import live_server
 from tests.support.world import PASSWORD, World, build_world
 
@@ -24,10 +23,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 
-
-@pytest.fixture(scope="module")
-def db_url(sqlite_database_url: str) -> str:
-    return _migrated_url(sqlite_database_url)
 
 
 @pytest.fixture(scope="module")

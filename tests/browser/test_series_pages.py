@@ -18,16 +18,11 @@ from booking.services import bookings
 from booking.services.context import AppContext
 from tests.browser.conftest import assert_no_axe_violations, screenshot, watch_page_problems
 from tests.browser.test_admin_pages import sign_in
-from tests.conftest import _migrated_url
 from tests.support.live_server import live_server
 from tests.support.world import World, build_world, next_monday
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
-
-@pytest.fixture(scope="module")
-def db_url(sqlite_database_url: str) -> str:
-    return _migrated_url(sqlite_database_url)
 
 
 @pytest.fixture(scope="module")
