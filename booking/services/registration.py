@@ -266,11 +266,11 @@ async def _first_proof(session: AsyncSession, app: AppContext, user: User, *, ke
 
 
 async def resend_verification(app: AppContext, email: str, language: str | None = None) -> None:
-    """Mail a new confirmation link to an account that is not confirmed yet; silent otherwise."""
-    try:
-        address = normalise_email(email)
-    except InvalidInput:
-        return
+    """Mail a new confirmation link to an account that is not confirmed yet; silent otherwise.
+
+    An address that is not an address at all is refused (InvalidInput, shown at the field) as
+    on the login-link and password forms: that says nothing about who has an account."""
+    address = normalise_email(email)
     async with app.database.transaction() as session:
         user = await _user_by_email(session, address)
         if user is None or user.email_verified_at is not None or not user.is_active:

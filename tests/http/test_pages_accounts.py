@@ -77,6 +77,18 @@ async def test_register_bad_input_rerenders_with_field_messages(client, app_cont
     assert await user_by_email(app_context, "x@example.org") is None
 
 
+async def test_email_link_forms_refuse_what_is_no_address(client):
+    """Each of the three e-mail-only forms shows a malformed address at the field (400) instead
+    of pretending to have sent a mail; an unknown but well-formed address still gets the same
+    answer as a known one (303), so the forms tell nobody who has an account."""
+    for path in ("/verify/resend", "/login/link", "/password/forgot"):
+        for typed in ("", "not-an-address"):
+            answer = await post_form(client, path, {"email": typed})
+            assert answer.status_code == 400, (path, typed, answer.status_code)
+            assert field_error(answer.text, "email") and is_described_by_error(answer.text, "email")
+        assert (await post_form(client, path, {"email": "ghost@example.org"})).status_code == 303
+
+
 async def test_wrong_password_and_unknown_address_look_the_same(client, world):
     wrong = await log_in(client, world.emails["member_a"], "not-the-password")
     unknown = await log_in(client, "nobody@example.org", "not-the-password")
