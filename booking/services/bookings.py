@@ -28,7 +28,16 @@ from booking.db.locking import lock_resource_with
 from booking.domain.availability import Holding, conflicting
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import UNDO_CANCEL_WINDOW, CHANGEABLE, Action, Status, next_status, undo_cancel_status
+from booking.domain.lifecycle import (
+    UNDO_CANCEL_WINDOW,
+    CHANGEABLE,
+    Action,
+    Status,
+    holds_capacity,
+    initial_status,
+    next_status,
+    undo_cancel_status,
+)
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site
@@ -188,7 +197,7 @@ async def check_booker(session: AsyncSession, actor: Principal, placement: Place
 def new_booking(
     placement: PlacementContext, actor: Principal, request: BookingRequest, interval: Interval, **extra: object
 ) -> Booking:
-    status = Status.REQUESTED if placement.rules.needs_approval and not placement.is_staff else Status.CONFIRMED
+    status = initial_status(needs_approval=placement.rules.needs_approval, is_staff=placement.is_staff)
     return Booking(
         resource_id=placement.resource.id,  # type: ignore[arg-type]
         quantity=request.quantity,

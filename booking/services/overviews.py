@@ -11,13 +11,13 @@ from sqlmodel import col, select
 
 from booking.auth.permissions import can_change_booking
 from booking.auth.principal import Principal
-from booking.domain.lifecycle import CHANGEABLE, Status, is_overdue
+from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Status, is_overdue
 from booking.models import Booking, Organisation, Resource, Series, Site
 from booking.services import bookings, organisations
 from booking.services.bookings import BookingFilter
 from booking.services.context import AppContext
 
-HOLDING = (Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value)
+HOLDING = HOLDING_VALUES
 CANCELLABLE = (Status.REQUESTED.value, Status.CONFIRMED.value)
 PAST_LIMIT = 50
 
