@@ -17,7 +17,8 @@ class WaitingListEntry(SQLModel, table=True):
     booked (they took it) | expired (the hold ran out, or the time passed while waiting) |
     withdrawn (they left the list, declined the offer, or the site's staff removed them).
     ``position`` orders the entries of one resource (lower first); staff may move them.
-    ``offer_token_hash``: SHA-256 of the single-use secret in the offer mail's links.
+    The offer mail's links carry an HMAC of the entry and its held booking (``services.waiting_list``):
+    nothing secret is stored, and a link works only while the entry is ``offered``.
     """
 
     __tablename__ = "waiting_list_entry"
@@ -38,7 +39,6 @@ class WaitingListEntry(SQLModel, table=True):
     position: int = Field(default=0)
     status: str = Field(default="waiting", max_length=16)
     booking_id: int | None = Field(default=None, foreign_key="booking.id", index=True, ondelete="SET NULL")
-    offer_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = instant_field(default_now=True)
     offered_at: datetime | None = instant_field(nullable=True)
     decided_at: datetime | None = instant_field(nullable=True)

@@ -58,7 +58,6 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('booking_id', sa.Integer(), nullable=True),
-    sa.Column('offer_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', booking.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('offered_at', booking.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_at', booking.db.types.UTCDateTime(timezone=True), nullable=True),
@@ -68,8 +67,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_waiting_list_entry_organisation_id_organisation'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['user.id'], name=op.f('fk_waiting_list_entry_person_id_user'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['resource_id'], ['resource.id'], name=op.f('fk_waiting_list_entry_resource_id_resource'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_waiting_list_entry')),
-    sa.UniqueConstraint('offer_token_hash', name=op.f('uq_waiting_list_entry_offer_token_hash'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_waiting_list_entry'))
     )
     with op.batch_alter_table('waiting_list_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_waiting_list_entry_resource_id'), ['resource_id'], unique=False)

@@ -238,7 +238,7 @@ REGISTRY: tuple[TablePolicy, ...] = (
     TablePolicy(
         "waiting_list_entry",
         {"id": N, "resource_id": P, "starts_at": P, "ends_at": P, "quantity": P, "person_id": L,
-         "organisation_id": P, "title": P, "position": N, "status": P, "booking_id": N, "offer_token_hash": S,
+         "organisation_id": P, "title": P, "position": N, "status": P, "booking_id": N,
          "created_at": P, "offered_at": P, "decided_at": P},
         owner=("person_id",),
         retention="deleted N days after the slot it waited for ended",
