@@ -34,7 +34,7 @@ from booking.domain.intervals import Interval
 from booking.domain.lifecycle import Action, Status, hold_expiry, status_after_hold
 from booking.domain.waiting_list import OPEN, EntryStatus, Waiting, choose_offers, swapped_positions
 from booking.mail.outbox import enqueue
-from booking.models import Booking, Resource, Site, SiteRole, User, WaitingListEntry
+from booking.models import Booking, Resource, Site, User, WaitingListEntry
 from booking.services import notifications
 from booking.services.audit import record_event
 from booking.services.context import AppContext
@@ -542,6 +542,15 @@ async def resource_list(app: AppContext, actor: Principal, resource_id: int) -> 
     ]
 
 
+async def staff_sites(app: AppContext, actor: Principal) -> list[Site]:
+    """The sites whose waiting lists ``actor`` sees (their lender/manager sites; all for city admins)."""
+    statement = select(Site).order_by(col(Site.name), col(Site.id))
+    if not actor.is_city_admin:
+        statement = statement.where(col(Site.id).in_(list(actor.site_roles)))
+    async with app.database.reader() as session:
+        return list((await session.exec(statement.limit(500))).all())
+
+
 async def site_lists(app: AppContext, actor: Principal, site_id: int) -> dict[int, list[EntryView]]:
     """The open waiting lists of a site's resources (only resources with entries), for its staff."""
     if not actor.is_lender_at(site_id):
@@ -561,13 +570,13 @@ async def site_lists(app: AppContext, actor: Principal, site_id: int) -> dict[in
 
 async def move(app: AppContext, actor: Principal, entry_id: int, direction: str) -> WaitingListEntry:
     """Staff move a waiting entry one place up or down in its resource's line."""
-    if direction not in ("up", "down"):
-        raise InvalidInput("direction is up or down", field="direction")
     async with app.database.transaction() as session:
         entry = await session.get(WaitingListEntry, entry_id)
         if entry is None:
             raise NotFound(f"waiting list entry {entry_id} does not exist")
         await _staff_resource(session, actor, entry.resource_id)
+        if direction not in ("up", "down"):
+            raise InvalidInput("direction is up or down", field="direction")
         await lock_resource_with(session, entry.resource_id)
         line = list(
             (
@@ -633,5 +642,6 @@ __all__ = [
     "remove",
     "resource_list",
     "site_lists",
+    "staff_sites",
     "withdraw",
 ]
