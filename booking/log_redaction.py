@@ -20,7 +20,7 @@ REDACTED = "[redacted]"
 
 #: Paths whose next segment is a secret.
 _SECRET_PATH = re.compile(
-    r"(?<!/api/v1)(?<!/bookings)(/(?:feeds|login/link|password/reset|verify|invitations)/)(?!resend\b)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
+    r"(?<!/api/v1)(?<!/bookings)(/(?:feeds|login/link|password/reset|verify|invitations|waiting-list/offers)/)(?!resend\b)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
 )
 #: Query parameters that carry secrets.
 _SECRET_QUERY = re.compile(r"([?&](?:token|key|secret|code|password)=)[^&#\s\"']*", re.IGNORECASE)

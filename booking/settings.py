@@ -122,6 +122,22 @@ class OpenDataSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class WaitingListSettings:
+    """Waiting lists for taken slots: how long an offer is held, how many entries a person has."""
+
+    # How long the first person in line may take a freed slot (never past its start).
+    hold_hours: float = 24.0
+    # Open entries (waiting or offered) one person may have at once, over all resources.
+    max_entries_per_person: int = 10
+
+    def __post_init__(self) -> None:
+        if self.hold_hours <= 0:
+            raise SettingsError("waiting_list.hold_hours: more than 0")
+        if self.max_entries_per_person < 1:
+            raise SettingsError("waiting_list.max_entries_per_person: at least 1")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     # Empty: booking.sqlite3 in data_dir. A relative SQLite path is taken inside data_dir.
     database_url: str = ""
@@ -143,6 +159,7 @@ class Settings:
     privacy: PrivacySettings = dataclasses.field(default_factory=PrivacySettings)
     map: MapSettings = dataclasses.field(default_factory=MapSettings)
     open_data: OpenDataSettings = dataclasses.field(default_factory=OpenDataSettings)
+    waiting_list: WaitingListSettings = dataclasses.field(default_factory=WaitingListSettings)
 
     @property
     def host_name(self) -> str:

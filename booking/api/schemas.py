@@ -105,6 +105,8 @@ class BookingOut(msgspec.Struct):
     decision_reason: str
     created_at: datetime
     updated_at: datetime
+    # A waiting list's offer (status held) is held until then; null otherwise.
+    hold_expires_at: datetime | None = None
 
     @classmethod
     def of(cls, booking: Booking, resource: Resource) -> BookingOut:
@@ -115,6 +117,7 @@ class BookingOut(msgspec.Struct):
             booker_id=booking.booker_id, title=booking.title, purpose=booking.purpose,
             is_public=booking.is_public, sequence=booking.sequence, series_id=booking.series_id,
             decision_reason=booking.decision_reason, created_at=booking.created_at, updated_at=booking.updated_at,
+            hold_expires_at=booking.hold_expires_at,
         )
 
 

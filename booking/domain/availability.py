@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from booking.domain.intervals import Interval, merge
+from booking.domain.lifecycle import HOLDING_VALUES
 
-HOLDING_STATUSES = frozenset({"requested", "confirmed", "checked_out"})
+# The statuses that count against capacity, as strings (the one list: lifecycle.HOLDING).
+HOLDING_STATUSES = frozenset(HOLDING_VALUES)
 
 
 @dataclass(frozen=True)

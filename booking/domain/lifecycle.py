@@ -2,7 +2,14 @@
 
 requested → confirmed | declined; confirmed → checked_out → returned;
 requested | confirmed → cancelled. ``overdue`` is derived: checked out past the end.
-Only requested, confirmed and checked_out hold capacity.
+
+A waiting list's offer is a booking ``held`` for the waiting person until ``hold_expires_at``:
+held → confirmed (the person takes it; ``requested`` instead where the resource needs approval,
+see ``status_after_hold``), held → expired (final, the hold ran out), held → cancelled (the
+person declines the offer).
+
+Requested, confirmed, checked_out and held hold capacity: ``HOLDING`` is the one list every
+query, overview and the database's constraint are derived from (or checked against).
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     CHECKED_OUT = "checked_out"
     RETURNED = "returned"
+    # Offered to the first person on a waiting list; counts against capacity until decided.
+    HELD = "held"
+    # A hold that ran out without an answer (final).
+    EXPIRED = "expired"
 
 
 class Action(StrEnum):
@@ -30,6 +41,10 @@ class Action(StrEnum):
     RETURN = "return"
     # Taking back one's own cancel shortly after it (see ``undo_cancel_status``).
     UNDO_CANCEL = "undo_cancel"
+    # The waiting person takes the offered hold (see ``status_after_hold``).
+    CONFIRM_HOLD = "confirm_hold"
+    # The hold ran out unanswered.
+    EXPIRE = "expire"
 
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -39,9 +54,15 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.CONFIRMED, Action.CANCEL): Status.CANCELLED,
     (Status.CONFIRMED, Action.CHECK_OUT): Status.CHECKED_OUT,
     (Status.CHECKED_OUT, Action.RETURN): Status.RETURNED,
+    (Status.HELD, Action.CONFIRM_HOLD): Status.CONFIRMED,
+    (Status.HELD, Action.EXPIRE): Status.EXPIRED,
+    # Declining an offer.
+    (Status.HELD, Action.CANCEL): Status.CANCELLED,
 }
 
-HOLDING = frozenset({Status.REQUESTED, Status.CONFIRMED, Status.CHECKED_OUT})
+HOLDING = frozenset({Status.REQUESTED, Status.CONFIRMED, Status.CHECKED_OUT, Status.HELD})
+#: ``HOLDING`` as plain strings in a fixed order, for SQL ``IN (…)`` lists.
+HOLDING_VALUES: tuple[str, ...] = tuple(sorted(status.value for status in HOLDING))
 # States in which time and quantity may still be changed.
 CHANGEABLE = frozenset({Status.REQUESTED, Status.CONFIRMED})
 
@@ -78,6 +99,24 @@ def undo_cancel_status(
     return Status(before_cancel)
 
 
+def status_after_hold(current: str, *, needs_approval: bool) -> Status:
+    """The status a held booking gets when the waiting person takes it: confirmed, or
+    requested where the resource needs approval (the lenders decide as for any request)."""
+    confirmed = next_status(current, Action.CONFIRM_HOLD)
+    return Status.REQUESTED if needs_approval else confirmed
+
+
+def initial_status(*, needs_approval: bool, is_staff: bool) -> Status:
+    """A new booking's status: requested where the policy asks for approval, unless the site's
+    own staff book (they would approve it themselves)."""
+    return Status.REQUESTED if needs_approval and not is_staff else Status.CONFIRMED
+
+
+def hold_expiry(now: datetime, starts_at: datetime, hold_time: timedelta) -> datetime:
+    """Until when an offer is held: ``hold_time`` from now, never past the booking's start."""
+    return min(now + hold_time, starts_at)
+
+
 def allowed_actions(current: str) -> list[Action]:
     return [action for (status, action) in TRANSITIONS if status.value == current]
 
@@ -98,4 +137,6 @@ def _past(action: Action) -> str:
         Action.CHECK_OUT: "handed out",
         Action.RETURN: "taken back",
         Action.UNDO_CANCEL: "restored",
+        Action.CONFIRM_HOLD: "taken",
+        Action.EXPIRE: "expired",
     }[action]

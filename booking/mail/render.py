@@ -121,6 +121,12 @@ KINDS: dict[str, tuple[str, ...]] = {
     "organisation_to_confirm": ("organisation_name", "requester_name", "link_url"),
     # to the administrators of an association the city confirmed: it can book now; optional link_url
     "organisation_confirmed": ("organisation_name",),
+    # to the first person on a waiting list for whom a freed slot fits: a booking is held for
+    # them until hold_expires_at; waiting_entry_id and booking_id -> offer_url (signed here, by
+    # the worker: the outbox row carries no secret)
+    "waiting_list_offer": (*_BOOKING, "offer_url", "hold_expires_text"),
+    # to the same person when the hold ran out unanswered
+    "waiting_list_expired": _BOOKING,
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.
@@ -148,6 +154,7 @@ _OPTIONAL: dict[str, Any] = {
     "reply_to": None,
     "join_message": None,
     "link_url": None,
+    "hold_expires_text": None,
 }
 
 
@@ -220,6 +227,14 @@ def prepare_context(
         )
     if not context.get("date_lines") and values.get("dates"):
         values["date_lines"] = [format_interval(start, end, zone, language) for start, end in values["dates"]]
+    hold_expires_at = values.get("hold_expires_at")
+    if "hold_expires_text" not in context and isinstance(hold_expires_at, datetime):
+        values["hold_expires_text"] = format_moment(hold_expires_at, zone, language)
+    if kind == "waiting_list_offer" and values.get("waiting_entry_id") is not None and values.get("booking_id") is not None:
+        from booking.auth.tokens import sign_waiting_list_offer
+
+        token = sign_waiting_list_offer(settings.secret_key, int(values["waiting_entry_id"]), int(values["booking_id"]))
+        values["offer_url"] = f"/waiting-list/offers/{token}"
     if kind == "request_to_decide" and "decide_url" not in context and values.get("booking_id") is not None:
         values["decide_url"] = f"/lender/requests/{int(values['booking_id'])}"
 

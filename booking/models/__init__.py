@@ -8,6 +8,7 @@ from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, O
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Resource, Site
 from booking.models.reporting import ReportIntroduction, UnmetDemand
+from booking.models.waiting_list import WaitingListEntry
 
 __all__ = [
     "ApiToken",
@@ -34,5 +35,6 @@ __all__ = [
     "SiteRole",
     "UnmetDemand",
     "User",
+    "WaitingListEntry",
     "utc_now",
 ]

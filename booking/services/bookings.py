@@ -24,11 +24,20 @@ from booking.auth.permissions import (
 )
 from booking.auth.principal import Principal
 from booking.db.errors import is_overlap_violation
-from booking.db.locking import lock_resource_with
+from booking.db.locking import lock_resource, lock_resource_with, lock_resources
 from booking.domain.availability import Holding, conflicting
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import UNDO_CANCEL_WINDOW, CHANGEABLE, Action, Status, next_status, undo_cancel_status
+from booking.domain.lifecycle import (
+    UNDO_CANCEL_WINDOW,
+    CHANGEABLE,
+    Action,
+    Status,
+    holds_capacity,
+    initial_status,
+    next_status,
+    undo_cancel_status,
+)
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site
@@ -188,7 +197,7 @@ async def check_booker(session: AsyncSession, actor: Principal, placement: Place
 def new_booking(
     placement: PlacementContext, actor: Principal, request: BookingRequest, interval: Interval, **extra: object
 ) -> Booking:
-    status = Status.REQUESTED if placement.rules.needs_approval and not placement.is_staff else Status.CONFIRMED
+    status = initial_status(needs_approval=placement.rules.needs_approval, is_staff=placement.is_staff)
     return Booking(
         resource_id=placement.resource.id,  # type: ignore[arg-type]
         quantity=request.quantity,
@@ -335,6 +344,12 @@ async def change_booking(
             await notifications.booking_changed(
                 session, app, booking, previous=(datetime.fromisoformat(before["starts_at"]), datetime.fromisoformat(before["ends_at"]))
             )
+            previous = Interval(datetime.fromisoformat(before["starts_at"]), datetime.fromisoformat(before["ends_at"]))
+            if not interval.contains(previous) or new_quantity < int(before["quantity"]):  # type: ignore[call-overload]
+                # Shorter, moved or fewer units: what it no longer holds may fit someone waiting.
+                from booking.services import waiting_list
+
+                await waiting_list.offer_freed_capacity(session, app, resource_id, previous.in_utc(), now=now)
     except IntegrityError as error:
         if not is_overlap_violation(error):
             raise
@@ -364,7 +379,16 @@ async def transition(
 
     ``notify=False``: the caller decides several bookings at once (a series, a kit) and sends
     one message for all of them itself.
+
+    A step that ends a capacity-holding status (cancel, decline, return, a hold declined or
+    run out) takes the resource's lock first, reads the status again under it (a concurrent
+    step may have come first), and offers the freed time to the waiting list
+    (``waiting_list.capacity_released``) in the same transaction.
     """
+    releases = holds_capacity(booking.status) and not holds_capacity(next_status(booking.status, action))
+    if releases:
+        await lock_resource(session, booking.resource_id)
+        await session.refresh(booking, attribute_names=["status"])
     old_status = booking.status
     booking.status = next_status(old_status, action).value
     booking.updated_at = app.now()
@@ -380,6 +404,10 @@ async def transition(
     )
     if notify:
         await notifications.booking_transitioned(session, app, booking, action, reason=reason, previous_status=old_status)
+    if releases and not holds_capacity(booking.status):
+        from booking.services import waiting_list
+
+        await waiting_list.capacity_released(session, app, booking, old_status)
     return booking
 
 
@@ -391,6 +419,12 @@ async def _decide(
         _require_visible(actor, booking, resource)
         if not can_decide(actor, facts(booking, resource)):
             raise PermissionDenied(denied)
+        # The resources' locks first, in id order (a kit: all of its resources), then the
+        # decision: the freed time of a decline goes to the waiting list under them.
+        resource_ids = [booking.resource_id]
+        if whole_kit and booking.group_key is not None:
+            resource_ids += list((await session.exec(select(Booking.resource_id).where(Booking.group_key == booking.group_key))).all())
+        await lock_resources(session, resource_ids)
         if not whole_kit or booking.group_key is None:
             return await transition(session, app, actor, booking, action, reason=reason)
         # A kit is decided as a whole: its other parts still waiting, one message for all.
@@ -441,6 +475,7 @@ async def cancel_booking(app: AppContext, actor: Principal, booking_id: int, rea
         _require_visible(actor, booking, resource)
         if not can_change_booking(actor, facts(booking, resource)):
             raise PermissionDenied("you may not cancel this booking")
+        # ``transition`` takes the resource's lock and reads the status again under it.
         return await transition(session, app, actor, booking, Action.CANCEL, reason=reason)
 
 

@@ -20,7 +20,7 @@ from booking.domain.errors import InvalidInput, NotFound
 from booking.domain.intervals import Interval
 from booking.domain.lending import PARTS, DayParts, day_parts
 from booking.domain.policies import check_day_in_range
-from booking.domain.lifecycle import HOLDING
+from booking.domain.lifecycle import HOLDING_VALUES
 from booking.models import Booking, Resource, Site
 from booking.services import bookings as booking_service
 from booking.services.bookings import BookingRequest
@@ -85,7 +85,7 @@ async def desk_day(app: AppContext, site_id: int, day: date, actor: Principal | 
                 select(Booking).where(
                     col(Booking.resource_id).in_(list(mine_by_desk)),
                     Booking.booker_id == actor.user_id,
-                    col(Booking.status).in_(tuple(HOLDING)),
+                    col(Booking.status).in_(HOLDING_VALUES),
                     Booking.starts_at < full.ends_at,
                     Booking.ends_at > full.starts_at,
                 ).order_by(col(Booking.starts_at))

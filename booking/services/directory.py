@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.principal import Principal
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
-from booking.domain.lifecycle import HOLDING
+from booking.domain.lifecycle import HOLDING_VALUES
 from booking.mail.outbox import enqueue
 from booking.models import Booking, FieldOfActivity, Membership, Organisation, OrganisationField, Resource, Site, User
 from booking.services.accounts import normalise_email
@@ -317,7 +317,7 @@ async def _meeting_places(session: AsyncSession, organisation_ids: list[int], no
             .where(
                 col(Booking.organisation_id).in_(organisation_ids),
                 col(Booking.is_public).is_(True),
-                col(Booking.status).in_([status.value for status in HOLDING] + ["returned"]),
+                col(Booking.status).in_([*HOLDING_VALUES, "returned"]),
                 Resource.visibility == "public",
                 Booking.ends_at > now - MEETING_WINDOW,
                 Booking.starts_at < now + MEETING_WINDOW,

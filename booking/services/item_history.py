@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from booking.auth.principal import Principal
 from booking.domain.errors import NotFound, PermissionDenied
-from booking.domain.lifecycle import Status
+from booking.domain.lifecycle import HOLDING_VALUES, Status
 from booking.models import Blackout, Booking, BookingEvent, Loan, Organisation, Resource, Site, User
 from booking.services.context import AppContext
 from booking.services.lending_common import LoanRow, _lender_sites, _loan_rows
@@ -96,7 +96,7 @@ async def item_history(app: AppContext, actor: Principal, resource_id: int, *, l
                 session,
                 [
                     Booking.resource_id == resource_id,
-                    col(Booking.status).in_((Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value)),
+                    col(Booking.status).in_(HOLDING_VALUES),
                     Booking.starts_at < block.ends_at,
                     Booking.ends_at > block.starts_at,
                 ],

@@ -20,7 +20,7 @@ from booking.domain import lending
 from booking.domain.availability import Holding
 from booking.domain.errors import NotFound
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import Status, is_overdue
+from booking.domain.lifecycle import HOLDING_VALUES, Status, is_overdue
 from booking.models import Booking, BookingEvent
 from booking.services import notifications
 from booking.services.audit import record_event
@@ -79,7 +79,7 @@ async def _following_blocked(
     horizon = now + ahead
     statement = select(Booking).where(
         Booking.resource_id == resource.id,
-        col(Booking.status).in_((Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value)),
+        col(Booking.status).in_(HOLDING_VALUES),
         Booking.ends_at > now,
         Booking.starts_at < horizon,
         Booking.id != overdue.id,

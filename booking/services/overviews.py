@@ -11,13 +11,13 @@ from sqlmodel import col, select
 
 from booking.auth.permissions import can_change_booking
 from booking.auth.principal import Principal
-from booking.domain.lifecycle import CHANGEABLE, Status, is_overdue
+from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Status, is_overdue
 from booking.models import Booking, Organisation, Resource, Series, Site
 from booking.services import bookings, organisations
 from booking.services.bookings import BookingFilter
 from booking.services.context import AppContext
 
-HOLDING = (Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value)
+HOLDING = HOLDING_VALUES
 CANCELLABLE = (Status.REQUESTED.value, Status.CONFIRMED.value)
 PAST_LIMIT = 50
 
@@ -85,7 +85,8 @@ async def my_bookings(app: AppContext, actor: Principal, *, page: int = 1, per_p
     past_pairs, total, page, page_count = await _past_page(app, actor, now, page, per_page)
     return MyBookings(
         requested=[row for row in current_rows if row.booking.status == Status.REQUESTED.value],
-        upcoming=[row for row in current_rows if row.booking.status != Status.REQUESTED.value],
+        # Holds offered from a waiting list are shown with their entries (``waiting_list.my_entries``).
+        upcoming=[row for row in current_rows if row.booking.status not in (Status.REQUESTED.value, Status.HELD.value)],
         past=await _rows(app, past_pairs),
         organisations=await organisations.organisations_of(app, actor),
         page=page,

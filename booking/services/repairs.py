@@ -14,7 +14,7 @@ from booking.auth.principal import Principal
 from booking.db.locking import lock_resources
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied, PolicyViolation
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import Status
+from booking.domain.lifecycle import HOLDING_VALUES, Status
 from booking.models import Blackout, Booking, Resource, Site
 from booking.services.audit import record_event
 from booking.services.context import AppContext
@@ -73,7 +73,7 @@ async def block_for_repair(
             session,
             [
                 Booking.resource_id == resource.id,
-                col(Booking.status).in_((Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value)),
+                col(Booking.status).in_(HOLDING_VALUES),
                 Booking.starts_at < interval.ends_at,
                 Booking.ends_at > interval.starts_at,
             ],

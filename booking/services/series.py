@@ -46,7 +46,7 @@ from booking.domain.alternatives import Alternative
 from booking.db.locking import lock_resource
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import CHANGEABLE, Action, Status
+from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Action, Status, initial_status
 from booking.domain.policies import check_day_in_range, check_quantity, check_start_in_window
 from booking.domain.recurrence import (
     MAX_OCCURRENCES,
@@ -455,7 +455,7 @@ def _loaded_refusal(stored: dict[str, str | None]) -> RefusedOccurrence:
     )
 
 
-HOLDING_OR_DONE = frozenset({Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value})
+HOLDING_OR_DONE = frozenset({*HOLDING_VALUES, Status.RETURNED.value})
 
 
 def _taken_for(series: Series, occurrences: Sequence[Booking], item: RefusedOccurrence) -> Booking | None:
@@ -765,7 +765,7 @@ async def change_series(
                 before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat(), "quantity": booking.quantity}
                 old_status = old_statuses[booking.id]
                 booking.starts_at, booking.ends_at = interval.starts_at, interval.ends_at
-                needs_request = placement.rules.needs_approval and not placement.is_staff
+                needs_request = initial_status(needs_approval=placement.rules.needs_approval, is_staff=placement.is_staff) == Status.REQUESTED
                 booking.status = Status.REQUESTED.value if needs_request else old_status
                 booking.sequence += 1
                 booking.updated_at = now

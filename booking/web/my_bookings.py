@@ -38,10 +38,20 @@ async def my_bookings(request: Request, app_context: Ctx) -> Response:
     except DomainError:
         page = 1
         errors["page"] = gettext(request, "The page number must be a whole number of at least 1; here is the first page.")
+    return await list_page(request, app_context, page=page, errors=errors, status_code=400 if errors else 200)
+
+
+async def list_page(request: Request, app_context: AppContext, *, page: int = 1, errors: FormErrors | None = None,
+                    status_code: int = 200) -> Response:
+    """My bookings with the waiting list's entries and holds (also the answer of a failed waiting-list button)."""
+    from booking.services import waiting_list
+
     overview = await overviews.my_bookings(app_context, request.user, page=page)
     my_feeds = await feeds.list_feeds(app_context, request.user)
-    return render_page(request, "bookings/list.html", {"overview": overview, "feeds": my_feeds, "errors": errors, "active_nav": "bookings"},
-                       status_code=400 if errors else 200)
+    waiting = await waiting_list.my_entries(app_context, request.user)
+    return render_page(request, "bookings/list.html", {
+        "overview": overview, "feeds": my_feeds, "waiting": waiting, "errors": errors or FormErrors(), "active_nav": "bookings",
+    }, status_code=status_code)
 
 
 

@@ -25,6 +25,7 @@ from booking.web import booking_form
 from booking.web.base import FormErrors, form_value, login_url_for, page_login, redirect, render_page
 from booking.web.home import kind_names
 from booking.web.texts import gettext, translate_message
+from booking.web.waiting_list import join_form_fields
 
 Ctx = NamedDependency[AppContext]
 
@@ -118,8 +119,12 @@ async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -
         return await _page(request, app_context, resource_id, values, status_code=409, refused=refused,
                            conflict={"message": message, "alternatives": []})
     except Conflict as conflict:
+        assert parsed.one_off is not None
         context = {"message": translate_message(request, conflict.message), "taken": conflict.conflicts,
-                   "alternatives": offers(conflict.alternatives, values)}
+                   "alternatives": offers(conflict.alternatives, values),
+                   # "Auf die Warteliste": the same time, offered when it frees (booking.web.waiting_list).
+                   "waiting_list": {"action": f"/resources/{resource_id}/waiting-list", "fields": join_form_fields(
+                       values, parsed.one_off.starts_at.isoformat(), parsed.one_off.ends_at.isoformat())}}
         return await _page(request, app_context, resource_id, values, status_code=409, conflict=context)
     except DomainError as error:
         return await _refused_input(request, app_context, resource_id, values, error)

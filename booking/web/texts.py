@@ -41,6 +41,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?P<refused>\d+) of (?P<total>\d+) dates cannot be moved; nothing was changed$", "%(refused)s of %(total)s dates cannot be moved; nothing was changed"),
         (r"^a loan lasts at most (?P<number>\d+) days$", "a loan lasts at most %(number)s days"),
         (r"^a kit has at most (?P<number>\d+) parts$", "a kit has at most %(number)s parts"),
+        (r"^you can wait for at most (?P<number>\d+) times at once$", "you can wait for at most %(number)s times at once"),
         (r"^at most (?P<number>\d+) feeds per person; revoke one first$", "at most %(number)s feeds per person; revoke one first"),
         (r"^you are the last administrator of (?P<names>.+): please make another member an administrator first$",
          "you are the last administrator of %(names)s: please make another member an administrator first"),
@@ -53,7 +54,7 @@ _COUNTED: dict[str, tuple[str, str]] = {
     "%(refused)s of %(total)s dates cannot be booked; nothing was booked": ("dates", "refused"),
     "%(refused)s of %(total)s dates cannot be moved; nothing was changed": ("dates", "refused"),
 }
-_STATUS_WORDS = ("requested", "confirmed", "declined", "cancelled", "checked_out", "returned")
+_STATUS_WORDS = ("requested", "confirmed", "declined", "cancelled", "checked_out", "returned", "held", "expired")
 
 
 def gettext(request: Request, message: str, **params: Any) -> str:

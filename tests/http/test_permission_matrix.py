@@ -39,6 +39,7 @@ from booking.app import create_app
 from booking.domain.short_codes import code_for
 from booking.models import (
     ApiToken, Blackout, FeedToken, FieldOfActivity, Invitation, JoinRequest, Membership, Organisation, OutboxMessage, SiteRole, User,
+    WaitingListEntry,
 )
 from booking.services import bookings, series
 from booking.settings import load_settings
@@ -100,6 +101,8 @@ class Fixture:
     # A second feed of member_a that no route revokes (the feed page is read after the API
     # routes have revoked the first one).
     live_feed_id: int = 0
+    # member_a waits for a time of Room A1 (the waiting list's routes).
+    waiting_entry_id: int = 0
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -150,6 +153,7 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "field_id": lambda fx: fx.field_ids[0],
     "year": lambda fx: 2026,
     "code": lambda fx: code_for(fx.world.room.id),
+    "entry_id": lambda fx: fx.waiting_entry_id,
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -407,6 +411,23 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/orte/{site_id:int}"): Expect(EVERYONE),
     ("POST", "/orte/{site_id:int}/feed"): Expect(SIGNED_IN),
     ("GET", "/api/v1/sites.geojson"): Expect(EVERYONE),
+    # --- waiting lists (booking/web/waiting_list.py, booking/api/waiting_list.py) ---------
+    # The fixture's entry is member_a's; someone else's entry or hold is not there (404).
+    ("POST", "/resources/{resource_id:int}/waiting-list"): Expect(SIGNED_IN),
+    ("POST", "/waiting-list/{entry_id:int}/withdraw"): Expect(frozenset({"member_a"}), denied_status=404),
+    ("POST", "/waiting-list/holds/{booking_id:int}/confirm"): Expect(frozenset({"member_a"}), denied_status=404),
+    ("POST", "/waiting-list/holds/{booking_id:int}/decline"): Expect(frozenset({"member_a"}), denied_status=404),
+    # The mail's link: the signed token is the proof, for anyone holding it (a wrong one: 404).
+    ("GET", "/waiting-list/offers/{token:str}"): Expect(EVERYONE),
+    ("POST", "/waiting-list/offers/{token:str}"): Expect(EVERYONE),
+    ("GET", "/lender/waiting-lists"): Expect(LENDERS),
+    ("POST", "/lender/waiting-lists/{entry_id:int}/move"): Expect(STAFF_OF_A, body=lambda fx: {"direction": "up", "site": str(fx.world.site_a.id)}),
+    ("POST", "/lender/waiting-lists/{entry_id:int}/remove"): Expect(STAFF_OF_A, body=lambda fx: {"site": str(fx.world.site_a.id)}),
+    ("POST", "/api/v1/waiting-list"): Expect(SIGNED_IN),
+    ("GET", "/api/v1/waiting-list"): Expect(SIGNED_IN),
+    ("DELETE", "/api/v1/waiting-list/{entry_id:int}"): Expect(frozenset({"member_a"}), denied_status=404),
+    ("POST", "/api/v1/waiting-list/holds/{booking_id:int}/confirm"): Expect(frozenset({"member_a"}), denied_status=404),
+    ("POST", "/api/v1/waiting-list/holds/{booking_id:int}/decline"): Expect(frozenset({"member_a"}), denied_status=404),
 }
 
 # Routes the framework owns (no guard of ours): OpenAPI pages and static files.
@@ -493,7 +514,9 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         session.add(org_a)
         fields = [FieldOfActivity(name="Matrix Sport", position=1), FieldOfActivity(name="Matrix Kultur", position=2)]
         join = JoinRequest(organisation_id=world.org_a.id, user_id=world["member_b"].user_id, created_at=start)
-        session.add_all([*fields, join])
+        waiting = WaitingListEntry(resource_id=world.room.id, starts_at=start, ends_at=start + timedelta(hours=2),
+                                   person_id=world["member_a"].user_id, position=1, status="waiting", created_at=start)
+        session.add_all([*fields, join, waiting])
         await session.flush()
     return Fixture(
         world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id),  # type: ignore[arg-type]
@@ -501,6 +524,7 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         (api_tokens[0].id, api_tokens[1].id),  # type: ignore[arg-type]
         join.id, (fields[0].id, fields[1].id),  # type: ignore[arg-type]
         live_feed.id,  # type: ignore[arg-type]
+        waiting.id,  # type: ignore[arg-type]
     )
 
 

@@ -49,6 +49,10 @@ class Extra:
     bulk_request_id: int = 0  # a request at Hall A approved from the list (ticked)
     pending_organisation_id: int = 0  # a new association waiting for the city's confirmation
     second_join_request_id: int = 0  # lender_a asks to join Org A (declined)
+    taken: dict[str, str] = field(default_factory=dict)  # a taken time of Room A1 (joined on its waiting list)
+    holds: tuple[int, int, int] = (0, 0, 0)  # member_b's held bookings (confirmed, declined, taken by the mail's link)
+    offer_token: str = ""  # the mail link's token of the third hold
+    second_entry_id: int = 0  # org_admin_a's entry behind member_a's (moved up, removed)
 
 
 Body = Callable[[Fixture, Extra], dict[str, Any]]
@@ -185,11 +189,21 @@ SUCCESS: dict[str, Success | Covered] = {
     "/profile/delete": Success("member_b", lambda fx, ex: {"password": PASSWORD}, ends_session=True),
     "/profile/delete/link": Success("member_a"),
     "/profile/delete/{token:str}": Covered("tests/http/test_privacy_pages.py::test_delete_by_mailed_link"),
+    # --- waiting lists
+    "/resources/{resource_id:int}/waiting-list": Success("org_admin_a", lambda fx, ex: {**ex.taken, "quantity": "1"}),
+    "/waiting-list/{entry_id:int}/withdraw": Success("member_a", params={"entry_id": lambda fx, ex: fx.waiting_entry_id}),
+    "/waiting-list/holds/{booking_id:int}/confirm": Success("member_b", params={"booking_id": lambda fx, ex: ex.holds[0]}),
+    "/waiting-list/holds/{booking_id:int}/decline": Success("member_b", params={"booking_id": lambda fx, ex: ex.holds[1]}),
+    "/waiting-list/offers/{token:str}": Success("anonymous", lambda fx, ex: {"answer": "confirm"}, params={"token": lambda fx, ex: ex.offer_token}),
+    "/lender/waiting-lists/{entry_id:int}/move": Success("lender_a", lambda fx, ex: {"direction": "up", "site": str(fx.world.site_a.id)},
+                                                         params={"entry_id": lambda fx, ex: ex.second_entry_id}),
+    "/lender/waiting-lists/{entry_id:int}/remove": Success("lender_a", lambda fx, ex: {"site": str(fx.world.site_a.id)},
+                                                           params={"entry_id": lambda fx, ex: ex.second_entry_id}),
 }
 
 # The order the cases run in where it matters (a state one case needs, another one ends; the
 # site's edit leaves it open on Mondays only, so bookings come before it).
-FIRST = ("/resources/{resource_id:int}/book", "/desks/{site_id:int}/book", "/bookings/{booking_id:int}/change", "/bookings/{booking_id:int}/cancel", "/bookings/{booking_id:int}/undo-cancel",
+FIRST = ("/resources/{resource_id:int}/book", "/resources/{resource_id:int}/waiting-list", "/desks/{site_id:int}/book", "/bookings/{booking_id:int}/change", "/bookings/{booking_id:int}/cancel", "/bookings/{booking_id:int}/undo-cancel",
          "/bookings/series/{series_id:int}/alternative", "/bookings/series/{series_id:int}/change",
          "/bookings/series/{series_id:int}/cancel", "/lender/loans/{booking_id:int}/hand-out",
          "/lender/loans/{booking_id:int}/take-back", "/register", "/verify/resend", "/admin/privacy/erase",
@@ -269,6 +283,31 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         session.add_all([pending, second_join])
         await session.flush()
         extra.pending_organisation_id, extra.second_join_request_id = pending.id, second_join.id  # type: ignore[assignment]
+    # Waiting lists: member_b's booking above is a taken time; three holds offered to member_b
+    # (Room B1), and a second entry behind member_a's (the fixture's) on Room A1.
+    extra.taken = {"starts_at": local(first + timedelta(weeks=1)), "ends_at": local(first + timedelta(weeks=1, hours=1))}
+    from booking.auth.tokens import sign_waiting_list_offer
+    from booking.models import WaitingListEntry
+
+    async with app_context.database.transaction() as session:
+        holds, entries = [], []
+        for index in range(3):
+            begins = start + timedelta(days=10 + index)
+            hold = Booking(resource_id=world.room_b.id, starts_at=begins, ends_at=begins + timedelta(hours=1), status="held",
+                           booker_id=world["member_b"].user_id, hold_expires_at=datetime.now(UTC) + timedelta(days=1))
+            session.add(hold)
+            await session.flush()
+            entry = WaitingListEntry(resource_id=world.room_b.id, starts_at=begins, ends_at=begins + timedelta(hours=1),
+                                     person_id=world["member_b"].user_id, position=index + 1, status="offered", booking_id=hold.id)
+            holds.append(hold)
+            entries.append(entry)
+        second = WaitingListEntry(resource_id=world.room.id, starts_at=start, ends_at=start + timedelta(hours=2),
+                                  person_id=world["org_admin_a"].user_id, position=2, status="waiting")
+        session.add_all([*entries, second])
+        await session.flush()
+        extra.holds = (holds[0].id, holds[1].id, holds[2].id)  # type: ignore[assignment]
+        extra.offer_token = sign_waiting_list_offer(app_context.settings.secret_key, entries[2].id, holds[2].id)  # type: ignore[arg-type]
+        extra.second_entry_id = second.id  # type: ignore[assignment]
     return extra
 
 

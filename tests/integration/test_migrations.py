@@ -60,3 +60,33 @@ def test_downgrade_and_upgrade_again(tmp_path):
     upgrade(url)
     downgrade(url, "base")
     upgrade(url)
+
+
+async def test_capacity_guards_cover_exactly_the_holding_statuses(db_url):
+    """The exclusion constraint and the availability index at head name the lifecycle's list
+    of statuses that hold capacity (``held`` included), no more, no fewer."""
+    import re
+
+    from sqlalchemy import text
+
+    from booking.db.constraints import HOLDING_SPAN_INDEX_NAME, HOLDING_STATUSES
+
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name != "postgresql":
+                return
+            constraint = (
+                await connection.execute(
+                    text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"),
+                    {"name": EXCLUSION_CONSTRAINT_NAME},
+                )
+            ).scalar_one()
+            index = (
+                await connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": HOLDING_SPAN_INDEX_NAME})
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    for definition in (constraint, index):
+        named = set(re.findall(r"'([a-z_]+)'::", definition))
+        assert named == set(HOLDING_STATUSES), definition

@@ -10,12 +10,17 @@ import pytest
 from booking.domain.errors import TransitionNotAllowed
 from booking.domain.lifecycle import (
     CHANGEABLE,
+    HOLDING,
+    HOLDING_VALUES,
     Action,
     Status,
     allowed_actions,
+    hold_expiry,
     holds_capacity,
+    initial_status,
     is_overdue,
     next_status,
+    status_after_hold,
 )
 
 # The machine as DESIGN.md describes it, written out independently of lifecycle.TRANSITIONS.
@@ -26,9 +31,13 @@ EXPECTED = {
     ("confirmed", "cancel"): "cancelled",
     ("confirmed", "check_out"): "checked_out",
     ("checked_out", "return"): "returned",
+    # A waiting list's offer: taken, run out, or declined.
+    ("held", "confirm_hold"): "confirmed",
+    ("held", "expire"): "expired",
+    ("held", "cancel"): "cancelled",
 }
-STATUSES = ["requested", "confirmed", "declined", "cancelled", "checked_out", "returned"]
-ACTIONS = ["approve", "decline", "cancel", "check_out", "return", "undo_cancel"]  # undo_cancel: see undo_cancel_status
+STATUSES = ["requested", "confirmed", "declined", "cancelled", "checked_out", "returned", "held", "expired"]
+ACTIONS = ["approve", "decline", "cancel", "check_out", "return", "undo_cancel", "confirm_hold", "expire"]  # undo_cancel: see undo_cancel_status
 
 
 def test_the_enums_name_exactly_the_documented_values() -> None:
@@ -79,7 +88,7 @@ def test_allowed_actions_are_the_outgoing_edges(status: str) -> None:
 
 
 def test_final_states_have_no_way_out() -> None:
-    for status in ("declined", "cancelled", "returned"):
+    for status in ("declined", "cancelled", "returned", "expired"):
         assert allowed_actions(status) == []
     assert allowed_actions("nonsense") == []
 
@@ -90,6 +99,8 @@ def test_final_states_have_no_way_out() -> None:
         ("requested", True),
         ("confirmed", True),
         ("checked_out", True),
+        ("held", True),
+        ("expired", False),
         ("declined", False),
         ("cancelled", False),
         ("returned", False),
@@ -134,3 +145,27 @@ def test_is_overdue_compares_instants_not_wall_clocks() -> None:
     now = datetime(2026, 5, 8, 17, 30, tzinfo=ZoneInfo("Europe/Berlin"))
     assert not is_overdue("checked_out", ENDS_AT, now)
     assert is_overdue("checked_out", ENDS_AT, now + timedelta(minutes=30))
+
+
+@pytest.mark.parametrize(("needs_approval", "expected"), [(False, "confirmed"), (True, "requested")])
+def test_a_taken_hold_is_confirmed_or_requested_by_the_policy(needs_approval: bool, expected: str) -> None:
+    assert status_after_hold("held", needs_approval=needs_approval) == expected
+    with pytest.raises(TransitionNotAllowed):
+        status_after_hold("expired", needs_approval=needs_approval)
+
+
+def test_a_new_booking_is_requested_only_where_approval_is_needed_and_not_by_staff() -> None:
+    assert initial_status(needs_approval=True, is_staff=False) == Status.REQUESTED
+    assert initial_status(needs_approval=True, is_staff=True) == Status.CONFIRMED
+    assert initial_status(needs_approval=False, is_staff=False) == Status.CONFIRMED
+
+
+def test_a_hold_never_lasts_past_the_start() -> None:
+    now = datetime(2026, 5, 5, 12, 0, tzinfo=UTC)
+    assert hold_expiry(now, now + timedelta(days=3), timedelta(hours=24)) == now + timedelta(hours=24)
+    assert hold_expiry(now, now + timedelta(hours=5), timedelta(hours=24)) == now + timedelta(hours=5)
+
+
+def test_holding_values_are_the_holding_set() -> None:
+    assert set(HOLDING_VALUES) == {status.value for status in HOLDING}
+    assert list(HOLDING_VALUES) == sorted(HOLDING_VALUES)

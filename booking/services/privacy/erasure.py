@@ -32,7 +32,7 @@ from booking.domain.lifecycle import Action, Status
 from booking.models import (
     ApiToken, Booking, BookingEvent, EmailToken, FeedDocumentCache, FeedToken, Invitation, JoinRequest, Loan, LoginSession,
     Membership, Organisation,
-    OutboxMessage, Series, Site, SiteRole, User,
+    OutboxMessage, Series, Site, SiteRole, User, WaitingListEntry,
 )
 from booking.services import notifications
 from booking.services.accounts import normalise_email
@@ -42,7 +42,7 @@ from booking.services.context import AppContext
 # and nothing tells two erased people apart.
 ERASED_EMAIL = "deleted-account@invalid"
 ERASED_NAME = "—"
-UPCOMING = (Status.REQUESTED.value, Status.CONFIRMED.value)
+UPCOMING = (Status.REQUESTED.value, Status.CONFIRMED.value, Status.HELD.value)
 BATCH = 500
 
 
@@ -171,6 +171,7 @@ async def erase_user_in_session(
     await session.exec(delete(Invitation).where(Invitation.email == email))  # type: ignore[call-overload]
     await session.exec(update(JoinRequest).where(JoinRequest.decided_by_id == user_id).values(decided_by_id=None))  # type: ignore[call-overload]
     await session.exec(delete(JoinRequest).where(JoinRequest.user_id == user_id))  # type: ignore[call-overload]
+    await session.exec(delete(WaitingListEntry).where(WaitingListEntry.person_id == user_id))  # type: ignore[call-overload]
     await session.exec(update(Organisation).where(Organisation.contact_email == email).values(contact_email=None))  # type: ignore[call-overload]
     await session.exec(update(Site).where(Site.contact_email == email).values(contact_email=""))  # type: ignore[call-overload]
     # Cached documents of the person's feeds (and of feeds of their bookings) go before the tokens:

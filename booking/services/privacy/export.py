@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.domain.errors import NotFound
 from booking.models import (
     ApiToken, Booking, BookingEvent, FeedToken, Invitation, JoinRequest, Loan, Membership, Organisation, OutboxMessage,
-    Resource, Series, Site, SiteRole, User,
+    Resource, Series, Site, SiteRole, User, WaitingListEntry,
 )
 from booking.services.context import AppContext
 from booking.services.privacy import registry
@@ -154,6 +154,22 @@ class ExportJoinRequest(msgspec.Struct):
     decided_by_this_person: bool
 
 
+class ExportWaitingListEntry(msgspec.Struct):
+    id: int
+    status: str
+    resource_id: int
+    resource_name: str
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+    title: str
+    organisation_id: int | None
+    booking_id: int | None
+    created_at: datetime
+    offered_at: datetime | None
+    decided_at: datetime | None
+
+
 class PersonalDataExport(msgspec.Struct):
     """Everything the service holds about one person (secrets excluded)."""
 
@@ -171,6 +187,7 @@ class PersonalDataExport(msgspec.Struct):
     audit: list[ExportAuditEntry]
     invitations: list[ExportInvitation]
     join_requests: list[ExportJoinRequest] = msgspec.field(default_factory=list)
+    waiting_list: list[ExportWaitingListEntry] = msgspec.field(default_factory=list)
 
 
 Loader = Callable[[AsyncSession, User], Awaitable[list[Any] | ExportAccount]]
@@ -298,6 +315,19 @@ async def _join_requests(session: AsyncSession, user: User) -> list[ExportJoinRe
                               r.created_at, r.decided_at, r.decided_by_id == user.id) for r in rows.all()]
 
 
+async def _waiting_list(session: AsyncSession, user: User) -> list[ExportWaitingListEntry]:
+    rows = await session.exec(
+        select(WaitingListEntry, Resource)
+        .join(Resource, Resource.id == WaitingListEntry.resource_id)  # type: ignore[arg-type]
+        .where(WaitingListEntry.person_id == user.id).order_by(col(WaitingListEntry.id))
+    )
+    return [
+        ExportWaitingListEntry(e.id, e.status, r.id, r.name, e.starts_at, e.ends_at, e.quantity, e.title,  # type: ignore[arg-type]
+                               e.organisation_id, e.booking_id, e.created_at, e.offered_at, e.decided_at)
+        for e, r in rows.all()
+    ]
+
+
 SECTIONS: dict[str, Loader] = {
     "account": _account,
     "memberships": _memberships,
@@ -311,6 +341,7 @@ SECTIONS: dict[str, Loader] = {
     "audit": _audit,
     "invitations": _invitations,
     "join_requests": _join_requests,
+    "waiting_list": _waiting_list,
 }
 
 

@@ -131,7 +131,8 @@ REGISTRY: tuple[TablePolicy, ...] = (
         "booking",
         {"id": N, "resource_id": N, "quantity": N, "starts_at": N, "ends_at": N, "status": N, "is_exclusive": N,
          "organisation_id": N, "booker_id": L, "title": P, "purpose": P, "is_public": N, "sequence": N,
-         "series_id": N, "recurrence_id": N, "group_key": N, "decision_reason": P, "created_at": N, "updated_at": N},
+         "series_id": N, "recurrence_id": N, "group_key": N, "decision_reason": P, "created_at": N, "updated_at": N,
+         "hold_expires_at": N},
         owner=("booker_id",),
         retention="anonymised N months after the end (kept for usage statistics without a person)",
         retention_setting="anonymise_bookings_after_months",
@@ -233,6 +234,17 @@ REGISTRY: tuple[TablePolicy, ...] = (
         retention_setting="delete_expired_tokens_after_days",
         on_erasure="delete", export="join_requests",
         notes="requests of the person are deleted; requests they decided lose the decider",
+    ),
+    TablePolicy(
+        "waiting_list_entry",
+        {"id": N, "resource_id": P, "starts_at": P, "ends_at": P, "quantity": P, "person_id": L,
+         "organisation_id": P, "title": P, "position": N, "status": P, "booking_id": N,
+         "created_at": P, "offered_at": P, "decided_at": P},
+        owner=("person_id",),
+        retention="deleted N days after the slot it waited for ended",
+        retention_setting="delete_expired_tokens_after_days",
+        on_erasure="delete", export="waiting_list",
+        notes="who waits for which slot; a hold offered to the person is a booking (see booking)",
     ),
     # Alembic's own bookkeeping is not a model and holds no personal data.
 )

@@ -6,7 +6,7 @@
   delivery record — kind, status, times, attempts — stays);
 - accounts never confirmed within ``delete_unverified_accounts_after_days`` are deleted;
 - e-mail link tokens, invitations and decided requests to join are deleted ``delete_expired_tokens_after_days`` after
-  they expired.
+  they expired; waiting-list entries as long after the slot they waited for ended.
 
 ``purge`` runs in the worker's scheduled job and as ``booking privacy purge [--dry-run]``.
 Each step selects only what is not done yet, so running it again changes nothing.
@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from booking.domain.lifecycle import Status
 from booking.mail.outbox import STATUS_SENT
-from booking.models import Booking, EmailToken, Invitation, JoinRequest, OutboxMessage, User
+from booking.models import Booking, EmailToken, Invitation, JoinRequest, OutboxMessage, User, WaitingListEntry
 from booking.services.context import AppContext
 from booking.services.privacy.erasure import ERASED_EMAIL, anonymise_bookings, erase_user_in_session, erased_person_id
 from booking.settings import PrivacySettings
@@ -57,6 +57,7 @@ class PurgeReport:
     email_tokens_deleted: int = 0
     invitations_deleted: int = 0
     join_requests_deleted: int = 0
+    waiting_list_entries_deleted: int = 0
     dry_run: bool = False
 
     def lines(self) -> list[str]:
@@ -118,4 +119,9 @@ async def purge(app: AppContext, *, now: datetime | None = None, dry_run: bool =
         report.join_requests_deleted = (await session.exec(select(func.count()).select_from(JoinRequest).where(*decided_filter))).one()  # type: ignore[call-overload]
         if not dry_run:
             await session.exec(delete(JoinRequest).where(*decided_filter))  # type: ignore[call-overload]
+        # Waiting-list entries whose slot is long over (decided or not): nothing left to offer.
+        waiting_filter = (WaitingListEntry.ends_at < limits.tokens_expired_before,)
+        report.waiting_list_entries_deleted = (await session.exec(select(func.count()).select_from(WaitingListEntry).where(*waiting_filter))).one()  # type: ignore[call-overload]
+        if not dry_run:
+            await session.exec(delete(WaitingListEntry).where(*waiting_filter))  # type: ignore[call-overload]
     return report
