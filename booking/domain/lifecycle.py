@@ -1,8 +1,9 @@
 """The booking state machine.
 
 requested → confirmed | declined; confirmed → checked_out → returned;
-requested | confirmed → cancelled. ``overdue`` is derived: checked out past the end.
-Only requested, confirmed and checked_out hold capacity.
+requested | confirmed → cancelled; confirmed → no_show (released: check-in was required and
+nobody checked in in time). ``overdue`` is derived: checked out past the end.
+Only requested, confirmed and checked_out hold capacity; ``no_show`` is final and frees the time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     CHECKED_OUT = "checked_out"
     RETURNED = "returned"
+    NO_SHOW = "no_show"
 
 
 class Action(StrEnum):
@@ -28,6 +30,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     CHECK_OUT = "check_out"
     RETURN = "return"
+    # The no-show job: check-in required, none by the release time (booking.domain.checkin).
+    RELEASE_NO_SHOW = "release_no_show"
     # Taking back one's own cancel shortly after it (see ``undo_cancel_status``).
     UNDO_CANCEL = "undo_cancel"
 
@@ -39,6 +43,7 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.CONFIRMED, Action.CANCEL): Status.CANCELLED,
     (Status.CONFIRMED, Action.CHECK_OUT): Status.CHECKED_OUT,
     (Status.CHECKED_OUT, Action.RETURN): Status.RETURNED,
+    (Status.CONFIRMED, Action.RELEASE_NO_SHOW): Status.NO_SHOW,
 }
 
 HOLDING = frozenset({Status.REQUESTED, Status.CONFIRMED, Status.CHECKED_OUT})
@@ -98,4 +103,5 @@ def _past(action: Action) -> str:
         Action.CHECK_OUT: "handed out",
         Action.RETURN: "taken back",
         Action.UNDO_CANCEL: "restored",
+        Action.RELEASE_NO_SHOW: "released as a no-show",
     }[action]

@@ -66,6 +66,8 @@ class Booking(SQLModel, table=True):
     # Several bookings made together and kept all-or-nothing (a kit).
     group_key: str | None = Field(default=None, max_length=64, index=True)
     decision_reason: str = Field(default="", max_length=2000)
+    # When the booker checked in (resources whose rules ask for check-in).
+    checked_in_at: datetime | None = instant_field(nullable=True)
     created_at: datetime = instant_field(default_now=True)
     updated_at: datetime = instant_field(default_now=True)
 

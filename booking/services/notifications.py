@@ -60,6 +60,7 @@ ICAL_STATUS = {
     Status.RETURNED.value: "CONFIRMED",
     Status.CANCELLED.value: "CANCELLED",
     Status.DECLINED.value: "CANCELLED",
+    Status.NO_SHOW.value: "CANCELLED",
 }
 
 

@@ -26,9 +26,10 @@ EXPECTED = {
     ("confirmed", "cancel"): "cancelled",
     ("confirmed", "check_out"): "checked_out",
     ("checked_out", "return"): "returned",
+    ("confirmed", "release_no_show"): "no_show",
 }
-STATUSES = ["requested", "confirmed", "declined", "cancelled", "checked_out", "returned"]
-ACTIONS = ["approve", "decline", "cancel", "check_out", "return", "undo_cancel"]  # undo_cancel: see undo_cancel_status
+STATUSES = ["requested", "confirmed", "declined", "cancelled", "checked_out", "returned", "no_show"]
+ACTIONS = ["approve", "decline", "cancel", "check_out", "return", "undo_cancel", "release_no_show"]  # undo_cancel: see undo_cancel_status
 
 
 def test_the_enums_name_exactly_the_documented_values() -> None:
@@ -79,7 +80,7 @@ def test_allowed_actions_are_the_outgoing_edges(status: str) -> None:
 
 
 def test_final_states_have_no_way_out() -> None:
-    for status in ("declined", "cancelled", "returned"):
+    for status in ("declined", "cancelled", "returned", "no_show"):
         assert allowed_actions(status) == []
     assert allowed_actions("nonsense") == []
 
@@ -93,6 +94,7 @@ def test_final_states_have_no_way_out() -> None:
         ("declined", False),
         ("cancelled", False),
         ("returned", False),
+        ("no_show", False),
         ("overdue", False),
         ("", False),
     ],
