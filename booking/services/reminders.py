@@ -1,5 +1,5 @@
-"""Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, and the
-retention purge of personal data (``services.privacy.retention``).
+"""Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, the release
+of no-shows (``services.checkin``), and the retention purge of personal data (``services.privacy.retention``).
 
 Run every minute by the mail runner. Every message carries a dedupe key, so running this
 in several processes at once, or again after a crash, sends nothing twice.
@@ -41,7 +41,10 @@ async def enqueue_overdue_notices(app: AppContext, now: datetime | None = None) 
 async def run_scheduled_jobs(app: AppContext) -> None:
     from booking.services.privacy.retention import purge
 
+    from booking.services.checkin import release_no_shows
+
     await enqueue_due_reminders(app)
     await enqueue_overdue_notices(app)
+    await release_no_shows(app)
     # Retention: each step selects only what is not done yet, so a run every minute is cheap.
     await purge(app)
