@@ -59,10 +59,11 @@ from booking.web.filters import datetime_local_value
 Ctx = NamedDependency[AppContext]
 SITE_FIELDS = ("name", "address", "latitude", "longitude", "timezone", "contact_email", "description")
 OPENING_FIELDS = tuple(f"opening_{day}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-RESOURCE_FIELDS = ("kind", "name", "category", "capacity", "seats", "visibility", "description", "accessibility_notes")
+RESOURCE_FIELDS = ("kind", "name", "category", "capacity", "seats", "visibility", "description", "accessibility_notes", "join_url")
 POLICY_FIELDS = (
     "lead_time_minutes", "min_duration_minutes", "max_duration_minutes", "max_horizon_days",
     "buffer_before_minutes", "buffer_after_minutes", "opening_hours_mode", "audience",
+    "checkin_opens_minutes", "checkin_release_minutes",
 )
 BLACKOUT_FIELDS = ("starts_at", "ends_at", "resource_id", "kind", "reason")
 ORGANISATION_FIELDS = ("name", "contact_email", "description")
@@ -130,7 +131,7 @@ def _resource_input(form: Any, errors: FormErrors) -> ResourceInput:
         kind=form_value(form, "kind"), name=form_value(form, "name"), category=form_value(form, "category"),
         capacity=whole_number(form, "capacity", errors), seats=whole_number(form, "seats", errors, optional=True),
         visibility=form_value(form, "visibility"), description=form_value(form, "description"),
-        accessibility_notes=form_value(form, "accessibility_notes"),
+        accessibility_notes=form_value(form, "accessibility_notes"), join_url=form_value(form, "join_url"),
     )
 
 
@@ -153,6 +154,9 @@ def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
         opening_hours_mode=form_value(form, "opening_hours_mode"),
         audience=form_value(form, "audience"),
         allowed_organisation_ids=tuple(organisation_ids),
+        checkin_required=checkbox(form, "checkin_required"),
+        checkin_opens_minutes=whole_number(form, "checkin_opens_minutes", errors),
+        checkin_release_minutes=whole_number(form, "checkin_release_minutes", errors),
     )
 
 
@@ -431,10 +435,11 @@ class AdminController(Controller):
     @get("/resources/{resource_id:int}/rules", name="admin:policy-edit")
     async def edit_policy(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template:
         resource, site, policy = await administration.get_resource(app_context, request.user, resource_id)
-        defaults = administration.PolicyInput(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
+        defaults = administration.PolicyInput(opening_hours_mode=administration.default_opening_hours_mode(resource.kind))
         source: Any = policy or defaults
         form = {name: _text(getattr(source, name)) for name in POLICY_FIELDS}
         form["needs_approval"] = "1" if source.needs_approval else ""
+        form["checkin_required"] = "1" if source.checkin_required else ""
         selected = [str(i) for i in (source.allowed_organisation_ids or ())]
         return await self._policy_page(request, app_context, resource, site, form, selected, {})
 
@@ -451,7 +456,8 @@ class AdminController(Controller):
         )
         if saved is not None:
             return saved
-        values = form_values(form, POLICY_FIELDS) | {"needs_approval": "1" if checkbox(form, "needs_approval") else ""}
+        values = form_values(form, POLICY_FIELDS) | {"needs_approval": "1" if checkbox(form, "needs_approval") else "",
+                                                     "checkin_required": "1" if checkbox(form, "checkin_required") else ""}
         selected = all_values(form, "allowed_organisation_ids")
         return await self._policy_page(request, app_context, resource, site, values, selected, errors, status_code=400)
 
