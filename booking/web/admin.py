@@ -10,6 +10,7 @@ message next to its field and HTTP 400 (409 where the state forbids it), nothing
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -19,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from booking.domain.errors import DomainError, InvalidInput
 from booking.models import Site
-from booking.services import administration
+from booking.services import administration, checkin
 from booking.services.administration import (
     BlackoutInput,
     InvalidFields,
@@ -67,6 +68,8 @@ POLICY_FIELDS = (
 )
 BLACKOUT_FIELDS = ("starts_at", "ends_at", "resource_id", "kind", "reason")
 ORGANISATION_FIELDS = ("name", "contact_email", "description")
+# The organisation page counts no-shows over the last year.
+NO_SHOW_PERIOD = timedelta(days=365)
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Template:
@@ -549,8 +552,11 @@ class AdminController(Controller):
     ) -> Template:
         details = await administration.get_organisation(app_context, request.user, organisation_id)
         organisation = details.organisation
+        now = app_context.now()
+        no_shows = await checkin.organisation_no_shows(app_context, organisation_id, now - NO_SHOW_PERIOD, now)
         context = {
             "organisation": organisation,
+            "no_shows": no_shows,
             "members": details.members,
             "form": form or {name: _text(getattr(organisation, name)) for name in ORGANISATION_FIELDS},
             "errors": translate_errors(request, errors or {}),
