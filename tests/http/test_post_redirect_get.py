@@ -23,7 +23,8 @@ import httpx
 from sqlmodel import func, select
 
 from booking.app import create_app
-from booking.models import Booking, JoinRequest, Organisation, Resource
+from booking.domain.short_codes import code_for
+from booking.models import Booking, JoinRequest, Organisation, Policy, Resource
 from booking.services import bookings, series
 from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, plain_app, route_table  # noqa: F401 (fixture)
 from tests.support.world import PASSWORD, World, next_monday
@@ -49,6 +50,8 @@ class Extra:
     bulk_request_id: int = 0  # a request at Hall A approved from the list (ticked)
     pending_organisation_id: int = 0  # a new association waiting for the city's confirmation
     second_join_request_id: int = 0  # lender_a asks to join Org A (declined)
+    checkin_door_code: str = ""  # a room asking for check-in where member_a's booking starts soon (door)
+    checkin_booking_id: int = 0  # … and member_a's booking of a second such room (booking page)
 
 
 Body = Callable[[Fixture, Extra], dict[str, Any]]
@@ -136,6 +139,8 @@ SUCCESS: dict[str, Success | Covered] = {
     "/bookings/series/{series_id:int}/cancel": Success("member_a", lambda fx, ex: {"confirm": "yes"}),
     "/bookings/series/{series_id:int}/alternative": Success("member_a", lambda fx, ex: ex.alternative,
                                                             params={"series_id": lambda fx, ex: ex.partial_series_id}),
+    "/r/{code:str}/check-in": Success("member_a", params={"code": lambda fx, ex: ex.checkin_door_code}),
+    "/bookings/{booking_id:int}/check-in": Success("member_a", params={"booking_id": lambda fx, ex: ex.checkin_booking_id}),
     # --- lenders
     "/lender/requests/{booking_id:int}/approve": Success("lender_a", lambda fx, ex: {"view": "inbox"}),
     "/lender/requests/{booking_id:int}/decline": Success("lender_a", lambda fx, ex: {"reason": "PRG", "view": "inbox", "confirm": "yes"},
@@ -269,6 +274,19 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         session.add_all([pending, second_join])
         await session.flush()
         extra.pending_organisation_id, extra.second_join_request_id = pending.id, second_join.id  # type: ignore[assignment]
+    # Two rooms asking for check-in, member_a's bookings of them starting in five minutes.
+    checkin_rooms = []
+    async with app_context.database.transaction() as session:
+        for name in ("PRG door room", "PRG check-in room"):
+            room = Resource(site_id=world.site_a.id, kind="room", name=name, category="Check-in")
+            session.add(room)
+            await session.flush()
+            session.add(Policy(resource_id=room.id, checkin_required=True, checkin_opens_minutes=15, checkin_release_minutes=15))  # type: ignore[arg-type]
+            checkin_rooms.append(room.id)
+    for room_id in checkin_rooms:
+        made = await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(room_id, soon, soon + timedelta(hours=1)))
+        extra.checkin_booking_id = made.id  # type: ignore[assignment]
+    extra.checkin_door_code = code_for(checkin_rooms[0])
     return extra
 
 
