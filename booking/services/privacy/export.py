@@ -72,6 +72,7 @@ class ExportBooking(msgspec.Struct):
     series_id: int | None
     created_at: datetime
     updated_at: datetime
+    checked_in_at: datetime | None = None
 
 
 class ExportSeries(msgspec.Struct):
