@@ -53,8 +53,7 @@ async def door_check_in(request: Request, app_context: Ctx, code: FromPath[str])
         await checkin.check_in_by_code(app_context, request.user, code)
     except checkin.CheckinRefused as refused:
         return await _door_page(request, app_context, code, error=translate_message(request, refused.message), status_code=409)
-    flash(request, "success", gettext(request, "You have checked in. Have a good time!"))
-    return redirect(f"/r/{code}/check-in")
+    return redirect(f"/r/{code}/check-in")  # the page itself says the booker has checked in
 
 
 @post("/bookings/{booking_id:int}/check-in", guards=[page_login], name="checkin:booking")
