@@ -223,3 +223,21 @@ async def test_an_online_rooms_link_reaches_the_booker_and_nobody_else(  # type:
     assert cancels and all(b"vereinsraum" not in m.data for m in cancels)
     async with app_context.database.reader() as session:
         assert (await session.exec(select(Booking.status).where(col(Booking.id) == booking.id))).one() == "cancelled"
+
+
+async def test_admin_api_sets_check_in_rules_and_online_rooms(app_context, world: World, transport) -> None:  # type: ignore[no-untyped-def]
+    manager = await client_as(transport, world, "manager_a")
+    bad = await manager.post(f"/api/v1/admin/sites/{world.site_a.id}/resources", json={
+        "kind": "online", "name": "API room", "join_url": "http://meet.example.org/x"})
+    assert bad.status_code in (400, 422) and "join_url" in bad.text
+    made = await manager.post(f"/api/v1/admin/sites/{world.site_a.id}/resources", json={
+        "kind": "online", "name": "API room", "join_url": JOIN_URL})
+    assert made.status_code == 201, made.text
+    assert made.json()["kind"] == "online" and JOIN_URL not in made.text  # the answer does not echo the secret
+    rules = await manager.put(f"/api/v1/admin/resources/{world.room.id}/policy", json={
+        "checkin_required": True, "checkin_opens_minutes": 10, "checkin_release_minutes": 20})
+    assert rules.status_code == 200, rules.text
+    assert (rules.json()["checkin_required"], rules.json()["checkin_opens_minutes"], rules.json()["checkin_release_minutes"]) == (True, 10, 20)
+    refused = await manager.put(f"/api/v1/admin/resources/{world.room.id}/policy", json={"checkin_release_minutes": 0})
+    assert refused.status_code == 400
+    await manager.aclose()
