@@ -158,9 +158,14 @@ def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
         audience=form_value(form, "audience"),
         allowed_organisation_ids=tuple(organisation_ids),
         checkin_required=checkbox(form, "checkin_required"),
-        checkin_opens_minutes=whole_number(form, "checkin_opens_minutes", errors),
-        checkin_release_minutes=whole_number(form, "checkin_release_minutes", errors),
+        # Empty (or a form from before check-in existed): the defaults.
+        checkin_opens_minutes=_or_default(whole_number(form, "checkin_opens_minutes", errors, optional=True), 15),
+        checkin_release_minutes=_or_default(whole_number(form, "checkin_release_minutes", errors, optional=True), 15),
     )
+
+
+def _or_default(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def _check(errors: FormErrors, check: Any, data: Any) -> None:
