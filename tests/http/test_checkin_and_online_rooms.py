@@ -21,8 +21,9 @@ from booking.domain.short_codes import code_for
 from booking.mail.sender import SmtpSender
 from booking.mail.worker import OutboxWorker
 from booking.models import Booking, Policy, Resource
-from booking.services import administration, bookings, feeds
-from booking.services.administration import InvalidFields, ResourceInput
+from booking.services import bookings, feeds, resource_admin
+from booking.services.admin_common import InvalidFields
+from booking.services.resource_admin import ResourceInput
 from booking.services.context import AppContext
 from tests.integration.conftest import FixedClock
 from tests.integration.test_outbox import mail_settings
@@ -137,10 +138,10 @@ async def test_an_online_rooms_link_reaches_the_booker_and_nobody_else(  # type:
     # The admin form's rules: an online room needs an https link.
     for bad in ("", "http://meet.example.org/x", "javascript:alert(1)", "https://", "https://user:pw@meet.example.org/"):
         with pytest.raises(InvalidFields) as caught:
-            await administration.create_resource(app_context, world["manager_a"], world.site_a.id, ResourceInput(  # type: ignore[arg-type]
+            await resource_admin.create_resource(app_context, world["manager_a"], world.site_a.id, ResourceInput(  # type: ignore[arg-type]
                 kind="online", name="Bad link", join_url=bad))
         assert "join_url" in caught.value.errors
-    online = await administration.create_resource(app_context, world["manager_a"], world.site_a.id, ResourceInput(  # type: ignore[arg-type]
+    online = await resource_admin.create_resource(app_context, world["manager_a"], world.site_a.id, ResourceInput(  # type: ignore[arg-type]
         kind="online", name="Digitaler Raum 1", category="Online", join_url=JOIN_URL))
     assert online.join_url == JOIN_URL
     start = next_monday(clock.now) + timedelta(hours=17)
