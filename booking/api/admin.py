@@ -15,6 +15,7 @@ from litestar.params import JSONBody, PathParameter
 
 from booking.api.schemas import Id, Instant, ResourceOut, SiteOut
 from booking.auth.guards import requires_city_admin, requires_manager
+from booking.domain.checkin import MAX_CHECKIN_MINUTES
 from booking.models import Blackout, OutboxMessage, Policy
 from booking.services import blackouts, outbox_admin, resource_admin, site_admin, site_staff
 from booking.services.context import AppContext
@@ -79,6 +80,8 @@ class ResourceIn(msgspec.Struct, forbid_unknown_fields=True):
     visibility: Annotated[str, msgspec.Meta(max_length=16)] = "public"
     description: Text8000 = ""
     accessibility_notes: Text4000 = ""
+    # Online rooms: the https join link (checked by the service; never in ResourceOut).
+    join_url: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
 class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,6 +95,9 @@ class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
     opening_hours_mode: Annotated[str, msgspec.Meta(max_length=16)] = "contain"
     audience: Annotated[str, msgspec.Meta(max_length=16)] = "public"
     allowed_organisation_ids: Annotated[list[Id], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    checkin_required: bool = False
+    checkin_opens_minutes: Annotated[int, msgspec.Meta(ge=0, le=MAX_CHECKIN_MINUTES)] = 15
+    checkin_release_minutes: Annotated[int, msgspec.Meta(ge=1, le=MAX_CHECKIN_MINUTES)] = 15
 
 
 class PolicyOut(msgspec.Struct):
@@ -106,6 +112,9 @@ class PolicyOut(msgspec.Struct):
     opening_hours_mode: str
     audience: str
     allowed_organisation_ids: list[int]
+    checkin_required: bool = False
+    checkin_opens_minutes: int = 15
+    checkin_release_minutes: int = 15
 
     @classmethod
     def of(cls, policy: Policy) -> PolicyOut:
@@ -116,6 +125,8 @@ class PolicyOut(msgspec.Struct):
             buffer_before_minutes=policy.buffer_before_minutes, buffer_after_minutes=policy.buffer_after_minutes,
             opening_hours_mode=policy.opening_hours_mode, audience=policy.audience,
             allowed_organisation_ids=list(policy.allowed_organisation_ids or []),
+            checkin_required=policy.checkin_required, checkin_opens_minutes=policy.checkin_opens_minutes,
+            checkin_release_minutes=policy.checkin_release_minutes,
         )
 
 

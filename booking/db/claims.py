@@ -13,6 +13,7 @@ SQLite has no row locks (and SQLAlchemy would drop ``FOR UPDATE`` there silently
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
@@ -55,3 +56,17 @@ async def claim_due_outbox_rows(
         session.add(row)
     await session.flush()
     return rows
+
+
+def skip_locked(statement: Any, session: AsyncSession, *, of: Any) -> Any:
+    """``statement`` (a SELECT) with ``FOR UPDATE OF <of> SKIP LOCKED`` on PostgreSQL: rows that
+    another worker is working on are left out instead of waited for. SQLite: unchanged (the
+    write transaction's ``BEGIN IMMEDIATE`` already serialises workers)."""
+    if not session.in_transaction():
+        raise RuntimeError("claiming rows needs a write transaction")
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return statement.with_for_update(skip_locked=True, of=of)
+    if dialect != "sqlite":
+        raise NotImplementedError(f"claiming rows is not implemented for {dialect}")
+    return statement

@@ -14,7 +14,7 @@ from sqlalchemy import false
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.models import Organisation, Policy, Resource, Site
+from booking.models import Booking, Organisation, Policy, Resource, Site
 
 
 class LockOutsideTransaction(RuntimeError):
@@ -62,3 +62,15 @@ async def lock_resource_with(
         statement = statement.with_for_update(of=Resource)  # type: ignore[arg-type]
     row = (await session.exec(statement)).first()
     return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+async def lock_booking(session: AsyncSession, booking_id: int) -> Booking | None:
+    """Load one booking and lock its row for the rest of the transaction (``FOR UPDATE`` on
+    PostgreSQL; SQLite's write transaction is the lock). A job that claimed the row with
+    ``SKIP LOCKED`` and changed it is seen here only after it committed, with its change."""
+    if not session.in_transaction():
+        raise LockOutsideTransaction("lock_booking needs an open write transaction")
+    statement = select(Booking).where(Booking.id == booking_id)
+    if session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()

@@ -10,6 +10,9 @@ person declines the offer).
 
 Requested, confirmed, checked_out and held hold capacity: ``HOLDING`` is the one list every
 query, overview and the database's constraint are derived from (or checked against).
+
+confirmed → no_show (released: check-in was required and nobody checked in in time); ``no_show``
+is final and frees the time.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Status(StrEnum):
     HELD = "held"
     # A hold that ran out without an answer (final).
     EXPIRED = "expired"
+    NO_SHOW = "no_show"
 
 
 class Action(StrEnum):
@@ -39,6 +43,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     CHECK_OUT = "check_out"
     RETURN = "return"
+    # The no-show job: check-in required, none by the release time (booking.domain.checkin).
+    RELEASE_NO_SHOW = "release_no_show"
     # Taking back one's own cancel shortly after it (see ``undo_cancel_status``).
     UNDO_CANCEL = "undo_cancel"
     # The waiting person takes the offered hold (see ``status_after_hold``).
@@ -58,6 +64,7 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.HELD, Action.EXPIRE): Status.EXPIRED,
     # Declining an offer.
     (Status.HELD, Action.CANCEL): Status.CANCELLED,
+    (Status.CONFIRMED, Action.RELEASE_NO_SHOW): Status.NO_SHOW,
 }
 
 HOLDING = frozenset({Status.REQUESTED, Status.CONFIRMED, Status.CHECKED_OUT, Status.HELD})
@@ -139,4 +146,5 @@ def _past(action: Action) -> str:
         Action.UNDO_CANCEL: "restored",
         Action.CONFIRM_HOLD: "taken",
         Action.EXPIRE: "expired",
+        Action.RELEASE_NO_SHOW: "released as a no-show",
     }[action]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as dateutil_rrule
-from icalendar import Calendar, Event, FreeBusy, vCalAddress, vRecur, vText
+from icalendar import Calendar, Event, FreeBusy, vCalAddress, vRecur, vText, vUri
 
 from booking.domain.recurrence import local_time_problem
 from booking.ical.events import EVENT_STATUSES, CalendarEvent
@@ -246,6 +246,9 @@ def _vevent(event: CalendarEvent, zone: ZoneInfo) -> Event:
         component.add("attendee", attendee)
     if event.url:
         component.add("url", event.url)
+    if event.conference_url:
+        # RFC 7986 5.11: how to join an online meeting; clients that know it show a join button.
+        component.add("conference", vUri(event.conference_url), parameters={"VALUE": "URI", "FEATURE": "VIDEO"})
     if event.last_modified is not None:
         component.add("last-modified", event.last_modified.astimezone(UTC))
     if event.categories:

@@ -33,6 +33,8 @@ class CalendarEvent:
       exist (a skipped DST hour the rule still produces) can be excluded too.
     - ``recurrence_id``: the original start of the occurrence this event overrides (same rule
       for the wall time as ``exdates``).
+    - ``conference_url``: the join link of an online room (RFC 7986 CONFERENCE). Only for the
+      booker's own invite; feeds never set it.
     """
 
     uid: str
@@ -56,3 +58,4 @@ class CalendarEvent:
     rrule: str | None = None
     exdates: Sequence[datetime] = field(default=())
     recurrence_id: datetime | None = None
+    conference_url: str | None = None

@@ -52,6 +52,8 @@ FEED_STATUS: dict[str, EventStatus] = {
     "returned": "CONFIRMED",
     "cancelled": "CANCELLED",
     "declined": "CANCELLED",
+    # Released because nobody checked in: the time is free again.
+    "no_show": "CANCELLED",
 }
 #: Statuses a public feed shows (busy time).
 PUBLIC_STATUSES = ("requested", "confirmed", "checked_out", "returned")

@@ -83,6 +83,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "changed": _BOOKING,
     # to the booker (CANCEL); optional reason
     "cancelled": _BOOKING,
+    # to the booker (CANCEL): check-in was required and nobody checked in in time
+    "no_show_released": _BOOKING,
     # to the booker, reminder_hours_before the start; optional site_address, booking_url
     "reminder": _BOOKING,
     # to the borrower of an item; optional site_address, opening_hours, booking_url

@@ -68,6 +68,8 @@ class Booking(SQLModel, table=True):
     decision_reason: str = Field(default="", max_length=2000)
     # A ``held`` booking (a waiting list's offer) holds capacity until this instant.
     hold_expires_at: datetime | None = instant_field(nullable=True)
+    # When the booker checked in (resources whose rules ask for check-in).
+    checked_in_at: datetime | None = instant_field(nullable=True)
     created_at: datetime = instant_field(default_now=True)
     updated_at: datetime = instant_field(default_now=True)
 

@@ -36,7 +36,7 @@ class Resource(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True, ondelete="CASCADE")
-    kind: str = Field(max_length=16, index=True)  # room | desk | item
+    kind: str = Field(max_length=16, index=True)  # room | desk | item | online
     name: str = Field(max_length=200)
     category: str = Field(default="", max_length=100, index=True)
     description: str = Field(default="", max_length=8000)
@@ -49,6 +49,9 @@ class Resource(SQLModel, table=True):
     visibility: str = Field(default="public", max_length=16)  # public | members
     photo_url: str | None = Field(default=None, max_length=500)
     is_active: bool = Field(default=True)
+    # Online rooms: the https link of the video room. Shown only to the booker of a booking
+    # (their booking page and invite), never on public pages, feeds or the API for others.
+    join_url: str | None = Field(default=None, max_length=500)
     created_at: datetime = instant_field(default_now=True)
 
 
@@ -71,6 +74,12 @@ class Policy(SQLModel, table=True):
     # public: every signed-in person; organisations: members of the listed organisations.
     audience: str = Field(default="public", max_length=16)
     allowed_organisation_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Check-in: the booker confirms they came (door code or booking page) from
+    # ``checkin_opens_minutes`` before the start; a confirmed booking without check-in
+    # ``checkin_release_minutes`` after the start is released as a no-show.
+    checkin_required: bool = Field(default=False)
+    checkin_opens_minutes: int = Field(default=15)
+    checkin_release_minutes: int = Field(default=15)
 
 
 class Blackout(SQLModel, table=True):

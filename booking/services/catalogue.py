@@ -18,7 +18,7 @@ from booking.models import Policy, Resource, Site
 from booking.services.context import AppContext
 from booking.services.loading import buffers_of, load_blackouts, load_holdings, load_rules, load_rules_for
 
-RESOURCE_KINDS = ("room", "desk", "item")
+RESOURCE_KINDS = ("room", "desk", "item", "online")
 MAX_AVAILABILITY_RANGE = timedelta(days=400)
 
 

@@ -60,11 +60,14 @@ ICAL_STATUS = {
     Status.RETURNED.value: "CONFIRMED",
     Status.CANCELLED.value: "CANCELLED",
     Status.DECLINED.value: "CANCELLED",
+    Status.NO_SHOW.value: "CANCELLED",
 }
 
 
 # Statuses in which a date is (still) in the booker's calendar.
 KEPT = frozenset({Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value})
+# Mails to the booker that carry an online room's join link (the booking holds then).
+JOIN_LINK_KINDS = frozenset({"confirmed", "changed", "reminder"})
 # A mail lists at most this many dates; the invite always has all of them.
 MAX_LISTED_DATES = 60
 
@@ -123,11 +126,26 @@ def _summary(facts: BookingFacts) -> str:
 
 
 def _location(facts: BookingFacts) -> str:
+    if facts.resource.kind == "online":
+        return f"Online – {facts.resource.name}"  # no address: nobody goes to the site
     return ", ".join(part for part in (facts.resource.name, facts.site.name, facts.site.address) if part)
 
 
+def join_url_for_booker(facts: BookingFacts) -> str | None:
+    """The join link of an online room, for the booker's own messages only (never staff mail)."""
+    return facts.resource.join_url if facts.resource.kind == "online" and facts.resource.join_url else None
+
+
+def _description(facts: BookingFacts, join_url: str | None) -> str | None:
+    parts = [part for part in (facts.booking.purpose, join_url) if part]
+    return "\n\n".join(parts) or None
+
+
 def _event(app: AppContext, facts: BookingFacts, *, status: str | None = None) -> CalendarEvent:
+    """The booker's invite event. An online room's join link is in DESCRIPTION and CONFERENCE
+    while the booking holds (a CANCEL does not repeat it)."""
     booking = facts.booking
+    join_url = join_url_for_booker(facts) if status != "CANCELLED" else None
     return CalendarEvent(
         uid=booking_uid(app, booking),
         sequence=facts.sequence,
@@ -136,7 +154,7 @@ def _event(app: AppContext, facts: BookingFacts, *, status: str | None = None) -
         ends_at=booking.ends_at,
         timezone=facts.site.timezone,
         summary=_summary(facts),
-        description=booking.purpose or None,
+        description=_description(facts, join_url),
         location=_location(facts),
         status=status or ICAL_STATUS.get(booking.status, "CONFIRMED"),  # type: ignore[arg-type]
         organizer_email=facts.site.contact_email,
@@ -148,6 +166,7 @@ def _event(app: AppContext, facts: BookingFacts, *, status: str | None = None) -
         url=f"{app.settings.base_url}/bookings/{booking.id}",
         last_modified=booking.updated_at,
         recurrence_id=_recurrence_id(facts),
+        conference_url=join_url,
     )
 
 
@@ -189,6 +208,8 @@ async def _to_booker(
     if method is not None:
         status = "CANCELLED" if method == "CANCEL" else None
         invite = Invite(_event(app, facts, status=status), method)
+    if kind in JOIN_LINK_KINDS and join_url_for_booker(facts):
+        extra.setdefault("join_url", join_url_for_booker(facts))
     await enqueue(
         session,
         settings=app.settings,
@@ -560,3 +581,13 @@ async def booking_cancelled_to_staff(session: AsyncSession, app: AppContext, boo
     their account). Carries the organisation, never the person."""
     facts = await _facts(session, booking)
     await _to_staff(session, app, facts, "cancelled_to_staff", reason=reason or None)
+
+
+async def no_show_released(session: AsyncSession, app: AppContext, booking: Booking) -> None:
+    """Nobody checked in: the booking was released. Tell the booker, with a CANCEL for their
+    calendar (a kit part: the kit's invite as it now stands). Once per booking."""
+    if booking.group_key is not None:
+        await kit_message(session, app, booking.group_key, "no_show_released", affected=[booking])
+        return
+    facts = await _facts(session, booking)
+    await _to_booker(session, app, facts, "no_show_released", method="CANCEL", dedupe_key=f"no_show:{booking.id}")

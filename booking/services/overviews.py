@@ -15,6 +15,7 @@ from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Status, is_over
 from booking.models import Booking, Organisation, Resource, Series, Site
 from booking.services import bookings, organisations
 from booking.services.bookings import BookingFilter
+from booking.services.checkin import CheckinState, checkin_state
 from booking.services.context import AppContext
 
 HOLDING = HOLDING_VALUES
@@ -101,6 +102,10 @@ class BookingDetails:
     series: Series | None
     may_change: bool
     may_cancel: bool
+    # Check-in (services.checkin), None when the resource does not ask for it.
+    checkin: CheckinState | None = None
+    # An online room's join link: only for the booker, only while the booking is confirmed.
+    join_url: str | None = None
 
 
 async def booking_details(app: AppContext, actor: Principal, booking_id: int) -> BookingDetails:
@@ -113,11 +118,15 @@ async def booking_details(app: AppContext, actor: Principal, booking_id: int) ->
             series = await session.get(Series, booking.series_id)
     allowed = can_change_booking(actor, bookings.facts(booking, resource))
     not_started = booking.starts_at > app.now()
+    is_booker = booking.booker_id == actor.user_id
+    state = await checkin_state(app, booking)
     return BookingDetails(
         row=row,
         series=series,
         may_change=allowed and not_started and booking.status in {status.value for status in CHANGEABLE},
         may_cancel=allowed and booking.ends_at > app.now() and booking.status in CANCELLABLE,
+        checkin=state if state.required else None,
+        join_url=resource.join_url if is_booker and resource.kind == "online" and booking.status == Status.CONFIRMED.value else None,
     )
 
 

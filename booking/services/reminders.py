@@ -1,6 +1,6 @@
 """Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, expired
-waiting-list holds (``services.waiting_list.expire_holds``), and the
-retention purge of personal data (``services.privacy.retention``).
+waiting-list holds (``services.waiting_list.expire_holds``), the release of no-shows
+(``services.checkin``), and the retention purge of personal data (``services.privacy.retention``).
 
 Run every minute by the mail runner. Every message carries a dedupe key, so running this
 in several processes at once, or again after a crash, sends nothing twice.
@@ -40,13 +40,15 @@ async def enqueue_overdue_notices(app: AppContext, now: datetime | None = None) 
 
 
 async def run_scheduled_jobs(app: AppContext) -> None:
+    from booking.services.checkin import release_no_shows
     from booking.services.privacy.retention import purge
-
     from booking.services.waiting_list import expire_holds
 
     await enqueue_due_reminders(app)
     await enqueue_overdue_notices(app)
     # Waiting lists: holds past their expiry end, and their time goes to the next in line.
     await expire_holds(app)
+    # Check-in: bookings nobody checked in to in time are released (no_show).
+    await release_no_shows(app)
     # Retention: each step selects only what is not done yet, so a run every minute is cheap.
     await purge(app)

@@ -48,7 +48,7 @@ from booking.domain.errors import InvalidInput
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import Status
 from booking.domain.opening_hours import open_intervals
-from booking.models import Booking, BookingEvent, Resource, Site, UnmetDemand
+from booking.models import Booking, BookingEvent, Organisation, Resource, Site, UnmetDemand
 from booking.services.context import AppContext
 
 USE_STATUSES = (Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value)
@@ -190,6 +190,15 @@ class TopResourceRow:
     unit_hours: float
 
 
+@dataclass(frozen=True)
+class NoShowRow:
+    """Bookings of one organisation released because nobody checked in (services.checkin)."""
+
+    organisation_id: int | None
+    organisation: str
+    count: int
+
+
 @dataclass
 class Report:
     period: Period
@@ -201,6 +210,7 @@ class Report:
     cancellations: list[CountRow] = field(default_factory=list)
     unmet_demand: list[UnmetDemandRow] = field(default_factory=list)
     top_resources: list[TopResourceRow] = field(default_factory=list)
+    no_shows: list[NoShowRow] = field(default_factory=list)
 
     # Key figures (the cards) -------------------------------------------------------------
     @property
@@ -249,6 +259,10 @@ class Report:
     @property
     def unmet_requests(self) -> int:
         return sum(row.requests for row in self.unmet_demand)
+
+    @property
+    def no_shows_total(self) -> int:
+        return sum(row.count for row in self.no_shows)
 
     # Views for charts and tables -------------------------------------------------------------
     def utilisation_by(self, key: str) -> list[tuple[str, float | None, float, float]]:
@@ -418,7 +432,20 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
             for resource_id, name, site, kind, count, seconds in (await session.exec(top)).all()
         ]
 
-        # 8. What could have been booked: units of rooms and desks per site, and the sites' hours.
+        # 8. No-shows per organisation: bookings released because nobody checked in.
+        no_shows = (
+            select(Booking.organisation_id, Organisation.name, func.count())
+            .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
+            .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
+            .where(Booking.status == Status.NO_SHOW.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+            .group_by(Booking.organisation_id, Organisation.name)
+        )
+        report.no_shows = sorted(
+            (NoShowRow(organisation_id, name or "", int(count)) for organisation_id, name, count in (await session.exec(no_shows)).all()),
+            key=lambda row: (-row.count, row.organisation),
+        )
+
+        # 9. What could have been booked: units of rooms and desks per site, and the sites' hours.
         units = (
             select(Resource.site_id, Resource.kind, func.sum(Resource.capacity))
             .where(col(Resource.kind).in_(TIME_KINDS), col(Resource.is_active).is_(True))
@@ -518,6 +545,7 @@ def key_figures(report: Report) -> list[tuple[str, object]]:
         ("declined", report.declined_total),
         ("cancellations", report.cancellations_total),
         ("unmet_requests", report.unmet_requests),
+        ("no_shows", report.no_shows_total),
     ]
 
 
@@ -558,6 +586,8 @@ def report_tables(report: Report) -> list[Table]:
                for r in sorted(report.unmet_demand, key=lambda r: (r.site, r.kind, r.month))]),
         Table("top_resources", ("resource", "site", "kind", "bookings", "unit_hours"),
               [(r.resource, r.site, r.kind, r.bookings, r.unit_hours) for r in report.top_resources]),
+        # Bookings without an organisation count under "" (the page says "without organisation").
+        Table("no_shows", ("organisation", "no_shows"), [(r.organisation, r.count) for r in report.no_shows]),
     ]
 
 

@@ -16,8 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.auth.principal import Principal
 from booking.db.locking import lock_resource
 from booking.domain.availability import HOLDING_STATUSES, peak_usage
+from booking.domain.checkin import MAX_CHECKIN_MINUTES
 from booking.domain.errors import NotFound
 from booking.domain.intervals import Interval
+from booking.domain.online_rooms import check_join_url
 from booking.models import (
     Booking,
     Organisation,
@@ -37,8 +39,7 @@ from booking.services.admin_common import (
 from booking.services.context import AppContext
 from booking.services.loading import load_holdings
 
-
-RESOURCE_KINDS = ("room", "desk", "item")
+RESOURCE_KINDS = ("room", "desk", "item", "online")
 VISIBILITIES = ("public", "members")
 OPENING_HOURS_MODES = ("contain", "endpoints", "ignore")
 AUDIENCES = ("public", "organisations")
@@ -59,6 +60,8 @@ class ResourceInput:
     visibility: str = "public"
     description: str = ""
     accessibility_notes: str = ""
+    # Online rooms only: the https link of the video room (shown only to bookers).
+    join_url: str = ""
 
 
 def check_resource(data: ResourceInput) -> ResourceInput:
@@ -71,10 +74,12 @@ def check_resource(data: ResourceInput) -> ResourceInput:
     visibility = checks.run(_choice, data.visibility, VISIBILITIES, "visibility")
     description = checks.run(_text, data.description, 8000, "description")
     notes = checks.run(_text, data.accessibility_notes, 4000, "accessibility_notes")
+    join_url = checks.run(check_join_url, data.join_url, "join_url") if kind == "online" else ""
     checks.raise_if_any()
     return ResourceInput(
         kind=kind or "", name=name or "", category=category or "", capacity=capacity, seats=seats,
         visibility=visibility or "public", description=description or "", accessibility_notes=notes or "",
+        join_url=join_url or "",
     )
 
 
@@ -87,6 +92,7 @@ def _apply_resource(resource: Resource, data: ResourceInput) -> None:
     resource.visibility = data.visibility
     resource.description = data.description
     resource.accessibility_notes = data.accessibility_notes
+    resource.join_url = (data.join_url or None) if data.kind == "online" else None
 
 
 async def get_resource(app: AppContext, actor: Principal, resource_id: int) -> tuple[Resource, Site, Policy | None]:
@@ -126,7 +132,7 @@ async def create_resource(
             if not rules_pending:
                 session.add(Policy(
                     resource_id=resource.id,  # type: ignore[arg-type]
-                    opening_hours_mode="endpoints" if data.kind == "item" else "contain",
+                    opening_hours_mode=default_opening_hours_mode(data.kind),
                 ))
     except IntegrityError:
         raise InvalidFields({"name": "This site has a resource with this name already."}) from None
@@ -191,6 +197,12 @@ async def set_resource_active(app: AppContext, actor: Principal, resource_id: in
     return resource
 
 
+def default_opening_hours_mode(kind: str) -> str:
+    """Things: pick-up and return in opening hours; online rooms: around the clock (nobody
+    comes to the site); rooms and desks: the whole booking in opening hours."""
+    return {"item": "endpoints", "online": "ignore"}.get(kind, "contain")
+
+
 @dataclass(frozen=True)
 class PolicyInput:
     needs_approval: bool = False
@@ -203,6 +215,9 @@ class PolicyInput:
     opening_hours_mode: str = "contain"
     audience: str = "public"
     allowed_organisation_ids: tuple[int, ...] = ()
+    checkin_required: bool = False
+    checkin_opens_minutes: int | None = 15
+    checkin_release_minutes: int | None = 15
 
 
 def check_policy(data: PolicyInput) -> PolicyInput:
@@ -220,12 +235,15 @@ def check_policy(data: PolicyInput) -> PolicyInput:
     organisations = tuple(dict.fromkeys(data.allowed_organisation_ids))
     if audience == "organisations" and not organisations:
         checks.add("allowed_organisation_ids", "Please choose at least one organisation.")
+    opens = checks.run(_whole, data.checkin_opens_minutes, "checkin_opens_minutes", minimum=0, maximum=MAX_CHECKIN_MINUTES)
+    release = checks.run(_whole, data.checkin_release_minutes, "checkin_release_minutes", minimum=1, maximum=MAX_CHECKIN_MINUTES)
     checks.raise_if_any()
     return PolicyInput(
         needs_approval=bool(data.needs_approval), lead_time_minutes=lead, min_duration_minutes=minimum,
         max_duration_minutes=maximum, max_horizon_days=horizon, buffer_before_minutes=before,
         buffer_after_minutes=after, opening_hours_mode=mode or "contain", audience=audience or "public",
         allowed_organisation_ids=organisations if audience == "organisations" else (),
+        checkin_required=bool(data.checkin_required), checkin_opens_minutes=opens, checkin_release_minutes=release,
     )
 
 
@@ -260,6 +278,9 @@ async def update_policy(app: AppContext, actor: Principal, resource_id: int, dat
         policy.opening_hours_mode = data.opening_hours_mode
         policy.audience = data.audience
         policy.allowed_organisation_ids = list(data.allowed_organisation_ids)
+        policy.checkin_required = data.checkin_required
+        policy.checkin_opens_minutes = data.checkin_opens_minutes if data.checkin_opens_minutes is not None else 15
+        policy.checkin_release_minutes = data.checkin_release_minutes or 15
         session.add(policy)
         await session.flush()
     return policy

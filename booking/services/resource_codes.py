@@ -2,7 +2,9 @@
 
 Codes are derived from resource ids (``booking.domain.short_codes``, which says why).
 Scanning: anyone reaches the resource's public page; a lender of its site reaches the hand-out
-of the thing's current or next booking, or its return when it is out.
+of the thing's current or next booking, or its return when it is out. A room or desk whose
+rules ask for check-in leads everyone to its check-in page (``services.checkin``), where the
+booker checks in and anyone else sees the door sign.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from booking.auth.principal import Principal
 from booking.domain.errors import NotFound, PermissionDenied
 from booking.domain.lifecycle import Status
 from booking.domain.short_codes import code_for, resource_id_for
-from booking.models import Booking, Organisation, Resource, Site
+from booking.models import Booking, Organisation, Policy, Resource, Site
 from booking.services.context import AppContext
 
 # What a door sign shows: the statuses a public feed shows as busy (booking.ical.feeds).
@@ -31,7 +33,8 @@ MAX_DOOR_ENTRIES = 200
 @dataclass(frozen=True)
 class ScanTarget:
     """Where a scan leads. ``kind``: "hand_out" or "take_back" (with the booking and the
-    lender's day of it), "lender" (the lender's page of the thing) or "public"."""
+    lender's day of it), "lender" (the lender's page of the thing), "check_in" (the room's
+    check-in page) or "public"."""
 
     kind: str
     resource_id: int
@@ -95,6 +98,13 @@ async def scan_target(app: AppContext, actor: Principal | None, code: str) -> Sc
     resource, site = await _resource_of_code(app, actor, code)
     assert resource.id is not None and site.id is not None
     public = ScanTarget("public", resource.id, resource.kind, site.id)
+    if resource.kind in DOOR_SIGN_KINDS:
+        async with app.database.reader() as session:
+            asks_check_in = (await session.exec(
+                select(Policy.checkin_required).where(Policy.resource_id == resource.id)
+            )).first()
+        if asks_check_in:
+            return ScanTarget("check_in", resource.id, resource.kind, site.id)
     if actor is None or not actor.is_lender_at(site.id) or resource.kind != "item":
         return public
     now = app.now()

@@ -29,6 +29,7 @@ WEB_MODULES = (
     "booking.web.report",
     "booking.web.labels",
     "booking.web.waiting_list",
+    "booking.web.checkin",
 )
 
 

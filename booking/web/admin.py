@@ -10,6 +10,7 @@ message next to its field and HTTP 400 (409 where the state forbids it), nothing
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -21,6 +22,7 @@ from booking.domain.errors import DomainError, InvalidInput
 from booking.models import Site
 from booking.services import (
     blackouts,
+    checkin,
     organisation_admin,
     outbox_admin,
     resource_admin,
@@ -64,13 +66,16 @@ from booking.web.filters import datetime_local_value
 Ctx = NamedDependency[AppContext]
 SITE_FIELDS = ("name", "address", "latitude", "longitude", "timezone", "contact_email", "description")
 OPENING_FIELDS = tuple(f"opening_{day}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-RESOURCE_FIELDS = ("kind", "name", "category", "capacity", "seats", "visibility", "description", "accessibility_notes")
+RESOURCE_FIELDS = ("kind", "name", "category", "capacity", "seats", "visibility", "description", "accessibility_notes", "join_url")
 POLICY_FIELDS = (
     "lead_time_minutes", "min_duration_minutes", "max_duration_minutes", "max_horizon_days",
     "buffer_before_minutes", "buffer_after_minutes", "opening_hours_mode", "audience",
+    "checkin_opens_minutes", "checkin_release_minutes",
 )
 BLACKOUT_FIELDS = ("starts_at", "ends_at", "resource_id", "kind", "reason")
 ORGANISATION_FIELDS = ("name", "contact_email", "description")
+# The organisation page counts no-shows over the last year.
+NO_SHOW_PERIOD = timedelta(days=365)
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Template:
@@ -135,7 +140,7 @@ def _resource_input(form: Any, errors: FormErrors) -> ResourceInput:
         kind=form_value(form, "kind"), name=form_value(form, "name"), category=form_value(form, "category"),
         capacity=whole_number(form, "capacity", errors), seats=whole_number(form, "seats", errors, optional=True),
         visibility=form_value(form, "visibility"), description=form_value(form, "description"),
-        accessibility_notes=form_value(form, "accessibility_notes"),
+        accessibility_notes=form_value(form, "accessibility_notes"), join_url=form_value(form, "join_url"),
     )
 
 
@@ -158,7 +163,15 @@ def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
         opening_hours_mode=form_value(form, "opening_hours_mode"),
         audience=form_value(form, "audience"),
         allowed_organisation_ids=tuple(organisation_ids),
+        checkin_required=checkbox(form, "checkin_required"),
+        # Empty (or a form from before check-in existed): the defaults.
+        checkin_opens_minutes=_or_default(whole_number(form, "checkin_opens_minutes", errors, optional=True), 15),
+        checkin_release_minutes=_or_default(whole_number(form, "checkin_release_minutes", errors, optional=True), 15),
     )
+
+
+def _or_default(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def _check(errors: FormErrors, check: Any, data: Any) -> None:
@@ -436,10 +449,11 @@ class AdminController(Controller):
     @get("/resources/{resource_id:int}/rules", name="admin:policy-edit")
     async def edit_policy(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template:
         resource, site, policy = await resource_admin.get_resource(app_context, request.user, resource_id)
-        defaults = resource_admin.PolicyInput(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
+        defaults = resource_admin.PolicyInput(opening_hours_mode=resource_admin.default_opening_hours_mode(resource.kind))
         source: Any = policy or defaults
         form = {name: _text(getattr(source, name)) for name in POLICY_FIELDS}
         form["needs_approval"] = "1" if source.needs_approval else ""
+        form["checkin_required"] = "1" if source.checkin_required else ""
         selected = [str(i) for i in (source.allowed_organisation_ids or ())]
         return await self._policy_page(request, app_context, resource, site, form, selected, {})
 
@@ -456,7 +470,8 @@ class AdminController(Controller):
         )
         if saved is not None:
             return saved
-        values = form_values(form, POLICY_FIELDS) | {"needs_approval": "1" if checkbox(form, "needs_approval") else ""}
+        values = form_values(form, POLICY_FIELDS) | {"needs_approval": "1" if checkbox(form, "needs_approval") else "",
+                                                     "checkin_required": "1" if checkbox(form, "checkin_required") else ""}
         selected = all_values(form, "allowed_organisation_ids")
         return await self._policy_page(request, app_context, resource, site, values, selected, errors, status_code=400)
 
@@ -548,8 +563,11 @@ class AdminController(Controller):
     ) -> Template:
         details = await organisation_admin.get_organisation(app_context, request.user, organisation_id)
         organisation = details.organisation
+        now = app_context.now()
+        no_shows = await checkin.organisation_no_shows(app_context, organisation_id, now - NO_SHOW_PERIOD, now)
         context = {
             "organisation": organisation,
+            "no_shows": no_shows,
             "members": details.members,
             "form": form or {name: _text(getattr(organisation, name)) for name in ORGANISATION_FIELDS},
             "errors": translate_errors(request, errors or {}),

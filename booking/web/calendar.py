@@ -49,7 +49,7 @@ from booking.services.context import AppContext
 from booking.web.base import page_language, render_page
 
 Ctx = NamedDependency[AppContext]
-KINDS = ("room", "desk", "item")
+KINDS = ("room", "desk", "item", "online")
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ class _CellWriter:
 
 
 def _resource_detail(resource: Any, fmt: _Formatter) -> str:
-    kind = {"room": fmt.gettext("Room"), "desk": fmt.gettext("Co-working desk"), "item": fmt.gettext("Thing")}.get(resource.kind, "")
+    kind = {"room": fmt.gettext("Room"), "desk": fmt.gettext("Co-working desk"), "item": fmt.gettext("Thing"), "online": fmt.gettext("Online room")}.get(resource.kind, "")
     parts = [kind]
     if resource.category:
         parts.append(resource.category)
@@ -425,7 +425,7 @@ def calendar_context(page: CalendarPage, filters: Filters, language: str, base_p
         "view_links": [{"view": view, "href": link(view=view), "label": _view_label(view, fmt)} for view in calendar_service.VIEWS],
         "view_options": [(view, _view_label(view, fmt)) for view in calendar_service.VIEWS],
         "site_options": [(str(site.id), site.name) for site in page.sites],
-        "kind_options": [("room", fmt.gettext("Rooms")), ("desk", fmt.gettext("Co-working desks")), ("item", fmt.gettext("Things"))],
+        "kind_options": [("room", fmt.gettext("Rooms")), ("desk", fmt.gettext("Co-working desks")), ("item", fmt.gettext("Things")), ("online", fmt.gettext("Online rooms"))],
         "category_options": [(category, category) for category in page.categories],
         "date_value": (filters.day or page.today).isoformat(),
         "embed_path": "/embed/calendar?" + urlencode(filters.params()),

@@ -22,7 +22,8 @@ MAX_TEXT = 100
 
 
 def kind_names(request: Request) -> dict[str, str]:
-    return {"room": gettext(request, "Room"), "desk": gettext(request, "Co-working desk"), "item": gettext(request, "Thing to borrow")}
+    return {"room": gettext(request, "Room"), "desk": gettext(request, "Co-working desk"), "item": gettext(request, "Thing to borrow"),
+            "online": gettext(request, "Online room")}
 
 
 def _parse(request: Request, timezone: str) -> tuple[dict[str, str], ResourceQuery, FormErrors]:

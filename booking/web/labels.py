@@ -24,6 +24,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from booking.auth.guards import public
+from booking.domain.short_codes import code_for
 from booking.services import resource_codes
 from booking.services.context import AppContext
 from booking.web.base import page_lender, render_page
@@ -50,6 +51,8 @@ def scan_url(target: resource_codes.ScanTarget) -> str:
     if target.kind in ("hand_out", "take_back"):
         query = f"site={target.site_id}" if target.is_today else f"day={target.day.isoformat()}&site={target.site_id}"  # type: ignore[union-attr]
         return f"/lender/today?{query}#loan-{target.booking_id}-title"
+    if target.kind == "check_in":
+        return f"/r/{code_for(target.resource_id)}/check-in"
     if target.kind == "lender":
         return f"/lender/items/{target.resource_id}"
     return f"/resources/{target.resource_id}"

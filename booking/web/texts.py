@@ -54,7 +54,7 @@ _COUNTED: dict[str, tuple[str, str]] = {
     "%(refused)s of %(total)s dates cannot be booked; nothing was booked": ("dates", "refused"),
     "%(refused)s of %(total)s dates cannot be moved; nothing was changed": ("dates", "refused"),
 }
-_STATUS_WORDS = ("requested", "confirmed", "declined", "cancelled", "checked_out", "returned", "held", "expired")
+_STATUS_WORDS = ("requested", "confirmed", "declined", "cancelled", "checked_out", "returned", "held", "expired", "no_show")
 
 
 def gettext(request: Request, message: str, **params: Any) -> str:

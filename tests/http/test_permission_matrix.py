@@ -385,6 +385,12 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/r/{code:str}"): Expect(EVERYONE),
     ("GET", "/r/{code:str}/tuer"): Expect(EVERYONE),
     ("GET", "/admin/sites/{site_id:int}/labels"): Expect(STAFF_OF_A),
+    # --- check-in (booking/web/checkin.py): the door page is public (the door sign for all);
+    # checking in needs a login and is the booker's alone (others: 403, or 404 when hidden).
+    # The world's booking asks for no check-in: the booker gets 409 after the guard.
+    ("GET", "/r/{code:str}/check-in"): Expect(EVERYONE),
+    ("POST", "/r/{code:str}/check-in"): Expect(SIGNED_IN, note="409 without a booking to check in to"),
+    ("POST", "/bookings/{booking_id:int}/check-in"): Expect(frozenset({"member_a"}), hidden_from=HIDDEN_BOOKING),
     # --- co-working desks (booking/web/coworking.py, booking/api/coworking.py) -----------
     ("GET", "/desks"): Expect(EVERYONE),
     ("GET", "/desks/{site_id:int}"): Expect(EVERYONE),

@@ -23,7 +23,8 @@ import httpx
 from sqlmodel import func, select
 
 from booking.app import create_app
-from booking.models import Booking, JoinRequest, Organisation, Resource
+from booking.domain.short_codes import code_for
+from booking.models import Booking, JoinRequest, Organisation, Policy, Resource
 from booking.services import bookings, series
 from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, plain_app, route_table  # noqa: F401 (fixture)
 from tests.support.world import PASSWORD, World, next_monday
@@ -53,6 +54,8 @@ class Extra:
     holds: tuple[int, int, int] = (0, 0, 0)  # member_b's held bookings (confirmed, declined, taken by the mail's link)
     offer_token: str = ""  # the mail link's token of the third hold
     second_entry_id: int = 0  # org_admin_a's entry behind member_a's (moved up, removed)
+    checkin_door_code: str = ""  # a room asking for check-in where member_a's booking starts soon (door)
+    checkin_booking_id: int = 0  # … and member_a's booking of a second such room (booking page)
 
 
 Body = Callable[[Fixture, Extra], dict[str, Any]]
@@ -140,6 +143,8 @@ SUCCESS: dict[str, Success | Covered] = {
     "/bookings/series/{series_id:int}/cancel": Success("member_a", lambda fx, ex: {"confirm": "yes"}),
     "/bookings/series/{series_id:int}/alternative": Success("member_a", lambda fx, ex: ex.alternative,
                                                             params={"series_id": lambda fx, ex: ex.partial_series_id}),
+    "/r/{code:str}/check-in": Success("member_a", params={"code": lambda fx, ex: ex.checkin_door_code}),
+    "/bookings/{booking_id:int}/check-in": Success("member_a", params={"booking_id": lambda fx, ex: ex.checkin_booking_id}),
     # --- lenders
     "/lender/requests/{booking_id:int}/approve": Success("lender_a", lambda fx, ex: {"view": "inbox"}),
     "/lender/requests/{booking_id:int}/decline": Success("lender_a", lambda fx, ex: {"reason": "PRG", "view": "inbox", "confirm": "yes"},
@@ -308,6 +313,19 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         extra.holds = (holds[0].id, holds[1].id, holds[2].id)  # type: ignore[assignment]
         extra.offer_token = sign_waiting_list_offer(app_context.settings.secret_key, entries[2].id, holds[2].id)  # type: ignore[arg-type]
         extra.second_entry_id = second.id  # type: ignore[assignment]
+    # Two rooms asking for check-in, member_a's bookings of them starting in five minutes.
+    checkin_rooms = []
+    async with app_context.database.transaction() as session:
+        for name in ("PRG door room", "PRG check-in room"):
+            room = Resource(site_id=world.site_a.id, kind="room", name=name, category="Check-in")
+            session.add(room)
+            await session.flush()
+            session.add(Policy(resource_id=room.id, checkin_required=True, checkin_opens_minutes=15, checkin_release_minutes=15))  # type: ignore[arg-type]
+            checkin_rooms.append(room.id)
+    for room_id in checkin_rooms:
+        made = await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(room_id, soon, soon + timedelta(hours=1)))
+        extra.checkin_booking_id = made.id  # type: ignore[assignment]
+    extra.checkin_door_code = code_for(checkin_rooms[0])
     return extra
 
 

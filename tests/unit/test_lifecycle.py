@@ -35,9 +35,11 @@ EXPECTED = {
     ("held", "confirm_hold"): "confirmed",
     ("held", "expire"): "expired",
     ("held", "cancel"): "cancelled",
+    # Check-in was required and nobody came: released.
+    ("confirmed", "release_no_show"): "no_show",
 }
-STATUSES = ["requested", "confirmed", "declined", "cancelled", "checked_out", "returned", "held", "expired"]
-ACTIONS = ["approve", "decline", "cancel", "check_out", "return", "undo_cancel", "confirm_hold", "expire"]  # undo_cancel: see undo_cancel_status
+STATUSES = ["requested", "confirmed", "declined", "cancelled", "checked_out", "returned", "held", "expired", "no_show"]
+ACTIONS = ["approve", "decline", "cancel", "check_out", "return", "release_no_show", "undo_cancel", "confirm_hold", "expire"]  # undo_cancel: see undo_cancel_status
 
 
 def test_the_enums_name_exactly_the_documented_values() -> None:
@@ -88,7 +90,7 @@ def test_allowed_actions_are_the_outgoing_edges(status: str) -> None:
 
 
 def test_final_states_have_no_way_out() -> None:
-    for status in ("declined", "cancelled", "returned", "expired"):
+    for status in ("declined", "cancelled", "returned", "expired", "no_show"):
         assert allowed_actions(status) == []
     assert allowed_actions("nonsense") == []
 
@@ -104,6 +106,7 @@ def test_final_states_have_no_way_out() -> None:
         ("declined", False),
         ("cancelled", False),
         ("returned", False),
+        ("no_show", False),
         ("overdue", False),
         ("", False),
     ],

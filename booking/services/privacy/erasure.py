@@ -80,7 +80,7 @@ async def anonymise_bookings(session: AsyncSession, booking_ids: Sequence[int], 
     text of the e-mails about them."""
     for chunk in _chunks(list(booking_ids)):
         await session.exec(update(Booking).where(col(Booking.id).in_(chunk)).values(  # type: ignore[call-overload]
-            booker_id=erased_id, title="", purpose="", decision_reason=""))
+            booker_id=erased_id, title="", purpose="", decision_reason="", checked_in_at=None))
         await session.exec(update(BookingEvent).where(col(BookingEvent.booking_id).in_(chunk)).values(  # type: ignore[call-overload]
             reason="", details={}))
         await session.exec(update(Loan).where(col(Loan.booking_id).in_(chunk)).values(  # type: ignore[call-overload]

@@ -72,6 +72,7 @@ class ExportBooking(msgspec.Struct):
     series_id: int | None
     created_at: datetime
     updated_at: datetime
+    checked_in_at: datetime | None = None
 
 
 class ExportSeries(msgspec.Struct):
@@ -225,7 +226,7 @@ async def _bookings(session: AsyncSession, user: User) -> list[ExportBooking]:
     return [
         ExportBooking(b.id, b.status, b.starts_at, b.ends_at, b.quantity, b.title, b.purpose, b.is_public,  # type: ignore[arg-type]
                    b.decision_reason, r.id, r.name, s.id, s.name, o.name if o else None, b.series_id,  # type: ignore[arg-type]
-                   b.created_at, b.updated_at)
+                   b.created_at, b.updated_at, b.checked_in_at)
         for b, r, s, o in rows.all()
     ]
 

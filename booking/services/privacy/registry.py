@@ -132,7 +132,9 @@ REGISTRY: tuple[TablePolicy, ...] = (
         {"id": N, "resource_id": N, "quantity": N, "starts_at": N, "ends_at": N, "status": N, "is_exclusive": N,
          "organisation_id": N, "booker_id": L, "title": P, "purpose": P, "is_public": N, "sequence": N,
          "series_id": N, "recurrence_id": N, "group_key": N, "decision_reason": P, "created_at": N, "updated_at": N,
-         "hold_expires_at": N},
+         "hold_expires_at": N,
+         # When the booker checked in: their presence, kept and erased with the booking.
+         "checked_in_at": P},
         owner=("booker_id",),
         retention="anonymised N months after the end (kept for usage statistics without a person)",
         retention_setting="anonymise_bookings_after_months",
@@ -211,13 +213,16 @@ REGISTRY: tuple[TablePolicy, ...] = (
     TablePolicy(
         "resource",
         {"id": N, "site_id": N, "kind": N, "name": N, "category": N, "description": N, "accessibility_notes": N,
-         "capacity": N, "seats": N, "visibility": N, "photo_url": N, "is_active": N, "created_at": N},
+         "capacity": N, "seats": N, "visibility": N, "photo_url": N, "is_active": N, "created_at": N,
+         # An online room's join link: a secret of the site, not a person's data.
+         "join_url": N},
     ),
     TablePolicy(
         "policy",
         {"id": N, "resource_id": N, "needs_approval": N, "lead_time_minutes": N, "min_duration_minutes": N,
          "max_duration_minutes": N, "max_horizon_days": N, "buffer_before_minutes": N, "buffer_after_minutes": N,
-         "opening_hours_mode": N, "audience": N, "allowed_organisation_ids": N},
+         "opening_hours_mode": N, "audience": N, "allowed_organisation_ids": N,
+         "checkin_required": N, "checkin_opens_minutes": N, "checkin_release_minutes": N},
     ),
     TablePolicy(
         "blackout",

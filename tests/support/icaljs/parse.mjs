@@ -68,6 +68,8 @@ function eventInfo(component) {
     description: event.description ?? null,
     location: event.location ?? null,
     url: textValue(component, "url"),
+    conference: textValue(component, "conference"),
+    conference_parameters: component.hasProperty("conference") ? addressInfo(component.getFirstProperty("conference")).parameters : null,
     categories: component.getAllProperties("categories").flatMap((property) => property.getValues()),
     dtstamp: instant(component.getFirstPropertyValue("dtstamp")),
     last_modified: instant(component.getFirstPropertyValue("last-modified")),
