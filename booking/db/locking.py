@@ -101,4 +101,4 @@ async def lock_quotas(session: AsyncSession, keys: Iterable[tuple[int, int]]) ->
         parameters[f"quota_{i}"] = quota_id
         # int4 keys: person subjects are told apart from organisations by the quota id already.
         parameters[f"subject_{i}"] = subject_id
-    await session.execute(text(f"SELECT {calls}"), parameters)
+    await session.exec(text(f"SELECT {calls}").bindparams(**parameters))  # type: ignore[call-overload]
