@@ -125,7 +125,9 @@ def decide(rule: ApprovalRule, facts: ApprovalFacts) -> Decision:
             text = f"fewer than {rule.max_no_shows} no-shows in the last {rule.no_show_days} days"
         else:
             text = f"{count} no-shows in the last {rule.no_show_days} days"
-        reasons.append(Reason("no_shows", text, few, {"count": count, "limit": rule.max_no_shows, "days": rule.no_show_days}))
+        reasons.append(Reason("no_shows", text, few, {
+            "count": count, "limit": rule.max_no_shows, "days": rule.no_show_days, "organisation": facts.organisation_id is not None,
+        }))
     reasons.extend(quota_reasons)
     confirm = all(reason.holds for reason in reasons)
     if confirm:
