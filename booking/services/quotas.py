@@ -19,7 +19,7 @@ from booking.domain.intervals import Interval
 from booking.domain.quotas import ENFORCEMENTS, MAX_LIMIT, METRICS, SUBJECTS, Quota, QuotaState, counting_window, current_state
 from booking.models import Organisation, Resource, Site
 from booking.models import Quota as QuotaRow
-from booking.services.administration import InvalidFields
+from booking.services.admin_common import InvalidFields
 from booking.services.context import AppContext
 from booking.services.quota_usage import load_counted, quota_of
 
