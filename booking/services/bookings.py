@@ -589,6 +589,13 @@ async def undo_cancel(app: AppContext, actor: Principal, booking_id: int) -> Boo
                 f"{resource.name} was booked by someone else meanwhile",
                 conflicts=[TakenInterval(h.interval.starts_at, h.interval.ends_at, h.quantity) for h in blocking],
             )
+        # Quotas count again for a booking that comes back (someone may have used them meanwhile).
+        placement.organisation_id, placement.booker_id = booking.organisation_id, booking.booker_id
+        if placement.quotas and not placement.is_staff:
+            data = await load_placement_data(session, placement, interval, now=now, exclude_booking_ids=[booking.id])  # type: ignore[list-item]
+            for state in quota_states(placement, data, interval, now=now):
+                if state.quota.enforcement == "refuse" and not state.fits:
+                    raise QuotaExceeded(describe_exceeded(state), state)
         booking.status = status.value
         booking.sequence += 1
         booking.updated_at = now

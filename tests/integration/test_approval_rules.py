@@ -159,3 +159,16 @@ async def test_existing_switch_migrates_to_a_rule(app, world):
     preview_reason = (await bookings.preview_booking(app, world["member_a"], BookingRequest(
         world.room_approval.id, berlin(14, 18), berlin(14, 20), organisation_id=world.org_a.id))).decision.reasons[0]
     assert made.status == "requested" and preview_reason.code == "always_ask"
+
+
+async def test_undoing_a_cancel_counts_the_quota_again(app, ruled_world):
+    world = ruled_world
+    async with app.database.transaction() as session:
+        session.add(Quota(site_id=world.site_a.id, resource_id=world.room.id, metric="hours_per_week", subject="person",
+                          amount=3, enforcement="refuse"))
+    member = world["member_a"]
+    first = await bookings.create_booking(app, member, BookingRequest(world.room.id, berlin(13, 9), berlin(13, 12)))
+    await bookings.cancel_booking(app, member, first.id)
+    await bookings.create_booking(app, member, BookingRequest(world.room.id, berlin(14, 9), berlin(14, 12)))
+    with pytest.raises(QuotaExceeded):
+        await bookings.undo_cancel(app, member, first.id)
