@@ -85,7 +85,16 @@ class ResourceIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
-    needs_approval: bool = False
+    # Kept for older clients: true = "ask" (a lender decides every request), false = "confirm".
+    # Ignored when approval_mode is given.
+    needs_approval: bool | None = None
+    approval_mode: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    trusted_organisation_ids: Annotated[list[Id], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    approve_within_opening_hours: bool = False
+    approve_max_hours: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_MINUTES // 60)] | None = None
+    approve_max_days_ahead: Annotated[int, msgspec.Meta(ge=0, le=resource_admin.MAX_HORIZON_DAYS)] | None = None
+    approve_max_no_shows: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    approve_no_show_days: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_HORIZON_DAYS)] = 365
     lead_time_minutes: Minutes = 0
     min_duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_MINUTES)] = 15
     max_duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_MINUTES)] | None = None
@@ -102,7 +111,14 @@ class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class PolicyOut(msgspec.Struct):
     resource_id: int
-    needs_approval: bool
+    needs_approval: bool  # approval_mode == "ask"
+    approval_mode: str
+    trusted_organisation_ids: list[int]
+    approve_within_opening_hours: bool
+    approve_max_hours: int | None
+    approve_max_days_ahead: int | None
+    approve_max_no_shows: int | None
+    approve_no_show_days: int
     lead_time_minutes: int
     min_duration_minutes: int
     max_duration_minutes: int | None
@@ -119,7 +135,11 @@ class PolicyOut(msgspec.Struct):
     @classmethod
     def of(cls, policy: Policy) -> PolicyOut:
         return cls(
-            resource_id=policy.resource_id, needs_approval=policy.needs_approval,
+            resource_id=policy.resource_id, needs_approval=policy.approval_mode == "ask",
+            approval_mode=policy.approval_mode, trusted_organisation_ids=list(policy.trusted_organisation_ids or []),
+            approve_within_opening_hours=policy.approve_within_opening_hours, approve_max_hours=policy.approve_max_hours,
+            approve_max_days_ahead=policy.approve_max_days_ahead, approve_max_no_shows=policy.approve_max_no_shows,
+            approve_no_show_days=policy.approve_no_show_days,
             lead_time_minutes=policy.lead_time_minutes, min_duration_minutes=policy.min_duration_minutes,
             max_duration_minutes=policy.max_duration_minutes, max_horizon_days=policy.max_horizon_days,
             buffer_before_minutes=policy.buffer_before_minutes, buffer_after_minutes=policy.buffer_after_minutes,
@@ -204,6 +224,10 @@ class AdminController(Controller):
     async def update_policy(self, request: Request, app_context: Ctx, resource_id: RowId, data: JSONBody[PolicyIn]) -> PolicyOut:
         values = msgspec.structs.asdict(data)
         values["allowed_organisation_ids"] = tuple(values["allowed_organisation_ids"])
+        values["trusted_organisation_ids"] = tuple(values["trusted_organisation_ids"])
+        needs_approval = values.pop("needs_approval")
+        if values["approval_mode"] is None:
+            values["approval_mode"] = "ask" if needs_approval else "confirm"
         policy = await resource_admin.update_policy(app_context, request.user, resource_id, resource_admin.PolicyInput(**values))
         return PolicyOut.of(policy)
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from booking.api.schemas import BookingChange, BookingCreate, BookingEventOut, BookingOut, ReasonData
+from booking.api.schemas import BookingChange, BookingCreate, BookingEventOut, BookingOut, BookingPreviewOut, ReasonData
 from booking.auth.guards import requires_login
 from booking.services import bookings
 from booking.services.context import AppContext
@@ -35,6 +35,22 @@ class BookingController(Controller):
         )
         # What was just written is answered as is, without reading it back.
         return BookingOut.of(booking, resource)
+
+    @post("/preview", status_code=200)
+    async def preview(self, request: Request, app_context: Ctx, data: JSONBody[BookingCreate]) -> BookingPreviewOut:
+        """What creating this booking would do now, without booking: confirmed at once or
+        requested (a lender decides), why, and the quotas it counts against. Refused like a
+        create would be (409 taken or beyond a quota, 422 a rule, 400 bad input)."""
+        preview = await bookings.preview_booking(
+            app_context,
+            request.user,
+            bookings.BookingRequest(
+                resource_id=data.resource_id, starts_at=data.starts_at, ends_at=data.ends_at,
+                quantity=data.quantity, organisation_id=data.organisation_id, title=data.title,
+                purpose=data.purpose, is_public=data.is_public,
+            ),
+        )
+        return BookingPreviewOut.of(preview)
 
     @get("/")
     async def list_bookings(

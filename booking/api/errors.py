@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.domain.alternatives import Alternative
 from booking.domain.errors import Conflict, DomainError
+from booking.domain.quotas import QuotaExceeded, QuotaState, unit_of
 from booking.log_redaction import redact
 
 logger = logging.getLogger("booking")
@@ -96,6 +97,19 @@ def _alternative(alternative: Alternative) -> dict[str, Any]:
     }
 
 
+def quota_state_body(state: QuotaState) -> dict[str, Any]:
+    """A quota's state for API answers, in its own unit (hours, days, bookings)."""
+    unit = unit_of(state.quota.metric)
+    scale = 60 if unit == "hours" else 1
+    return {
+        "metric": state.quota.metric, "subject": state.quota.subject, "enforcement": state.quota.enforcement,
+        "unit": unit, "limit": state.quota.limit, "used": state.used / scale, "remaining": state.remaining / scale,
+        "requested": state.requested / scale,
+        "period_starts_at": state.period.starts_at.isoformat() if state.period else None,
+        "period_ends_at": state.period.ends_at.isoformat() if state.period else None,
+    }
+
+
 def domain_error_handler(request: Request, error: DomainError) -> Response[Any]:
     extra: dict[str, Any] = {"code": error.code}
     if error.field:
@@ -106,6 +120,8 @@ def domain_error_handler(request: Request, error: DomainError) -> Response[Any]:
             for c in error.conflicts
         ]
         extra["alternatives"] = [_alternative(a) for a in error.alternatives]
+    if isinstance(error, QuotaExceeded):
+        extra["quota"] = quota_state_body(error.state)
     titles = {400: "Invalid input", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Not allowed by the rules"}
     return _problem(request, error.status_code, titles.get(error.status_code, "Error"), error.message, **extra)
 

@@ -32,6 +32,44 @@ class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
     is_public: bool = False
 
 
+class DecisionReasonOut(msgspec.Struct):
+    code: str
+    text: str
+    holds: bool
+
+
+class QuotaStateOut(msgspec.Struct):
+    metric: str
+    subject: str
+    enforcement: str
+    unit: str
+    limit: int
+    used: float
+    remaining: float
+    requested: float
+    period_starts_at: str | None
+    period_ends_at: str | None
+
+
+class BookingPreviewOut(msgspec.Struct):
+    """The answer of POST /api/v1/bookings/preview."""
+
+    outcome: str  # confirmed | requested
+    confirm_at_once: bool
+    reasons: list[DecisionReasonOut]
+    quotas: list[QuotaStateOut]
+
+    @classmethod
+    def of(cls, preview: Any) -> BookingPreviewOut:
+        from booking.api.errors import quota_state_body
+
+        return cls(
+            outcome=preview.decision.outcome, confirm_at_once=preview.decision.confirm_at_once,
+            reasons=[DecisionReasonOut(reason.code, reason.text, reason.holds) for reason in preview.decision.reasons],
+            quotas=[QuotaStateOut(**quota_state_body(state)) for state in preview.quotas],
+        )
+
+
 class BookingChange(msgspec.Struct, forbid_unknown_fields=True):
     starts_at: Instant | None = None
     ends_at: Instant | None = None

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import false
+from sqlalchemy import and_, false, or_, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.models import Booking, Organisation, Policy, Resource, Site
+from booking.models import Booking, Organisation, Policy, Quota, Resource, Site
 
 
 class LockOutsideTransaction(RuntimeError):
@@ -42,26 +42,66 @@ async def lock_resource(session: AsyncSession, resource_id: int) -> Resource | N
 
 async def lock_resource_with(
     session: AsyncSession, resource_id: int, *, organisation_id: int | None = None
-) -> tuple[Resource, Site, Policy | None, Organisation | None] | None:
+) -> tuple[Resource, Site, Policy | None, Organisation | None, list[Quota]] | None:
     """Lock one resource like ``lock_resource`` and load, in the same round trip, its site,
-    its policy and (when given) the organisation booked for; None when there is no resource.
+    its policy, (when given) the organisation booked for and the quotas that count its
+    bookings (its own and its category's at the site); None when there is no resource.
 
     Only the resource row is locked (``FOR UPDATE OF resource`` on PostgreSQL).
     """
     if not session.in_transaction():
         raise LockOutsideTransaction("lock_resource_with needs an open write transaction")
     organisation_match = Organisation.id == organisation_id if organisation_id is not None else false()
+    quota_match = or_(
+        Quota.resource_id == Resource.id,
+        and_(
+            Quota.resource_id.is_(None),  # type: ignore[union-attr]
+            Quota.site_id == Resource.site_id,
+            Quota.category == Resource.category,
+            Resource.category != "",
+        ),
+    )
     statement = (
-        select(Resource, Site, Policy, Organisation)
+        select(Resource, Site, Policy, Organisation, Quota)
         .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
         .outerjoin(Policy, Policy.resource_id == Resource.id)  # type: ignore[arg-type]
         .outerjoin(Organisation, organisation_match)  # type: ignore[arg-type]
+        .outerjoin(Quota, quota_match)  # type: ignore[arg-type]
         .where(Resource.id == resource_id)
+        .order_by(Quota.id)  # type: ignore[arg-type]
     )
     if session.bind.dialect.name == "postgresql":
         statement = statement.with_for_update(of=Resource)  # type: ignore[arg-type]
-    row = (await session.exec(statement)).first()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+    rows = (await session.exec(statement)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    quotas = [row[4] for row in rows if row[4] is not None]
+    return first[0], first[1], first[2], first[3], quotas
+
+
+async def lock_quotas(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> None:
+    """Serialise every booking that counts against the same quota for the same subject
+    (``(quota id, organisation or person id)``) until the transaction ends.
+
+    Needed beside the resource lock because a category's quota spans several resources: two
+    bookings of two rooms of one category lock different resource rows. PostgreSQL: a
+    transaction-level advisory lock per key, taken in order (and always after the resource
+    locks of the transaction, so no two transactions wait for each other in a circle).
+    SQLite: ``BEGIN IMMEDIATE`` already serialises every writer; nothing to add.
+    """
+    if not session.in_transaction():
+        raise LockOutsideTransaction("lock_quotas needs an open write transaction")
+    ordered = sorted(set(keys))
+    if not ordered or session.bind.dialect.name != "postgresql":
+        return
+    calls = ", ".join(f"pg_advisory_xact_lock(:quota_{i}, :subject_{i})" for i in range(len(ordered)))
+    parameters: dict[str, int] = {}
+    for i, (quota_id, subject_id) in enumerate(ordered):
+        parameters[f"quota_{i}"] = quota_id
+        # int4 keys: person subjects are told apart from organisations by the quota id already.
+        parameters[f"subject_{i}"] = subject_id
+    await session.exec(text(f"SELECT {calls}").bindparams(**parameters))  # type: ignore[call-overload]
 
 
 async def lock_booking(session: AsyncSession, booking_id: int) -> Booking | None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from booking.domain.approval import ApprovalRule
 from booking.domain.errors import InvalidInput, PolicyViolation
 from booking.domain.intervals import Interval
 from booking.domain.opening_hours import OpeningHours, endpoints_in_opening_hours, within_opening_hours
@@ -15,7 +16,7 @@ from booking.domain.opening_hours import OpeningHours, endpoints_in_opening_hour
 class Rules:
     """The booking rules of one resource, as plain values."""
 
-    needs_approval: bool = False
+    approval: ApprovalRule = field(default_factory=ApprovalRule)
     lead_time: timedelta = timedelta(0)
     min_duration: timedelta = timedelta(minutes=15)
     max_duration: timedelta | None = None
@@ -25,6 +26,11 @@ class Rules:
     opening_hours_mode: str = "contain"  # contain | endpoints | ignore
     audience: str = "public"  # public | organisations
     allowed_organisation_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def always_asks(self) -> bool:
+        """A lender decides every request (the old "needs approval" switch)."""
+        return self.approval.mode == "ask"
 
 
 #: How far in the past a start may lie and still be judged by the rules (a form sent a minute

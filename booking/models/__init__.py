@@ -6,7 +6,7 @@ from booking.models.directory import FieldOfActivity, JoinRequest, OrganisationF
 from booking.models.invitations import Invitation
 from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, OutboxMessage
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
-from booking.models.places import Blackout, Policy, Resource, Site
+from booking.models.places import Blackout, Policy, Quota, Resource, Site
 from booking.models.reporting import ReportIntroduction, UnmetDemand
 from booking.models.waiting_list import WaitingListEntry
 
@@ -28,6 +28,7 @@ __all__ = [
     "OrganisationField",
     "OutboxMessage",
     "Policy",
+    "Quota",
     "ReportIntroduction",
     "Resource",
     "Series",

@@ -60,7 +60,17 @@ class Policy(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: int = Field(foreign_key="resource.id", unique=True, ondelete="CASCADE")
-    needs_approval: bool = Field(default=False)
+    # Approval rule (domain/approval.py): confirm | ask | rules. "rules": confirmed at once
+    # when every condition set below holds, otherwise a lender decides.
+    approval_mode: str = Field(default="confirm", max_length=16)
+    trusted_organisation_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    approve_within_opening_hours: bool = Field(default=False)
+    approve_max_hours: int | None = Field(default=None)
+    approve_max_days_ahead: int | None = Field(default=None)
+    approve_max_no_shows: int | None = Field(default=None)
+    approve_no_show_days: int = Field(default=365)
     lead_time_minutes: int = Field(default=0)
     min_duration_minutes: int = Field(default=15)
     max_duration_minutes: int | None = Field(default=None)
@@ -92,4 +102,20 @@ class Blackout(SQLModel, table=True):
     ends_at: datetime = instant_field()
     reason: str = Field(default="", max_length=500)
     kind: str = Field(default="closed", max_length=16)  # closed | repair
+    created_at: datetime = instant_field(default_now=True)
+
+
+class Quota(SQLModel, table=True):
+    """How much one organisation (or one person) may book of a resource or of a category of
+    a site: hours per week or month, upcoming bookings, loan days per year (domain/quotas.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True, ondelete="CASCADE")
+    # Scope: one resource, or (resource_id None) every resource of ``category`` at the site.
+    resource_id: int | None = Field(default=None, foreign_key="resource.id", index=True, ondelete="CASCADE")
+    category: str = Field(default="", max_length=100)
+    metric: str = Field(max_length=24)  # hours_per_week | hours_per_month | upcoming_bookings | loan_days_per_year
+    subject: str = Field(max_length=16)  # organisation | person
+    amount: int
+    enforcement: str = Field(default="refuse", max_length=16)  # refuse | ask
     created_at: datetime = instant_field(default_now=True)

@@ -24,7 +24,8 @@ from booking.auth.permissions import (
 )
 from booking.auth.principal import Principal
 from booking.db.errors import is_overlap_violation
-from booking.db.locking import lock_resource, lock_resource_with, lock_resources
+from booking.db.locking import lock_quotas, lock_resource, lock_resource_with, lock_resources
+from booking.domain.approval import ApprovalFacts, Decision, decide
 from booking.domain.availability import Holding, conflicting
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
@@ -34,18 +35,19 @@ from booking.domain.lifecycle import (
     Action,
     Status,
     holds_capacity,
-    initial_status,
     next_status,
     undo_cancel_status,
 )
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
+from booking.domain.quotas import CountedBooking, Quota, QuotaExceeded, QuotaState, counting_window, describe_exceeded, state_for
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site
 from booking.services import notifications, reporting
 from booking.services.alternatives import suggest_alternatives
 from booking.services.audit import record_event
 from booking.services.context import AppContext
 from booking.services.loading import buffers_of, load_blackouts_and_holdings, load_holdings, rules_from_policy
+from booking.services.quota_usage import count_no_shows, load_counted, lock_keys, quota_of
 
 MAX_TITLE = 200
 MAX_PURPOSE = 2000
@@ -85,6 +87,11 @@ class PlacementContext:
     # not asked). Held here so the session's identity map keeps it for the notification.
     organisation: Organisation | None = None
     organisation_checked: bool = False
+    # The quotas that count bookings of this resource, and whose they are counted as: the
+    # organisation booked for (set by ``check_booker``) and the booker.
+    quotas: list[Quota] = field(default_factory=list)
+    organisation_id: int | None = None
+    booker_id: int | None = None
 
 
 @dataclass
@@ -93,6 +100,18 @@ class PlacementData:
 
     blackouts: list[BlackoutRule]
     holdings: list[Holding]
+    # What the quotas count (bookings of their scope and subject) and the organisation's
+    # no-shows, when an approval rule asks for them (None: not asked).
+    counted: list[CountedBooking] = field(default_factory=list)
+    no_shows: int | None = None
+
+    def take(self, placement: PlacementContext, interval: Interval, quantity: int, status: str) -> None:
+        """Count a date booked (or previewed) in this transaction against later ones."""
+        self.holdings.append(Holding(interval, quantity, status))
+        self.counted.append(CountedBooking(
+            interval, placement.resource.id, placement.resource.category,  # type: ignore[arg-type]
+            placement.organisation_id, placement.booker_id or 0, status,
+        ))
 
 
 def _clean_text(value: str, limit: int, field_name: str) -> str:
@@ -113,13 +132,14 @@ async def lock_for_booking(
     found = await lock_resource_with(session, resource_id, organisation_id=organisation_id)
     if found is None or not found[0].is_active:
         raise NotFound(f"resource {resource_id} does not exist", field="resource_id")
-    resource, site, policy, organisation = found
+    resource, site, policy, organisation, quotas = found
     if not can_see_resource(actor, resource.visibility, resource.site_id):
         raise NotFound(f"resource {resource_id} does not exist", field="resource_id")
     rules = rules_from_policy(policy, resource)
     return PlacementContext(
         resource, site, rules, actor.is_lender_at(site.id),  # type: ignore[arg-type]
         organisation=organisation, organisation_checked=organisation_id is not None,
+        quotas=[quota_of(quota) for quota in quotas], organisation_id=organisation_id, booker_id=actor.user_id,
     )
 
 
@@ -138,13 +158,61 @@ async def load_placement_data(
         session, placement.resource, window, window.padded(margin, margin),
         exclude_booking_ids=exclude_booking_ids, now=now,
     )
-    return PlacementData(blackouts, holdings)
+    data = PlacementData(blackouts, holdings)
+    if placement.is_staff:
+        return data  # the site's staff book past quotas and approval rules
+    booker_id = placement.booker_id or 0
+    keys = lock_keys(placement.quotas, placement.organisation_id, booker_id)
+    if keys:
+        # Under the quota locks: a category's quota spans resources the resource lock does not.
+        await lock_quotas(session, keys)
+        counting = counting_window(placement.quotas, [window], placement.site.timezone, now)
+        assert counting is not None
+        data.counted = await load_counted(
+            session, placement.quotas, counting, organisation_id=placement.organisation_id, booker_id=booker_id,
+            exclude_booking_ids=exclude_booking_ids,
+        )
+    approval = rules.approval
+    if approval.needs_no_shows and placement.organisation_id is not None:
+        data.no_shows = await count_no_shows(session, placement.organisation_id, days=approval.no_show_days, now=now)
+    return data
+
+
+def quota_states(placement: PlacementContext, data: PlacementData, interval: Interval, *, now: datetime) -> list[QuotaState]:
+    """Every quota that concerns this booker, in the period of ``interval`` it is tightest in."""
+    if placement.is_staff:
+        return []
+    states = []
+    for quota in placement.quotas:
+        state = state_for(
+            quota, data.counted, interval, organisation_id=placement.organisation_id,
+            booker_id=placement.booker_id or 0, timezone=placement.site.timezone, now=now,
+        )
+        if state is not None:
+            states.append(state)
+    return states
+
+
+def decide_placement(placement: PlacementContext, data: PlacementData, interval: Interval, *, now: datetime) -> Decision:
+    """Refuse a request beyond a refusing quota (``QuotaExceeded``), then decide: confirmed at
+    once or requested (``domain.approval.decide``). The same call for preview and booking."""
+    states = quota_states(placement, data, interval, now=now)
+    for state in states:
+        if state.quota.enforcement == "refuse" and not state.fits:
+            raise QuotaExceeded(describe_exceeded(state), state)
+    site = placement.site
+    return decide(placement.rules.approval, ApprovalFacts(
+        interval=interval, now=now, organisation_id=placement.organisation_id, is_staff=placement.is_staff,
+        opening_hours=site.opening_hours, timezone=site.timezone, opening_hours_mode=placement.rules.opening_hours_mode,
+        quotas=states, no_shows=data.no_shows,
+    ))
 
 
 def check_loaded_placement(
     placement: PlacementContext, data: PlacementData, interval: Interval, quantity: int, *, now: datetime
-) -> None:
-    """Policy and capacity checks of one interval against loaded ``data``; raises on failure."""
+) -> Decision:
+    """Policy, capacity and quota checks of one interval against loaded ``data``; raises on
+    failure, else answers whether the booking is confirmed at once or requested."""
     resource, site, rules = placement.resource, placement.site, placement.rules
     check_quantity(quantity, resource.capacity)
     check_request(
@@ -157,6 +225,7 @@ def check_loaded_placement(
             f"{resource.name} is not available at that time",
             conflicts=[TakenInterval(h.interval.starts_at, h.interval.ends_at, h.quantity) for h in blocking],
         )
+    return decide_placement(placement, data, interval, now=now)
 
 
 async def check_placement(
@@ -167,14 +236,16 @@ async def check_placement(
     *,
     now: datetime,
     exclude_booking_ids: Sequence[int] = (),
-) -> None:
-    """Policy and capacity checks for one interval of a locked resource; raises on failure."""
+) -> Decision:
+    """Policy, capacity and quota checks for one interval of a locked resource; raises on
+    failure, else the approval decision."""
     check_quantity(quantity, placement.resource.capacity)
     data = await load_placement_data(session, placement, interval, now=now, exclude_booking_ids=exclude_booking_ids)
-    check_loaded_placement(placement, data, interval, quantity, now=now)
+    return check_loaded_placement(placement, data, interval, quantity, now=now)
 
 
 async def check_booker(session: AsyncSession, actor: Principal, placement: PlacementContext, organisation_id: int | None) -> None:
+    placement.organisation_id = organisation_id
     if placement.organisation_checked:
         exists = placement.organisation is not None and placement.organisation.id == organisation_id
     else:
@@ -195,9 +266,10 @@ async def check_booker(session: AsyncSession, actor: Principal, placement: Place
 
 
 def new_booking(
-    placement: PlacementContext, actor: Principal, request: BookingRequest, interval: Interval, **extra: object
+    placement: PlacementContext, actor: Principal, request: BookingRequest, interval: Interval, *,
+    decision: Decision, **extra: object,
 ) -> Booking:
-    status = initial_status(needs_approval=placement.rules.needs_approval, is_staff=placement.is_staff)
+    status = Status.CONFIRMED if decision.confirm_at_once else Status.REQUESTED
     return Booking(
         resource_id=placement.resource.id,  # type: ignore[arg-type]
         quantity=request.quantity,
@@ -236,8 +308,8 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
         async with app.database.transaction() as session:
             placement = await lock_for_booking(session, actor, request.resource_id, organisation_id=request.organisation_id)
             await check_booker(session, actor, placement, request.organisation_id)
-            await check_placement(session, placement, interval, request.quantity, now=now)
-            booking = new_booking(placement, actor, request, interval)
+            decision = await check_placement(session, placement, interval, request.quantity, now=now)
+            booking = new_booking(placement, actor, request, interval, decision=decision)
             session.add(booking)
             await session.flush()
             record_event(session, booking, actor_id=actor.user_id, action="created", from_status=None, to_status=booking.status)
@@ -257,6 +329,37 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
             app, actor, conflict, request.resource_id, interval, request.quantity, request.organisation_id, now
         ) from None
     return booking, resource
+
+
+@dataclass(frozen=True)
+class BookingPreview:
+    """What ``create_booking`` would do with a request now: confirm it at once or ask a
+    lender, why, and the state of the quotas that concern it. Nothing is written."""
+
+    decision: Decision
+    quotas: list[QuotaState]
+
+
+async def preview_booking(app: AppContext, actor: Principal, request: BookingRequest) -> BookingPreview:
+    """The outcome of ``create_booking`` for ``request`` without booking: the same locks, the
+    same checks and the same decision function, in a transaction that writes nothing.
+
+    Raises what ``create_booking`` would raise (Conflict without alternatives, QuotaExceeded,
+    PolicyViolation, InvalidInput). The answer can change before the booking is sent (someone
+    else books), never because preview and booking judge differently.
+    """
+    interval = Interval(request.starts_at, request.ends_at).in_utc()
+    now = app.now()
+    async with app.database.transaction() as session:
+        placement = await lock_for_booking(session, actor, request.resource_id, organisation_id=request.organisation_id)
+        await check_booker(session, actor, placement, request.organisation_id)
+        check_quantity(request.quantity, placement.resource.capacity)
+        _clean_text(request.title, MAX_TITLE, "title")
+        _clean_text(request.purpose, MAX_PURPOSE, "purpose")
+        data = await load_placement_data(session, placement, interval, now=now)
+        decision = check_loaded_placement(placement, data, interval, request.quantity, now=now)
+        states = quota_states(placement, data, interval, now=now)
+    return BookingPreview(decision, states)
 
 
 async def _with_alternatives(
@@ -325,13 +428,15 @@ async def change_booking(
                 raise PermissionDenied("you may not change this booking")
             if booking.status not in CHANGEABLE:
                 raise InvalidInput(f"a booking that is {booking.status} cannot be changed")
-            await check_placement(
+            # Quotas and approval rules count for the booking's own booker and organisation.
+            placement.organisation_id, placement.booker_id = booking.organisation_id, booking.booker_id
+            decision = await check_placement(
                 session, placement, interval, new_quantity, now=now, exclude_booking_ids=[booking.id]  # type: ignore[list-item]
             )
             before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat(), "quantity": booking.quantity}
             old_status = booking.status
             booking.starts_at, booking.ends_at, booking.quantity = interval.starts_at, interval.ends_at, new_quantity
-            if placement.rules.needs_approval and not placement.is_staff:
+            if not decision.confirm_at_once:
                 booking.status = Status.REQUESTED.value
             booking.sequence += 1
             booking.updated_at = now
@@ -518,6 +623,13 @@ async def undo_cancel(app: AppContext, actor: Principal, booking_id: int) -> Boo
                 f"{resource.name} was booked by someone else meanwhile",
                 conflicts=[TakenInterval(h.interval.starts_at, h.interval.ends_at, h.quantity) for h in blocking],
             )
+        # Quotas count again for a booking that comes back (someone may have used them meanwhile).
+        placement.organisation_id, placement.booker_id = booking.organisation_id, booking.booker_id
+        if placement.quotas and not placement.is_staff:
+            data = await load_placement_data(session, placement, interval, now=now, exclude_booking_ids=[booking.id])  # type: ignore[list-item]
+            for state in quota_states(placement, data, interval, now=now):
+                if state.quota.enforcement == "refuse" and not state.fits:
+                    raise QuotaExceeded(describe_exceeded(state), state)
         booking.status = status.value
         booking.sequence += 1
         booking.updated_at = now

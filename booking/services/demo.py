@@ -172,7 +172,7 @@ async def load_demo_data(app: AppContext, *, seed: int = 7) -> list[tuple[str, s
             session.add(
                 Policy(
                     resource_id=resource.id,  # type: ignore[arg-type]
-                    needs_approval=approval,
+                    approval_mode="ask" if approval else "confirm",
                     lead_time_minutes=60 if kind != "item" else 24 * 60,
                     min_duration_minutes=30 if kind == "room" else 60,
                     max_duration_minutes=None if kind != "room" else 12 * 60,

@@ -69,7 +69,7 @@ async def search_page(
     if rows:
         async with app.database.reader() as session:
             statement = select(Policy.resource_id).where(
-                col(Policy.resource_id).in_([resource.id for resource, _ in rows]), Policy.needs_approval == True  # noqa: E712
+                col(Policy.resource_id).in_([resource.id for resource, _ in rows]), Policy.approval_mode == "ask"
             )
             approval = set((await session.exec(statement)).all())
     categories = sorted({resource.category for resource, _ in everything if resource.category}, key=str.casefold)

@@ -167,7 +167,7 @@ async def book_kit(app: AppContext, actor: Principal, request: KitRequest) -> li
                 placement = await lock_for_booking(session, actor, part.resource_id)
                 try:
                     await check_booker(session, actor, placement, request.organisation_id)
-                    await check_placement(session, placement, interval, part.quantity, now=now)
+                    decision = await check_placement(session, placement, interval, part.quantity, now=now)
                 except Conflict as conflict:
                     taken.append((part, conflict))
                     continue
@@ -178,7 +178,7 @@ async def book_kit(app: AppContext, actor: Principal, request: KitRequest) -> li
                     quantity=part.quantity, organisation_id=request.organisation_id, title=request.title,
                     purpose=request.purpose, is_public=request.is_public,
                 )
-                made.append(new_booking(placement, actor, single, interval, group_key=group_key))
+                made.append(new_booking(placement, actor, single, interval, decision=decision, group_key=group_key))
             if taken:
                 raise Conflict(
                     "; ".join(conflict.message for _, conflict in taken),

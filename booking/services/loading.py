@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.db.constraints import overlaps_window
+from booking.domain.approval import ApprovalRule
 from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding
 from booking.domain.intervals import Interval
 from booking.domain.policies import Blackout as BlackoutRule
@@ -22,7 +23,7 @@ def rules_from_policy(policy: Policy | None, resource: Resource) -> Rules:
     if policy is None:
         return Rules(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
     return Rules(
-        needs_approval=policy.needs_approval,
+        approval=approval_rule_of(policy),
         lead_time=timedelta(minutes=policy.lead_time_minutes),
         min_duration=timedelta(minutes=policy.min_duration_minutes),
         max_duration=timedelta(minutes=policy.max_duration_minutes) if policy.max_duration_minutes else None,
@@ -32,6 +33,18 @@ def rules_from_policy(policy: Policy | None, resource: Resource) -> Rules:
         opening_hours_mode=policy.opening_hours_mode,
         audience=policy.audience,
         allowed_organisation_ids=frozenset(policy.allowed_organisation_ids or ()),
+    )
+
+
+def approval_rule_of(policy: Policy) -> ApprovalRule:
+    return ApprovalRule(
+        mode=policy.approval_mode,
+        trusted_organisation_ids=frozenset(policy.trusted_organisation_ids or ()),
+        within_opening_hours=policy.approve_within_opening_hours,
+        max_hours=policy.approve_max_hours,
+        max_days_ahead=policy.approve_max_days_ahead,
+        max_no_shows=policy.approve_max_no_shows,
+        no_show_days=policy.approve_no_show_days,
     )
 
 

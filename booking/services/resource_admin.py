@@ -43,6 +43,7 @@ RESOURCE_KINDS = ("room", "desk", "item", "online")
 VISIBILITIES = ("public", "members")
 OPENING_HOURS_MODES = ("contain", "endpoints", "ignore")
 AUDIENCES = ("public", "organisations")
+APPROVAL_MODES = ("confirm", "ask", "rules")
 MAX_CAPACITY = 10_000
 MAX_SEATS = 100_000
 MAX_MINUTES = 366 * 24 * 60
@@ -205,7 +206,14 @@ def default_opening_hours_mode(kind: str) -> str:
 
 @dataclass(frozen=True)
 class PolicyInput:
-    needs_approval: bool = False
+    # The approval rule (domain/approval.py): confirm | ask | rules, and the conditions of "rules".
+    approval_mode: str = "confirm"
+    trusted_organisation_ids: tuple[int, ...] = ()
+    approve_within_opening_hours: bool = False
+    approve_max_hours: int | None = None
+    approve_max_days_ahead: int | None = None
+    approve_max_no_shows: int | None = None
+    approve_no_show_days: int | None = 365
     lead_time_minutes: int | None = 0
     min_duration_minutes: int | None = 15
     max_duration_minutes: int | None = None
@@ -237,9 +245,22 @@ def check_policy(data: PolicyInput) -> PolicyInput:
         checks.add("allowed_organisation_ids", "Please choose at least one organisation.")
     opens = checks.run(_whole, data.checkin_opens_minutes, "checkin_opens_minutes", minimum=0, maximum=MAX_CHECKIN_MINUTES)
     release = checks.run(_whole, data.checkin_release_minutes, "checkin_release_minutes", minimum=1, maximum=MAX_CHECKIN_MINUTES)
+    approval_mode = checks.run(_choice, data.approval_mode, APPROVAL_MODES, "approval_mode")
+    max_hours = checks.run(_whole, data.approve_max_hours, "approve_max_hours", minimum=1, maximum=MAX_MINUTES // 60, optional=True)
+    max_days = checks.run(_whole, data.approve_max_days_ahead, "approve_max_days_ahead", minimum=0, maximum=MAX_HORIZON_DAYS, optional=True)
+    max_no_shows = checks.run(_whole, data.approve_max_no_shows, "approve_max_no_shows", minimum=1, maximum=1000, optional=True)
+    no_show_days = checks.run(_whole, data.approve_no_show_days, "approve_no_show_days", minimum=1, maximum=MAX_HORIZON_DAYS, optional=True)
+    trusted = tuple(dict.fromkeys(data.trusted_organisation_ids))
+    if approval_mode == "rules" and not (
+        trusted or data.approve_within_opening_hours or max_hours or max_days is not None or max_no_shows
+    ):
+        checks.add("approval_mode", "Please set at least one condition, or choose to confirm every booking at once.")
     checks.raise_if_any()
     return PolicyInput(
-        needs_approval=bool(data.needs_approval), lead_time_minutes=lead, min_duration_minutes=minimum,
+        approval_mode=approval_mode or "confirm", trusted_organisation_ids=trusted,
+        approve_within_opening_hours=bool(data.approve_within_opening_hours), approve_max_hours=max_hours,
+        approve_max_days_ahead=max_days, approve_max_no_shows=max_no_shows, approve_no_show_days=no_show_days or 365,
+        lead_time_minutes=lead, min_duration_minutes=minimum,
         max_duration_minutes=maximum, max_horizon_days=horizon, buffer_before_minutes=before,
         buffer_after_minutes=after, opening_hours_mode=mode or "contain", audience=audience or "public",
         allowed_organisation_ids=organisations if audience == "organisations" else (),
@@ -255,12 +276,12 @@ async def update_policy(app: AppContext, actor: Principal, resource_id: int, dat
         if resource is None:
             raise NotFound("This resource does not exist.")
         require_site_manager(actor, resource.site_id)
-        if data.allowed_organisation_ids:
-            known = set(
-                (await session.exec(select(Organisation.id).where(col(Organisation.id).in_(data.allowed_organisation_ids)))).all()
-            )
-            if known != set(data.allowed_organisation_ids):
-                raise InvalidFields({"allowed_organisation_ids": "Please choose organisations from the list."})
+        for name in ("allowed_organisation_ids", "trusted_organisation_ids"):
+            wanted = getattr(data, name)
+            if wanted:
+                known = set((await session.exec(select(Organisation.id).where(col(Organisation.id).in_(wanted)))).all())
+                if known != set(wanted):
+                    raise InvalidFields({name: "Please choose organisations from the list."})
         policy = (await session.exec(select(Policy).where(Policy.resource_id == resource_id))).first()
         if policy is None:
             policy = Policy(resource_id=resource_id)
@@ -268,7 +289,13 @@ async def update_policy(app: AppContext, actor: Principal, resource_id: int, dat
                 # Created on the admin pages with its rules pending: the first rules make it bookable.
                 resource.is_active = True
                 session.add(resource)
-        policy.needs_approval = data.needs_approval
+        policy.approval_mode = data.approval_mode
+        policy.trusted_organisation_ids = list(data.trusted_organisation_ids)
+        policy.approve_within_opening_hours = data.approve_within_opening_hours
+        policy.approve_max_hours = data.approve_max_hours
+        policy.approve_max_days_ahead = data.approve_max_days_ahead
+        policy.approve_max_no_shows = data.approve_max_no_shows
+        policy.approve_no_show_days = data.approve_no_show_days or 365
         policy.lead_time_minutes = data.lead_time_minutes or 0
         policy.min_duration_minutes = data.min_duration_minutes or 1
         policy.max_duration_minutes = data.max_duration_minutes

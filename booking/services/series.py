@@ -43,10 +43,11 @@ from booking.auth.permissions import BookingFacts, can_change_booking, can_decid
 from booking.auth.principal import Principal
 from booking.db.errors import is_overlap_violation
 from booking.domain.alternatives import Alternative
+from booking.domain.approval import Decision
 from booking.db.locking import lock_resource
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Action, Status, initial_status
+from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Action, Status
 from booking.domain.policies import check_day_in_range, check_quantity, check_start_in_window
 from booking.domain.recurrence import (
     MAX_OCCURRENCES,
@@ -286,15 +287,15 @@ async def create_series(
                     continue
                 interval = Interval(occurrence.starts_at, occurrence.ends_at)  # type: ignore[arg-type]
                 try:
-                    check_loaded_placement(placement, data, interval, request.quantity, now=now)
+                    decision = check_loaded_placement(placement, data, interval, request.quantity, now=now)
                 except DomainError as error:
                     refused.append(_refusal(occurrence.local_start, interval, error))
                     continue
                 booking = new_booking(
-                    placement, actor, template, interval, series_id=series.id, recurrence_id=interval.starts_at
+                    placement, actor, template, interval, decision=decision, series_id=series.id, recurrence_id=interval.starts_at
                 )
                 session.add(booking)
-                data.holdings.append(Holding(interval, booking.quantity, booking.status))
+                data.take(placement, interval, booking.quantity, booking.status)
                 booked.append(booking)
             # One batched INSERT for the dates, then one for their audit events.
             await session.flush()
@@ -340,6 +341,8 @@ class PreviewDate:
     ends_at: datetime | None
     free: bool
     reason: str = ""
+    # For a free date: confirmed at once or requested, and why (the booking's own decision).
+    decision: Decision | None = None
 
 
 async def preview_series(app: AppContext, actor: Principal, request: SeriesRequest) -> list[PreviewDate]:
@@ -375,12 +378,13 @@ async def preview_series(app: AppContext, actor: Principal, request: SeriesReque
                 continue
             interval = Interval(occurrence.starts_at, occurrence.ends_at)  # type: ignore[arg-type]
             try:
-                check_loaded_placement(placement, data, interval, request.quantity, now=now)
+                decision = check_loaded_placement(placement, data, interval, request.quantity, now=now)
             except DomainError as error:
                 dates.append(PreviewDate(occurrence.local_start, interval.starts_at, interval.ends_at, False, error.message))
                 continue
-            data.holdings.append(Holding(interval, request.quantity, Status.CONFIRMED.value))
-            dates.append(PreviewDate(occurrence.local_start, interval.starts_at, interval.ends_at, True))
+            status = Status.CONFIRMED if decision.confirm_at_once else Status.REQUESTED
+            data.take(placement, interval, request.quantity, status.value)
+            dates.append(PreviewDate(occurrence.local_start, interval.starts_at, interval.ends_at, True, decision=decision))
     return dates
 
 
@@ -544,12 +548,13 @@ async def take_alternative(
             except DomainError:
                 raise InvalidInput("this date does not exist in the site's time zone", field="refused_start") from None
             interval = Interval(starts_at.astimezone(UTC), ends_at.astimezone(UTC))
-            await check_placement(session, placement, interval, series.quantity, now=now)
+            placement.booker_id = series.booker_id
+            decision = await check_placement(session, placement, interval, series.quantity, now=now)
             template = BookingRequest(
                 resource_id=resource_id, starts_at=interval.starts_at, ends_at=interval.ends_at, quantity=series.quantity,
                 organisation_id=organisation_id, title=series.title, purpose=series.purpose, is_public=series.is_public,
             )
-            booking = new_booking(placement, actor, template, interval, series_id=series.id, recurrence_id=original)
+            booking = new_booking(placement, actor, template, interval, decision=decision, series_id=series.id, recurrence_id=original)
             # Every date of a series is its booker's, also when an admin of the organisation
             # or the site's staff took the alternative for them.
             booking.booker_id = series.booker_id
@@ -757,15 +762,16 @@ async def change_series(
                     continue
                 starts_at = local_to_utc(wall, site.timezone)
                 interval = Interval(starts_at, starts_at + length)
+                placement.organisation_id, placement.booker_id = booking.organisation_id, booking.booker_id
                 try:
-                    await check_placement(session, placement, interval, booking.quantity, now=now)
+                    decision = await check_placement(session, placement, interval, booking.quantity, now=now)
                 except DomainError as error:
                     refused.append(_refusal(wall, interval, error, booking.id))
                     continue
                 before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat(), "quantity": booking.quantity}
                 old_status = old_statuses[booking.id]
                 booking.starts_at, booking.ends_at = interval.starts_at, interval.ends_at
-                needs_request = initial_status(needs_approval=placement.rules.needs_approval, is_staff=placement.is_staff) == Status.REQUESTED
+                needs_request = not decision.confirm_at_once
                 booking.status = Status.REQUESTED.value if needs_request else old_status
                 booking.sequence += 1
                 booking.updated_at = now

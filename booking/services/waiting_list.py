@@ -311,7 +311,11 @@ async def _take(session: AsyncSession, app: AppContext, booking: Booking, entry:
     if not _hold_open(booking, now):
         raise TransitionNotAllowed("this offer has run out")
     rules = rules_from_policy(policy, resource)
-    status = status_after_hold(booking.status, needs_approval=rules.needs_approval and not person.is_lender_at(site.id))  # type: ignore[arg-type]
+    # Confirmed at once only where the resource confirms every free request; under conditional
+    # rules (trusted organisations, quotas, no-shows) a lender decides, since the offer was
+    # made without weighing those conditions.
+    needs_approval = rules.approval.mode != "confirm" and not person.is_lender_at(site.id)  # type: ignore[arg-type]
+    status = status_after_hold(booking.status, needs_approval=needs_approval)
     old = booking.status
     booking.status = status.value
     booking.hold_expires_at = None

@@ -30,6 +30,7 @@ WEB_MODULES = (
     "booking.web.labels",
     "booking.web.waiting_list",
     "booking.web.checkin",
+    "booking.web.admin_quotas",
 )
 
 

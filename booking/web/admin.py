@@ -67,8 +67,9 @@ Ctx = NamedDependency[AppContext]
 SITE_FIELDS = ("name", "address", "latitude", "longitude", "timezone", "contact_email", "description")
 OPENING_FIELDS = tuple(f"opening_{day}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
 RESOURCE_FIELDS = ("kind", "name", "category", "capacity", "seats", "visibility", "description", "accessibility_notes", "join_url")
+APPROVAL_FIELDS = ("approval_mode", "approve_max_hours", "approve_max_days_ahead", "approve_max_no_shows", "approve_no_show_days")
 POLICY_FIELDS = (
-    "lead_time_minutes", "min_duration_minutes", "max_duration_minutes", "max_horizon_days",
+    *APPROVAL_FIELDS, "lead_time_minutes", "min_duration_minutes", "max_duration_minutes", "max_horizon_days",
     "buffer_before_minutes", "buffer_after_minutes", "opening_hours_mode", "audience",
     "checkin_opens_minutes", "checkin_release_minutes",
 )
@@ -144,16 +145,26 @@ def _resource_input(form: Any, errors: FormErrors) -> ResourceInput:
     )
 
 
-def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
+def _organisation_ids(form: Any, name: str, errors: FormErrors) -> tuple[int, ...]:
     organisation_ids: list[int] = []
-    for value in all_values(form, "allowed_organisation_ids"):
+    for value in all_values(form, name):
         organisation_id = small_id(value)
         if organisation_id is not None:
             organisation_ids.append(organisation_id)
         else:
-            errors.setdefault("allowed_organisation_ids", "Please choose organisations from the list.")
+            errors.setdefault(name, "Please choose organisations from the list.")
+    return tuple(organisation_ids)
+
+
+def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
     return PolicyInput(
-        needs_approval=checkbox(form, "needs_approval"),
+        approval_mode=form_value(form, "approval_mode") or "confirm",
+        trusted_organisation_ids=_organisation_ids(form, "trusted_organisation_ids", errors),
+        approve_within_opening_hours=checkbox(form, "approve_within_opening_hours"),
+        approve_max_hours=whole_number(form, "approve_max_hours", errors, optional=True),
+        approve_max_days_ahead=whole_number(form, "approve_max_days_ahead", errors, optional=True),
+        approve_max_no_shows=whole_number(form, "approve_max_no_shows", errors, optional=True),
+        approve_no_show_days=whole_number(form, "approve_no_show_days", errors, optional=True),
         lead_time_minutes=whole_number(form, "lead_time_minutes", errors),
         min_duration_minutes=whole_number(form, "min_duration_minutes", errors),
         max_duration_minutes=whole_number(form, "max_duration_minutes", errors, optional=True),
@@ -162,7 +173,7 @@ def _policy_input(form: Any, errors: FormErrors) -> PolicyInput:
         buffer_after_minutes=whole_number(form, "buffer_after_minutes", errors),
         opening_hours_mode=form_value(form, "opening_hours_mode"),
         audience=form_value(form, "audience"),
-        allowed_organisation_ids=tuple(organisation_ids),
+        allowed_organisation_ids=_organisation_ids(form, "allowed_organisation_ids", errors),
         checkin_required=checkbox(form, "checkin_required"),
         # Empty (or a form from before check-in existed): the defaults.
         checkin_opens_minutes=_or_default(whole_number(form, "checkin_opens_minutes", errors, optional=True), 15),
@@ -452,10 +463,11 @@ class AdminController(Controller):
         defaults = resource_admin.PolicyInput(opening_hours_mode=resource_admin.default_opening_hours_mode(resource.kind))
         source: Any = policy or defaults
         form = {name: _text(getattr(source, name)) for name in POLICY_FIELDS}
-        form["needs_approval"] = "1" if source.needs_approval else ""
         form["checkin_required"] = "1" if source.checkin_required else ""
+        form["approve_within_opening_hours"] = "1" if source.approve_within_opening_hours else ""
         selected = [str(i) for i in (source.allowed_organisation_ids or ())]
-        return await self._policy_page(request, app_context, resource, site, form, selected, {})
+        trusted = [str(i) for i in (source.trusted_organisation_ids or ())]
+        return await self._policy_page(request, app_context, resource, site, form, selected, {}, trusted=trusted)
 
     @post("/resources/{resource_id:int}/rules", name="admin:policy-update")
     async def update_policy(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template | Redirect:
@@ -470,19 +482,22 @@ class AdminController(Controller):
         )
         if saved is not None:
             return saved
-        values = form_values(form, POLICY_FIELDS) | {"needs_approval": "1" if checkbox(form, "needs_approval") else "",
-                                                     "checkin_required": "1" if checkbox(form, "checkin_required") else ""}
+        values = form_values(form, POLICY_FIELDS) | {
+            "approve_within_opening_hours": "1" if checkbox(form, "approve_within_opening_hours") else "",
+            "checkin_required": "1" if checkbox(form, "checkin_required") else ""}
         selected = all_values(form, "allowed_organisation_ids")
-        return await self._policy_page(request, app_context, resource, site, values, selected, errors, status_code=400)
+        trusted = all_values(form, "trusted_organisation_ids")
+        return await self._policy_page(request, app_context, resource, site, values, selected, errors, status_code=400, trusted=trusted)
 
     async def _policy_page(
         self, request: Request, app_context: AppContext, resource: Any, site: Site, form: dict[str, str],
-        selected: list[str], errors: FormErrors | dict[str, str], status_code: int = 200,
+        selected: list[str], errors: FormErrors | dict[str, str], status_code: int = 200, trusted: list[str] | None = None,
     ) -> Template:
         organisations = await organisation_admin.organisation_choices(app_context, request.user)
         _, _, policy = await resource_admin.get_resource(app_context, request.user, resource.id)
         context = {
             "site": site, "resource": resource, "form": form, "selected_organisations": selected,
+            "trusted_organisations": trusted or [],
             "organisations": organisations, "errors": translate_errors(request, errors),
             # New from the admin pages: not bookable until these rules are saved.
             "rules_pending": policy is None and not resource.is_active,

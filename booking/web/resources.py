@@ -18,12 +18,15 @@ from litestar.params import FromPath
 
 from booking.auth.guards import public
 from booking.domain.alternatives import Alternative
+from booking.auth.principal import Principal
 from booking.domain.errors import Conflict, DomainError
-from booking.services import bookings, catalogue, discovery, series
+from booking.domain.quotas import QuotaExceeded
+from booking.services import bookings, catalogue, discovery, quotas, series
 from booking.services.context import AppContext
 from booking.web import booking_form
 from booking.web.base import FormErrors, form_value, login_url_for, page_login, redirect, render_page
 from booking.web.home import kind_names
+from booking.web.rule_texts import decision_view, quota_sentence
 from booking.web.texts import gettext, translate_message
 from booking.web.waiting_list import join_form_fields
 
@@ -65,7 +68,15 @@ async def _page(
     shown = dict(form)
     for name in ("starts_at", "ends_at"):
         shown[name] = booking_form.local_value(form.get(name, ""), timezone) or form.get(name, "")
+    quota_lines: list[dict[str, Any]] = []
+    if isinstance(request.user, Principal):
+        now = app_context.now()
+        for line in await quotas.quota_overview(app_context, request.user, page.details.resource, timezone):
+            quota_lines.append({"organisation": line.organisation.name if line.organisation else None,
+                                "text": quota_sentence(request, line.state, timezone, now)})
     context = {
+        "quota_lines": quota_lines,
+        "check": None,
         "page": page,
         "resource": page.details.resource,
         "site": page.details.site,
@@ -103,8 +114,11 @@ async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -
     parsed, errors = booking_form.parse(request, values, resource_id, details.site.timezone, details.resource.capacity)
     if errors:
         return await _page(request, app_context, resource_id, values, errors=errors, status_code=400)
-    if form_value(data, "action") == "preview":
+    action = form_value(data, "action")
+    if action == "preview" or (action == "check" and parsed.series is not None):
         return await _preview(request, app_context, resource_id, values, parsed)
+    if action == "check":
+        return await _check(request, app_context, resource_id, values, parsed, details.site.timezone)
     mode = "all_or_nothing" if values["all_or_nothing"] else "book_free"
     try:
         if parsed.one_off is not None:
@@ -126,6 +140,8 @@ async def book(request: Request, app_context: Ctx, resource_id: FromPath[int]) -
                    "waiting_list": {"action": f"/resources/{resource_id}/waiting-list", "fields": join_form_fields(
                        values, parsed.one_off.starts_at.isoformat(), parsed.one_off.ends_at.isoformat())}}
         return await _page(request, app_context, resource_id, values, status_code=409, conflict=context)
+    except QuotaExceeded as error:
+        return await _beyond_quota(request, app_context, resource_id, values, error, details.site.timezone)
     except DomainError as error:
         return await _refused_input(request, app_context, resource_id, values, error)
     # Post/Redirect/Get: the series page lists the booked dates and the refused ones with
@@ -143,6 +159,35 @@ async def _refused_input(request: Request, app_context: AppContext, resource_id:
     return await _page(request, app_context, resource_id, values, errors=errors, status_code=error.status_code)
 
 
+async def _beyond_quota(
+    request: Request, app_context: AppContext, resource_id: int, values: dict[str, str], error: QuotaExceeded, timezone: str
+) -> Response:
+    """Beyond a quota that refuses: the form again (409) saying what is left."""
+    sentence = quota_sentence(request, error.state, timezone, app_context.now())
+    errors = FormErrors()
+    errors["starts_at"] = gettext(request, "Beyond the quota: %(quota)s", quota=sentence)
+    return await _page(request, app_context, resource_id, values, errors=errors, status_code=409)
+
+
+async def _check(
+    request: Request, app_context: AppContext, resource_id: int, values: dict[str, str], parsed: booking_form.Parsed, timezone: str
+) -> Response:
+    """"Check first": the form again saying whether this booking would be confirmed at once or
+    needs a lender, and why (the very decision the booking makes); nothing is booked."""
+    assert parsed.one_off is not None
+    try:
+        preview = await bookings.preview_booking(app_context, request.user, parsed.one_off)
+    except QuotaExceeded as error:
+        return await _beyond_quota(request, app_context, resource_id, values, error, timezone)
+    except Conflict as conflict:
+        context = {"message": translate_message(request, conflict.message), "taken": conflict.conflicts, "alternatives": []}
+        return await _page(request, app_context, resource_id, values, status_code=409, conflict=context)
+    except DomainError as error:
+        return await _refused_input(request, app_context, resource_id, values, error)
+    view = decision_view(request, preview.decision, preview.quotas, timezone, app_context.now())
+    return await _page(request, app_context, resource_id, values, check=view)
+
+
 async def _preview(request: Request, app_context: AppContext, resource_id: int, values: dict[str, str], parsed: booking_form.Parsed) -> Response:
     """"Show the dates": the form again with the dates of the series, free or taken; nothing is booked."""
     if parsed.series is None:
@@ -153,7 +198,8 @@ async def _preview(request: Request, app_context: AppContext, resource_id: int, 
     except DomainError as error:
         return await _refused_input(request, app_context, resource_id, values, error)
     shown = [{"starts_at": item.starts_at, "ends_at": item.ends_at, "local_start": item.local_start, "free": item.free,
-              "reason": translate_message(request, item.reason) if item.reason else ""} for item in dates]
+              "reason": translate_message(request, item.reason) if item.reason else "",
+              "confirm_at_once": item.decision.confirm_at_once if item.decision else None} for item in dates]
     return await _page(request, app_context, resource_id, values, preview=shown)
 
 

@@ -43,7 +43,7 @@ async def world(database, settings) -> World:
     async with app.database.transaction() as session:
         # The benches need approval too, so the inbox shows a pooled request.
         benches_policy = (await session.exec(select(Policy).where(Policy.resource_id == world.benches.id))).one()
-        benches_policy.needs_approval = True
+        benches_policy.approval_mode = "ask"
         session.add(benches_policy)
         session.add(Blackout(site_id=world.site_a.id, starts_at=monday + timedelta(days=40), ends_at=monday + timedelta(days=54), reason="Sommerferien"))
         session.add(OutboxMessage(

@@ -69,7 +69,7 @@ async def site_id(calendar_db_url: str) -> int:
             resources.append(Resource(site_id=site.id, kind="item", name=f"Beamer {number}", category="Technik"))
         session.add_all(resources)
         await session.flush()
-        session.add(Policy(resource_id=resources[1].id, needs_approval=True))
+        session.add(Policy(resource_id=resources[1].id, approval_mode="ask"))
         ids = [resource.id for resource in resources]
         site_id = site.id
     member = world["member_a"]

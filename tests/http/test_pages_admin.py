@@ -280,13 +280,13 @@ async def test_resource_with_rules_and_deactivation(client, world: World, app_co
     assert "organisations-error" in bad_rules.text
 
     response = await post_form(client, f"/admin/resources/{beamer.id}/rules", {
-        "needs_approval": "1", "lead_time_minutes": "1440", "min_duration_minutes": "60", "max_duration_minutes": "",
+        "approval_mode": "ask", "lead_time_minutes": "1440", "min_duration_minutes": "60", "max_duration_minutes": "",
         "max_horizon_days": "90", "buffer_before_minutes": "0", "buffer_after_minutes": "30",
         "opening_hours_mode": "endpoints", "audience": "organisations", "allowed_organisation_ids": [str(world.org_a.id)],
     })
     assert response.status_code == 303, response.text
     [policy] = await load(app_context, Policy, resource_id=beamer.id)
-    assert policy.needs_approval and policy.lead_time_minutes == 1440 and policy.max_duration_minutes is None
+    assert policy.approval_mode == "ask" and policy.lead_time_minutes == 1440 and policy.max_duration_minutes is None
     assert policy.max_horizon_days == 90 and policy.buffer_after_minutes == 30
     assert policy.audience == "organisations" and policy.allowed_organisation_ids == [world.org_a.id]
 

@@ -38,8 +38,8 @@ import pytest
 from booking.app import create_app
 from booking.domain.short_codes import code_for
 from booking.models import (
-    ApiToken, Blackout, FeedToken, FieldOfActivity, Invitation, JoinRequest, Membership, Organisation, OutboxMessage, SiteRole, User,
-    WaitingListEntry,
+    ApiToken, Blackout, FeedToken, FieldOfActivity, Invitation, JoinRequest, Membership, Organisation, OutboxMessage, Quota, SiteRole,
+    User, WaitingListEntry,
 )
 from booking.services import bookings, series
 from booking.settings import load_settings
@@ -103,6 +103,8 @@ class Fixture:
     live_feed_id: int = 0
     # member_a waits for a time of Room A1 (the waiting list's routes).
     waiting_entry_id: int = 0
+    # A quota of site A (issue 16), removed by the first manager who may.
+    quota_id: int = 0
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -154,6 +156,7 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "year": lambda fx: 2026,
     "code": lambda fx: code_for(fx.world.room.id),
     "entry_id": lambda fx: fx.waiting_entry_id,
+    "quota_id": lambda fx: fx.quota_id,
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -180,6 +183,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # --- JSON API: bookings (booking/api/bookings.py) ------------------------------------
     ("GET", "/api/v1/bookings"): Expect(SIGNED_IN),
     ("POST", "/api/v1/bookings"): Expect(SIGNED_IN),
+    # What a create would do (issue 16): signed-in people, an empty body is refused after the guard.
+    ("POST", "/api/v1/bookings/preview"): Expect(SIGNED_IN),
     ("GET", "/api/v1/bookings/{booking_id:int}"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("PATCH", "/api/v1/bookings/{booking_id:int}"): Expect(MAY_CHANGE_BOOKING, hidden_from=HIDDEN_BOOKING),
     ("GET", "/api/v1/bookings/{booking_id:int}/history"): Expect(MAY_SEE_BOOKING, hidden_from=HIDDEN_BOOKING),
@@ -215,6 +220,12 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/resources/{resource_id:int}/active"): Expect(MANAGERS_OF_A, body=lambda fx: {"active": "1"}),
     ("GET", "/admin/resources/{resource_id:int}/rules"): Expect(MANAGERS_OF_A),
     ("POST", "/admin/resources/{resource_id:int}/rules"): Expect(MANAGERS_OF_A, body=policy_form),
+    # Quotas of a site (booking/web/admin_quotas.py): its managers and city admins.
+    ("GET", "/admin/sites/{site_id:int}/quotas"): Expect(MANAGERS_OF_A),
+    ("POST", "/admin/sites/{site_id:int}/quotas"): Expect(MANAGERS_OF_A, body=lambda fx: {
+        "scope": f"resource:{fx.world.room.id}", "metric": "upcoming_bookings", "subject": "person", "amount": "50",
+        "enforcement": "refuse"}),
+    ("POST", "/admin/quotas/{quota_id:int}/delete"): Expect(MANAGERS_OF_A),
     ("GET", "/admin/bericht"): Expect(MANAGERS),
     ("GET", "/offene-daten"): Expect(EVERYONE, note="404 unless open_data.enabled"),
     ("GET", "/offene-daten/daten.json"): Expect(EVERYONE, note="404 unless open_data.enabled"),
@@ -522,7 +533,8 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         join = JoinRequest(organisation_id=world.org_a.id, user_id=world["member_b"].user_id, created_at=start)
         waiting = WaitingListEntry(resource_id=world.room.id, starts_at=start, ends_at=start + timedelta(hours=2),
                                    person_id=world["member_a"].user_id, position=1, status="waiting", created_at=start)
-        session.add_all([*fields, join, waiting])
+        quota = Quota(site_id=world.site_a.id, category="Seminar", metric="hours_per_month", subject="organisation", amount=100)
+        session.add_all([*fields, join, waiting, quota])
         await session.flush()
     return Fixture(
         world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id),  # type: ignore[arg-type]
@@ -531,6 +543,7 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         join.id, (fields[0].id, fields[1].id),  # type: ignore[arg-type]
         live_feed.id,  # type: ignore[arg-type]
         waiting.id,  # type: ignore[arg-type]
+        quota.id,  # type: ignore[arg-type]
     )
 
 

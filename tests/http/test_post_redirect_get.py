@@ -119,6 +119,9 @@ SUCCESS: dict[str, Success | Covered] = {
     "/admin/resources/{resource_id:int}/rules": Success("manager_a", lambda fx, ex: {
         "lead_time_minutes": "0", "min_duration_minutes": "15", "buffer_before_minutes": "0", "buffer_after_minutes": "0",
         "opening_hours_mode": "contain", "audience": "public"}),
+    "/admin/sites/{site_id:int}/quotas": Success("manager_a", lambda fx, ex: {
+        "scope": "category:Seminar", "metric": "hours_per_week", "subject": "person", "amount": "40", "enforcement": "ask"}),
+    "/admin/quotas/{quota_id:int}/delete": Success("manager_a"),
     "/admin/organisations/new": Success("city_admin", lambda fx, ex: {"name": "PRG e. V."}),
     "/admin/organisations/{organisation_id:int}/edit": Success("city_admin", lambda fx, ex: {"name": "Org A"}),
     "/admin/organisations/{organisation_id:int}/members": Success("city_admin", lambda fx, ex: {"email": "spare@example.org", "role": "member"}),

@@ -209,7 +209,7 @@ async def kit_things(app, world) -> list[Resource]:
         screen = Resource(site_id=world.site_a.id, kind="item", name="Leinwand", category="Technik")
         session.add_all([projector, screen])
         await session.flush()
-        session.add(Policy(resource_id=projector.id, needs_approval=True, opening_hours_mode="endpoints"))
+        session.add(Policy(resource_id=projector.id, approval_mode="ask", opening_hours_mode="endpoints"))
         session.add(Policy(resource_id=screen.id, opening_hours_mode="endpoints"))
     return [projector, screen, world.benches]
 

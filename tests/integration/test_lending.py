@@ -72,7 +72,7 @@ async def add_things(app: AppContext, world: World) -> Things:
         "projector": ("item", "Beamer Epson", "Technik", 1, {}),
         "screen": ("item", "Leinwand 2 m", "Technik", 2, {}),
         "cable": ("item", "HDMI-Kabel 10 m", "Technik", 4, {}),
-        "tents": ("item", "Faltpavillon", "Zelte", 100, {"needs_approval": True}),
+        "tents": ("item", "Faltpavillon", "Zelte", 100, {"approval_mode": "ask"}),
         "pool": ("desk", "Flexible Arbeitsplätze", "Arbeitsplatz", 8, {}),
         "window_desk": ("desk", "Arbeitsplatz am Fenster", "Arbeitsplatz", 1, {}),
         "projector_b": ("item", "Beamer BenQ", "Technik", 1, {}),

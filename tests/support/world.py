@@ -59,7 +59,7 @@ async def build_world(app: AppContext, *, opening_hours: dict[str, Any] | None =
         benches = Resource(site_id=site_a.id, kind="item", name="Benches", category="Furniture", capacity=10)
         session.add_all([room, room_approval, comparable, room_b, benches])
         await session.flush()
-        session.add(Policy(resource_id=room_approval.id, needs_approval=True, min_duration_minutes=15))
+        session.add(Policy(resource_id=room_approval.id, approval_mode="ask", min_duration_minutes=15))
         session.add(Policy(resource_id=benches.id, opening_hours_mode="endpoints", min_duration_minutes=15))
     people_spec = {
         "member_a": ("member_a@example.org", (org_a, "member"), None, False),

@@ -227,7 +227,7 @@ def test_may_book_for_listed_organisations(organisation_id: int | None, member_o
 
 def test_rules_defaults() -> None:
     rules = Rules()
-    assert rules.needs_approval is False
+    assert rules.approval.mode == "confirm"
     assert rules.min_duration == timedelta(minutes=15)
     assert rules.max_horizon == timedelta(days=365)
     assert rules.opening_hours_mode == "contain"

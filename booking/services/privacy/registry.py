@@ -219,10 +219,17 @@ REGISTRY: tuple[TablePolicy, ...] = (
     ),
     TablePolicy(
         "policy",
-        {"id": N, "resource_id": N, "needs_approval": N, "lead_time_minutes": N, "min_duration_minutes": N,
+        {"id": N, "resource_id": N, "approval_mode": N, "trusted_organisation_ids": N,
+         "approve_within_opening_hours": N, "approve_max_hours": N, "approve_max_days_ahead": N,
+         "approve_max_no_shows": N, "approve_no_show_days": N, "lead_time_minutes": N, "min_duration_minutes": N,
          "max_duration_minutes": N, "max_horizon_days": N, "buffer_before_minutes": N, "buffer_after_minutes": N,
          "opening_hours_mode": N, "audience": N, "allowed_organisation_ids": N,
          "checkin_required": N, "checkin_opens_minutes": N, "checkin_release_minutes": N},
+    ),
+    TablePolicy(
+        "quota",
+        {"id": N, "site_id": N, "resource_id": N, "category": N, "metric": N, "subject": N, "amount": N,
+         "enforcement": N, "created_at": N},
     ),
     TablePolicy(
         "blackout",
