@@ -166,7 +166,7 @@ async def offer_freed_capacity(
     found = await lock_resource_with(session, resource_id)
     if found is None:
         return []
-    resource, site, policy, _ = found
+    resource, site, policy, _organisation, _quotas = found
     rules = rules_from_policy(policy, resource)
     margin = rules.buffer_before + rules.buffer_after
     window = interval.padded(margin, margin)
@@ -302,7 +302,7 @@ def _hold_open(booking: Booking, now: datetime) -> bool:
 async def _take(session: AsyncSession, app: AppContext, booking: Booking, entry: WaitingListEntry, person: Principal) -> Booking:
     found = await lock_resource_with(session, booking.resource_id)
     assert found is not None
-    resource, site, policy, _ = found
+    resource, site, policy, _organisation, _quotas = found
     await session.refresh(booking)
     await session.refresh(entry)
     now = app.now()
