@@ -121,6 +121,15 @@ KINDS: dict[str, tuple[str, ...]] = {
     "organisation_to_confirm": ("organisation_name", "requester_name", "link_url"),
     # to the administrators of an association the city confirmed: it can book now; optional link_url
     "organisation_confirmed": ("organisation_name",),
+    # volunteer offers (services/offers.py): the double opt-in link of a sign-up by e-mail
+    # (link_url, optional expires_in, dates); the confirmation with the invite and the one-time
+    # cancel_url; the cancel (CANCEL; optional by_organiser); the reminder before the date; an
+    # organiser's message (message_text) to the participants of a date
+    "offer_signup_confirm": ("offer_title", "link_url"),
+    "offer_confirmed": ("offer_title", "interval", "cancel_url"),
+    "offer_cancelled": ("offer_title", "interval"),
+    "offer_reminder": ("offer_title", "interval"),
+    "offer_message": ("offer_title", "interval", "message_text"),
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.
@@ -148,6 +157,12 @@ _OPTIONAL: dict[str, Any] = {
     "reply_to": None,
     "join_message": None,
     "link_url": None,
+    "offer_title": None,
+    "offer_url": None,
+    "cancel_url": None,
+    "contact_name": None,
+    "by_organiser": False,
+    "message_text": None,
 }
 
 

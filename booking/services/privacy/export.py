@@ -154,6 +154,24 @@ class ExportJoinRequest(msgspec.Struct):
     decided_by_this_person: bool
 
 
+class ExportOfferSignup(msgspec.Struct):
+    offer_id: int
+    offer_title: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    attendance: str
+    created_at: datetime
+
+
+class ExportOfferMade(msgspec.Struct):
+    offer_id: int
+    title: str
+    contact_name: str
+    contact_email: str
+    created_by_this_person: bool
+
+
 class PersonalDataExport(msgspec.Struct):
     """Everything the service holds about one person (secrets excluded)."""
 
@@ -171,6 +189,8 @@ class PersonalDataExport(msgspec.Struct):
     audit: list[ExportAuditEntry]
     invitations: list[ExportInvitation]
     join_requests: list[ExportJoinRequest] = msgspec.field(default_factory=list)
+    offer_signups: list[ExportOfferSignup] = msgspec.field(default_factory=list)
+    offers_made: list[ExportOfferMade] = msgspec.field(default_factory=list)
 
 
 Loader = Callable[[AsyncSession, User], Awaitable[list[Any] | ExportAccount]]
@@ -298,6 +318,29 @@ async def _join_requests(session: AsyncSession, user: User) -> list[ExportJoinRe
                               r.created_at, r.decided_at, r.decided_by_id == user.id) for r in rows.all()]
 
 
+async def _offer_signups(session: AsyncSession, user: User) -> list[ExportOfferSignup]:
+    from booking.models import Offer, OfferDate, OfferSignup
+
+    rows = await session.exec(
+        select(OfferSignup, Offer, OfferDate)
+        .join(Offer, Offer.id == OfferSignup.offer_id)  # type: ignore[arg-type]
+        .join(OfferDate, OfferDate.id == OfferSignup.offer_date_id)  # type: ignore[arg-type]
+        .where(or_(OfferSignup.user_id == user.id, OfferSignup.email == user.email))
+        .order_by(col(OfferSignup.id))
+    )
+    return [ExportOfferSignup(o.id, o.title, d.starts_at, d.ends_at, s.status, s.attendance, s.created_at)  # type: ignore[arg-type]
+            for s, o, d in rows.all()]
+
+
+async def _offers_made(session: AsyncSession, user: User) -> list[ExportOfferMade]:
+    from booking.models import Offer
+
+    rows = await session.exec(
+        select(Offer).where(or_(Offer.created_by_id == user.id, Offer.contact_email == user.email)).order_by(col(Offer.id))
+    )
+    return [ExportOfferMade(o.id, o.title, o.contact_name, o.contact_email, o.created_by_id == user.id) for o in rows.all()]  # type: ignore[arg-type]
+
+
 SECTIONS: dict[str, Loader] = {
     "account": _account,
     "memberships": _memberships,
@@ -311,6 +354,8 @@ SECTIONS: dict[str, Loader] = {
     "audit": _audit,
     "invitations": _invitations,
     "join_requests": _join_requests,
+    "offer_signups": _offer_signups,
+    "offers_made": _offers_made,
 }
 
 
