@@ -4,7 +4,7 @@ cancel by the mailed link, participants and attendance, the engagement record.
 One capacity engine (DESIGN.md): each offer owns a hidden resource (kind ``offer``, capacity =
 places per date, at the offer's site) and each sign-up is a Booking of quantity 1 over the
 date's ``[starts_at, ends_at)`` made under that resource's lock with the same checks as any
-booking (``services.bookings.lock_for_booking`` / ``check_placement``). So "never more sign-ups
+booking (``lock_places`` / ``services.bookings.check_placement``). So "never more sign-ups
 than places" is the engine's guarantee on both databases, also under concurrent sign-ups.
 
 Sign-up by e-mail only (tasks): the request writes *pending* ``OfferSignup`` rows (name, address,
@@ -316,6 +316,49 @@ async def _most_taken(session: AsyncSession, offer: Offer, now: datetime) -> int
     )
     values = (await session.exec(statement)).all()
     return max((int(v) for v in values), default=0)
+
+
+@dataclass
+class FormChoices:
+    sites: list[Site]
+    organisations: list[Organisation]
+    reservable: list[tuple[int, str, str]]  # resource id, site name, resource name
+
+
+async def form_choices(app: AppContext, actor: Principal) -> FormChoices:
+    """Sites and organisations ``actor`` may publish for, and rooms/things a task may reserve."""
+    admin_of = [oid for oid, role in actor.organisation_roles.items() if role == "admin"]
+    async with app.database.reader() as session:
+        sites_statement = select(Site).order_by(col(Site.name))
+        if not actor.is_city_admin and not admin_of:
+            sites_statement = sites_statement.where(col(Site.id).in_(list(actor.site_roles)))
+        sites = list((await session.exec(sites_statement.limit(500))).all())
+        organisations_statement = select(Organisation).order_by(col(Organisation.name))
+        if not actor.is_city_admin:
+            organisations_statement = organisations_statement.where(col(Organisation.id).in_(admin_of))
+        organisations = list((await session.exec(organisations_statement.limit(500))).all())
+        site_names = {s.id: s.name for s in sites}
+        resources = (await session.exec(
+            select(Resource).where(col(Resource.site_id).in_(list(site_names)), col(Resource.kind).in_(("room", "item")),
+                                   col(Resource.is_active).is_(True))
+            .order_by(col(Resource.site_id), col(Resource.kind), col(Resource.name)).limit(200)
+        )).all()
+    return FormChoices(sites, organisations, [(r.id, site_names[r.site_id], r.name) for r in resources])  # type: ignore[misc]
+
+
+async def site_timezone(app: AppContext, site_id: int) -> str:
+    async with app.database.reader() as session:
+        site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound("this site does not exist", field="site_id")
+    return site.timezone
+
+
+async def offer_id_of_date(app: AppContext, actor: Principal, date_id: int) -> int:
+    """The offer of a date, for its organisers (others: NotFound)."""
+    async with app.database.reader() as session:
+        offer, _ = await _managed_date(session, actor, date_id)
+    return offer.id  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- reading

@@ -28,6 +28,7 @@ WEB_MODULES = (
     "booking.web.admin_fields",
     "booking.web.report",
     "booking.web.labels",
+    "booking.web.offers",
 )
 
 
