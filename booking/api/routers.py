@@ -18,6 +18,7 @@ API_MODULES = (
     "booking.api.privacy",
     "booking.api.site_map",
     "booking.api.directory",
+    "booking.api.offers",
 )
 
 

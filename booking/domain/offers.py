@@ -45,13 +45,13 @@ def clean_text(value: str, limit: int, field: str, *, required: bool = False) ->
 
 def clean_choice(value: str, choices: Sequence[str], field: str) -> str:
     if value not in choices:
-        raise InvalidInput(f"choose one of: {', '.join(choices)}", field=field)
+        raise InvalidInput("please choose one of the offered values", field=field)
     return value
 
 
 def clean_places(value: int) -> int:
     if not 1 <= value <= MAX_PLACES:
-        raise InvalidInput(f"between 1 and {MAX_PLACES} places", field="places")
+        raise InvalidInput("between 1 and 500 places", field="places")  # = MAX_PLACES
     return value
 
 
@@ -63,10 +63,10 @@ def clean_requirements(lines: Iterable[str]) -> list[str]:
         if not text or text in result:
             continue
         if len(text) > MAX_REQUIREMENT_LENGTH:
-            raise InvalidInput(f"each requirement at most {MAX_REQUIREMENT_LENGTH} characters", field="requirements")
+            raise InvalidInput("each requirement at most 100 characters", field="requirements")  # = MAX_REQUIREMENT_LENGTH
         result.append(text)
     if len(result) > MAX_REQUIREMENTS:
-        raise InvalidInput(f"at most {MAX_REQUIREMENTS} requirements", field="requirements")
+        raise InvalidInput("at most 10 requirements", field="requirements")  # = MAX_REQUIREMENTS
     return result
 
 

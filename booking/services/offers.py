@@ -176,7 +176,7 @@ def _dates_of(data: OfferInput, timezone: str, now: datetime) -> list[tuple[date
         rule = RecurrenceRule("daily", count=1)
     else:
         if not 1 <= data.count <= rules.MAX_DATES:
-            raise InvalidInput(f"between 1 and {rules.MAX_DATES} dates", field="count")
+            raise InvalidInput("between 1 and 60 dates", field="count")  # = rules.MAX_DATES
         rule = RecurrenceRule(data.repeat, count=data.count)  # type: ignore[arg-type]
     occurrences = expand(rule, data.local_start, data.duration, timezone)
     dates = [(o.starts_at, o.ends_at) for o in occurrences if o.bookable and o.starts_at is not None and o.ends_at is not None]
@@ -246,8 +246,8 @@ async def _reserve(
             try:
                 await check_placement(session, placement, interval, 1, now=now)
             except Conflict as conflict:
-                local = starts_at.astimezone(ZoneInfo(site.timezone)).strftime("%Y-%m-%d %H:%M")
-                raise Conflict(f"{placement.resource.name} is not available on {local}", conflicts=conflict.conflicts) from None
+                conflict.field = "reserve"
+                raise
             except DomainError as error:
                 error.field = "reserve"
                 raise
@@ -279,7 +279,7 @@ async def update_offer(app: AppContext, actor: Principal, offer_id: int, data: O
         if data.places < offer.places:
             most = await _most_taken(session, offer, now)
             if data.places < most:
-                raise InvalidInput(f"a date already has {most} sign-ups", field="places")
+                raise InvalidInput("a date already has more sign-ups than that", field="places")
         for name in ("kind", "title", "description", "category", "location_kind", "address", "online_url", "requirements",
                      "contact_name", "contact_email", "places", "is_published", "organisation_id"):
             setattr(offer, name, getattr(data, name))

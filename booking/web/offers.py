@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 
 from booking.auth.guards import public
 from booking.auth.ratelimit import RateLimiter, client_address
@@ -162,7 +163,7 @@ async def offer_sign_up(request: Request, app_context: Ctx, offer_id: RowId) -> 
 
 
 @get("/mitmachen/bestaetigen/{token:str}", guards=[public], name="offers:confirm-form")
-async def confirm_form(request: Request, app_context: Ctx, token: str) -> Response:
+async def confirm_form(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
         pending = await offers.check_confirm_link(app_context, token)
     except DomainError:
@@ -172,7 +173,7 @@ async def confirm_form(request: Request, app_context: Ctx, token: str) -> Respon
 
 
 @post("/mitmachen/bestaetigen/{token:str}", guards=[public], name="offers:confirm")
-async def confirm(request: Request, app_context: Ctx, token: str) -> Response:
+async def confirm(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
         pending = await offers.check_confirm_link(app_context, token)
         result = await offers.confirm_email_signup(app_context, token)
@@ -189,7 +190,7 @@ async def confirm(request: Request, app_context: Ctx, token: str) -> Response:
 
 
 @get("/mitmachen/absagen/{token:str}", guards=[public], name="offers:cancel-form")
-async def cancel_form(request: Request, app_context: Ctx, token: str) -> Response:
+async def cancel_form(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
         view = await offers.check_cancel_link(app_context, token)
     except DomainError:
@@ -199,7 +200,7 @@ async def cancel_form(request: Request, app_context: Ctx, token: str) -> Respons
 
 
 @post("/mitmachen/absagen/{token:str}", guards=[public], name="offers:cancel")
-async def cancel(request: Request, app_context: Ctx, token: str) -> Response:
+async def cancel(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
         await offers.cancel_with_link(app_context, token)
     except DomainError:
@@ -269,7 +270,7 @@ def _form_of(data: Any) -> dict[str, Any]:
     values["requirements"] = str(data.get("requirements") or "")[:2000]
     values["description"] = str(data.get("description") or "").strip()[:9000]
     values["is_published"] = "1" if form_value(data, "is_published") else ""
-    values["reserve"] = [v for v in (data.getall("reserve") if hasattr(data, "getall") else []) if small_id(v)]
+    values["reserve"] = [v for v in (data.getall("reserve", []) if hasattr(data, "getall") else []) if small_id(v)]
     return values
 
 
@@ -314,6 +315,8 @@ async def manage(request: Request, app_context: Ctx) -> Response:
 
 @get("/mitmachen/neu", guards=[page_login], name="offers:new-form")
 async def new_form(request: Request, app_context: Ctx) -> Response:
+    if not offers.may_create_any(request.user):
+        raise PermissionDeniedException("only organisation administrators and site staff publish offers")
     options = await _form_options(app_context, request)
     return render_page(request, "offers/form.html", {"form": _blank_form(), "errors": FormErrors(), "offer": None, **options,
                                                      "active_nav": "offers"})

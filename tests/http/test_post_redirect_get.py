@@ -25,7 +25,7 @@ from sqlmodel import func, select
 from booking.app import create_app
 from booking.models import Booking, JoinRequest, Organisation, Resource
 from booking.services import bookings, series
-from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, plain_app, route_table  # noqa: F401 (fixture)
+from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, offer_form, plain_app, route_table  # noqa: F401 (fixture)
 from tests.support.world import PASSWORD, World, next_monday
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +49,8 @@ class Extra:
     bulk_request_id: int = 0  # a request at Hall A approved from the list (ticked)
     pending_organisation_id: int = 0  # a new association waiting for the city's confirmation
     second_join_request_id: int = 0  # lender_a asks to join Org A (declined)
+    past_date_id: int = 0  # a date of an offer that has begun (attendance is marked)
+    past_signup_id: int = 0
 
 
 Body = Callable[[Fixture, Extra], dict[str, Any]]
@@ -185,6 +187,16 @@ SUCCESS: dict[str, Success | Covered] = {
     "/profile/delete": Success("member_b", lambda fx, ex: {"password": PASSWORD}, ends_session=True),
     "/profile/delete/link": Success("member_a"),
     "/profile/delete/{token:str}": Covered("tests/http/test_privacy_pages.py::test_delete_by_mailed_link"),
+    # --- volunteer offers (issue 14)
+    "/mitmachen/{offer_id:int}/anmelden": Success("member_b", lambda fx, ex: {"date_id": "all"}),
+    "/mitmachen/bestaetigen/{token:str}": Covered("tests/http/test_offers_pages.py::test_sign_up_by_email_confirm_and_cancel_once"),
+    "/mitmachen/absagen/{token:str}": Covered("tests/http/test_offers_pages.py::test_sign_up_by_email_confirm_and_cancel_once"),
+    "/mitmachen/neu": Success("org_admin_a", lambda fx, ex: offer_form(fx)),
+    "/mitmachen/{offer_id:int}/bearbeiten": Success("org_admin_a", lambda fx, ex: {**offer_form(fx), "title": "PRG-Angebot"}),
+    "/mitmachen/termine/{date_id:int}/anwesenheit": Success("org_admin_a", lambda fx, ex: {f"attendance-{ex.past_signup_id}": "present"},
+                                                            params={"date_id": lambda fx, ex: ex.past_date_id}),
+    "/mitmachen/termine/{date_id:int}/nachricht": Success("org_admin_a", lambda fx, ex: {"message": "PRG"}),
+    "/mitmachen/anmeldungen/{signup_id:int}/absagen": Success("member_a"),
 }
 
 # The order the cases run in where it matters (a state one case needs, another one ends; the
@@ -269,6 +281,22 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         session.add_all([pending, second_join])
         await session.flush()
         extra.pending_organisation_id, extra.second_join_request_id = pending.id, second_join.id  # type: ignore[assignment]
+    # An offer whose date has begun: moved into the past after the sign-up (the service takes
+    # future dates only).
+    from booking.models import OfferDate, OfferSignup
+    from booking.services import offers
+
+    past = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+        kind="task", title="PRG vorbei", site_id=world.site_a.id, places=2, organisation_id=world.org_a.id,
+        local_start=(start + timedelta(days=1)).replace(tzinfo=None, hour=8), duration=timedelta(hours=1)))
+    await offers.sign_up(app_context, world["member_a"], past.id, None)  # type: ignore[arg-type]
+    async with app_context.database.transaction() as session:
+        signup = (await session.exec(select(OfferSignup).where(OfferSignup.offer_id == past.id))).one()
+        offer_date = await session.get(OfferDate, signup.offer_date_id)
+        assert offer_date is not None
+        offer_date.starts_at, offer_date.ends_at = datetime.now(UTC) - timedelta(hours=3), datetime.now(UTC) - timedelta(hours=2)
+        session.add(offer_date)
+        extra.past_date_id, extra.past_signup_id = offer_date.id, signup.id  # type: ignore[assignment]
     return extra
 
 
