@@ -28,6 +28,7 @@ from booking.db.locking import lock_resource_with
 from booking.domain.availability import Holding, conflicting
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
+from booking.domain.offers import LISTED_RESOURCE_KINDS
 from booking.domain.lifecycle import UNDO_CANCEL_WINDOW, CHANGEABLE, Action, Status, next_status, undo_cancel_status
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
@@ -589,6 +590,9 @@ async def list_bookings(app: AppContext, actor: Principal, query: BookingFilter)
         statement = statement.where(Booking.resource_id == query.resource_id)
     if query.resource_kind is not None:
         statement = statement.where(Resource.kind == query.resource_kind)
+    else:
+        # Places of volunteer offers are listed with the offers (/mitmachen), not as bookings.
+        statement = statement.where(col(Resource.kind).in_(LISTED_RESOURCE_KINDS))
     statement = statement.order_by(col(Booking.starts_at), col(Booking.id)).offset(query.offset).limit(min(query.limit, 1000))
     async with app.database.reader() as session:
         return [(booking, resource) for booking, resource in (await session.exec(statement)).all()]

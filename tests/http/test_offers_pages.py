@@ -122,7 +122,7 @@ async def test_certificate_page_lists_attended_dates_only(client: httpx.AsyncCli
                                    data={f"attendance-{item.participants[0].signup_id}": mark, "_csrf_token": token})
         assert answer.status_code == 303
     sheet = await client.get(f"/mitmachen/termine/{per_date[0].date.id}/liste")
-    assert sheet.status_code == 200 and "Member A" in sheet.text and "@media print" in sheet.text
+    assert sheet.status_code == 200 and "Member A" in sheet.text and "/static/offers.css" in sheet.text
     client.cookies.clear()
     await login(client, world, "member_a")
     certificate = await client.get("/mitmachen/mein-engagement/bescheinigung")
