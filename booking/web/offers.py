@@ -42,6 +42,11 @@ FORM_FIELDS = ("kind", "title", "description", "category", "site_id", "organisat
                "requirements", "contact_name", "contact_email", "places", "starts_at", "ends_at", "repeat", "count")
 
 
+def _counted(request: Request, singular: str, plural: str, number: int) -> str:
+    """The singular or plural form with ``%(num)d`` filled in."""
+    return ngettext(request, singular, plural, number, num=number)
+
+
 def _limiter(request: Request) -> RateLimiter:
     limiter = request.app.state.get(LIMITER_KEY)
     if limiter is None:
@@ -131,11 +136,11 @@ async def offer_sign_up(request: Request, app_context: Ctx, offer_id: RowId) -> 
             return await _detail_page(request, app_context, offer_id, form=values, status_code=error.status_code,
                                       errors=error_fields(request, error, "date_id", known=("date_id",)))
         if result.confirmed:
-            flash(request, "success", ngettext(request, "You are signed up for %(num)d date. A confirmation with a calendar invitation is on its way.",
+            flash(request, "success", _counted(request, "You are signed up for %(num)d date. A confirmation with a calendar invitation is on its way.",
                                                "You are signed up for %(num)d dates. A confirmation with a calendar invitation is on its way.",
                                                len(result.confirmed)))
         if result.full:
-            flash(request, "warning", ngettext(request, "%(num)d date is fully booked.", "%(num)d dates are fully booked.", len(result.full)))
+            flash(request, "warning", _counted(request, "%(num)d date is fully booked.", "%(num)d dates are fully booked.", len(result.full)))
         if result.already and not result.confirmed:
             flash(request, "info", gettext(request, "You are already signed up."))
         return redirect(f"/mitmachen/{offer_id}")
@@ -180,11 +185,11 @@ async def confirm(request: Request, app_context: Ctx, token: FromPath[str]) -> R
     except DomainError:
         return render_page(request, "offers/link.html", {"invalid": True, "active_nav": "offers"}, status_code=404)
     if result.confirmed:
-        flash(request, "success", ngettext(request, "Thank you! Your place for %(num)d date is confirmed. The confirmation with a calendar invitation is on its way.",
+        flash(request, "success", _counted(request, "Thank you! Your place for %(num)d date is confirmed. The confirmation with a calendar invitation is on its way.",
                                            "Thank you! Your places for %(num)d dates are confirmed. The confirmation with a calendar invitation is on its way.",
                                            len(result.confirmed)))
     if result.full:
-        flash(request, "warning", ngettext(request, "%(num)d date was fully booked meanwhile.", "%(num)d dates were fully booked meanwhile.",
+        flash(request, "warning", _counted(request, "%(num)d date was fully booked meanwhile.", "%(num)d dates were fully booked meanwhile.",
                                            len(result.full)))
     return redirect(f"/mitmachen/{pending.offer_id}")
 
@@ -402,7 +407,7 @@ async def attendance(request: Request, app_context: Ctx, date_id: RowId) -> Resp
             raise
         return await _participants_page(request, app_context, offer_id, status_code=error.status_code,
                                         errors=FormErrors({f"date-{date_id}": translate_message(request, error.message)}))
-    flash(request, "success", ngettext(request, "Attendance saved for %(num)d person.", "Attendance saved for %(num)d people.", count))
+    flash(request, "success", _counted(request, "Attendance saved for %(num)d person.", "Attendance saved for %(num)d people.", count))
     return redirect(f"/mitmachen/{offer_id}/teilnehmende#date-{date_id}")
 
 
@@ -431,7 +436,7 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
             raise
         return await _participants_page(request, app_context, offer_id, status_code=error.status_code, message_form={str(date_id): text},
                                         errors=FormErrors({f"message-{date_id}": translate_message(request, error.message)}))
-    flash(request, "success", ngettext(request, "The message goes to %(num)d participant.", "The message goes to %(num)d participants.", count))
+    flash(request, "success", _counted(request, "The message goes to %(num)d participant.", "The message goes to %(num)d participants.", count))
     return redirect(f"/mitmachen/{offer_id}/teilnehmende#date-{date_id}")
 
 
