@@ -205,7 +205,7 @@ async def test_reminder_the_day_before(mail_app, world, clock):
 
 async def test_offer_resources_stay_out_of_catalogue_calendars_maps_and_admin(app, world):
     from booking.domain.intervals import Interval
-    from booking.services import administration, calendar, catalogue, site_map
+    from booking.services import calendar, catalogue, site_admin, site_map
 
     offer = await offers.create_offer(app, world["org_admin_a"], task(world))
     async with app.database.reader() as session:
@@ -222,7 +222,7 @@ async def test_offer_resources_stay_out_of_catalogue_calendars_maps_and_admin(ap
     start = next_monday(app.now(), 2)
     with pytest.raises(NotFound):
         await catalogue.availability(app, None, hidden.id, Interval(start, start + timedelta(days=1)))
-    overview = await administration.site_overview(app, world["manager_a"], world.site_a.id)
+    overview = await site_admin.site_overview(app, world["manager_a"], world.site_a.id)
     assert hidden.id not in {r.id for r in overview.resources}
     map_page = await site_map.map_page(app, site_map.MapQuery())
     assert all("offer" not in summary.counts for summary in map_page.sites)
