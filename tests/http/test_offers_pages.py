@@ -150,3 +150,25 @@ async def test_api_lists_offers_and_signs_up(client: httpx.AsyncClient, app_cont
     assert full.status_code == 409 and full.headers["content-type"].startswith("application/problem+json")
     empty = await client.get("/api/v1/offers", params={"free": "true"})
     assert empty.json()["total"] == 0
+
+
+async def test_public_feeds_and_site_page_show_offers_without_participants(client: httpx.AsyncClient, app_context, world):
+    from tests.support.icaljs import parse_with_icaljs
+
+    offer = await make_offer(app_context, world, count=2)
+    await offers.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    ics = await client.get("/mitmachen/angebote.ics")
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    assert b"ATTENDEE" not in ics.content and b"member_a" not in ics.content
+    reading = parse_with_icaljs(ics.content)
+    assert [e["summary"] for e in reading["events"]] == ["Parkputz am Sonntag"] * 2
+    atom = await client.get("/mitmachen/angebote.atom")
+    assert atom.status_code == 200 and atom.headers["content-type"].startswith("application/atom+xml")
+    from xml.etree import ElementTree
+
+    feed = ElementTree.fromstring(atom.content)
+    entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
+    assert [e.findtext("{http://www.w3.org/2005/Atom}title") for e in entries] == ["Parkputz am Sonntag"]
+    assert b"member_a" not in atom.content
+    site_page = await client.get(f"/orte/{world.site_a.id}")
+    assert site_page.status_code == 200 and f"/mitmachen/{offer.id}" in site_page.text
