@@ -19,6 +19,7 @@ API_MODULES = (
     "booking.api.site_map",
     "booking.api.directory",
     "booking.api.waiting_list",
+    "booking.api.offers",
 )
 
 

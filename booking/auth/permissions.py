@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from booking.auth.principal import Principal
 
+#: Visibility of resources that no listing shows and nobody books directly (offer places).
+HIDDEN_VISIBILITY = "hidden"
+
 
 @dataclass(frozen=True)
 class BookingFacts:
@@ -53,7 +56,10 @@ def can_manage_site(actor: Principal, site_id: int) -> bool:
 
 def can_see_resource(actor: Principal | None, visibility: str, site_id: int) -> bool:
     """Public resources are for everyone; members-only ones for members of any organisation
-    and the site's staff."""
+    and the site's staff. ``hidden`` resources (the places of volunteer offers) are nobody's to
+    see or book directly: only the offers service books them."""
+    if visibility == HIDDEN_VISIBILITY:
+        return False
     if visibility == "public":
         return True
     if actor is None:

@@ -129,6 +129,15 @@ KINDS: dict[str, tuple[str, ...]] = {
     "waiting_list_offer": (*_BOOKING, "offer_url", "hold_expires_text"),
     # to the same person when the hold ran out unanswered
     "waiting_list_expired": _BOOKING,
+    # volunteer offers (services/offers.py): the double opt-in link of a sign-up by e-mail
+    # (link_url, optional expires_in, dates); the confirmation with the invite and the one-time
+    # cancel_url; the cancel (CANCEL; optional by_organiser); the reminder before the date; an
+    # organiser's message (message_text) to the participants of a date
+    "offer_signup_confirm": ("offer_title", "link_url"),
+    "offer_confirmed": ("offer_title", "interval", "cancel_url"),
+    "offer_cancelled": ("offer_title", "interval"),
+    "offer_reminder": ("offer_title", "interval"),
+    "offer_message": ("offer_title", "interval", "message_text"),
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.
@@ -157,6 +166,12 @@ _OPTIONAL: dict[str, Any] = {
     "join_message": None,
     "link_url": None,
     "hold_expires_text": None,
+    "offer_title": None,
+    "offer_url": None,
+    "cancel_url": None,
+    "contact_name": None,
+    "by_organiser": False,
+    "message_text": None,
 }
 
 

@@ -5,6 +5,7 @@ from booking.models.bookings import Booking, BookingEvent, Loan, Series
 from booking.models.directory import FieldOfActivity, JoinRequest, OrganisationField
 from booking.models.invitations import Invitation
 from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, OutboxMessage
+from booking.models.offers import Offer, OfferDate, OfferSignup
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Quota, Resource, Site
 from booking.models.reporting import ReportIntroduction, UnmetDemand
@@ -24,6 +25,9 @@ __all__ = [
     "Loan",
     "LoginSession",
     "Membership",
+    "Offer",
+    "OfferDate",
+    "OfferSignup",
     "Organisation",
     "OrganisationField",
     "OutboxMessage",

@@ -29,6 +29,7 @@ from booking.domain.approval import ApprovalFacts, Decision, decide
 from booking.domain.availability import Holding, conflicting
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
+from booking.domain.offers import LISTED_RESOURCE_KINDS
 from booking.domain.lifecycle import (
     UNDO_CANCEL_WINDOW,
     CHANGEABLE,
@@ -736,6 +737,9 @@ async def list_bookings(app: AppContext, actor: Principal, query: BookingFilter)
         statement = statement.where(Booking.resource_id == query.resource_id)
     if query.resource_kind is not None:
         statement = statement.where(Resource.kind == query.resource_kind)
+    else:
+        # Places of volunteer offers are listed with the offers (/mitmachen), not as bookings.
+        statement = statement.where(col(Resource.kind).in_(LISTED_RESOURCE_KINDS))
     statement = statement.order_by(col(Booking.starts_at), col(Booking.id)).offset(query.offset).limit(min(query.limit, 1000))
     async with app.database.reader() as session:
         return [(booking, resource) for booking, resource in (await session.exec(statement)).all()]

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_
 from sqlmodel import col, select
 
+from booking.domain.offers import LISTED_RESOURCE_KINDS
 from booking.auth.permissions import can_see_resource
 from booking.db.types import posix_seconds, raw_instant
 from booking.auth.principal import Principal
@@ -166,7 +167,7 @@ async def calendar_page(app: AppContext, actor: Principal | None, query: Calenda
         statement = select(
             Resource.id, Resource.site_id, Resource.kind, Resource.name, Resource.category,
             Resource.capacity, Resource.seats, Resource.visibility,
-        ).where(Resource.is_active == True)  # noqa: E712 - SQL expression
+        ).where(Resource.is_active == True, col(Resource.kind).in_(LISTED_RESOURCE_KINDS))  # noqa: E712 - SQL expression
         if query.site_id is not None:
             statement = statement.where(Resource.site_id == query.site_id)
         if query.kind:
@@ -322,7 +323,7 @@ async def site_free_busy(app: AppContext, actor: Principal | None, site_id: int,
             raise NotFound(f"site {site_id} does not exist")
         statement = (
             select(Resource)
-            .where(Resource.site_id == site_id, Resource.is_active == True)  # noqa: E712 - SQL expression
+            .where(Resource.site_id == site_id, Resource.is_active == True, col(Resource.kind).in_(LISTED_RESOURCE_KINDS))  # noqa: E712
             .order_by(col(Resource.kind), col(Resource.name))
         )
         resources = [r for r in (await session.exec(statement)).all() if can_see_resource(actor, r.visibility, site_id)]

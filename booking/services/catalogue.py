@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
+from booking.domain.offers import LISTED_RESOURCE_KINDS
 from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
 from booking.domain.availability import busy_intervals, conflicting, peak_usage
@@ -61,7 +62,7 @@ async def search_resources(app: AppContext, actor: Principal | None, query: Reso
     statement = (
         select(Resource, Site)
         .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
-        .where(Resource.is_active == True)  # noqa: E712 - SQL expression
+        .where(Resource.is_active == True, col(Resource.kind).in_(LISTED_RESOURCE_KINDS))  # noqa: E712 - SQL expression
         .order_by(col(Site.name), col(Resource.kind), col(Resource.name))
     )
     if query.kind:

@@ -46,6 +46,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.principal import Principal
 from booking.domain.lifecycle import Action, Status
+from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.ical import CalendarEvent
 from booking.mail.compose import envelope_sender
 from booking.mail.outbox import enqueue
@@ -572,6 +573,12 @@ async def blocked_by_overdue(session: AsyncSession, app: AppContext, blocked: Bo
 async def reminder(session: AsyncSession, app: AppContext, booking: Booking) -> None:
     """Before the start: a reminder, or for things the pick-up reminder. Once per start time."""
     facts = await _facts(session, booking)
+    if facts.resource.kind == OFFER_RESOURCE_KIND:
+        # A place of a volunteer offer: its own reminder (the offer, not the hidden resource).
+        from booking.services.offers import offer_reminder
+
+        await offer_reminder(session, app, booking)
+        return
     kind = "pickup_reminder" if facts.resource.kind == "item" else "reminder"
     await _to_booker(session, app, facts, kind, dedupe_key=f"reminder:{booking.id}:{booking.starts_at.isoformat()}")
 

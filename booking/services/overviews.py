@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
+from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.auth.permissions import can_change_booking
 from booking.auth.principal import Principal
 from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Status, is_overdue
@@ -63,7 +64,9 @@ async def _past_page(app: AppContext, actor: Principal, now: datetime, page: int
     """The actor's bookings that are over (ended, or cancelled/declined/returned), latest first,
     one page of them: (pairs, total, page clamped to 1..page_count, page_count)."""
     over = or_(col(Booking.status).not_in(HOLDING), col(Booking.ends_at) <= now)
-    mine = and_(Booking.booker_id == actor.user_id, over)
+    # Places of volunteer offers are listed with the offers (/mitmachen), not as bookings.
+    offer_places = select(Resource.id).where(Resource.kind == OFFER_RESOURCE_KIND)
+    mine = and_(Booking.booker_id == actor.user_id, over, col(Booking.resource_id).not_in(offer_places))
     async with app.database.reader() as session:
         total = (await session.exec(select(func.count()).select_from(Booking).where(mine))).one()
         page_count = max(1, -(-total // per_page))

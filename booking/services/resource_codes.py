@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from booking.domain.offers import LISTED_RESOURCE_KINDS
 from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
 from booking.domain.errors import NotFound, PermissionDenied
@@ -146,7 +147,7 @@ async def label_sheet(app: AppContext, actor: Principal, site_id: int) -> LabelS
             raise PermissionDenied("only lenders and managers of this site may print its labels")
         resources = (await session.exec(
             select(Resource)
-            .where(Resource.site_id == site_id, col(Resource.is_active).is_(True))
+            .where(Resource.site_id == site_id, col(Resource.is_active).is_(True), col(Resource.kind).in_(LISTED_RESOURCE_KINDS))
             .order_by(col(Resource.kind), col(Resource.name), col(Resource.id))
             .limit(MAX_LABELS)
         )).all()

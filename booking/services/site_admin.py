@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from booking.domain.offers import LISTED_RESOURCE_KINDS
 from booking.auth.principal import Principal
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.domain.opening_hours import WEEKDAYS, validate_opening_hours
@@ -205,7 +206,8 @@ async def overview(app: AppContext, actor: Principal) -> AdminOverview:
         ids = [site.id for site in sites]
         resources = dict(
             (await session.exec(
-                select(Resource.site_id, func.count()).where(col(Resource.site_id).in_(ids)).group_by(col(Resource.site_id))
+                select(Resource.site_id, func.count())
+                .where(col(Resource.site_id).in_(ids), col(Resource.kind).in_(LISTED_RESOURCE_KINDS)).group_by(col(Resource.site_id))
             )).all()
         )
         staff = dict(
@@ -255,7 +257,8 @@ async def site_overview(app: AppContext, actor: Principal, site_id: int) -> Site
             raise NotFound("This site does not exist.")
         resources = list(
             (await session.exec(
-                select(Resource).where(Resource.site_id == site_id).order_by(col(Resource.kind), col(Resource.name))
+                select(Resource).where(Resource.site_id == site_id, col(Resource.kind).in_(LISTED_RESOURCE_KINDS))
+                .order_by(col(Resource.kind), col(Resource.name))
             )).all()
         )
         blackouts = list(

@@ -31,6 +31,7 @@ WEB_MODULES = (
     "booking.web.waiting_list",
     "booking.web.checkin",
     "booking.web.admin_quotas",
+    "booking.web.offers",
 )
 
 

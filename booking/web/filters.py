@@ -60,7 +60,16 @@ def local_day_value(instant: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
     return instant.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
+@pass_context
+def format_number(context: Context, value: float) -> str:
+    """A number in the page's language ("12,5" in German), at most two decimals."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(round(float(value), 2), format="#,##0.##", locale=_language(context))
+
+
 FILTERS: dict[str, Any] = {
+    "format_number": format_number,
     "local_day_value": local_day_value,
     "local_datetime": local_datetime,
     "local_date": local_date,

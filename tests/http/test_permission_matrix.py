@@ -59,6 +59,10 @@ MEMBERS_OF_A = frozenset({"member_a", "org_admin_a"})
 MAY_SEE_BOOKING = MEMBERS_OF_A | STAFF_OF_A
 MAY_CHANGE_BOOKING = MEMBERS_OF_A | STAFF_OF_A  # the booker, Org A's admins, site A's staff
 HIDDEN_BOOKING = SIGNED_IN - MAY_SEE_BOOKING
+# Volunteer offers: who may publish at all (organisation admins, any site's staff), and who
+# organises the fixture's offer of Org A at site A (Org A's admins, site A's staff).
+OFFER_PUBLISHERS = frozenset({"org_admin_a", "lender_a", "lender_b", "manager_a", "city_admin"})
+OFFER_ORGANISERS = frozenset({"org_admin_a", "lender_a", "manager_a", "city_admin"})
 
 Body = Callable[["Fixture"], dict[str, Any]]
 
@@ -78,6 +82,9 @@ class Expect:
     # the same for everybody (the OpenAPI document rendered as YAML).
     roles: tuple[str, ...] = ROLES
     note: str = ""
+    # A redirect to exactly this location is the route's success, not a login demand (e.g.
+    # /verify/resend answers every address with a redirect to /login).
+    success_redirect: str = ""
 
 
 @dataclass
@@ -105,6 +112,10 @@ class Fixture:
     waiting_entry_id: int = 0
     # A quota of site A (issue 16), removed by the first manager who may.
     quota_id: int = 0
+    # A volunteer offer of Org A at site A (issue 14), its first date and member_a's place on it.
+    offer_id: int = 0
+    offer_date_id: int = 0
+    offer_signup_id: int = 0
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -122,6 +133,12 @@ def policy_form(fx: Fixture) -> dict[str, Any]:
 
 def blackout_form(fx: Fixture) -> dict[str, Any]:
     return {"starts_at": "2031-07-01T08:00", "ends_at": "2031-07-02T08:00", "kind": "closed", "reason": "Matrix"}
+
+
+def offer_form(fx: Fixture) -> dict[str, Any]:
+    return {"kind": "task", "title": "Matrix-Einsatz", "site_id": str(fx.world.site_a.id), "organisation_id": str(fx.world.org_a.id),
+            "location_kind": "site", "places": "3", "starts_at": "2031-06-02T10:00", "ends_at": "2031-06-02T12:00", "repeat": "none",
+            "count": "1", "is_published": "1"}
 
 
 def spare_email(fx: Fixture) -> dict[str, Any]:
@@ -157,6 +174,9 @@ PARAMS: dict[str, Callable[[Fixture], Any]] = {
     "code": lambda fx: code_for(fx.world.room.id),
     "entry_id": lambda fx: fx.waiting_entry_id,
     "quota_id": lambda fx: fx.quota_id,
+    "offer_id": lambda fx: fx.offer_id,
+    "date_id": lambda fx: fx.offer_date_id,
+    "signup_id": lambda fx: fx.offer_signup_id,
 }
 # The repair blocks lie on the benches (a thing to lend at site A); the page lifts the second
 # one, since the API route before it has lifted the first.
@@ -250,7 +270,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/login"): Expect(EVERYONE),
     ("POST", "/login"): Expect(EVERYONE, relogin=True),
     ("GET", "/login/link"): Expect(EVERYONE),
-    ("POST", "/login/link"): Expect(EVERYONE),
+    ("POST", "/login/link"): Expect(EVERYONE, success_redirect="/login"),
     ("GET", "/login/link/{token:str}"): Expect(EVERYONE),
     ("POST", "/login/link/{token:str}"): Expect(EVERYONE, relogin=True),
     ("POST", "/logout"): Expect(EVERYONE, relogin=True),
@@ -260,9 +280,11 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/verify/{token:str}"): Expect(EVERYONE),
     ("POST", "/verify/{token:str}"): Expect(EVERYONE),
     ("GET", "/verify/resend"): Expect(EVERYONE),
-    ("POST", "/verify/resend"): Expect(EVERYONE),
+    # Every address gets the same redirect to /login (no oracle); within the per-client limit
+    # of mail links that is the answer, after it 429 (which one depends on how fast the run is).
+    ("POST", "/verify/resend"): Expect(EVERYONE, success_redirect="/login"),
     ("GET", "/password/forgot"): Expect(EVERYONE),
-    ("POST", "/password/forgot"): Expect(EVERYONE),
+    ("POST", "/password/forgot"): Expect(EVERYONE, success_redirect="/login"),
     ("GET", "/password/reset/{token:str}"): Expect(EVERYONE),
     ("POST", "/password/reset/{token:str}"): Expect(EVERYONE, relogin=True),
     ("POST", "/language"): Expect(EVERYONE),
@@ -445,6 +467,31 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("DELETE", "/api/v1/waiting-list/{entry_id:int}"): Expect(frozenset({"member_a"}), denied_status=404),
     ("POST", "/api/v1/waiting-list/holds/{booking_id:int}/confirm"): Expect(frozenset({"member_a"}), denied_status=404),
     ("POST", "/api/v1/waiting-list/holds/{booking_id:int}/decline"): Expect(frozenset({"member_a"}), denied_status=404),
+    # --- volunteer offers (booking/web/offers.py, booking/api/offers.py; issue 14) -------
+    ("GET", "/mitmachen"): Expect(EVERYONE),
+    ("GET", "/get-involved"): Expect(EVERYONE),
+    ("GET", "/mitmachen/{offer_id:int}"): Expect(EVERYONE),
+    ("POST", "/mitmachen/{offer_id:int}/anmelden"): Expect(EVERYONE),  # anonymous: 400 at the fields (name, e-mail)
+    ("GET", "/mitmachen/bestaetigen/{token:str}"): Expect(EVERYONE),  # an unknown token: 404 page
+    ("POST", "/mitmachen/bestaetigen/{token:str}"): Expect(EVERYONE),
+    ("GET", "/mitmachen/absagen/{token:str}"): Expect(EVERYONE),
+    ("POST", "/mitmachen/absagen/{token:str}"): Expect(EVERYONE),
+    ("GET", "/mitmachen/angebote.ics"): Expect(EVERYONE),
+    ("GET", "/mitmachen/angebote.atom"): Expect(EVERYONE),
+    ("GET", "/mitmachen/verwalten"): Expect(SIGNED_IN),  # each sees the offers they manage (maybe none)
+    ("GET", "/mitmachen/neu"): Expect(OFFER_PUBLISHERS),
+    ("POST", "/mitmachen/neu"): Expect(OFFER_ORGANISERS, body=offer_form),  # for Org A at site A
+    ("GET", "/mitmachen/{offer_id:int}/bearbeiten"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/{offer_id:int}/bearbeiten"): Expect(OFFER_ORGANISERS, denied_status=404, body=offer_form),
+    ("GET", "/mitmachen/{offer_id:int}/teilnehmende"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/termine/{date_id:int}/anwesenheit"): Expect(OFFER_ORGANISERS, denied_status=404),  # before the date: 422
+    ("GET", "/mitmachen/termine/{date_id:int}/liste"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/termine/{date_id:int}/nachricht"): Expect(OFFER_ORGANISERS, denied_status=404, body=lambda fx: {"message": "Matrix"}),
+    ("GET", "/mitmachen/mein-engagement"): Expect(SIGNED_IN),
+    ("GET", "/mitmachen/mein-engagement/bescheinigung"): Expect(SIGNED_IN),
+    ("POST", "/mitmachen/anmeldungen/{signup_id:int}/absagen"): Expect(frozenset({"member_a"}), denied_status=404),
+    ("GET", "/api/v1/offers"): Expect(EVERYONE),
+    ("POST", "/api/v1/offers/{offer_id:int}/signups"): Expect(SIGNED_IN),
 }
 
 # Routes the framework owns (no guard of ours): OpenAPI pages and static files.
@@ -536,7 +583,7 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         quota = Quota(site_id=world.site_a.id, category="Seminar", metric="hours_per_month", subject="organisation", amount=100)
         session.add_all([*fields, join, waiting, quota])
         await session.flush()
-    return Fixture(
+    fixture = Fixture(
         world, booking.id, blackout.id, spare.id, parked.id, made.series.id, feed.id, (repairs[0].id, repairs[1].id),  # type: ignore[arg-type]
         invitation.id,  # type: ignore[arg-type]
         (api_tokens[0].id, api_tokens[1].id),  # type: ignore[arg-type]
@@ -545,6 +592,24 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
         waiting.id,  # type: ignore[arg-type]
         quota.id,  # type: ignore[arg-type]
     )
+    await add_offer(app_context, world, fixture, start)
+    return fixture
+
+
+async def add_offer(app_context, world: World, fixture: Fixture, start: datetime) -> None:  # type: ignore[no-untyped-def]
+    from booking.models import OfferSignup
+    from booking.services import offers
+
+    offer = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+        kind="task", title="Matrix-Angebot", site_id=world.site_a.id, places=5, organisation_id=world.org_a.id,
+        local_start=(start + timedelta(days=2)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
+    await offers.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    view = await offers.get_offer(app_context, None, offer.id)  # type: ignore[arg-type]
+    async with app_context.database.reader() as session:
+        from sqlmodel import select as select_rows
+
+        signup = (await session.exec(select_rows(OfferSignup).where(OfferSignup.offer_id == offer.id))).one()
+    fixture.offer_id, fixture.offer_date_id, fixture.offer_signup_id = offer.id, view.dates[0].id, signup.id  # type: ignore[assignment]
 
 
 def concrete_path(template: str, fx: Fixture, overrides: dict[str, Callable[[Fixture], Any]] | None = None) -> str:
@@ -598,6 +663,8 @@ def verdict(role: str, response: httpx.Response, expect: Expect) -> str:
     """"allowed", "denied" or a description of what is wrong with a denial."""
     status = response.status_code
     location = response.headers.get("location", "")
+    if expect.success_redirect and 300 <= status < 400 and location == expect.success_redirect:
+        return "allowed"
     if role == "anonymous" and (status == 401 or (300 <= status < 400 and location.startswith("/login"))):
         return "denied"
     if role != "anonymous" and status == (404 if role in expect.hidden_from else expect.denied_status):

@@ -26,7 +26,7 @@ from booking.app import create_app
 from booking.domain.short_codes import code_for
 from booking.models import Booking, JoinRequest, Organisation, Policy, Resource
 from booking.services import bookings, series
-from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, plain_app, route_table  # noqa: F401 (fixture)
+from tests.http.test_permission_matrix import Caller, Fixture, concrete_path, make_fixture, offer_form, plain_app, route_table  # noqa: F401 (fixture)
 from tests.support.world import PASSWORD, World, next_monday
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,8 @@ class Extra:
     second_entry_id: int = 0  # org_admin_a's entry behind member_a's (moved up, removed)
     checkin_door_code: str = ""  # a room asking for check-in where member_a's booking starts soon (door)
     checkin_booking_id: int = 0  # … and member_a's booking of a second such room (booking page)
+    past_date_id: int = 0  # a date of an offer that has begun (attendance is marked)
+    past_signup_id: int = 0
 
 
 Body = Callable[[Fixture, Extra], dict[str, Any]]
@@ -207,6 +209,16 @@ SUCCESS: dict[str, Success | Covered] = {
                                                          params={"entry_id": lambda fx, ex: ex.second_entry_id}),
     "/lender/waiting-lists/{entry_id:int}/remove": Success("lender_a", lambda fx, ex: {"site": str(fx.world.site_a.id)},
                                                            params={"entry_id": lambda fx, ex: ex.second_entry_id}),
+    # --- volunteer offers (issue 14)
+    "/mitmachen/{offer_id:int}/anmelden": Success("member_b", lambda fx, ex: {"date_id": "all"}),
+    "/mitmachen/bestaetigen/{token:str}": Covered("tests/http/test_offers_pages.py::test_sign_up_by_email_confirm_and_cancel_once"),
+    "/mitmachen/absagen/{token:str}": Covered("tests/http/test_offers_pages.py::test_sign_up_by_email_confirm_and_cancel_once"),
+    "/mitmachen/neu": Success("org_admin_a", lambda fx, ex: offer_form(fx)),
+    "/mitmachen/{offer_id:int}/bearbeiten": Success("org_admin_a", lambda fx, ex: {**offer_form(fx), "title": "PRG-Angebot"}),
+    "/mitmachen/termine/{date_id:int}/anwesenheit": Success("org_admin_a", lambda fx, ex: {f"attendance-{ex.past_signup_id}": "present"},
+                                                            params={"date_id": lambda fx, ex: ex.past_date_id}),
+    "/mitmachen/termine/{date_id:int}/nachricht": Success("org_admin_a", lambda fx, ex: {"message": "PRG"}),
+    "/mitmachen/anmeldungen/{signup_id:int}/absagen": Success("member_a"),
 }
 
 # The order the cases run in where it matters (a state one case needs, another one ends; the
@@ -329,6 +341,22 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         made = await bookings.create_booking(app_context, world["member_a"], bookings.BookingRequest(room_id, soon, soon + timedelta(hours=1)))
         extra.checkin_booking_id = made.id  # type: ignore[assignment]
     extra.checkin_door_code = code_for(checkin_rooms[0])
+    # An offer whose date has begun: moved into the past after the sign-up (the service takes
+    # future dates only).
+    from booking.models import OfferDate, OfferSignup
+    from booking.services import offers
+
+    past = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+        kind="task", title="PRG vorbei", site_id=world.site_a.id, places=2, organisation_id=world.org_a.id,
+        local_start=(start + timedelta(days=1)).replace(tzinfo=None, hour=8), duration=timedelta(hours=1)))
+    await offers.sign_up(app_context, world["member_a"], past.id, None)  # type: ignore[arg-type]
+    async with app_context.database.transaction() as session:
+        signup = (await session.exec(select(OfferSignup).where(OfferSignup.offer_id == past.id))).one()
+        offer_date = await session.get(OfferDate, signup.offer_date_id)
+        assert offer_date is not None
+        offer_date.starts_at, offer_date.ends_at = datetime.now(UTC) - timedelta(hours=3), datetime.now(UTC) - timedelta(hours=2)
+        session.add(offer_date)
+        extra.past_date_id, extra.past_signup_id = offer_date.id, signup.id  # type: ignore[assignment]
     return extra
 
 

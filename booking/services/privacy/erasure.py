@@ -172,6 +172,13 @@ async def erase_user_in_session(
     await session.exec(update(JoinRequest).where(JoinRequest.decided_by_id == user_id).values(decided_by_id=None))  # type: ignore[call-overload]
     await session.exec(delete(JoinRequest).where(JoinRequest.user_id == user_id))  # type: ignore[call-overload]
     await session.exec(delete(WaitingListEntry).where(WaitingListEntry.person_id == user_id))  # type: ignore[call-overload]
+    from booking.models import Offer, OfferSignup
+
+    # Sign-ups (their bookings are cancelled and anonymised above); offers they made or are the
+    # contact of stay with the organisation, without them.
+    await session.exec(delete(OfferSignup).where((OfferSignup.user_id == user_id) | (OfferSignup.email == email)))  # type: ignore[call-overload]
+    await session.exec(update(Offer).where(Offer.created_by_id == user_id).values(created_by_id=None))  # type: ignore[call-overload]
+    await session.exec(update(Offer).where(Offer.contact_email == email).values(contact_email="", contact_name=""))  # type: ignore[call-overload]
     await session.exec(update(Organisation).where(Organisation.contact_email == email).values(contact_email=None))  # type: ignore[call-overload]
     await session.exec(update(Site).where(Site.contact_email == email).values(contact_email=""))  # type: ignore[call-overload]
     # Cached documents of the person's feeds (and of feeds of their bookings) go before the tokens:

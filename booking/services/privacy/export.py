@@ -169,6 +169,22 @@ class ExportWaitingListEntry(msgspec.Struct):
     created_at: datetime
     offered_at: datetime | None
     decided_at: datetime | None
+class ExportOfferSignup(msgspec.Struct):
+    offer_id: int
+    offer_title: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    attendance: str
+    created_at: datetime
+
+
+class ExportOfferMade(msgspec.Struct):
+    offer_id: int
+    title: str
+    contact_name: str
+    contact_email: str
+    created_by_this_person: bool
 
 
 class PersonalDataExport(msgspec.Struct):
@@ -189,6 +205,8 @@ class PersonalDataExport(msgspec.Struct):
     invitations: list[ExportInvitation]
     join_requests: list[ExportJoinRequest] = msgspec.field(default_factory=list)
     waiting_list: list[ExportWaitingListEntry] = msgspec.field(default_factory=list)
+    offer_signups: list[ExportOfferSignup] = msgspec.field(default_factory=list)
+    offers_made: list[ExportOfferMade] = msgspec.field(default_factory=list)
 
 
 Loader = Callable[[AsyncSession, User], Awaitable[list[Any] | ExportAccount]]
@@ -327,6 +345,27 @@ async def _waiting_list(session: AsyncSession, user: User) -> list[ExportWaiting
                                e.organisation_id, e.booking_id, e.created_at, e.offered_at, e.decided_at)
         for e, r in rows.all()
     ]
+async def _offer_signups(session: AsyncSession, user: User) -> list[ExportOfferSignup]:
+    from booking.models import Offer, OfferDate, OfferSignup
+
+    rows = await session.exec(
+        select(OfferSignup, Offer, OfferDate)
+        .join(Offer, Offer.id == OfferSignup.offer_id)  # type: ignore[arg-type]
+        .join(OfferDate, OfferDate.id == OfferSignup.offer_date_id)  # type: ignore[arg-type]
+        .where(or_(OfferSignup.user_id == user.id, OfferSignup.email == user.email))
+        .order_by(col(OfferSignup.id))
+    )
+    return [ExportOfferSignup(o.id, o.title, d.starts_at, d.ends_at, s.status, s.attendance, s.created_at)  # type: ignore[arg-type]
+            for s, o, d in rows.all()]
+
+
+async def _offers_made(session: AsyncSession, user: User) -> list[ExportOfferMade]:
+    from booking.models import Offer
+
+    rows = await session.exec(
+        select(Offer).where(or_(Offer.created_by_id == user.id, Offer.contact_email == user.email)).order_by(col(Offer.id))
+    )
+    return [ExportOfferMade(o.id, o.title, o.contact_name, o.contact_email, o.created_by_id == user.id) for o in rows.all()]  # type: ignore[arg-type]
 
 
 SECTIONS: dict[str, Loader] = {
@@ -343,6 +382,8 @@ SECTIONS: dict[str, Loader] = {
     "invitations": _invitations,
     "join_requests": _join_requests,
     "waiting_list": _waiting_list,
+    "offer_signups": _offer_signups,
+    "offers_made": _offers_made,
 }
 
 

@@ -258,6 +258,33 @@ REGISTRY: tuple[TablePolicy, ...] = (
         on_erasure="delete", export="waiting_list",
         notes="who waits for which slot; a hold offered to the person is a booking (see booking)",
     ),
+    TablePolicy(
+        "offer",
+        {"id": N, "kind": N, "title": N, "description": N, "category": N, "site_id": N, "organisation_id": N,
+         "location_kind": N, "address": N, "online_url": N, "requirements": N, "contact_name": P, "contact_email": P,
+         "places": N, "resource_id": N, "reserved_booking_ids": N, "is_published": N, "cancelled_at": N,
+         "created_by_id": L, "created_at": N, "updated_at": N},
+        owner=("created_by_id", "contact_email"),
+        retention="as long as the offer is published; the contact person with their account",
+        on_erasure="unlink", export="offers_made",
+        notes="the offer stays (it belongs to the organisation or site); its contact person and creator are removed",
+    ),
+    TablePolicy(
+        "offer_date",
+        {"id": N, "offer_id": N, "starts_at": N, "ends_at": N, "is_cancelled": N},
+        notes="the dates of an offer; who signed up is in offer_signup",
+    ),
+    TablePolicy(
+        "offer_signup",
+        {"id": N, "offer_id": P, "offer_date_id": P, "user_id": L, "booking_id": N, "name": P, "email": P, "language": P,
+         "status": P, "attendance": P, "confirm_token_hash": S, "confirm_expires_at": P, "cancel_token_hash": S,
+         "created_at": P, "confirmed_at": P, "cancelled_at": P},
+        owner=("user_id", "email"),
+        retention="with the account (the attended dates are the person's engagement record); unconfirmed sign-ups with the account's unconfirmed e-mail",
+        retention_setting="delete_unverified_accounts_after_days",
+        on_erasure="delete", export="offer_signups",
+        notes="a sign-up by e-mail only names the person in name/email until the link is clicked",
+    ),
     # Alembic's own bookkeeping is not a model and holds no personal data.
 )
 
