@@ -7,7 +7,9 @@ from booking.models.invitations import Invitation
 from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, OutboxMessage
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Resource, Site
-from booking.models.reporting import ReportIntroduction, UnmetDemand
+from booking.models.reporting import (
+    ReportIntroduction, ReportMonthOrganisation, ReportMonthPerson, ReportSummary, ReportSummaryChange, UnmetDemand,
+)
 
 __all__ = [
     "ApiToken",
@@ -32,6 +34,10 @@ __all__ = [
     "Series",
     "Site",
     "SiteRole",
+    "ReportMonthOrganisation",
+    "ReportMonthPerson",
+    "ReportSummary",
+    "ReportSummaryChange",
     "UnmetDemand",
     "User",
     "utc_now",
