@@ -1,5 +1,6 @@
-"""Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, and the
-retention purge of personal data (``services.privacy.retention``).
+"""Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, the
+retention purge of personal data (``services.privacy.retention``) and the refresh of the
+report's monthly summary (``services.report_summary``).
 
 Run every minute by the mail runner. Every message carries a dedupe key, so running this
 in several processes at once, or again after a crash, sends nothing twice.
@@ -39,9 +40,12 @@ async def enqueue_overdue_notices(app: AppContext, now: datetime | None = None) 
 
 
 async def run_scheduled_jobs(app: AppContext) -> None:
+    from booking.services import report_summary
     from booking.services.privacy.retention import purge
 
     await enqueue_due_reminders(app)
     await enqueue_overdue_notices(app)
     # Retention: each step selects only what is not done yet, so a run every minute is cheap.
     await purge(app)
+    # The report's monthly summary takes in the months changed since the last run.
+    await report_summary.refresh(app)

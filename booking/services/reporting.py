@@ -25,9 +25,10 @@ Conventions of every figure:
 * **Cancellations** are bucketed by the lead time between the cancellation (the audit event) and
   the booked start.
 * **Unmet demand**: requests for a new booking that met a taken slot (answered with 409),
-  recorded without the person in ``unmet_demand`` by ``services.bookings.place_booking``. Not
-  counted (yet): conflicting dates of a new series, and changes of an existing booking that met
-  a taken slot (a change is not new demand).
+  recorded without the person in ``unmet_demand`` by ``services.bookings.place_booking``, and
+  every date of a new series refused because it was taken (one request each, whether the rest of
+  the series was booked or not; ``services.series``). Not counted: changes of an existing booking
+  that met a taken slot (a change is not new demand).
 * Not in the data model, so not reported: no-shows, waiting lists, volunteer offers.
 """
 
@@ -629,6 +630,27 @@ async def record_unmet_demand(app: AppContext, resource_id: int, interval: Inter
             resource_id=resource_id, requested_starts_at=interval.starts_at,
             requested_ends_at=interval.ends_at, quantity=max(1, quantity),
         ))
+
+
+def unmet_demand_of_refused_dates(resource_id: int, refused, quantity: int) -> list[UnmetDemand]:  # type: ignore[no-untyped-def]
+    """Unmet demand rows for the dates of a new series that were refused because they were taken
+    (``code == "conflict"``; dates refused by a rule of the resource or skipped by a clock change
+    are not demand that met a taken slot). Each counts as one request, like a 409 of a single
+    booking; without the person."""
+    return [
+        UnmetDemand(resource_id=resource_id, requested_starts_at=item.starts_at, requested_ends_at=item.ends_at,
+                    quantity=max(1, quantity))
+        for item in refused
+        if item.code == "conflict" and item.starts_at is not None and item.ends_at is not None
+    ]
+
+
+async def record_unmet_demand_rows(app: AppContext, rows: list[UnmetDemand]) -> None:
+    """Store unmet demand in its own short transaction (the request's own was rolled back)."""
+    if not rows:
+        return
+    async with app.database.transaction() as session:
+        session.add_all(rows)
 
 
 # --- the report as tables: one shape for the page, CSV and JSON ------------------------------
