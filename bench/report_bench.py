@@ -5,9 +5,11 @@
 A fresh database ``booking_report_bench`` on 127.0.0.1:5432 (dropped and created), migrated;
 25 sites, 500 resources (rooms, desks, things), 2,000 organisations, 5,000 people and N bookings
 over 2025 and 2026 written by ``INSERT … SELECT generate_series`` (not the service), then
-``ANALYZE``. Times ``services.reporting.build_report`` for 2026 (what /admin/bericht runs; the
-yearly page runs it twice, for the year and the one before) and prints p50 and max. Nothing is
-asserted on timings.
+``ANALYZE``. Rebuilds the report summary (the fill bypasses the sessions that note changes), then
+times ``services.reporting.build_report`` for 2026 from the summary (what /admin/bericht runs;
+the yearly page runs it twice, for the year and the one before), the refresh after one booking
+changed, and the direct SQL figures (``build_report_direct``, the "before") side by side, and
+prints p50 and max. Nothing is asserted on timings.
 """
 
 from __future__ import annotations
@@ -83,20 +85,76 @@ async def fill(database: Database, bookings: int) -> None:
         await connection.execute(text("ANALYZE"))
 
 
-async def bench(url: str, bookings: int, rounds: int) -> None:
+async def _timed(rounds: int, work) -> tuple[list[float], object]:  # type: ignore[no-untyped-def]
+    timings, result = [], None
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = await work()
+        timings.append(time.perf_counter() - started)
+    return timings, result
+
+
+def _ms(timings: list[float]) -> str:
+    return f"p50 {statistics.median(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms"
+
+
+async def _summary_sizes(database: Database) -> str:
+    async with database.engine.connect() as connection:
+        sizes = [
+            (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            for table in ("report_summary", "report_month_organisation", "report_month_person")
+        ]
+    return "summary rows {:,}, organisation sets {:,}, person sets {:,}".format(*sizes)
+
+
+async def bench(url: str, bookings: int, rounds: int, direct_rounds: int) -> None:
+    from booking.services import report_summary
+
     database = Database(url)
     started = time.perf_counter()
     await fill(database, bookings)
     print(f"filled {bookings:,} bookings in {time.perf_counter() - started:.1f} s")
     app = AppContext(database=database, settings=load_settings(env={}, database_url=url))
+    # The fill wrote around the sessions, as an import would: build the summary once.
+    started = time.perf_counter()
+    await report_summary.rebuild(app)
+    print(f"rebuild summary (booking report --rebuild-summary): {time.perf_counter() - started:.1f} s; "
+          f"{await _summary_sizes(database)}")
+    async with database.engine.begin() as connection:
+        await connection.execute(text("ANALYZE report_summary, report_month_organisation, report_month_person"))
     period = reporting.Period.year(2026)
-    timings = []
-    for _ in range(rounds):
+
+    timings, report = await _timed(rounds, lambda: reporting.build_report(app, period))
+    print(f"build_report(2026) from the summary (/admin/bericht): {_ms(timings)} ({rounds} rounds; "
+          f"{report.hours_booked:,.0f} hours booked, {report.organisations} organisations, {report.persons} persons)")
+
+    async def yearly_page():  # type: ignore[no-untyped-def]
+        await reporting.build_report(app, period)
+        return await reporting.build_report(app, period.previous_year())
+
+    timings, _ = await _timed(rounds, yearly_page)
+    print(f"yearly page figures (2026 and 2025, /admin/bericht/2026): {_ms(timings)}")
+
+    # One booking changes: the worker (or the next page view) recomputes its month only.
+    async def change_and_refresh():  # type: ignore[no-untyped-def]
+        async with app.database.transaction() as session:
+            await session.exec(text("UPDATE booking SET quantity = 3 - quantity WHERE id = 4242"))
+            await session.exec(text(
+                "INSERT INTO report_summary_change (resource_id, starts_at) SELECT resource_id, starts_at FROM booking WHERE id = 4242"
+            ))
         started = time.perf_counter()
-        report = await reporting.build_report(app, period)
-        timings.append(time.perf_counter() - started)
-    print(f"build_report(2026): p50 {statistics.median(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms "
-          f"({rounds} rounds; {report.hours_booked:,.0f} hours booked, {report.organisations} organisations)")
+        await report_summary.refresh(app)
+        return time.perf_counter() - started
+
+    refresh_timings = [await change_and_refresh() for _ in range(rounds)]
+    print(f"refresh after one booking changed (one site-month recomputed): {_ms(refresh_timings)}")
+
+    if direct_rounds:
+        timings, direct = await _timed(direct_rounds, lambda: reporting.build_report_direct(app, period))
+        current = await reporting.build_report(app, period)  # after the changes above
+        same = reporting.tables_as_json(direct) == reporting.tables_as_json(current)
+        print(f"build_report_direct(2026) from the bookings (before): {_ms(timings)} ({direct_rounds} rounds; "
+              f"same tables as the summary: {same})")
     started = time.perf_counter()
     await reporting.open_data(app, period)
     print(f"open_data(2026): {(time.perf_counter() - started) * 1000:.0f} ms")
@@ -107,11 +165,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bookings", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--direct-rounds", type=int, default=1, help="rounds of the direct SQL report (0: skip)")
     args = parser.parse_args()
     asyncio.run(recreate())
     url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
     upgrade(url)
-    asyncio.run(bench(url, args.bookings, args.rounds))
+    asyncio.run(bench(url, args.bookings, args.rounds, args.direct_rounds))
 
 
 if __name__ == "__main__":

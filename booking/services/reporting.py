@@ -34,10 +34,12 @@ Conventions of every figure:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, and_, case, cast, false, func, null, or_, union_all
@@ -451,17 +453,31 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
     summary = ReportSummary
     in_period = and_(col(summary.month) >= period.first_month, col(summary.month) <= period.last_month)
     async with app.database.reader() as session:
-        # 1. Every family per site, kind, category, month and bucket: one statement.
-        families = (
-            select(summary.family, Site.id, Site.name, Resource.kind, Resource.category, summary.month, summary.bucket,
+        # 1. Use per site, kind, category and month; every other family per site, kind, month and
+        # bucket (a new family needs no statement here: its rows arrive in ``families``).
+        connection = await session.connection()  # plain rows, no ORM loading: thousands of them
+        in_scope = and_(in_period, _site_filter(site_ids))
+        usage = (
+            select(Site.id, Site.name, Resource.kind, Resource.category, summary.month,
                    func.sum(summary.count), func.sum(summary.unit_seconds))
             .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
-            .where(in_period, _site_filter(site_ids))
-            .group_by(summary.family, Site.id, Site.name, Resource.kind, Resource.category, summary.month, summary.bucket)
+            .where(summary.family == report_summary.USE, in_scope)
+            .group_by(Site.id, Site.name, Resource.kind, Resource.category, summary.month)
         )
-        rows: dict[str, list[SummaryRow]] = defaultdict(list)
-        for family, *cells, count, seconds in (await session.exec(families)).all():
-            rows[family].append(SummaryRow(*cells, int(count), float(seconds or 0)))  # type: ignore[arg-type]
+        report.usage = [
+            UsageRow(site_id, site, kind, category, bucket, int(count), round(float(seconds or 0) / 3600, 2))
+            for site_id, site, kind, category, bucket, count, seconds in (await connection.execute(usage)).all()
+        ]
+        others = (
+            select(summary.family, Site.id, Site.name, Resource.kind, summary.month, summary.bucket,
+                   func.sum(summary.count), func.sum(summary.unit_seconds))
+            .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(summary.family != report_summary.USE, in_scope)
+            .group_by(summary.family, Site.id, Site.name, Resource.kind, summary.month, summary.bucket)
+        )
+        families: dict[str, list[SummaryRow]] = defaultdict(list)
+        for family, *cells, count, seconds in (await connection.execute(others)).all():
+            families[family].append(SummaryRow(*cells, int(count), float(seconds or 0)))  # type: ignore[arg-type]
 
         # 2. Top resources by number of uses.
         uses, use_seconds = func.sum(summary.count), func.sum(summary.unit_seconds)
@@ -512,14 +528,10 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
         unit_rows = (await session.exec(units)).all()
         sites = (await session.exec(select(Site).where(_site_filter(site_ids)))).all()
 
-    report.usage = [
-        UsageRow(row.site_id, row.site, row.kind, row.category, row.month, row.count, round(row.unit_seconds / 3600, 2))
-        for row in rows[report_summary.USE]
-    ]
-    report.declined = _counts(rows[report_summary.DECLINED])
-    report.cancellations = _counts(rows[report_summary.CANCELLED])
+    report.declined = _counts(families[report_summary.DECLINED])
+    report.cancellations = _counts(families[report_summary.CANCELLED])
     unmet: dict[tuple[int, str, str, str], list[float]] = {}
-    for row in rows[report_summary.UNMET]:
+    for row in families[report_summary.UNMET]:
         cell = unmet.setdefault((row.site_id, row.site, row.kind, row.month), [0, 0.0])
         cell[0] += row.count
         cell[1] += row.unit_seconds
@@ -540,12 +552,11 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """A figure family's count and unit-seconds per site, kind, category, month and bucket."""
+    """A figure family's count and unit-seconds per site, kind, month and bucket."""
 
     site_id: int
     site: str
     kind: str
-    category: str
     month: str
     bucket: str
     count: int
@@ -553,7 +564,7 @@ class SummaryRow:
 
 
 def _counts(rows: list[SummaryRow]) -> list[CountRow]:
-    """Counts per site, month and bucket (summed over kinds and categories)."""
+    """Counts per site, month and bucket (summed over kinds)."""
     counts: dict[tuple[int, str, str, str], int] = defaultdict(int)
     for row in rows:
         counts[(row.site_id, row.site, row.month, row.bucket)] += row.count
@@ -602,7 +613,15 @@ def _utilisation(period: Period, sites: Sequence[Site], unit_rows, usage: list[U
 
 
 def open_hours_per_month(hours, timezone: str, period: Period) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Hours a site is open in each local month of ``period`` (no opening hours: around the clock)."""
+    """Hours a site is open in each local month of ``period`` (no opening hours: around the clock).
+    Sites often share their hours and a report asks for the same months again: remembered by
+    the hours' content, so a changed week is a new key."""
+    return dict(_open_hours_per_month(json.dumps(hours or {}, sort_keys=True), timezone, period))
+
+
+@lru_cache(maxsize=256)
+def _open_hours_per_month(hours_json: str, timezone: str, period: Period) -> tuple[tuple[str, float], ...]:
+    hours = json.loads(hours_json)
     zone = ZoneInfo(timezone)
     result = {}
     day = period.first
@@ -619,7 +638,7 @@ def open_hours_per_month(hours, timezone: str, period: Period) -> dict[str, floa
                     seconds += (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
         result[day.strftime("%Y-%m")] = round(seconds / 3600, 2)
         day = _next_month(day)
-    return result
+    return tuple(result.items())
 
 
 async def record_unmet_demand(app: AppContext, resource_id: int, interval: Interval, quantity: int) -> None:
