@@ -1,9 +1,19 @@
 """Figures for the implementation report (Umsetzungsbericht): aggregates only, computed in SQL.
 
-Every figure family is one SQL statement with ``GROUP BY``; no booking row is loaded into Python,
-so the report costs the same whether a year holds a hundred or a million bookings. What Python
-adds is bounded by sites × months: the hours a site is open (from its weekly opening hours) and
-the names of sites.
+The page reads a **monthly summary** (``services/report_summary.py``): per figure family,
+resource, local month and bucket a count and unit-seconds, and the sets of organisations and
+persons per site and month for the distinct counts. It is kept up to date from a change log
+written in the transaction of every booking change and is recomputed for the changed months
+before the report reads it, so ``build_report`` costs resources × months, not bookings, and
+equals ``build_report_direct`` (the same figures straight from the bookings, one SQL statement
+per family; kept as the reference for tests and the benchmark). What Python adds is bounded by
+sites × months: the hours a site is open (from its weekly opening hours) and the names of sites.
+
+**Adding a figure family** (no-shows, waiting lists): one ``SummaryFamily`` entry in
+``report_summary.FAMILIES`` (its SQL statement: resource, local month, bucket, count,
+unit-seconds), then read ``families["<name>"]`` in ``build_report`` into a field of ``Report``
+and a ``Table`` in ``report_tables``; run ``booking report --rebuild-summary`` once after the
+deployment (or let a migration insert a "recompute everything" change row).
 
 Conventions of every figure:
 
@@ -29,7 +39,8 @@ Conventions of every figure:
   every date of a new series refused because it was taken (one request each, whether the rest of
   the series was booked or not; ``services.series``). Not counted: changes of an existing booking
   that met a taken slot (a change is not new demand).
-* Not in the data model, so not reported: no-shows, waiting lists, volunteer offers.
+* Not in the data model yet, so not reported: no-shows, waiting lists, volunteer offers (see
+  "Adding a figure family" above).
 """
 
 from __future__ import annotations
@@ -831,7 +842,54 @@ def is_small_cell(organisations: int, persons: int, min_cell_size: int) -> bool:
 
 
 async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
-    """Use per site and local month for the public: one statement; small cells suppressed."""
+    """Use per site and local month for the public, from the monthly summary (three statements
+    over it, whatever the number of bookings); small cells suppressed. Equal to
+    ``open_data_direct`` (tested)."""
+    from booking.models import ReportMonthOrganisation, ReportMonthPerson, ReportSummary
+    from booking.services import report_summary
+
+    await report_summary.refresh(app)
+    minimum = app.settings.open_data.min_cell_size
+    summary = ReportSummary
+    is_time = col(Resource.kind).in_(TIME_KINDS)
+    is_item = Resource.kind == "item"
+    use = (
+        select(
+            Site.id, Site.name, summary.month, func.sum(summary.count),
+            func.sum(case((is_time, summary.unit_seconds), else_=0)),
+            func.sum(case((is_item, summary.count), else_=0)),
+            func.sum(case((is_item, summary.unit_seconds), else_=0)),
+        )
+        .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
+        .where(summary.family == report_summary.USE, col(summary.month) >= period.first_month, col(summary.month) <= period.last_month)
+        .group_by(Site.id, Site.name, summary.month)
+        .order_by(Site.name, summary.month)
+    )
+    async with app.database.reader() as session:
+        rows = (await session.exec(use)).all()
+        members: list[dict[tuple[int, str], int]] = []
+        for model in (ReportMonthOrganisation, ReportMonthPerson):
+            counts = (
+                select(model.site_id, model.month, func.count())
+                .where(col(model.month) >= period.first_month, col(model.month) <= period.last_month)
+                .group_by(model.site_id, model.month)
+            )
+            members.append({(site_id, bucket): int(count) for site_id, bucket, count in (await session.exec(counts)).all()})
+    result = []
+    for site_id, site, bucket, count, time_seconds, loans, item_seconds in rows:
+        organisations, persons = members[0].get((site_id, bucket), 0), members[1].get((site_id, bucket), 0)
+        if is_small_cell(organisations, persons, minimum):
+            result.append(OpenDataRow(site, bucket, None, None, None, None, None, None))
+            continue
+        result.append(OpenDataRow(
+            site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
+            round(float(item_seconds or 0) / DAY, 2), organisations, persons,
+        ))
+    return result
+
+
+async def open_data_direct(app: AppContext, period: Period) -> list[OpenDataRow]:
+    """``open_data`` straight from the bookings (the reference for the summary's test)."""
     dialect = app.database.dialect
     minimum = app.settings.open_data.min_cell_size
     month = local_month(dialect, Booking.starts_at, Site.timezone).label("month")

@@ -92,6 +92,7 @@ async def assert_summary_equals_direct(app, sites) -> None:
             direct = await reporting.build_report_direct(app, period, site_ids=site_ids)
             assert reporting.tables_as_json(from_summary) == reporting.tables_as_json(direct), (period, site_ids)
             assert sorted(from_summary.reach, key=repr) == sorted(direct.reach, key=repr)
+        assert await reporting.open_data(app, period) == await reporting.open_data_direct(app, period), period
 
 
 async def pending(app) -> int:
