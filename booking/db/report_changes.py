@@ -33,6 +33,7 @@ _BOOKING_FIGURE_COLUMNS = (
 )
 # Any constant: the advisory lock that serialises summary refreshes on PostgreSQL.
 _SUMMARY_LOCK_KEY = 7_150_215
+_NOTED = "report_noted_booking_ids"
 
 
 class TrackedSession(Session):
@@ -51,19 +52,23 @@ def _note_flushed_changes(session: Session, _context: Any) -> None:
 
     notes: list[dict[str, Any]] = []
     event_booking_ids: list[int] = []
+    # Bookings noted earlier in this transaction: their audit events need no second note.
+    noted: set[int] = session.info.setdefault(_NOTED, set())
     everything = False
     for obj in session.new:
         if isinstance(obj, Booking):
+            noted.add(obj.id)
             notes.append({"resource_id": obj.resource_id, "starts_at": obj.starts_at})
         elif isinstance(obj, UnmetDemand):
             notes.append({"resource_id": obj.resource_id, "starts_at": obj.requested_starts_at})
-        elif isinstance(obj, BookingEvent) and obj.to_status:
+        elif isinstance(obj, BookingEvent) and obj.to_status and obj.booking_id not in noted:
             event_booking_ids.append(obj.booking_id)
     for obj in session.dirty:
         if isinstance(obj, Booking):
             state = inspect(obj)
             if not any(state.attrs[name].history.has_changes() for name in _BOOKING_FIGURE_COLUMNS):
                 continue
+            noted.add(obj.id)
             resource_ids, starts = _history_values(obj, "resource_id"), _history_values(obj, "starts_at")
             if not (resource_ids and starts):  # not loaded: read them from the row
                 event_booking_ids.append(obj.id)
@@ -93,6 +98,12 @@ def _note_flushed_changes(session: Session, _context: Any) -> None:
             ["resource_id", "starts_at"],
             select(Booking.resource_id, Booking.starts_at).where(Booking.id.in_(sorted(set(event_booking_ids)))),  # type: ignore[union-attr]
         ))
+
+
+@event.listens_for(TrackedSession, "after_transaction_end")
+def _forget_noted(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        session.info.pop(_NOTED, None)
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
