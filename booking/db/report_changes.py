@@ -107,7 +107,7 @@ def _forget_noted(session: Session, transaction: Any) -> None:
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
-def _note_bulk_changes(state: Any) -> None:
+def _note_bulk_changes(state: Any) -> Any:
     if not (state.is_update or state.is_delete):
         return
     target = getattr(state.statement, "table", None)
@@ -118,9 +118,14 @@ def _note_bulk_changes(state: Any) -> None:
     rows = select(Booking.resource_id, Booking.starts_at)
     if state.statement.whereclause is not None:
         rows = rows.where(state.statement.whereclause)
-    state.session.execute(
-        insert(ReportSummaryChange.__table__).from_select(["resource_id", "starts_at"], rows)  # type: ignore[attr-defined]
-    )
+    note = insert(ReportSummaryChange.__table__).from_select(["resource_id", "starts_at"], rows)  # type: ignore[attr-defined]
+    state.session.execute(note)  # where the rows are now
+    changed = [getattr(key, "key", key) for key in (getattr(state.statement, "_values", None) or {})]  # noqa: SLF001
+    if not (state.is_update and {"resource_id", "starts_at"} & set(changed)):
+        return None
+    result = state.invoke_statement()
+    state.session.execute(note)  # and where an update moved them
+    return result
 
 
 async def lock_summary(session: Any, dialect_name: str) -> None:

@@ -135,6 +135,11 @@ async def test_summary_equals_direct_figures_on_random_data_and_through_changes(
     async with app.database.transaction() as session:
         await session.exec(update(Booking).where(col(Booking.booker_id) == world["users"][0].id)  # type: ignore[call-overload]
                            .values(booker_id=world["users"][1].id))
+        # A bulk UPDATE that moves a use to another month and resource: both months are noted.
+        moved = (await session.exec(select(Booking).where(col(Booking.status) == "confirmed").limit(1))).one()
+        new_start = moved.starts_at + timedelta(days=75)
+        await session.exec(update(Booking).where(col(Booking.id) == moved.id).values(  # type: ignore[call-overload]
+            starts_at=new_start, ends_at=new_start + timedelta(hours=2), resource_id=world["resources"][4].id))
     await assert_summary_equals_direct(app, world["sites"])
     assert await pending(app) == 0
 
