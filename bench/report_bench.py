@@ -5,9 +5,11 @@
 A fresh database ``booking_report_bench`` on 127.0.0.1:5432 (dropped and created), migrated;
 25 sites, 500 resources (rooms, desks, things), 2,000 organisations, 5,000 people and N bookings
 over 2025 and 2026 written by ``INSERT … SELECT generate_series`` (not the service), then
-``ANALYZE``. Times ``services.reporting.build_report`` for 2026 (what /admin/bericht runs; the
-yearly page runs it twice, for the year and the one before) and prints p50 and max. Nothing is
-asserted on timings.
+``ANALYZE``. Rebuilds the report summary (the fill bypasses the sessions that note changes), then
+times ``services.reporting.build_report`` for 2026 from the summary (what /admin/bericht runs;
+the yearly page runs it twice, for the year and the one before), the refresh after one booking
+changed, and the direct SQL figures (``build_report_direct``, the "before") side by side, and
+prints p50 and max. Nothing is asserted on timings.
 """
 
 from __future__ import annotations
@@ -83,20 +85,144 @@ async def fill(database: Database, bookings: int) -> None:
         await connection.execute(text("ANALYZE"))
 
 
-async def bench(url: str, bookings: int, rounds: int) -> None:
-    database = Database(url)
-    started = time.perf_counter()
-    await fill(database, bookings)
-    print(f"filled {bookings:,} bookings in {time.perf_counter() - started:.1f} s")
-    app = AppContext(database=database, settings=load_settings(env={}, database_url=url))
-    period = reporting.Period.year(2026)
-    timings = []
+CPU_TIMES: list[float] = []
+
+
+async def _backend_cpu_seconds(database: Database) -> float:
+    """CPU seconds used so far by the PostgreSQL backends of the bench database (from /proc: the
+    server runs on this machine). With the Python process's own CPU time this estimates what a
+    call costs on a quiet machine, when the shared machine's wall-clock times are inflated by
+    other work."""
+    import os
+
+    async with database.engine.connect() as connection:
+        pids = (await connection.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ))).scalars().all()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def _timed(rounds: int, work, database: Database | None = None) -> tuple[list[float], object]:  # type: ignore[no-untyped-def]
+    timings, result = [], None
+    CPU_TIMES.clear()
     for _ in range(rounds):
+        backend_before = await _backend_cpu_seconds(database) if database else 0.0
+        cpu_before = time.process_time()
         started = time.perf_counter()
-        report = await reporting.build_report(app, period)
+        result = await work()
         timings.append(time.perf_counter() - started)
-    print(f"build_report(2026): p50 {statistics.median(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms "
-          f"({rounds} rounds; {report.hours_booked:,.0f} hours booked, {report.organisations} organisations)")
+        cpu = time.process_time() - cpu_before
+        if database:
+            cpu += await _backend_cpu_seconds(database) - backend_before
+        CPU_TIMES.append(cpu)
+    return timings, result
+
+
+def _ms(timings: list[float]) -> str:
+    cpu = f"; CPU (Python + PostgreSQL backends) p50 {statistics.median(CPU_TIMES) * 1000:.0f} ms" if CPU_TIMES else ""
+    return f"wall p50 {statistics.median(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms{cpu}"
+
+
+async def _summary_sizes(database: Database) -> str:
+    async with database.engine.connect() as connection:
+        sizes = [
+            (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            for table in ("report_summary", "report_month_organisation", "report_month_person")
+        ]
+    return "summary rows {:,}, organisation sets {:,}, person sets {:,}".format(*sizes)
+
+
+async def _page_timings(app: AppContext, rounds: int) -> list[float]:
+    import httpx
+
+    from booking.app import create_app
+    from booking.auth.passwords import hash_password
+
+    password = "bench-password-123"
+    async with app.database.transaction() as session:
+        await session.exec(text(
+            "UPDATE \"user\" SET is_city_admin = true, password_hash = :hash, email_verified_at = now() "
+            "WHERE email = 'person1@example.org'"
+        ).bindparams(hash=hash_password(password)))
+    asgi = create_app(app.settings, app_context=app)
+    timings = []
+    CPU_TIMES.clear()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://bench.local") as client:
+        response = await client.post("/api/v1/auth/login", json={"email": "person1@example.org", "password": password})
+        assert response.status_code == 200, response.text
+        for _ in range(rounds):
+            backend_before, cpu_before = await _backend_cpu_seconds(app.database), time.process_time()
+            started = time.perf_counter()
+            page = await client.get("/admin/bericht?since=2026-01&until=2026-12")
+            timings.append(time.perf_counter() - started)
+            CPU_TIMES.append(time.process_time() - cpu_before + await _backend_cpu_seconds(app.database) - backend_before)
+            assert page.status_code == 200, page.status_code
+    return timings
+
+
+async def bench(url: str, bookings: int, rounds: int, direct_rounds: int, reuse: bool = False) -> None:
+    from booking.services import report_summary
+
+    database = Database(url)
+    app = AppContext(database=database, settings=load_settings(env={}, database_url=url))
+    if reuse:
+        print(f"reusing the filled database; {await _summary_sizes(database)}")
+    else:
+        started = time.perf_counter()
+        await fill(database, bookings)
+        print(f"filled {bookings:,} bookings in {time.perf_counter() - started:.1f} s")
+        # The fill wrote around the sessions, as an import would: build the summary once.
+        started = time.perf_counter()
+        await report_summary.rebuild(app)
+        print(f"rebuild summary (booking report --rebuild-summary): {time.perf_counter() - started:.1f} s; "
+              f"{await _summary_sizes(database)}")
+    async with database.engine.begin() as connection:
+        await connection.execute(text("ANALYZE report_summary, report_month_organisation, report_month_person"))
+    period = reporting.Period.year(2026)
+
+    timings, report = await _timed(rounds, lambda: reporting.build_report(app, period), database)
+    print(f"build_report(2026) from the summary (/admin/bericht): {_ms(timings)} ({rounds} rounds; "
+          f"{report.hours_booked:,.0f} hours booked, {report.organisations} organisations, {report.persons} persons)")
+
+    async def yearly_page():  # type: ignore[no-untyped-def]
+        await reporting.build_report(app, period)
+        return await reporting.build_report(app, period.previous_year())
+
+    timings, _ = await _timed(rounds, yearly_page, database)
+    print(f"yearly page figures (2026 and 2025, /admin/bericht/2026): {_ms(timings)}")
+
+    # One booking changes: the worker (or the next page view) recomputes its month only.
+    async def change_and_refresh():  # type: ignore[no-untyped-def]
+        async with app.database.transaction() as session:
+            await session.exec(text("UPDATE booking SET quantity = 3 - quantity WHERE id = 4242"))
+            await session.exec(text(
+                "INSERT INTO report_summary_change (resource_id, starts_at) SELECT resource_id, starts_at FROM booking WHERE id = 4242"
+            ))
+        started = time.perf_counter()
+        await report_summary.refresh(app)
+        return time.perf_counter() - started
+
+    CPU_TIMES.clear()
+    refresh_timings = [await change_and_refresh() for _ in range(rounds)]
+    print(f"refresh after one booking changed (one site-month recomputed): {_ms(refresh_timings)}")
+
+    # The page itself, through the app (ASGI, no network): what a city administrator waits for.
+    page_timings = await _page_timings(app, rounds)
+    print(f"GET /admin/bericht?since=2026-01&until=2026-12 (page, rendered): {_ms(page_timings)}")
+
+    if direct_rounds:
+        timings, direct = await _timed(direct_rounds, lambda: reporting.build_report_direct(app, period), database)
+        current = await reporting.build_report(app, period)  # after the changes above
+        same = reporting.tables_as_json(direct) == reporting.tables_as_json(current)
+        print(f"build_report_direct(2026) from the bookings (before): {_ms(timings)} ({direct_rounds} rounds; "
+              f"same tables as the summary: {same})")
     started = time.perf_counter()
     await reporting.open_data(app, period)
     print(f"open_data(2026): {(time.perf_counter() - started) * 1000:.0f} ms")
@@ -107,11 +233,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bookings", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--direct-rounds", type=int, default=1, help="rounds of the direct SQL report (0: skip)")
+    parser.add_argument("--reuse", action="store_true", help="time again on the database of the last run (no fill)")
     args = parser.parse_args()
-    asyncio.run(recreate())
     url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+    if not args.reuse:
+        asyncio.run(recreate())
     upgrade(url)
-    asyncio.run(bench(url, args.bookings, args.rounds))
+    asyncio.run(bench(url, args.bookings, args.rounds, args.direct_rounds, args.reuse))
 
 
 if __name__ == "__main__":

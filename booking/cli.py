@@ -152,6 +152,24 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
     from booking.services import reporting
 
+    if args.rebuild_summary:
+        from booking.services import report_summary
+
+        async def rebuild():  # type: ignore[no-untyped-def]
+            context = _context(settings)
+            try:
+                await report_summary.rebuild(context)
+            finally:
+                await context.database.dispose()
+
+        asyncio.run(rebuild())
+        print("report summary rebuilt from the bookings", file=sys.stderr)
+        if args.year is None:
+            return 0
+    elif args.year is None:
+        print("booking report: --year is required (or --rebuild-summary)", file=sys.stderr)
+        return 2
+
     async def run():  # type: ignore[no-untyped-def]
         context = _context(settings)
         try:
@@ -248,9 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     erase.set_defaults(handler=cmd_user_erase)
 
     report = commands.add_parser("report", help="print the yearly report's tables (aggregates only) as CSV or JSON")
-    report.add_argument("--year", type=int, required=True, choices=range(2000, 2101), metavar="YEAR")
+    report.add_argument("--year", type=int, choices=range(2000, 2101), metavar="YEAR")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
     report.add_argument("--semicolon", action="store_true", help="CSV with semicolons (German spreadsheet programs)")
+    report.add_argument("--rebuild-summary", action="store_true",
+                        help="recompute the report's monthly summary from all bookings (after raw imports; the worker "
+                             "keeps it up to date otherwise)")
     report.set_defaults(handler=cmd_report)
 
     privacy = commands.add_parser("privacy", help="personal data").add_subparsers(dest="privacy_command", required=True)

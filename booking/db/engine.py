@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.db.outage import OutageMonitor
+from booking.db.report_changes import TrackedSession
 from booking.db.reporting_sql import register_sqlite_functions
 from booking.domain.errors import InvalidInput
 
@@ -55,10 +56,10 @@ class Database:
         for engine in engines:
             _refuse_unstorable_values(engine)
         self._write_sessions = async_sessionmaker(
-            self._write_engine, class_=AsyncSession, expire_on_commit=False
+            self._write_engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=TrackedSession
         )
         self._read_sessions = async_sessionmaker(
-            self._read_engine, class_=AsyncSession, expire_on_commit=False
+            self._read_engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=TrackedSession
         )
 
     @property

@@ -8,7 +8,9 @@ from booking.models.messaging import EmailToken, FeedDocumentCache, FeedToken, O
 from booking.models.offers import Offer, OfferDate, OfferSignup
 from booking.models.people import ApiToken, LoginSession, Membership, Organisation, SiteRole, User
 from booking.models.places import Blackout, Policy, Quota, Resource, Site
-from booking.models.reporting import ReportIntroduction, UnmetDemand
+from booking.models.reporting import (
+    ReportIntroduction, ReportMonthOrganisation, ReportMonthPerson, ReportSummary, ReportSummaryChange, UnmetDemand,
+)
 from booking.models.waiting_list import WaitingListEntry
 
 __all__ = [
@@ -34,6 +36,10 @@ __all__ = [
     "Policy",
     "Quota",
     "ReportIntroduction",
+    "ReportMonthOrganisation",
+    "ReportMonthPerson",
+    "ReportSummary",
+    "ReportSummaryChange",
     "Resource",
     "Series",
     "Site",

@@ -1,6 +1,7 @@
 """Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, expired
 waiting-list holds (``services.waiting_list.expire_holds``), the release of no-shows
-(``services.checkin``), and the retention purge of personal data (``services.privacy.retention``).
+(``services.checkin``), the retention purge of personal data (``services.privacy.retention``)
+and the refresh of the report's monthly summary (``services.report_summary``).
 
 Run every minute by the mail runner. Every message carries a dedupe key, so running this
 in several processes at once, or again after a crash, sends nothing twice.
@@ -40,6 +41,7 @@ async def enqueue_overdue_notices(app: AppContext, now: datetime | None = None) 
 
 
 async def run_scheduled_jobs(app: AppContext) -> None:
+    from booking.services import report_summary
     from booking.services.checkin import release_no_shows
     from booking.services.privacy.retention import purge
     from booking.services.waiting_list import expire_holds
@@ -52,3 +54,5 @@ async def run_scheduled_jobs(app: AppContext) -> None:
     await release_no_shows(app)
     # Retention: each step selects only what is not done yet, so a run every minute is cheap.
     await purge(app)
+    # The report's monthly summary takes in the months changed since the last run.
+    await report_summary.refresh(app)

@@ -1,9 +1,19 @@
 """Figures for the implementation report (Umsetzungsbericht): aggregates only, computed in SQL.
 
-Every figure family is one SQL statement with ``GROUP BY``; no booking row is loaded into Python,
-so the report costs the same whether a year holds a hundred or a million bookings. What Python
-adds is bounded by sites × months: the hours a site is open (from its weekly opening hours) and
-the names of sites.
+The page reads a **monthly summary** (``services/report_summary.py``): per figure family,
+resource, local month and bucket a count and unit-seconds, and the sets of organisations and
+persons per site and month for the distinct counts. It is kept up to date from a change log
+written in the transaction of every booking change and is recomputed for the changed months
+before the report reads it, so ``build_report`` costs resources × months, not bookings, and
+equals ``build_report_direct`` (the same figures straight from the bookings, one SQL statement
+per family; kept as the reference for tests and the benchmark). What Python adds is bounded by
+sites × months: the hours a site is open (from its weekly opening hours) and the names of sites.
+
+**Adding a figure family** (no-shows, waiting lists): one ``SummaryFamily`` entry in
+``report_summary.FAMILIES`` (its SQL statement: resource, local month, bucket, count,
+unit-seconds), then read ``families["<name>"]`` in ``build_report`` into a field of ``Report``
+and a ``Table`` in ``report_tables``; run ``booking report --rebuild-summary`` once after the
+deployment (or let a migration insert a "recompute everything" change row).
 
 Conventions of every figure:
 
@@ -25,18 +35,22 @@ Conventions of every figure:
 * **Cancellations** are bucketed by the lead time between the cancellation (the audit event) and
   the booked start.
 * **Unmet demand**: requests for a new booking that met a taken slot (answered with 409),
-  recorded without the person in ``unmet_demand`` by ``services.bookings.place_booking``. Not
-  counted (yet): conflicting dates of a new series, and changes of an existing booking that met
-  a taken slot (a change is not new demand).
-* Not in the data model, so not reported: no-shows, waiting lists, volunteer offers.
+  recorded without the person in ``unmet_demand`` by ``services.bookings.place_booking``, and
+  every date of a new series refused because it was taken (one request each, whether the rest of
+  the series was booked or not; ``services.series``). Not counted: changes of an existing booking
+  that met a taken slot (a change is not new demand).
+* Not in the data model yet, so not reported: no-shows, waiting lists, volunteer offers (see
+  "Adding a figure family" above).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, and_, case, cast, false, func, null, or_, union_all
@@ -310,8 +324,9 @@ async def _zones(session) -> list[str]:  # type: ignore[no-untyped-def]
     return sorted((await session.exec(select(Site.timezone).distinct())).all())
 
 
-async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[int] | None = None) -> Report:
-    """All figure families for ``period``, for every site or only ``site_ids`` (site managers)."""
+async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequence[int] | None = None) -> Report:
+    """The report's figures straight from the bookings (no summary): the reference that the
+    summary-based ``build_report`` must equal (tests), and the "before" of the benchmark."""
     dialect = app.database.dialect
     report = Report(period)
     month = local_month(dialect, Booking.starts_at, Site.timezone).label("month")
@@ -463,6 +478,156 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
     return report
 
 
+async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[int] | None = None) -> Report:
+    """All figure families for ``period``, for every site or only ``site_ids`` (site managers),
+    read from the monthly summary (``services/report_summary.py``): first the months changed
+    since the last refresh are recomputed, then a handful of statements over the summary, whose
+    size is resources × months, not bookings. Equal to ``build_report_direct`` (tested)."""
+    from booking.models import ReportMonthOrganisation, ReportMonthPerson, ReportSummary
+    from booking.services import report_summary
+
+    await report_summary.refresh(app)
+    report = Report(period)
+    summary = ReportSummary
+    in_period = and_(col(summary.month) >= period.first_month, col(summary.month) <= period.last_month)
+    async with app.database.reader() as session:
+        # 1. Use per site, kind, category and month; every other family per site, kind, month and
+        # bucket (a new family needs no statement here: its rows arrive in ``families``).
+        connection = await session.connection()  # plain rows, no ORM loading: thousands of them
+        in_scope = and_(in_period, _site_filter(site_ids))
+        usage = (
+            select(Site.id, Site.name, Resource.kind, Resource.category, summary.month,
+                   func.sum(summary.count), func.sum(summary.unit_seconds))
+            .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(summary.family == report_summary.USE, in_scope)
+            .group_by(Site.id, Site.name, Resource.kind, Resource.category, summary.month)
+        )
+        report.usage = [
+            UsageRow(site_id, site, kind, category, bucket, int(count), round(float(seconds or 0) / 3600, 2))
+            for site_id, site, kind, category, bucket, count, seconds in (await connection.execute(usage)).all()
+        ]
+        others = (
+            select(summary.family, Site.id, Site.name, Resource.kind, summary.month, summary.bucket,
+                   func.sum(summary.count), func.sum(summary.unit_seconds))
+            .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(summary.family != report_summary.USE, in_scope)
+            .group_by(summary.family, Site.id, Site.name, Resource.kind, summary.month, summary.bucket)
+        )
+        families: dict[str, list[SummaryRow]] = defaultdict(list)
+        for family, *cells, count, seconds in (await connection.execute(others)).all():
+            families[family].append(SummaryRow(*cells, int(count), float(seconds or 0)))  # type: ignore[arg-type]
+
+        # 2. Top resources by number of uses.
+        uses, use_seconds = func.sum(summary.count), func.sum(summary.unit_seconds)
+        top = (
+            select(Resource.id, Resource.name, Site.name, Resource.kind, uses, use_seconds)
+            .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
+            .where(summary.family == report_summary.USE, in_period, _site_filter(site_ids))
+            .group_by(Resource.id, Resource.name, Site.name, Resource.kind)
+            .order_by(uses.desc(), use_seconds.desc(), Resource.id)
+            .limit(TOP_RESOURCES)
+        )
+        report.top_resources = [
+            TopResourceRow(resource_id, name, site, kind, int(count), round(float(seconds or 0) / 3600, 2))
+            for resource_id, name, site, kind, count, seconds in (await session.exec(top)).all()
+        ]
+
+        # 3. Reach from the monthly sets: exact distinct counts at every level.
+        reach_counts: dict[tuple[int | None, str | None], list[int]] = {}
+        for index, (model, member) in enumerate(((ReportMonthOrganisation, ReportMonthOrganisation.organisation_id),
+                                                 (ReportMonthPerson, ReportMonthPerson.person_id))):
+            for site_id, bucket, count in (await session.exec(_distinct_members(model, member, period, site_ids))).all():
+                reach_counts.setdefault((site_id, bucket), [0, 0])[index] = int(count)
+
+        # 4. First-time organisations: first month in the period, no month before it.
+        organisations = ReportMonthOrganisation
+        earlier = aliased(ReportMonthOrganisation)
+        used_before = (
+            select(earlier.organisation_id)
+            .where(earlier.organisation_id == organisations.organisation_id, earlier.month < period.first_month,
+                   True if site_ids is None else col(earlier.site_id).in_(list(site_ids)))
+            .exists()
+        )
+        firsts = (
+            select(organisations.organisation_id, func.min(organisations.month).label("first_month"))
+            .where(col(organisations.month) >= period.first_month, col(organisations.month) <= period.last_month,
+                   True if site_ids is None else col(organisations.site_id).in_(list(site_ids)), ~used_before)
+            .group_by(organisations.organisation_id)
+        ).subquery()
+        first_time = select(firsts.c.first_month, func.count()).group_by(firsts.c.first_month)
+        report.first_time_organisations = {bucket: int(count) for bucket, count in (await session.exec(first_time)).all()}
+
+        # 5. What could have been booked: units of rooms and desks per site, and the sites' hours.
+        units = (
+            select(Resource.site_id, Resource.kind, func.sum(Resource.capacity))
+            .where(col(Resource.kind).in_(TIME_KINDS), col(Resource.is_active).is_(True))
+            .group_by(Resource.site_id, Resource.kind)
+        )
+        unit_rows = (await session.exec(units)).all()
+        sites = (await session.exec(select(Site).where(_site_filter(site_ids)))).all()
+
+    report.declined = _counts(families[report_summary.DECLINED])
+    report.cancellations = _counts(families[report_summary.CANCELLED])
+    unmet: dict[tuple[int, str, str, str], list[float]] = {}
+    for row in families[report_summary.UNMET]:
+        cell = unmet.setdefault((row.site_id, row.site, row.kind, row.month), [0, 0.0])
+        cell[0] += row.count
+        cell[1] += row.unit_seconds
+    report.unmet_demand = [
+        UnmetDemandRow(site_id, site, kind, bucket, int(count), round(seconds / 3600, 2))
+        for (site_id, site, kind, bucket), (count, seconds) in unmet.items()
+    ]
+    site_names = {site.id: site.name for site in sites}
+    report.reach = [
+        ReachRow(site_id, site_names.get(site_id) if site_id is not None else None, bucket, orgs, people)
+        for (site_id, bucket), (orgs, people) in reach_counts.items()
+    ]
+    if (None, None) not in reach_counts:
+        report.reach.append(ReachRow(None, None, None, 0, 0))
+    report.utilisation = _utilisation(period, sites, unit_rows, report.usage)
+    return report
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """A figure family's count and unit-seconds per site, kind, month and bucket."""
+
+    site_id: int
+    site: str
+    kind: str
+    month: str
+    bucket: str
+    count: int
+    unit_seconds: float
+
+
+def _counts(rows: list[SummaryRow]) -> list[CountRow]:
+    """Counts per site, month and bucket (summed over kinds)."""
+    counts: dict[tuple[int, str, str, str], int] = defaultdict(int)
+    for row in rows:
+        counts[(row.site_id, row.site, row.month, row.bucket)] += row.count
+    return [CountRow(site_id, site, bucket, group, count) for (site_id, site, bucket, group), count in counts.items()]
+
+
+def _distinct_members(model, member, period: Period, site_ids: Sequence[int] | None):  # type: ignore[no-untyped-def]
+    """Distinct members per (site, month), site, month and overall, in one statement. A
+    (site, month, member) row is unique, so the finest level is a plain count."""
+    base = (
+        select(model.site_id.label("site_id"), model.month.label("month"), member.label("member_id"))
+        .where(col(model.month) >= period.first_month, col(model.month) <= period.last_month,
+               True if site_ids is None else col(model.site_id).in_(list(site_ids)))
+    ).cte(f"{model.__tablename__}_in_period")
+    distinct = func.count(base.c.member_id.distinct())
+    no_site = cast(null(), Integer).label("site_id")
+    no_month = cast(null(), String).label("month")
+    return union_all(
+        select(base.c.site_id, base.c.month, func.count()).group_by(base.c.site_id, base.c.month),
+        select(base.c.site_id, no_month, distinct).group_by(base.c.site_id),
+        select(no_site, base.c.month, distinct).group_by(base.c.month),
+        select(no_site, no_month, distinct).select_from(base),
+    )
+
+
 def _utilisation(period: Period, sites: Sequence[Site], unit_rows, usage: list[UsageRow]) -> list[UtilisationRow]:  # type: ignore[no-untyped-def]
     booked: dict[tuple[int, str, str], float] = defaultdict(float)
     for row in usage:
@@ -486,7 +651,15 @@ def _utilisation(period: Period, sites: Sequence[Site], unit_rows, usage: list[U
 
 
 def open_hours_per_month(hours, timezone: str, period: Period) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Hours a site is open in each local month of ``period`` (no opening hours: around the clock)."""
+    """Hours a site is open in each local month of ``period`` (no opening hours: around the clock).
+    Sites often share their hours and a report asks for the same months again: remembered by
+    the hours' content, so a changed week is a new key."""
+    return dict(_open_hours_per_month(json.dumps(hours or {}, sort_keys=True), timezone, period))
+
+
+@lru_cache(maxsize=256)
+def _open_hours_per_month(hours_json: str, timezone: str, period: Period) -> tuple[tuple[str, float], ...]:
+    hours = json.loads(hours_json)
     zone = ZoneInfo(timezone)
     result = {}
     day = period.first
@@ -503,7 +676,7 @@ def open_hours_per_month(hours, timezone: str, period: Period) -> dict[str, floa
                     seconds += (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
         result[day.strftime("%Y-%m")] = round(seconds / 3600, 2)
         day = _next_month(day)
-    return result
+    return tuple(result.items())
 
 
 async def record_unmet_demand(app: AppContext, resource_id: int, interval: Interval, quantity: int) -> None:
@@ -514,6 +687,27 @@ async def record_unmet_demand(app: AppContext, resource_id: int, interval: Inter
             resource_id=resource_id, requested_starts_at=interval.starts_at,
             requested_ends_at=interval.ends_at, quantity=max(1, quantity),
         ))
+
+
+def unmet_demand_of_refused_dates(resource_id: int, refused, quantity: int) -> list[UnmetDemand]:  # type: ignore[no-untyped-def]
+    """Unmet demand rows for the dates of a new series that were refused because they were taken
+    (``code == "conflict"``; dates refused by a rule of the resource or skipped by a clock change
+    are not demand that met a taken slot). Each counts as one request, like a 409 of a single
+    booking; without the person."""
+    return [
+        UnmetDemand(resource_id=resource_id, requested_starts_at=item.starts_at, requested_ends_at=item.ends_at,
+                    quantity=max(1, quantity))
+        for item in refused
+        if item.code == "conflict" and item.starts_at is not None and item.ends_at is not None
+    ]
+
+
+async def record_unmet_demand_rows(app: AppContext, rows: list[UnmetDemand]) -> None:
+    """Store unmet demand in its own short transaction (the request's own was rolled back)."""
+    if not rows:
+        return
+    async with app.database.transaction() as session:
+        session.add_all(rows)
 
 
 # --- the report as tables: one shape for the page, CSV and JSON ------------------------------
@@ -678,7 +872,54 @@ def is_small_cell(organisations: int, persons: int, min_cell_size: int) -> bool:
 
 
 async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
-    """Use per site and local month for the public: one statement; small cells suppressed."""
+    """Use per site and local month for the public, from the monthly summary (three statements
+    over it, whatever the number of bookings); small cells suppressed. Equal to
+    ``open_data_direct`` (tested)."""
+    from booking.models import ReportMonthOrganisation, ReportMonthPerson, ReportSummary
+    from booking.services import report_summary
+
+    await report_summary.refresh(app)
+    minimum = app.settings.open_data.min_cell_size
+    summary = ReportSummary
+    is_time = col(Resource.kind).in_(TIME_KINDS)
+    is_item = Resource.kind == "item"
+    use = (
+        select(
+            Site.id, Site.name, summary.month, func.sum(summary.count),
+            func.sum(case((is_time, summary.unit_seconds), else_=0)),
+            func.sum(case((is_item, summary.count), else_=0)),
+            func.sum(case((is_item, summary.unit_seconds), else_=0)),
+        )
+        .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
+        .where(summary.family == report_summary.USE, col(summary.month) >= period.first_month, col(summary.month) <= period.last_month)
+        .group_by(Site.id, Site.name, summary.month)
+        .order_by(Site.name, summary.month)
+    )
+    async with app.database.reader() as session:
+        rows = (await session.exec(use)).all()
+        members: list[dict[tuple[int, str], int]] = []
+        for model in (ReportMonthOrganisation, ReportMonthPerson):
+            counts = (
+                select(model.site_id, model.month, func.count())
+                .where(col(model.month) >= period.first_month, col(model.month) <= period.last_month)
+                .group_by(model.site_id, model.month)
+            )
+            members.append({(site_id, bucket): int(count) for site_id, bucket, count in (await session.exec(counts)).all()})
+    result = []
+    for site_id, site, bucket, count, time_seconds, loans, item_seconds in rows:
+        organisations, persons = members[0].get((site_id, bucket), 0), members[1].get((site_id, bucket), 0)
+        if is_small_cell(organisations, persons, minimum):
+            result.append(OpenDataRow(site, bucket, None, None, None, None, None, None))
+            continue
+        result.append(OpenDataRow(
+            site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
+            round(float(item_seconds or 0) / DAY, 2), organisations, persons,
+        ))
+    return result
+
+
+async def open_data_direct(app: AppContext, period: Period) -> list[OpenDataRow]:
+    """``open_data`` straight from the bookings (the reference for the summary's test)."""
     dialect = app.database.dialect
     minimum = app.settings.open_data.min_cell_size
     month = local_month(dialect, Booking.starts_at, Site.timezone).label("month")

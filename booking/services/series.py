@@ -60,7 +60,7 @@ from booking.domain.recurrence import (
     parse_rrule,
 )
 from booking.models import Booking, Resource, Series, Site
-from booking.services import notifications
+from booking.services import notifications, reporting
 from booking.domain.availability import Holding
 from booking.services.alternatives import suggest_alternatives_for_dates
 from booking.services.audit import new_event, record_event, record_events
@@ -309,6 +309,8 @@ async def create_series(
             if refused and (mode == "all_or_nothing" or not booked):
                 raise _Refused(refused, len(occurrences))
             if refused:
+                # Dates refused because taken are unmet demand, as a 409 of a single booking is.
+                session.add_all(reporting.unmet_demand_of_refused_dates(request.resource_id, refused, request.quantity))
                 series.exdates = sorted(
                     set(series.exdates) | {item.local_start.date().isoformat() for item in refused}
                 )
@@ -318,6 +320,10 @@ async def create_series(
             await notifications.series_created(session, app, series, booked)
             resource, site = placement.resource, placement.site
     except _Refused as refusal:
+        # Nothing was booked (rolled back): the dates refused because taken still count as unmet demand.
+        await reporting.record_unmet_demand_rows(
+            app, reporting.unmet_demand_of_refused_dates(request.resource_id, refusal.refused, request.quantity)
+        )
         await _add_alternatives(app, actor, request.resource_id, request.quantity, request.organisation_id, refusal.refused, now)
         raise SeriesConflict(
             f"{len(refusal.refused)} of {refusal.total} dates cannot be booked; nothing was booked",

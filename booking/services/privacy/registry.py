@@ -206,6 +206,31 @@ REGISTRY: tuple[TablePolicy, ...] = (
         notes="requests that met a taken slot, for the yearly report; deliberately without the person",
     ),
     TablePolicy(
+        "report_summary",
+        {"month": N, "resource_id": N, "family": N, "bucket": N, "count": N, "unit_seconds": N},
+        notes="monthly counts per resource behind the yearly report; derived from bookings, no person",
+    ),
+    TablePolicy(
+        "report_month_organisation",
+        {"month": N, "site_id": N, "organisation_id": N},
+        notes="which organisations used a site in a month (distinct counts of the report); no person",
+    ),
+    TablePolicy(
+        "report_month_person",
+        {"month": N, "site_id": N, "person_id": L},
+        owner=("person_id",),
+        retention="derived from the bookings and recomputed whenever they change: follows the bookings' anonymisation",
+        retention_setting="anonymise_bookings_after_months",
+        on_erasure="delete", export="",
+        notes="which persons used a site in a month, only to count distinct persons in the report; deleted with the "
+              "account (and recomputed from the anonymised bookings); never shown or exported",
+    ),
+    TablePolicy(
+        "report_summary_change",
+        {"id": N, "resource_id": N, "starts_at": N},
+        notes="which resource and start the report summary must recompute; no person",
+    ),
+    TablePolicy(
         "report_introduction",
         {"year": N, "text": N, "updated_at": N},
         notes="the coordinators' introduction to a yearly report; an official text, not about a person",
