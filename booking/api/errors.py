@@ -16,7 +16,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.domain.alternatives import Alternative
-from booking.domain.errors import Conflict, DomainError
+from booking.domain.errors import ConfirmationNeeded, Conflict, DomainError
 from booking.log_redaction import redact
 
 logger = logging.getLogger("booking")
@@ -144,6 +144,8 @@ def domain_error_handler(request: Request, error: DomainError) -> Response[Any]:
             for c in error.conflicts
         ]
         extra["alternatives"] = [_alternative(a) for a in error.alternatives]
+    if isinstance(error, ConfirmationNeeded):
+        extra.update(error.details)
     titles = {400: "Invalid input", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Not allowed by the rules"}
     return _problem(request, error.status_code, titles.get(error.status_code, "Error"), error.message, **extra)
 
