@@ -187,7 +187,7 @@ def feature_collection(summaries: list[SiteSummary], app: AppContext) -> dict[st
     return {
         "type": "FeatureCollection",
         # A foreign member (RFC 7946 §6.1): the terms under which the data may be reused.
-        "license": {"name": settings.map.open_data_license, "url": settings.map.open_data_license_url},
+        "license": {"name": settings.open_data.licence, "url": settings.open_data.licence_url},
         "features": [site_feature(summary, settings.base_url) for summary in summaries],
     }
 

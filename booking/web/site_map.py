@@ -118,9 +118,9 @@ def parse_map_query(
 
 
 def map_settings(app_context: AppContext) -> dict[str, str]:
-    settings = app_context.settings.map
-    return {"tile_url": settings.tile_url, "attribution": settings.tile_attribution,
-            "license": settings.open_data_license, "license_url": settings.open_data_license_url}
+    settings = app_context.settings
+    return {"tile_url": settings.map.tile_url, "attribution": settings.map.tile_attribution,
+            "license": settings.open_data.licence, "license_url": settings.open_data.licence_url}
 
 
 def _organisation_layer(summaries: list[site_map.SiteSummary]) -> list[tuple[Any, list[Any]]]:
