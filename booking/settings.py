@@ -90,12 +90,20 @@ class MapSettings:
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     # Shown on every map; the tile server's terms ask for it.
     tile_attribution: str = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap-Mitwirkende</a>'
+    # A Nominatim-compatible search URL (e.g. https://nominatim.openstreetmap.org/search): the
+    # site form then looks up coordinates from the address. Empty (default): no look-up.
+    geocoding_url: str = ""
+    geocoding_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         from urllib.parse import urlsplit
 
         if urlsplit(self.tile_url).scheme not in {"https", "http"} or "{z}" not in self.tile_url:
             raise SettingsError("map.tile_url: an http(s) URL template with {z}, {x} and {y}")
+        if self.geocoding_url and (urlsplit(self.geocoding_url).scheme not in {"https", "http"} or not urlsplit(self.geocoding_url).netloc):
+            raise SettingsError("map.geocoding_url: empty, or an http(s) URL of a Nominatim-compatible search")
+        if not 0 < self.geocoding_timeout_seconds <= 60:
+            raise SettingsError("map.geocoding_timeout_seconds: more than 0, at most 60")
 
     @property
     def tile_origin(self) -> str:

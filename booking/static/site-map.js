@@ -156,7 +156,23 @@
     });
   }
 
+  /* The site form's looked-up places: choosing one also fills the coordinate fields (without
+     JavaScript the chosen place is saved as it is). */
+  function chooseLookedUpPlace() {
+    var choices = document.getElementById("coordinate-choices");
+    var latitude = document.getElementById("field-latitude");
+    var longitude = document.getElementById("field-longitude");
+    if (!choices || !latitude || !longitude) return;
+    choices.addEventListener("change", function (event) {
+      var chosen = event.target;
+      if (!chosen.getAttribute("data-latitude")) return;
+      latitude.value = chosen.getAttribute("data-latitude");
+      longitude.value = chosen.getAttribute("data-longitude");
+    });
+  }
+
   drawSites();
   useMyLocation();
   pickCoordinates();
+  chooseLookedUpPlace();
 })();
