@@ -372,7 +372,7 @@ def page_sizes(client: httpx.Client, base_url: str, month: date, *, heights: boo
     first = month + timedelta(days=7)
     series = signed_in.post("/api/v1/series", json={
         "resource_id": 2, "starts_at": f"{first.isoformat()}T18:00:00", "duration_minutes": 120,
-        "frequency": "weekly", "count": 12, "organisation_id": 1, "title": "Chorprobe",
+        "frequency": "weekly", "count": 12, "organisation_id": 1, "title": "Chorprobe", "mode": "book_free",
     })
     series_path = f"/bookings/series/{series.json()['id']}" if series.status_code == 201 else None
     pages = [

@@ -61,7 +61,8 @@
       var overlays = {};
       overlays[element.getAttribute("data-label-sites") || "Places"] = group;
       overlays[element.getAttribute("data-label-organisations") || "Organisations"] = organisations;
-      L.control.layers(null, overlays, { collapsed: false }).addTo(map);
+      // Open on wide screens; on a phone a button, so the switch does not cover the small map.
+      L.control.layers(null, overlays, { collapsed: element.clientWidth < 500 }).addTo(map);
       element.setAttribute("data-organisation-markers", String(organisations.getLayers().length));
     }
     if (located.length === 1) {

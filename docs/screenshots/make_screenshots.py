@@ -99,7 +99,7 @@ def prepare(base_url: str) -> dict[str, str]:
     first = today + timedelta(days=(1 - today.weekday()) % 7 + 7)  # a Tuesday in a week or two
     series = member.post("/api/v1/series", json={
         "resource_id": resources["Seminarraum 1"]["id"], "starts_at": f"{first.isoformat()}T18:00:00", "duration_minutes": 120,
-        "frequency": "weekly", "count": 10, "organisation_id": organisation, "title": "Chorprobe"})
+        "frequency": "weekly", "count": 10, "organisation_id": organisation, "title": "Chorprobe", "mode": "book_free"})
     series.raise_for_status()
     beamer = member.post("/api/v1/item-bookings", json={
         "resource_id": resources["Beamer Epson"]["id"], "first_day": (today + timedelta(days=2)).isoformat(),
