@@ -274,3 +274,38 @@ async def test_the_organisation_layer_has_no_axe_violations(browser, server, vie
         problems.assert_clean()
     finally:
         await context.close()
+
+
+async def test_error_pages_and_the_security_policy_on_a_phone_signed_in(browser, server):
+    """The router's 404 and a guard's 403 keep the signed-in header (issue 12); /sicherheit,
+    which security.txt names as its Policy, reads well on a phone. axe at 360 px."""
+    from booking.services.demo import DEMO_PASSWORD
+
+    context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport=PHONE,
+                                        is_mobile=True, has_touch=True, device_scale_factor=2)
+    try:
+        page = await context.new_page()
+        problems = watch_page_problems(page)
+        problems.ignore(r"status of 40[34]")  # the error pages, on purpose
+        await page.goto(server + "/login")
+        await page.fill("#field-email", "mitglied@demo.example")
+        await page.fill("#field-password", DEMO_PASSWORD)
+        async with page.expect_navigation():
+            await page.click("form[action='/login'] button[type=submit]")
+        for path, heading in (("/no/such/page", "Seite nicht gefunden"), ("/admin", "Zugriff verweigert")):
+            await page.goto(server + path)
+            assert await page.locator("h1").inner_text() == heading
+            assert await page.locator("header.app-header--signed-in").count() == 1, path
+            assert await page.get_by_role("link", name="Anmelden").count() == 0, path
+            await page.locator("summary.app-menu__toggle").click()
+            assert await page.get_by_role("button", name="Abmelden").is_visible(), path
+            await assert_no_axe_violations(page)
+            await screenshot(page, "error-signed-in-phone" + path.replace("/", "-"))
+        await page.goto(server + "/sicherheit")
+        assert await page.locator("h1").inner_text() == "Security policy"
+        await assert_no_axe_violations(page)
+        overflow = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0
+        problems.assert_clean()
+    finally:
+        await context.close()
