@@ -140,7 +140,7 @@ class MyLoans:
     now: datetime
     # Pick-ups after the next PICKUP_DAYS days: counted, not listed (the page links to them).
     later_pickups: int = 0
-    pickup_days: int = 14
+    pickup_days: int = 21
 
     def is_overdue(self, row: BookingRow) -> bool:
         return is_overdue(row.booking.status, row.booking.ends_at, self.now)
@@ -151,9 +151,9 @@ class MyLoans:
 
 
 MY_LOANS_LIMIT = 200
-# "Ausgeliehen" lists the pick-ups of the next two weeks; a phone page of every pick-up of the
+# "Ausgeliehen" lists the pick-ups of the next three weeks; a phone page of every pick-up of the
 # season would be metres long (the demo member's was 7,500 px at 360 px).
-PICKUP_DAYS = 14
+PICKUP_DAYS = 21
 
 
 async def my_loans(app: AppContext, actor: Principal) -> MyLoans:

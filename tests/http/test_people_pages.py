@@ -68,8 +68,8 @@ async def test_borrowed_page_lists_overdue_first_then_due_then_pickups(client, a
     await add_booking(world, "member_a", world.benches, at(-6), at(-5), "returned")
     await add_booking(world, "member_a", world.room, at(3), at(3, 2), "confirmed")
     await add_booking(world, "member_a", world.benches, at(4), at(5), "cancelled")
-    # After the next two weeks: counted and linked, not listed (a phone page stays short).
-    later = await add_booking(world, "member_a", world.benches, at(20), at(21), "confirmed")
+    # After the next three weeks: counted and linked, not listed (a phone page stays short).
+    later = await add_booking(world, "member_a", world.benches, at(30), at(31), "confirmed")
 
     await login(client, world, "member_a")
     response = await client.get("/bookings/loans")
@@ -89,7 +89,7 @@ async def test_borrowed_page_lists_overdue_first_then_due_then_pickups(client, a
     pickups = section(html, "pickups-heading")
     assert [int(i) for i in re.findall(r'href="/bookings/(\d+)"', pickups)] == [pickup.id, waiting.id]
     assert f'href="/bookings/{later.id}"' not in html
-    assert "Die nächsten 14 Tage, früheste zuerst" in pickups and "1 weitere Abholung später:" in pickups
+    assert "Die nächsten 21 Tage, früheste zuerst" in pickups and "1 weitere Abholung später:" in pickups
 
 
 async def test_borrowed_page_without_loans_and_in_english(client, app_context, world, fixed_clock):
@@ -97,7 +97,7 @@ async def test_borrowed_page_without_loans_and_in_english(client, app_context, w
     await post_form(client, "/language", {"lang": "en", "next": "/bookings/loans"}, form_page="/bookings/loans")
     response = await client.get("/bookings/loans")
     assert response.status_code == 200
-    assert "You have nothing borrowed at the moment." in response.text and "Nothing to pick up in the next 14 days." in response.text
+    assert "You have nothing borrowed at the moment." in response.text and "Nothing to pick up in the next 21 days." in response.text
     assert ">Borrowed</a>" in response.text
     assert "kern-alert--danger" not in response.text
 
