@@ -52,7 +52,8 @@ sys.path.insert(0, str(ROOT))
 from booking.auth.tokens import hash_token  # noqa: E402
 from booking.db import Database  # noqa: E402
 from booking.db.migrate import upgrade  # noqa: E402
-from booking.models import Booking, FeedToken, Organisation, Resource, Site, User  # noqa: E402
+from booking.auth.passwords import hash_password  # noqa: E402
+from booking.models import Booking, FeedToken, Membership, Organisation, Resource, Site, SiteRole, User  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SITES = 25
@@ -60,6 +61,8 @@ RESOURCES_PER_SITE = 20
 BOOKINGS = 100_000
 FEED_BOOKINGS = 5_000
 FEED_TOKEN = "f_benchmark-feed-token-0123456789abcdefghijklmnop"
+# The bench booker signs in for the pages of a person (lender inbox, series page, Ausgeliehen).
+BENCH_EMAIL, BENCH_PASSWORD = "bench@example.org", "bench-passwort-2026"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, os.environ.get("BOOKING_BENCH_PG_USER", "postgres")
 PG_DATABASE = "booking_bench"
 OPEN_HOURS = {day: [["08:00", "22:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
@@ -89,16 +92,26 @@ async def fill(database: Database) -> tuple[int, int]:
     async with database.transaction() as session:
         connection = await session.connection()
         await connection.execute(User.__table__.insert(), [  # type: ignore[attr-defined]
-            {"id": 1, "email": "bench@example.org", "display_name": "Bench Booker", "language": "de", "is_city_admin": False,
-             "is_active": True, "session_epoch": 0, "created_at": now},
+            {"id": 1, "email": BENCH_EMAIL, "display_name": "Bench Booker", "language": "de", "is_city_admin": False,
+             "is_active": True, "session_epoch": 0, "created_at": now, "password_hash": hash_password(BENCH_PASSWORD),
+             "email_verified_at": now},
         ])
         await connection.execute(Organisation.__table__.insert(), [  # type: ignore[attr-defined]
-            {"id": 1, "name": "Bench e. V.", "description": "", "created_at": now},
+            {"id": 1, "name": "Bench e. V.", "description": "Ein Verein zum Messen", "created_at": now, "listed_in_directory": True},
         ])
         await connection.execute(Site.__table__.insert(), [  # type: ignore[attr-defined]
             {"id": site, "name": f"Engagement-Ort {site:02d}", "address": f"Straße {site}", "timezone": "Europe/Berlin",
-             "contact_email": f"site{site}@example.org", "description": "", "opening_hours": OPEN_HOURS, "created_at": now}
+             "contact_email": f"site{site}@example.org", "description": "", "opening_hours": OPEN_HOURS, "created_at": now,
+             "latitude": 54.78 + site / 1000, "longitude": 9.43 + site / 1000}
             for site in range(1, SITES + 1)
+        ])
+        # The booker is an admin of the organisation and a lender of every site: the lender's
+        # inbox lists the requested bookings of all 500 resources.
+        await connection.execute(Membership.__table__.insert(), [  # type: ignore[attr-defined]
+            {"user_id": 1, "organisation_id": 1, "role": "admin", "created_at": now},
+        ])
+        await connection.execute(SiteRole.__table__.insert(), [  # type: ignore[attr-defined]
+            {"user_id": 1, "site_id": site, "role": "lender", "created_at": now} for site in range(1, SITES + 1)
         ])
         resources = []
         for index in range(SITES * RESOURCES_PER_SITE):
@@ -136,7 +149,7 @@ async def fill(database: Database) -> tuple[int, int]:
         ])
         if database.is_postgresql:
             # Bulk inserts with explicit ids leave the sequences behind.
-            for table in ("user", "organisation", "site", "resource", "booking", "feed_token"):
+            for table in ("user", "organisation", "site", "resource", "booking", "feed_token", "membership", "site_role"):
                 await session.exec(_text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"))  # type: ignore[call-overload]
             await session.exec(_text("ANALYZE"))  # type: ignore[call-overload]
     async with database.reader() as session:
@@ -335,10 +348,86 @@ def bench_backend(label: str, database_url: str, rounds: int) -> dict[str, Timin
         for view in ("agenda", "week", "month"):
             size = len(client.get(f"/calendar?view={view}&date={month.isoformat()}&page={last}").content)
             print(f"  {view} page {last} of {last}: {size / 1024:.0f} KiB")
+        page_sizes(client, base_url, month, heights=HEIGHTS)
     print(f"  (feed: {events:,} events, {len(first.content) / 1024:.0f} KiB; month page: {rows} resource rows)")
     results["_feed_body"] = Timing("body", [1.0], len(first.content))
     results["_feed_bytes"] = first.content  # type: ignore[assignment]
     return results
+
+
+#: Measure the pages' heights at 360 px too (Chromium via Playwright): --heights.
+HEIGHTS = False
+
+
+def page_sizes(client: httpx.Client, base_url: str, month: date, *, heights: bool = False) -> None:
+    """The size of the pages issue 12 made for phones, at this data (500 resources, 100,000
+    bookings): bytes of HTML (uncompressed, and gzip as sent), and with ``heights`` the height in
+    px of each page at 360 px wide. Signed in as the bench booker (lender of every site)."""
+    import gzip
+
+    signed_in = httpx.Client(base_url=base_url, timeout=120)
+    login = signed_in.post("/api/v1/auth/login", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
+    login.raise_for_status()
+    # A weekly series on a busy resource: some dates are refused and show their alternatives.
+    first = month + timedelta(days=7)
+    series = signed_in.post("/api/v1/series", json={
+        "resource_id": 2, "starts_at": f"{first.isoformat()}T18:00:00", "duration_minutes": 120,
+        "frequency": "weekly", "count": 12, "organisation_id": 1, "title": "Chorprobe", "mode": "book_free",
+    })
+    series_path = f"/bookings/series/{series.json()['id']}" if series.status_code == 201 else None
+    pages = [
+        ("home", "/", client),
+        ("home, search rooms", "/?kind=room", client),
+        ("calendar (default view)", "/calendar", client),
+        ("calendar agenda, all sites, page 1", f"/calendar?view=agenda&date={month.isoformat()}", client),
+        ("map /karte", "/karte", client),
+        ("map with organisations", "/karte?organisations=1", client),
+        ("directory /organisationen", "/organisationen", client),
+        ("lender requests (Anfragen)", "/lender/", signed_in),
+        ("lent out", "/lender/lent-out", signed_in),
+        ("borrowed (Ausgeliehen)", "/bookings/loans", signed_in),
+    ]
+    if series_path:
+        pages.append(("series page (12 dates)", series_path, signed_in))
+    else:
+        print(f"  (series not created: {series.status_code} {series.text[:200]})")
+    measured: list[tuple[str, str, int, int, int]] = []
+    for name, path, http in pages:
+        answer = http.get(path)
+        body = answer.content
+        measured.append((name, path, answer.status_code, len(body), len(gzip.compress(body, 6))))
+    height_of: dict[str, int] = {}
+    if heights:
+        height_of = _heights_at_360(base_url, [(path, http is signed_in) for _, path, http in pages], signed_in)
+    print("  page sizes (HTML; gzip as sent; height at 360 px):")
+    for name, path, status, size, compressed in measured:
+        height = f"{height_of[path]:6d} px" if path in height_of else ""
+        print(f"    {name:38s} {status}  {size / 1024:7.0f} KiB  {compressed / 1024:5.0f} KiB gz  {height}")
+    signed_in.close()
+
+
+def _heights_at_360(base_url: str, pages: list[tuple[str, bool]], signed_in: httpx.Client) -> dict[str, int]:
+    from playwright.sync_api import sync_playwright
+
+    cookies = [{"name": c.name, "value": c.value or "", "url": base_url} for c in signed_in.cookies.jar]
+    heights: dict[str, int] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
+        for needs_login in (False, True):
+            context = browser.new_context(viewport={"width": 360, "height": 740}, locale="de-DE")
+            if needs_login:
+                context.add_cookies(cookies)  # type: ignore[arg-type]
+            # No tiles from the internet: the map keeps its size without them.
+            context.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+            page = context.new_page()
+            for path, login_needed in pages:
+                if login_needed != needs_login:
+                    continue
+                page.goto(base_url + path, wait_until="load")
+                heights[path] = int(page.evaluate("document.documentElement.scrollHeight"))
+            context.close()
+        browser.close()
+    return heights
 
 
 def bench_radicale(body: bytes, rounds: int) -> Timing:
@@ -388,7 +477,10 @@ def main() -> None:
     parser.add_argument("--skip-postgresql", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-radicale", action="store_true")
+    parser.add_argument("--heights", action="store_true", help="also the height of the phone pages at 360 px (Chromium)")
     arguments = parser.parse_args()
+    global HEIGHTS
+    HEIGHTS = arguments.heights
 
     backends: list[tuple[str, str]] = []
     scratch = Path(tempfile.mkdtemp(prefix="booking-bench-"))

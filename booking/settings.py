@@ -82,20 +82,28 @@ class PrivacySettings:
 
 @dataclasses.dataclass(frozen=True)
 class MapSettings:
-    """The map of the sites (/karte) and the licence of the open data (/api/v1/sites.geojson)."""
+    """The map of the sites (/karte): its tiles. (The licence of all open data is
+    ``open_data.licence``; the former ``map.open_data_license`` is still read, see
+    ``DEPRECATED_SETTINGS``.)"""
 
     # A Leaflet URL template ({s} sub-domain, {z}/{x}/{y} tile); the city may run its own server.
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     # Shown on every map; the tile server's terms ask for it.
     tile_attribution: str = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap-Mitwirkende</a>'
-    open_data_license: str = "Datenlizenz Deutschland – Namensnennung – Version 2.0"
-    open_data_license_url: str = "https://www.govdata.de/dl-de/by-2-0"
+    # A Nominatim-compatible search URL (e.g. https://nominatim.openstreetmap.org/search): the
+    # site form then looks up coordinates from the address. Empty (default): no look-up.
+    geocoding_url: str = ""
+    geocoding_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         from urllib.parse import urlsplit
 
         if urlsplit(self.tile_url).scheme not in {"https", "http"} or "{z}" not in self.tile_url:
             raise SettingsError("map.tile_url: an http(s) URL template with {z}, {x} and {y}")
+        if self.geocoding_url and (urlsplit(self.geocoding_url).scheme not in {"https", "http"} or not urlsplit(self.geocoding_url).netloc):
+            raise SettingsError("map.geocoding_url: empty, or an http(s) URL of a Nominatim-compatible search")
+        if not 0 < self.geocoding_timeout_seconds <= 60:
+            raise SettingsError("map.geocoding_timeout_seconds: more than 0, at most 60")
 
     @property
     def tile_origin(self) -> str:
@@ -108,9 +116,13 @@ class MapSettings:
 
 @dataclasses.dataclass(frozen=True)
 class OpenDataSettings:
-    """The public page of aggregated figures per site and month (/offene-daten), off by default."""
+    """Open data: its one licence, and the public page of aggregated figures per site and month
+    (/offene-daten), off by default."""
 
+    # The page of figures (/offene-daten, daten.csv, daten.json).
     enabled: bool = False
+    # The licence of ALL open data: the sites as GeoJSON (/api/v1/sites.geojson), the map page,
+    # the organisation directory as JSON and the figures of /offene-daten.
     licence: str = "Datenlizenz Deutschland – Namensnennung – Version 2.0 (dl-de/by-2-0)"
     licence_url: str = "https://www.govdata.de/dl-de/by-2-0"
     # A cell describing fewer organisations or persons than this is suppressed.
@@ -226,14 +238,59 @@ def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix:
     return cls(**kwargs)
 
 
+#: Settings that were renamed: (old section, old key) -> (new section, new key). The old name
+#: is still read — with a warning in the log — unless the new one is given too.
+DEPRECATED_SETTINGS = {
+    ("map", "open_data_license"): ("open_data", "licence"),
+    ("map", "open_data_license_url"): ("open_data", "licence_url"),
+}
+
+
+def _env_key(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+
+
+def _read_deprecated(values: dict[str, Any], env: dict[str, str]) -> None:
+    """Move the values of renamed settings (config files: ``values``; environment: ``env``) to
+    their new names, in place, and say so in the log. The new name wins when both are given."""
+    import logging
+
+    logger = logging.getLogger("booking.settings")
+    for (old_section, old_key), (new_section, new_key) in DEPRECATED_SETTINGS.items():
+        old_env, new_env = _env_key(old_section, old_key), _env_key(new_section, new_key)
+        section = values.get(old_section)
+        in_file = isinstance(section, dict) and old_key in section
+        if old_env not in env and not in_file:
+            continue
+        logger.warning(
+            "the setting %s.%s (%s) is deprecated and will be removed: use %s.%s (%s) instead",
+            old_section, old_key, old_env, new_section, new_key, new_env,
+        )
+        new_section_values = values.setdefault(new_section, {})
+        if in_file:
+            old_value = section.pop(old_key)  # type: ignore[union-attr]
+            if new_key not in new_section_values and new_env not in env:
+                new_section_values[new_key] = old_value
+        if old_env in env:
+            old_value = env.pop(old_env)
+            if new_env not in env:
+                env[new_env] = old_value
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings from the default file, the BOOKING_CONFIG file and the environment."""
-    env = os.environ if env is None else env
+    env = dict(os.environ if env is None else env)
     values: dict[str, Any] = {}
     for path in (DEFAULT_CONFIG, env.get("BOOKING_CONFIG")):
         if path:
             with open(path, "rb") as handle:
-                _merge(values, tomllib.load(handle))
+                loaded = tomllib.load(handle)
+            if path != DEFAULT_CONFIG:
+                # A renamed setting in the operator's file: read under its new name. (Its new
+                # name set in this same file wins; the shipped defaults never do.)
+                _read_deprecated(loaded, {})
+            _merge(values, loaded)
+    _read_deprecated(values, env)
     settings = _build(Settings, values, env, ENV_PREFIX)
     settings = settings.replace(**overrides) if overrides else settings
     return _resolve(settings)

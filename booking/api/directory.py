@@ -34,11 +34,18 @@ class DirectoryOrganisationOut(msgspec.Struct):
     profile_url: str
 
 
+class LicenceOut(msgspec.Struct):
+    name: str
+    url: str
+
+
 class DirectoryOut(msgspec.Struct):
     items: list[DirectoryOrganisationOut]
     total: int
     page: int
     pages: int
+    # The terms of reuse: the one open data licence (settings ``open_data.licence``).
+    license: LicenceOut
 
 
 class DirectoryController(Controller):
@@ -50,7 +57,7 @@ class DirectoryController(Controller):
          description="Organisations that opted in to the directory, by name, 50 a page: description, fields of activity, "
                      "website and the sites where they meet (from public bookings of the last and next six months). "
                      "No personal data. `q` searches name and description (letters, no wildcards); `field` is the id "
-                     "of a field of activity.")
+                     "of a field of activity. `license` names the terms of reuse (the open data licence of the settings).")
     async def list_organisations(
         self,
         app_context: Ctx,
@@ -71,7 +78,9 @@ class DirectoryController(Controller):
             )
             for entry in data.entries
         ]
-        return DirectoryOut(items=items, total=data.total, page=data.page, pages=data.pages)
+        settings = app_context.settings.open_data
+        return DirectoryOut(items=items, total=data.total, page=data.page, pages=data.pages,
+                            license=LicenceOut(settings.licence, settings.licence_url))
 
 
 ROUTES: list[Any] = [DirectoryController]

@@ -12,10 +12,11 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.domain.alternatives import Alternative
-from booking.domain.errors import Conflict, DomainError
+from booking.domain.errors import ConfirmationNeeded, Conflict, DomainError
 from booking.domain.quotas import QuotaExceeded, QuotaState, unit_of
 from booking.log_redaction import redact
 
@@ -72,14 +73,51 @@ def error_page_language(request: Request) -> str:
     return language_of(scope)
 
 
-def render_error_page(request: Request, status: int, title: str, detail: str) -> Response[Any]:
-    """An HTML error page; the web layer may register a nicer template named error.html."""
-    from litestar.response import Template
+class ErrorPage(Template):
+    """error.html, rendered once the request knows who is asking.
 
+    Requests the router answers itself (an unknown address: 404; a wrong method: 405) pass no
+    route middleware: no session, no principal, no CSRF token. The page loads them here, at
+    send time (rendering is synchronous, loading is not), so the header shows the signed-in
+    menu and a working logout form on every error page, like on every other page.
+    """
+
+    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        render = super().to_asgi_response
+
+        async def respond(scope: Any, receive: Any, send: Any) -> None:
+            await _complete_unrouted_request(request)
+            await render(None, request, **kwargs)(scope, receive, send)
+
+        return respond
+
+
+async def _complete_unrouted_request(request: Request) -> None:
+    from litestar.utils.scope.state import ScopeState
+
+    from booking.app import CSRF_COOKIE
+    from booking.auth.middleware import principal_of
+
+    scope: Any = request.scope
+    if "user" not in scope:
+        if "session" not in scope:
+            scope["session"] = _session_from_cookie(request)
+        try:
+            scope["user"], scope["auth"] = await principal_of(request.app.state["app_context"], scope)
+        except Exception:  # noqa: BLE001 - e.g. the database is away (a 503 page): signed out
+            scope["user"], scope["auth"] = None, None
+    state = ScopeState.from_scope(scope)
+    if not isinstance(state.csrf_token, str) and request.cookies.get(CSRF_COOKIE):
+        # The token the CSRF middleware would have given the page: the cookie's own value.
+        state.csrf_token = request.cookies[CSRF_COOKIE]
+
+
+def render_error_page(request: Request, status: int, title: str, detail: str) -> Response[Any]:
+    """An HTML error page (templates/error.html) in the person's language, with their header."""
     # error.html reads the language from the request's state, like every page.
     request.scope.setdefault("state", {})["language"] = error_page_language(request)
     try:
-        return Template("error.html", context={"status": status, "title": title, "detail": detail}, status_code=status)  # type: ignore[return-value]
+        return ErrorPage("error.html", context={"status": status, "title": title, "detail": detail}, status_code=status)  # type: ignore[return-value]
     except Exception:  # noqa: BLE001 - the plain page below always works
         from html import escape
 
@@ -122,6 +160,8 @@ def domain_error_handler(request: Request, error: DomainError) -> Response[Any]:
         extra["alternatives"] = [_alternative(a) for a in error.alternatives]
     if isinstance(error, QuotaExceeded):
         extra["quota"] = quota_state_body(error.state)
+    if isinstance(error, ConfirmationNeeded):
+        extra.update(error.details)
     titles = {400: "Invalid input", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Not allowed by the rules"}
     return _problem(request, error.status_code, titles.get(error.status_code, "Error"), error.message, **extra)
 

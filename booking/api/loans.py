@@ -26,7 +26,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from booking.api.schemas import BookingOut, Id, Instant, LongText, PositiveInt, ShortText
 from booking.auth.guards import public, requires_lender, requires_login
-from booking.domain.errors import InvalidInput
+from booking.domain.errors import ConfirmationNeeded, InvalidInput
 from booking.domain.intervals import Interval
 from booking.models import Loan
 from booking.services import (
@@ -92,6 +92,12 @@ class HandOutData(msgspec.Struct, forbid_unknown_fields=True):
     condition: Note = ""
     deposit_note: DepositNote = ""
     whole_kit: bool = True
+    #: Handed out more than 30 minutes before the booked start, the loan starts now: without
+    #: this the answer is 409 ``confirmation_needed`` (ask the lender, then send it again).
+    confirm_early_start: Annotated[
+        bool,
+        msgspec.Meta(description="true: hand out even if this moves the booked start earlier (more than 30 min before it)"),
+    ] = False
 
 
 class TakeBackData(msgspec.Struct, forbid_unknown_fields=True):
@@ -245,8 +251,30 @@ class LoanController(Controller):
     path = "/api/v1"
     tags = ["lending"]
 
-    @post("/bookings/{booking_id:int}/hand-out", status_code=200, guards=[requires_lender])
+    @post(
+        "/bookings/{booking_id:int}/hand-out", status_code=200, guards=[requires_lender],
+        description=(
+            "Hands out a confirmed booking (and the confirmed parts of its kit). Handed out more than 30 minutes "
+            "before the booked start, the loan starts now: unless `confirm_early_start` is true the answer is "
+            "409 with `code` `confirmation_needed`, `field` `confirm_early_start`, `booked_start`, `starts_at` "
+            "(now) and `resource_names`, and nothing changes. Ask the lender, then repeat the request with "
+            "`confirm_early_start: true`. A 409 `conflict` says the thing is booked by someone else in between "
+            "(checked again at the hand-out)."
+        ),
+    )
     async def hand_out(self, request: Request, app_context: Ctx, booking_id: FromPath[int], data: JSONBody[HandOutData]) -> LoansOut:
+        if not data.confirm_early_start:
+            # Like the page: ask before a hand-out moves the start (and check the time between).
+            early = await handover.early_start(app_context, request.user, booking_id, whole_kit=data.whole_kit)
+            if early is not None:
+                raise ConfirmationNeeded(
+                    "handing out now starts the loan before its booked start; send confirm_early_start: true to do so",
+                    field="confirm_early_start",
+                    details={
+                        "booked_start": early.booked_start.isoformat(), "starts_at": early.now.isoformat(),
+                        "resource_names": list(early.names),
+                    },
+                )
         done = await handover.hand_out(
             app_context, request.user, booking_id,
             handover.HandOut(condition=data.condition, deposit_note=data.deposit_note), whole_kit=data.whole_kit,

@@ -46,6 +46,14 @@ PROBLEM_SCHEMA = Schema(
     },
     description="RFC 9457 problem details; conflicts add conflicts and alternatives",
 )
+#: Operations whose problem answers say more than the generic text (path, method) -> status -> text.
+SPECIFIC_PROBLEMS = {
+    ("/api/v1/bookings/{booking_id}/hand-out", "post"): {
+        409: "Conflict: `code` `confirmation_needed` (field `confirm_early_start`; `booked_start`, `starts_at`, "
+        "`resource_names`): the hand-out would start the loan early, repeat with confirm_early_start: true; "
+        "`transition_not_allowed`: not confirmed; `conflict`: booked by someone else in between",
+    },
+}
 DOCUMENTED_PREFIXES = ("/api/", "/feeds/", "/health")
 CALENDAR = "text/calendar"
 METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
@@ -102,6 +110,8 @@ def document_problem_answers(schema: OpenAPI) -> None:
                 continue
             if path.startswith("/api/"):
                 _add(operation, list(PROBLEM_STATUSES))
+                for status, text in SPECIFIC_PROBLEMS.get((path, method), {}).items():
+                    operation.responses[str(status)].description = text  # type: ignore[index]
                 if path.endswith(".ics") and operation.responses and "200" in operation.responses:
                     operation.responses["200"].content = {CALENDAR: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}  # type: ignore[union-attr]
             elif path.startswith("/feeds/"):

@@ -1,5 +1,5 @@
 """GET /api/v1/sites.geojson: the sites as open data (RFC 7946 GeoJSON) for the city's website
-and anyone else, under the licence named in the settings (``map.open_data_license``)."""
+and anyone else, under the licence named in the settings (``open_data.licence``)."""
 
 from __future__ import annotations
 

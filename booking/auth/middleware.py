@@ -40,33 +40,41 @@ class AuthenticationMiddleware(ASGIMiddleware):
         self.app_context = app_context
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        principal, credential = await self._principal(scope)
+        principal, credential = await principal_of(self.app_context, scope)
         scope["user"] = principal
         scope["auth"] = credential
         await next_app(scope, receive, send)
 
-    async def _principal(self, scope: Scope) -> tuple[Principal | None, credentials.Credential | None]:
-        headers = dict(scope.get("headers") or [])
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        if authorization.lower().startswith("bearer "):
-            found = await credentials.user_for_api_token(self.app_context, authorization[7:].strip())
-            if found is None:
-                return None, None
-            user, token_id = found
-            async with self.app_context.database.reader() as session:
-                return await accounts.load_principal(session, user), credentials.Credential("token", token_id)
-        token = session_token(scope)
-        if token is None:
-            return None, None
-        path: str = scope.get("path", "")
-        method: str = scope.get("method", "GET")
-        if path.startswith("/api/") and method not in SAFE_METHODS:
-            content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-            if not content_type.startswith("application/json"):
-                return None, None
-        found = await credentials.user_for_session(self.app_context, token)
+
+async def principal_of(
+    app_context: AppContext, scope: Scope
+) -> tuple[Principal | None, credentials.Credential | None]:
+    """Who is asking, from the bearer token or the (already decoded) cookie session of ``scope``.
+
+    The middleware calls it for every routed request; the error pages call it for the requests
+    the router answers itself (404, 405), which no route middleware sees.
+    """
+    headers = dict(scope.get("headers") or [])
+    authorization = headers.get(b"authorization", b"").decode("latin-1")
+    if authorization.lower().startswith("bearer "):
+        found = await credentials.user_for_api_token(app_context, authorization[7:].strip())
         if found is None:
             return None, None
-        user, session_id = found
-        async with self.app_context.database.reader() as session:
-            return await accounts.load_principal(session, user), credentials.Credential("session", session_id)
+        user, token_id = found
+        async with app_context.database.reader() as session:
+            return await accounts.load_principal(session, user), credentials.Credential("token", token_id)
+    token = session_token(scope)
+    if token is None:
+        return None, None
+    path: str = scope.get("path", "")
+    method: str = scope.get("method", "GET")
+    if path.startswith("/api/") and method not in SAFE_METHODS:
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        if not content_type.startswith("application/json"):
+            return None, None
+    found = await credentials.user_for_session(app_context, token)
+    if found is None:
+        return None, None
+    user, session_id = found
+    async with app_context.database.reader() as session:
+        return await accounts.load_principal(session, user), credentials.Credential("session", session_id)

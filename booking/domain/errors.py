@@ -56,3 +56,15 @@ class Conflict(DomainError):
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)
+
+
+class ConfirmationNeeded(DomainError):
+    """The request would do more than it says (e.g. start a loan days early): the client asks
+    the person and repeats it with ``field`` set to true. ``details`` tell what would happen."""
+
+    status_code = 409
+    code = "confirmation_needed"
+
+    def __init__(self, message: str, *, field: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, field=field)
+        self.details = details or {}

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func
 from sqlmodel import col, select
@@ -35,6 +36,7 @@ MAX_PAGE = 1000
 # Where an organisation meets: sites of its public bookings from this long ago to this far ahead.
 MEETING_WINDOW = timedelta(days=183)
 MAX_MEETING_SITES = 10
+MAX_ORGANISATIONS_PER_SITE = 20
 MAX_CONTACT_MESSAGE = 5000
 MAX_CONTACT_NAME = 200
 _WEBSITE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -303,9 +305,20 @@ async def _listed(session: AsyncSession, organisation_id: int) -> Organisation:
     return organisation
 
 
+def _public_meeting_conditions(now: datetime) -> list[Any]:
+    """Bookings that say where an organisation meets: what the public calendar shows anyway
+    (public bookings of public resources) in the window around ``now``."""
+    return [
+        col(Booking.is_public).is_(True),
+        col(Booking.status).in_([*HOLDING_VALUES, "returned"]),
+        Resource.visibility == "public",
+        Booking.ends_at > now - MEETING_WINDOW,
+        Booking.starts_at < now + MEETING_WINDOW,
+    ]
+
+
 async def _meeting_places(session: AsyncSession, organisation_ids: list[int], now: datetime) -> dict[int, tuple[MeetingPlace, ...]]:
-    """Where the organisations meet: sites of their bookings in the window around ``now`` —
-    only what the public calendar shows anyway (public bookings of public resources), most used first."""
+    """Where the organisations meet: sites of their public bookings around ``now``, most used first."""
     if not organisation_ids:
         return {}
     uses = func.count(col(Booking.id))
@@ -314,14 +327,7 @@ async def _meeting_places(session: AsyncSession, organisation_ids: list[int], no
             select(Booking.organisation_id, Site.id, Site.name, Site.address, uses)
             .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
             .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
-            .where(
-                col(Booking.organisation_id).in_(organisation_ids),
-                col(Booking.is_public).is_(True),
-                col(Booking.status).in_([*HOLDING_VALUES, "returned"]),
-                Resource.visibility == "public",
-                Booking.ends_at > now - MEETING_WINDOW,
-                Booking.starts_at < now + MEETING_WINDOW,
-            )
+            .where(col(Booking.organisation_id).in_(organisation_ids), *_public_meeting_conditions(now))
             .group_by(col(Booking.organisation_id), col(Site.id), col(Site.name), col(Site.address))
         )
     ).all()
@@ -331,6 +337,47 @@ async def _meeting_places(session: AsyncSession, organisation_ids: list[int], no
     return {
         organisation_id: tuple(place for _, place in sorted(places, key=lambda item: (-item[0], item[1].name))[:MAX_MEETING_SITES])
         for organisation_id, places in found.items()
+    }
+
+
+@dataclass(frozen=True)
+class MeetingOrganisation:
+    """A listed organisation as the map shows it at a site where it meets."""
+
+    id: int
+    name: str
+    fields: tuple[str, ...]
+
+
+async def organisations_by_site(app: AppContext, *, field_id: int | None = None) -> dict[int, tuple[MeetingOrganisation, ...]]:
+    """The map's organisation layer: per site, the organisations listed in the directory that
+    meet there (``_meeting_places`` read the other way round), optionally only those of one
+    field of activity; most meetings first, at most ``MAX_ORGANISATIONS_PER_SITE`` a site.
+    Two queries however many sites and organisations there are."""
+    conditions = [col(Organisation.listed_in_directory).is_(True), *_public_meeting_conditions(app.now())]
+    if field_id is not None:
+        conditions.append(
+            col(Organisation.id).in_(select(OrganisationField.organisation_id).where(OrganisationField.field_id == field_id))
+        )
+    uses = func.count(col(Booking.id))
+    async with app.database.reader() as session:
+        rows = (
+            await session.exec(
+                select(Resource.site_id, Organisation.id, Organisation.name, uses)
+                .join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+                .join(Organisation, Organisation.id == Booking.organisation_id)  # type: ignore[arg-type]
+                .where(*conditions)
+                .group_by(col(Resource.site_id), col(Organisation.id), col(Organisation.name))
+            )
+        ).all()
+        fields = await _fields_by_organisation(session, sorted({organisation_id for _, organisation_id, _, _ in rows}))
+    found: dict[int, list[tuple[int, MeetingOrganisation]]] = {}
+    for site_id, organisation_id, name, count in rows:
+        entry = MeetingOrganisation(organisation_id, name, tuple(fields.get(organisation_id, ())))
+        found.setdefault(site_id, []).append((count, entry))
+    return {
+        site_id: tuple(o for _, o in sorted(entries, key=lambda item: (-item[0], item[1].name.casefold()))[:MAX_ORGANISATIONS_PER_SITE])
+        for site_id, entries in found.items()
     }
 
 

@@ -137,6 +137,31 @@ def security_txt(settings: Settings, *, now: datetime, valid_days: int) -> str:
         f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}",
         "Preferred-Languages: de, en",
         f"Canonical: {base_url}/.well-known/security.txt",
-        f"Policy: {base_url}/imprint",
+        f"Policy: {base_url}/sicherheit",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: The project's security policy as shipped (a copy of SECURITY.md of the repository; a test
+#: keeps them equal). English: the policy of the software, for reporters anywhere.
+SECURITY_POLICY = Path(__file__).resolve().parent.parent / "content" / "SECURITY.md"
+
+
+def security_policy_page(settings: Settings, language: str) -> LegalPage:
+    """The page /sicherheit that security.txt's ``Policy`` names: the operator's own
+    ``security.<language>.md`` in the content folder when there is one, else the project's
+    SECURITY.md (in English)."""
+    folder = content_dir(settings)
+    language = language if language in LANGUAGES else "de"
+    for candidate in (language, *[other for other in LANGUAGES if other != language]):
+        path = folder / f"security.{candidate}.md"
+        if path.is_file():
+            text, page_language, source = path.read_text(encoding="utf-8"), candidate, "operator"
+            break
+    else:
+        text, page_language, source = SECURITY_POLICY.read_text(encoding="utf-8"), "en", "template"
+    values = setting_values(settings)
+    text = SETTING.sub(lambda match: values.get(match.group(1), match.group(0)), text)
+    title_match = TITLE.search(text)
+    title = title_match.group(1).strip() if title_match else "Security policy"
+    return LegalPage("security", page_language, title, render_markdown(text), False, source)

@@ -21,7 +21,7 @@ from booking.domain.intervals import Interval
 from booking.domain.availability import busy_intervals, peak_usage
 from booking.domain.opening_hours import WEEKDAYS, open_intervals
 from booking.models import Blackout, Resource, Site
-from booking.services import catalogue, discovery
+from booking.services import catalogue, directory, discovery
 from booking.services.catalogue import RESOURCE_KINDS, Availability, ResourceQuery, UsageSegment
 from booking.services.loading import load_holdings, load_rules_for
 from booking.services.context import AppContext
@@ -44,6 +44,8 @@ class SiteSummary:
     # Resources matching the filter (kind, category, free time); None without a filter.
     matching: int | None = None
     distance_km: float | None = None
+    # The organisation layer: listed organisations that meet here (only when asked for).
+    organisations: tuple[directory.MeetingOrganisation, ...] = ()
 
     @property
     def located(self) -> bool:
@@ -59,6 +61,14 @@ class MapQuery:
     step_free: bool = False
     near: tuple[float, float] | None = None
     sort: str = "name"
+    # Organisations' field of activity: only sites where a listed organisation of it meets.
+    field_id: int | None = None
+    # The organisation layer: the listed organisations meeting at each site.
+    organisations: bool = False
+
+    @property
+    def wants_organisations(self) -> bool:
+        return self.organisations or self.field_id is not None
 
     @property
     def filters_resources(self) -> bool:
@@ -104,9 +114,14 @@ async def map_page(app: AppContext, query: MapQuery) -> MapPage:
         rows = await _public_rows(app, ResourceQuery(kind=query.kind, category=query.category,
                                                      free_from=query.free_from, free_until=query.free_until))
         matching = dict(Counter(site.id for _, site in rows))  # type: ignore[misc]
+    meeting: dict[int, tuple[directory.MeetingOrganisation, ...]] = {}
+    if query.wants_organisations:
+        meeting = await directory.organisations_by_site(app, field_id=query.field_id)
     summaries: list[SiteSummary] = []
     for site in sites:
         if matching is not None and not matching.get(site.id):  # type: ignore[arg-type]
+            continue
+        if query.field_id is not None and not meeting.get(site.id):  # type: ignore[arg-type]
             continue
         if query.step_free and site.step_free is not True:
             continue
@@ -116,6 +131,7 @@ async def map_page(app: AppContext, query: MapQuery) -> MapPage:
         summaries.append(SiteSummary(
             site=site, counts=counts.get(site.id, {}), hours_today=hours_on(site, _today(app, site)),  # type: ignore[arg-type]
             matching=None if matching is None else matching[site.id], distance_km=distance,  # type: ignore[index]
+            organisations=meeting.get(site.id, ()),  # type: ignore[arg-type]
         ))
     if query.sort == "distance" and query.near is not None:
         # Sites without coordinates go last, by name.
@@ -135,7 +151,7 @@ def site_feature(summary: SiteSummary, base_url: str) -> dict[str, Any]:
     site = summary.site
     geometry = {"type": "Point", "coordinates": [site.longitude, site.latitude]} if summary.located else None
     base = base_url.rstrip("/")
-    return {
+    feature: dict[str, Any] = {
         "type": "Feature",
         "id": site.id,
         "geometry": geometry,
@@ -157,6 +173,13 @@ def site_feature(summary: SiteSummary, base_url: str) -> dict[str, Any]:
             },
         },
     }
+    if summary.organisations:
+        # The organisation layer of the map page: only organisations that opted into the directory.
+        feature["properties"]["organisations"] = [  # type: ignore[index]
+            {"id": o.id, "name": o.name, "fields": list(o.fields), "url": f"{base}/organisationen/{o.id}"}
+            for o in summary.organisations
+        ]
+    return feature
 
 
 def feature_collection(summaries: list[SiteSummary], app: AppContext) -> dict[str, Any]:
@@ -164,7 +187,7 @@ def feature_collection(summaries: list[SiteSummary], app: AppContext) -> dict[st
     return {
         "type": "FeatureCollection",
         # A foreign member (RFC 7946 §6.1): the terms under which the data may be reused.
-        "license": {"name": settings.map.open_data_license, "url": settings.map.open_data_license_url},
+        "license": {"name": settings.open_data.licence, "url": settings.open_data.licence_url},
         "features": [site_feature(summary, settings.base_url) for summary in summaries],
     }
 

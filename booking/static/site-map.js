@@ -55,6 +55,16 @@
       group.addLayer(marker);
     });
     map.addLayer(group);
+    var organisations = organisationLayer(located);
+    if (organisations) {
+      map.addLayer(organisations);
+      var overlays = {};
+      overlays[element.getAttribute("data-label-sites") || "Places"] = group;
+      overlays[element.getAttribute("data-label-organisations") || "Organisations"] = organisations;
+      // Open on wide screens; on a phone a button, so the switch does not cover the small map.
+      L.control.layers(null, overlays, { collapsed: element.clientWidth < 500 }).addTo(map);
+      element.setAttribute("data-organisation-markers", String(organisations.getLayers().length));
+    }
     if (located.length === 1) {
       var only = located[0].geometry.coordinates;
       map.setView([only[1], only[0]], 16);
@@ -63,6 +73,42 @@
     }
     element.siteMap = map;
     element.setAttribute("data-markers", String(located.length));
+  }
+
+  /* The organisation layer: at each listed place where organisations of the directory meet,
+     a marker whose popup names them (the same organisations the list below the map shows). */
+  function organisationLayer(located) {
+    var meeting = located.filter(function (f) { return f.properties.organisations && f.properties.organisations.length; });
+    if (!meeting.length) return null;
+    var layer = L.featureGroup();
+    meeting.forEach(function (feature) {
+      var lonLat = feature.geometry.coordinates;
+      var names = feature.properties.organisations.map(function (o) { return o.name; }).join(", ");
+      var marker = L.circleMarker([lonLat[1], lonLat[0]], {
+        radius: 14, weight: 3, color: "#7B2A8C", fillColor: "#7B2A8C", fillOpacity: 0.25
+      });
+      marker.bindTooltip(names);
+      marker.bindPopup(function () {
+        var box = document.createElement("div");
+        var heading = document.createElement("strong");
+        heading.textContent = feature.properties.name;
+        box.appendChild(heading);
+        var list = document.createElement("ul");
+        feature.properties.organisations.forEach(function (o) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.className = "kern-link";
+          link.href = "/organisationen/" + o.id;
+          link.textContent = o.name;
+          item.appendChild(link);
+          list.appendChild(item);
+        });
+        box.appendChild(list);
+        return box;
+      }, { maxWidth: 320 });
+      layer.addLayer(marker);
+    });
+    return layer;
   }
 
   function useMyLocation() {
@@ -111,7 +157,23 @@
     });
   }
 
+  /* The site form's looked-up places: choosing one also fills the coordinate fields (without
+     JavaScript the chosen place is saved as it is). */
+  function chooseLookedUpPlace() {
+    var choices = document.getElementById("coordinate-choices");
+    var latitude = document.getElementById("field-latitude");
+    var longitude = document.getElementById("field-longitude");
+    if (!choices || !latitude || !longitude) return;
+    choices.addEventListener("change", function (event) {
+      var chosen = event.target;
+      if (!chosen.getAttribute("data-latitude")) return;
+      latitude.value = chosen.getAttribute("data-latitude");
+      longitude.value = chosen.getAttribute("data-longitude");
+    });
+  }
+
   drawSites();
   useMyLocation();
   pickCoordinates();
+  chooseLookedUpPlace();
 })();

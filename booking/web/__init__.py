@@ -42,6 +42,13 @@ def web_route_handlers() -> list[Any]:
     return collect_routes(WEB_MODULES)
 
 
+def person_of(request: Any) -> Any:
+    from booking.web.base import UserView
+
+    scope = getattr(request, "scope", None) or {}
+    return UserView.of(scope.get("user"))
+
+
 def web_template_callables(app_context: AppContext) -> Callable[[Any], None]:
     """Registers template globals and filters on the Jinja engine."""
 
@@ -53,5 +60,8 @@ def web_template_callables(app_context: AppContext) -> Callable[[Any], None]:
         install_jinja_i18n(environment)
         environment.filters.update(filters.FILTERS)
         environment.globals.update(filters.globals_for(app_context))
+        # The layout's header reads the signed-in person from the request when a page was not
+        # rendered by render_page (error pages): one source, request.scope["user"].
+        environment.globals["person_of"] = person_of
 
     return configure

@@ -93,8 +93,12 @@ def _text(value: object) -> str:
 
 
 def _site_input(form: Any, errors: FormErrors) -> SiteInput:
-    latitude = decimal_number(form, "latitude", errors)
-    longitude = decimal_number(form, "longitude", errors)
+    chosen = _chosen_coordinates(form)
+    if chosen is not None:
+        latitude, longitude = chosen
+    else:
+        latitude = decimal_number(form, "latitude", errors)
+        longitude = decimal_number(form, "longitude", errors)
     return SiteInput(
         name=form_value(form, "name"), contact_email=form_value(form, "contact_email"),
         address=form_value(form, "address"), latitude=latitude, longitude=longitude,
@@ -106,6 +110,20 @@ def _site_input(form: Any, errors: FormErrors) -> SiteInput:
 
 
 ACCESSIBILITY_CHOICES = ("step_free", "accessible_toilet", "hearing_loop")
+
+
+def _chosen_coordinates(form: Any) -> tuple[float, float] | None:
+    """A place picked from the looked-up choices ("54.78,9.43"); None: the typed fields count."""
+    from booking.domain.geo import check_coordinates
+
+    value = form_value(form, "coordinates")
+    if not value or value.count(",") != 1 or len(value) > 60:
+        return None
+    try:
+        latitude, longitude = (float(part) for part in value.split(","))
+        return check_coordinates(latitude, longitude)
+    except (ValueError, DomainError):
+        return None
 
 
 def _yes_no_unknown(form: Any, name: str, errors: FormErrors) -> bool | None:
@@ -233,6 +251,8 @@ class AdminController(Controller):
     @post("/sites/new", guards=[page_city_admin], name="admin:site-create")
     async def create_site(self, request: Request, app_context: Ctx) -> Template | Redirect:
         form = await request.form()
+        if form_value(form, "lookup") == "1":
+            return await self._look_up_coordinates(request, app_context, None, form)
         errors = FormErrors()
         data = _site_input(form, errors)
         _check(errors, site_admin.check_site, data)
@@ -258,6 +278,8 @@ class AdminController(Controller):
     async def update_site(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
         site = await site_admin.get_site(app_context, request.user, site_id)
         form = await request.form()
+        if form_value(form, "lookup") == "1":
+            return await self._look_up_coordinates(request, app_context, site, form)
         errors = FormErrors()
         data = _site_input(form, errors)
         _check(errors, site_admin.check_site, data)
@@ -270,11 +292,30 @@ class AdminController(Controller):
             return saved
         return self._site_form_again(request, site, form, errors)
 
-    def _site_form_again(self, request: Request, site: Site | None, form: Any, errors: FormErrors) -> Template:
+    def _site_form_again(
+        self, request: Request, site: Site | None, form: Any, errors: FormErrors, *, status_code: int = 400, **extra: Any
+    ) -> Template:
         fields = (*SITE_FIELDS, *OPENING_FIELDS, "opening_week", *ACCESSIBILITY_CHOICES, "accessibility_notes")
         values = form_values(form, fields) | {"always_open": "1" if checkbox(form, "always_open") else ""}
-        context = {"site": site, "form": values, "errors": translate_errors(request, errors)}
-        return _page(request, "admin/site_form.html", context, status_code=400)
+        context = {"site": site, "form": values, "errors": translate_errors(request, errors), **extra}
+        return _page(request, "admin/site_form.html", context, status_code=status_code)
+
+    async def _look_up_coordinates(self, request: Request, app_context: AppContext, site: Site | None, form: Any) -> Template:
+        """The form again with the places found for its address as choices (saves nothing);
+        a failure of the service is a message at the address field."""
+        from booking.services import geocoding
+        from booking.web.base import page_language
+
+        errors = FormErrors()
+        places: list[geocoding.Place] = []
+        try:
+            places = await geocoding.look_up(app_context.settings, form_value(form, "address"), language=page_language(request))
+        except DomainError as error:
+            errors.add(error, "address")
+        if not errors and not places:
+            errors["address"] = "No place was found for this address. Check it, or enter the coordinates."
+        return self._site_form_again(
+            request, site, form, errors, status_code=400 if errors else 200, places=places, looked_up=True)
 
     async def _site_page(
         self,

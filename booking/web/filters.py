@@ -83,5 +83,7 @@ def globals_for(app_context: AppContext) -> dict[str, Any]:
     return {
         "service_base_url": app_context.settings.base_url,
         # The site map's tile server (the admin's site form places a site by a click on the map).
+        # The site form offers to look up coordinates from the address (map.geocoding_url).
+        "geocoding_enabled": bool(app_context.settings.map.geocoding_url),
         "map_tiles": {"tile_url": app_context.settings.map.tile_url, "attribution": app_context.settings.map.tile_attribution},
     }

@@ -45,6 +45,13 @@ async def accessibility(request: Request, app_context: Ctx) -> Response:
     return _legal_page(request, app_context, "accessibility")
 
 
+@get(["/sicherheit", "/security"], guards=[public], name="legal:security")
+async def security_policy(request: Request, app_context: Ctx) -> Response:
+    """The security policy that /.well-known/security.txt names as its ``Policy``."""
+    page = legal_pages.security_policy_page(app_context.settings, page_language(request))
+    return render_page(request, "legal/page.html", {"page": page, "active_nav": "security"})
+
+
 SECURITY_TXT_VALID_DAYS = 365
 
 
@@ -96,4 +103,4 @@ async def feedback_send(request: Request, app_context: Ctx) -> Response:
     return redirect("/accessibility")
 
 
-ROUTES: list[Any] = [imprint, privacy, accessibility, feedback_form, feedback_send, security_txt]
+ROUTES: list[Any] = [imprint, privacy, accessibility, feedback_form, feedback_send, security_policy, security_txt]

@@ -23,7 +23,7 @@ from booking.domain.errors import DomainError
 from booking.domain.geo import check_coordinates, directions_url, parse_coordinate
 from booking.domain.opening_hours import WEEKDAYS
 from booking.domain.recurrence import local_to_utc
-from booking.services import feeds, offers, site_map
+from booking.services import directory, feeds, offers, site_map
 from booking.services.catalogue import RESOURCE_KINDS
 from booking.services.context import AppContext
 from booking.web.base import FormErrors, login_url_for, page_language, page_login, render_page
@@ -32,7 +32,7 @@ from booking.web.texts import gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
 MAX_TEXT = 100
-FIELDS = ("kind", "category", "date", "from", "to", "step_free", "lat", "lon", "sort")
+FIELDS = ("kind", "category", "date", "from", "to", "step_free", "field", "organisations", "lat", "lon", "sort")
 
 
 def _parse_time(text: str) -> time | None:
@@ -52,11 +52,19 @@ def _parse_date(text: str) -> date | None:
     return None
 
 
-def parse_map_query(request: Request, timezone: str) -> tuple[dict[str, str], site_map.MapQuery, FormErrors]:
-    """The filter form's values, the query they ask for, and a message per wrong field."""
+def parse_map_query(
+    request: Request, timezone: str, field_ids: set[int] | None = None
+) -> tuple[dict[str, str], site_map.MapQuery, FormErrors]:
+    """The filter form's values, the query they ask for, and a message per wrong field.
+    ``field_ids``: the fields of activity there are (the ``field`` filter picks one)."""
     params = request.query_params
     form = {name: (params.get(name) or "").strip()[:MAX_TEXT] for name in FIELDS}
     errors = FormErrors()
+    field_id = None
+    if form["field"]:
+        field_id = int(form["field"]) if form["field"].isdigit() and len(form["field"]) < 10 else None
+        if field_id is None or field_id not in (field_ids or set()):
+            errors["field"] = gettext(request, "please choose a field of activity from the list")
     kind = form["kind"] or None
     if kind is not None and kind not in RESOURCE_KINDS:
         errors["kind"] = gettext(request, "please choose a kind from the list")
@@ -103,20 +111,31 @@ def parse_map_query(request: Request, timezone: str) -> tuple[dict[str, str], si
         return form, site_map.MapQuery(), errors
     query = site_map.MapQuery(
         kind=kind, category=form["category"] or None, free_from=free_from, free_until=free_until,
-        step_free=form["step_free"] == "1", near=near, sort=sort,
+        step_free=form["step_free"] == "1", near=near, sort=sort, field_id=field_id,
+        organisations=form["organisations"] == "1",
     )
     return form, query, errors
 
 
 def map_settings(app_context: AppContext) -> dict[str, str]:
-    settings = app_context.settings.map
-    return {"tile_url": settings.tile_url, "attribution": settings.tile_attribution,
-            "license": settings.open_data_license, "license_url": settings.open_data_license_url}
+    settings = app_context.settings
+    return {"tile_url": settings.map.tile_url, "attribution": settings.map.tile_attribution,
+            "license": settings.open_data.licence, "license_url": settings.open_data.licence_url}
+
+
+def _organisation_layer(summaries: list[site_map.SiteSummary]) -> list[tuple[Any, list[Any]]]:
+    """The organisation layer as a list: each organisation (by name) with the listed sites where it meets."""
+    by_id: dict[int, tuple[Any, list[Any]]] = {}
+    for summary in summaries:
+        for organisation in summary.organisations:
+            by_id.setdefault(organisation.id, (organisation, []))[1].append(summary.site)
+    return sorted(by_id.values(), key=lambda item: item[0].name.casefold())
 
 
 @get(["/karte", "/map"], guards=[public], name="site-map")
 async def map_page(request: Request, app_context: Ctx) -> Response:
-    form, query, errors = parse_map_query(request, app_context.settings.default_timezone)
+    fields = await directory.list_fields(app_context)
+    form, query, errors = parse_map_query(request, app_context.settings.default_timezone, {row.id for row in fields})
     page = await site_map.map_page(app_context, query)
     context: dict[str, Any] = {
         "form": form,
@@ -124,8 +143,11 @@ async def map_page(request: Request, app_context: Ctx) -> Response:
         "page": page,
         "kinds": kind_names(request),
         "category_options": [(category, category) for category in page.categories],
+        "field_options": [(str(row.id), row.name) for row in fields],
+        "show_organisations": query.wants_organisations,
+        "organisation_layer": _organisation_layer(page.sites) if query.wants_organisations else [],
         "sort_options": [("name", gettext(request, "by name")), ("distance", gettext(request, "by distance"))],
-        "filtered": any(form[name] for name in ("kind", "category", "date", "from", "to", "step_free")),
+        "filtered": any(form[name] for name in ("kind", "category", "date", "from", "to", "step_free", "field", "organisations")),
         "searched_free": query.free_from is not None,
         "collection": site_map.feature_collection(page.sites, app_context),
         "map": map_settings(app_context),

@@ -213,3 +213,99 @@ async def test_an_admin_places_a_site_by_clicking_on_the_map(page, server):
     latitude, longitude = float(await page.input_value("#field-latitude")), float(await page.input_value("#field-longitude"))
     assert latitude > float(before[0]) and longitude > float(before[1])
     assert abs(latitude - float(before[0])) < 0.01 and abs(longitude - float(before[1])) < 0.01  # zoomed in on the site
+
+
+async def _cards_with_organisations(page) -> dict[str, list[str]]:
+    """Per listed site, the organisations its card names (the list's organisation layer)."""
+    found = {}
+    for card in await page.locator(".app-site-list .app-site-card").all():
+        name = (await card.locator(".app-site-card__title").inner_text()).strip()
+        found[name] = [text.strip() for text in await card.locator('dd a[href^="/organisationen/"]').all_inner_texts()]
+    return {name: names for name, names in found.items() if names}
+
+
+async def test_the_organisation_layer_shows_the_same_organisations_in_list_and_map(page, server):
+    await serve_tiles(page)
+    await page.goto(server + "/karte?organisations=1")
+    in_list = await _cards_with_organisations(page)
+    assert in_list, "the demo organisations meet at some sites (their public room bookings)"
+    assert await page.locator("#organisations-heading").is_visible()
+    await markers_drawn(page)
+    # The map: one organisation marker per site whose card names organisations, a layer switch.
+    assert int(await page.get_attribute("#site-map", "data-organisation-markers")) == len(in_list)
+    assert await page.locator("#site-map .leaflet-control-layers").count() == 1
+    from_map = await page.evaluate("""() => Object.fromEntries(JSON.parse(document.getElementById('site-map-data').textContent)
+        .features.filter(f => f.properties.organisations).map(f => [f.properties.name, f.properties.organisations.map(o => o.name)]))""")
+    assert from_map == in_list
+
+
+async def test_the_field_filter_works_without_javascript_and_keeps_list_and_map_alike(browser, server):
+    context = await browser.new_context(java_script_enabled=False, locale="de-DE", viewport=PHONE)
+    try:
+        page = await context.new_page()
+        await page.goto(server + "/karte")
+        await page.select_option("#field-field", label="Sport")
+        async with page.expect_navigation():
+            await page.click("#map-filter button[type=submit]")
+        sport_sites = await listed_sites(page)
+        assert sport_sites and len(sport_sites) < len(DEMO_SITE_NAMES)
+        cards = await _cards_with_organisations(page)
+        assert set(cards) == set(sport_sites)
+        assert all(names == ["Turnverein Flensburg-Mürwik e. V."] for names in cards.values()), cards
+        in_data = await page.evaluate("() => JSON.parse(document.getElementById('site-map-data').textContent).features.map(f => f.properties.name)")
+        assert in_data == sport_sites
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+async def test_the_organisation_layer_has_no_axe_violations(browser, server, viewport):
+    size = PHONE if viewport == "phone" else DESKTOP
+    options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if viewport == "phone" else {}
+    context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport=size, **options)
+    try:
+        page = await context.new_page()
+        problems = watch_page_problems(page)
+        await serve_tiles(page)
+        await page.goto(server + "/karte?organisations=1")
+        await markers_drawn(page)
+        await assert_no_axe_violations(page)
+        await screenshot(page, f"map-organisations-{viewport}")
+        problems.assert_clean()
+    finally:
+        await context.close()
+
+
+async def test_error_pages_and_the_security_policy_on_a_phone_signed_in(browser, server):
+    """The router's 404 and a guard's 403 keep the signed-in header (issue 12); /sicherheit,
+    which security.txt names as its Policy, reads well on a phone. axe at 360 px."""
+    from booking.services.demo import DEMO_PASSWORD
+
+    context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport=PHONE,
+                                        is_mobile=True, has_touch=True, device_scale_factor=2)
+    try:
+        page = await context.new_page()
+        problems = watch_page_problems(page)
+        problems.ignore(r"status of 40[34]")  # the error pages, on purpose
+        await page.goto(server + "/login")
+        await page.fill("#field-email", "mitglied@demo.example")
+        await page.fill("#field-password", DEMO_PASSWORD)
+        async with page.expect_navigation():
+            await page.click("form[action='/login'] button[type=submit]")
+        for path, heading in (("/no/such/page", "Seite nicht gefunden"), ("/admin", "Zugriff verweigert")):
+            await page.goto(server + path)
+            assert await page.locator("h1").inner_text() == heading
+            assert await page.locator("header.app-header--signed-in").count() == 1, path
+            assert await page.get_by_role("link", name="Anmelden").count() == 0, path
+            await page.locator("summary.app-menu__toggle").click()
+            assert await page.get_by_role("button", name="Abmelden").is_visible(), path
+            await assert_no_axe_violations(page)
+            await screenshot(page, "error-signed-in-phone" + path.replace("/", "-"))
+        await page.goto(server + "/sicherheit")
+        assert await page.locator("h1").inner_text() == "Security policy"
+        await assert_no_axe_violations(page)
+        overflow = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0
+        problems.assert_clean()
+    finally:
+        await context.close()

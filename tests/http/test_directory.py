@@ -235,6 +235,8 @@ async def test_the_directory_json_has_no_personal_data(client, world, app_contex
     [item] = data["items"]
     assert item["fields_of_activity"] == ["Sport"] and item["meeting_places"][0]["name"] == "Site A"
     assert item["profile_url"].endswith(f"/organisationen/{world.org_a.id}")
+    # The one open data licence of the settings, as in the sites' GeoJSON.
+    assert data["license"] == {"name": app_context.settings.open_data.licence, "url": app_context.settings.open_data.licence_url}
     text = answer.text.lower()
     for role, email in world.emails.items():
         assert email.lower() not in text, role

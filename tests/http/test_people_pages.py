@@ -68,6 +68,8 @@ async def test_borrowed_page_lists_overdue_first_then_due_then_pickups(client, a
     await add_booking(world, "member_a", world.benches, at(-6), at(-5), "returned")
     await add_booking(world, "member_a", world.room, at(3), at(3, 2), "confirmed")
     await add_booking(world, "member_a", world.benches, at(4), at(5), "cancelled")
+    # After the next three weeks: counted and linked, not listed (a phone page stays short).
+    later = await add_booking(world, "member_a", world.benches, at(30), at(31), "confirmed")
 
     await login(client, world, "member_a")
     response = await client.get("/bookings/loans")
@@ -81,11 +83,13 @@ async def test_borrowed_page_lists_overdue_first_then_due_then_pickups(client, a
     # The overdue row says so in words; the other one shows its status.
     late_row = out[out.index(f'/bookings/{late.id}"'):out.index(f'/bookings/{due.id}"')]
     assert "Überfällig" in late_row and "app-row--overdue" in out
-    assert "(2)" in late_row
+    assert "(× 2)" in late_row  # one notation with the lender's list (partials/loan_table.html)
     due_row = out[out.index(f'/bookings/{due.id}"'):]
     assert "Überfällig" not in due_row
     pickups = section(html, "pickups-heading")
     assert [int(i) for i in re.findall(r'href="/bookings/(\d+)"', pickups)] == [pickup.id, waiting.id]
+    assert f'href="/bookings/{later.id}"' not in html
+    assert "Die nächsten 21 Tage, früheste zuerst" in pickups and "1 weitere Abholung später:" in pickups
 
 
 async def test_borrowed_page_without_loans_and_in_english(client, app_context, world, fixed_clock):
@@ -93,7 +97,7 @@ async def test_borrowed_page_without_loans_and_in_english(client, app_context, w
     await post_form(client, "/language", {"lang": "en", "next": "/bookings/loans"}, form_page="/bookings/loans")
     response = await client.get("/bookings/loans")
     assert response.status_code == 200
-    assert "You have nothing borrowed at the moment." in response.text and "Nothing to pick up." in response.text
+    assert "You have nothing borrowed at the moment." in response.text and "Nothing to pick up in the next 21 days." in response.text
     assert ">Borrowed</a>" in response.text
     assert "kern-alert--danger" not in response.text
 

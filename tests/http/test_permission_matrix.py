@@ -296,6 +296,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/accessibility/feedback"): Expect(EVERYONE),
     ("POST", "/accessibility/feedback"): Expect(EVERYONE),  # empty form: 400 at the fields (or 429 after 5)
     ("GET", "/.well-known/security.txt"): Expect(EVERYONE),
+    ("GET", "/sicherheit"): Expect(EVERYONE),
+    ("GET", "/security"): Expect(EVERYONE),
     ("GET", "/profile/export"): Expect(SIGNED_IN),
     ("GET", "/api/v1/me/export"): Expect(SIGNED_IN),
     ("GET", "/profile/delete"): Expect(SIGNED_IN),

@@ -191,3 +191,29 @@ async def test_security_txt_names_the_operators_contact(client, settings):
     expires = datetime.strptime(fields["Expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     assert expires > datetime.now(timezone.utc)
     assert fields["Canonical"] == "http://testserver.local/.well-known/security.txt"
+    # The policy is the security policy, served as a page (not the imprint).
+    assert fields["Policy"] == "http://testserver.local/sicherheit"
+    policy = await client.get("/sicherheit")
+    assert policy.status_code == 200 and "Reporting a vulnerability" in policy.text
+    assert '<article class="app-narrow app-legal" lang="en">' in policy.text
+    assert (await client.get("/security")).status_code == 200
+
+
+def test_the_shipped_security_policy_is_the_repositorys():
+    from pathlib import Path
+
+    from booking.services.legal_pages import SECURITY_POLICY
+
+    repository_copy = Path(__file__).resolve().parents[2] / "SECURITY.md"
+    assert SECURITY_POLICY.read_text(encoding="utf-8") == repository_copy.read_text(encoding="utf-8"), (
+        "copy SECURITY.md to booking/content/SECURITY.md")
+
+
+async def test_an_operators_security_policy_wins(client, settings):
+    from booking.services.legal_pages import content_dir
+
+    folder = content_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "security.de.md").write_text("# Sicherheit bei der Stadt\n\nMelden Sie Lücken an {{ contact_email }}.\n", encoding="utf-8")
+    page = await client.get("/sicherheit")
+    assert "Sicherheit bei der Stadt" in page.text and "Reporting a vulnerability" not in page.text

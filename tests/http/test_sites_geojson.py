@@ -44,7 +44,7 @@ async def test_the_sites_are_a_valid_feature_collection_in_longitude_latitude_or
     assert neustadt["properties"]["accessibility"]["step_free"] is True
     fruerlund = next(f for f in document["features"] if f["properties"]["name"] == "Stadtteilhaus Fruerlund")
     assert fruerlund["properties"]["accessibility"]["hearing_loop"] is None  # not known is not "no"
-    assert document["license"]["name"] == settings.map.open_data_license
+    assert document["license"]["name"] == settings.open_data.licence
     assert document["license"]["url"].startswith("https://")
 
 

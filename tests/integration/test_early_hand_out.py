@@ -86,3 +86,53 @@ async def test_the_page_says_when_the_thing_is_booked_in_between_and_on_time_ask
     app.clock.now = tuesday.starts_at - timedelta(minutes=10)
     done = await post_form(client, f"/lender/loans/{tuesday.id}/hand-out", {"view": "today"})
     assert done.status_code == 303 and (await current(app, tuesday.id)).status == "checked_out"
+
+
+async def test_the_api_asks_before_an_early_hand_out_like_the_page(client, app, things):  # noqa: F811
+    app.clock.now = utc(2026, 1, 6, 8, 0)  # Tuesday 09:00 local
+    thursday = await book_days(app, things, "member_a", things.projector, day(3), day(3))
+    booked_start = thursday.starts_at
+    await login(client, things.world, "lender_a")
+    path = f"/api/v1/bookings/{thursday.id}/hand-out"
+
+    asked = await client.post(path, json={"condition": "gut"})
+    assert asked.status_code == 409, asked.text
+    problem = asked.json()
+    assert asked.headers["content-type"].startswith("application/problem+json")
+    assert (problem["code"], problem["field"]) == ("confirmation_needed", "confirm_early_start")
+    assert problem["booked_start"] == booked_start.isoformat() and problem["starts_at"] == app.now().isoformat()
+    assert problem["resource_names"] == ["Beamer Epson"]
+    unchanged = await current(app, thursday.id)
+    assert (unchanged.status, unchanged.starts_at) == ("confirmed", booked_start)
+
+    done = await client.post(path, json={"condition": "gut", "confirm_early_start": True})
+    assert done.status_code == 200, done.text
+    out = await current(app, thursday.id)
+    assert (out.status, out.starts_at) == ("checked_out", app.now())
+
+
+async def test_the_api_says_when_booked_in_between_and_on_time_asks_nothing(client, app, things):  # noqa: F811
+    app.clock.now = utc(2026, 1, 6, 8, 0)
+    thursday = await book_days(app, things, "member_a", things.projector, day(3), day(3))
+    await book_days(app, things, "member_b", things.projector, day(2), day(2))
+    await login(client, things.world, "lender_a")
+    refused = await client.post(f"/api/v1/bookings/{thursday.id}/hand-out", json={})
+    assert refused.status_code == 409 and refused.json()["code"] == "conflict"
+    # Confirmed or not: the hand-out checks the time in between again under the lock.
+    forced = await client.post(f"/api/v1/bookings/{thursday.id}/hand-out", json={"confirm_early_start": True})
+    assert forced.status_code == 409 and (await current(app, thursday.id)).status == "confirmed"
+
+    tuesday = await book_days(app, things, "member_a", things.screen, day(1), day(1))
+    app.clock.now = tuesday.starts_at - timedelta(minutes=10)
+    done = await client.post(f"/api/v1/bookings/{tuesday.id}/hand-out", json={})
+    assert done.status_code == 200 and (await current(app, tuesday.id)).status == "checked_out"
+
+
+async def test_the_openapi_document_names_the_confirmation(client):  # noqa: F811
+    document = (await client.get("/schema/openapi.json")).json()
+    operation = document["paths"]["/api/v1/bookings/{booking_id}/hand-out"]["post"]
+    assert "confirm_early_start" in operation["description"]
+    assert "confirmation_needed" in operation["responses"]["409"]["description"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    schema = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body
+    assert schema["properties"]["confirm_early_start"]["type"] == "boolean"

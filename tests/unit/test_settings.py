@@ -67,7 +67,31 @@ def test_map_defaults_to_the_openstreetmap_tiles_and_a_named_licence():
     assert settings.map.tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     assert settings.map.tile_origin == "https://tile.openstreetmap.org"
     assert "OpenStreetMap" in settings.map.tile_attribution
-    assert settings.map.open_data_license.startswith("Datenlizenz Deutschland")
+    assert settings.open_data.licence.startswith("Datenlizenz Deutschland")
+    assert not hasattr(settings.map, "open_data_license"), "one licence setting: open_data.licence"
+
+
+def test_the_former_map_licence_setting_is_still_read_with_a_warning(tmp_path, caplog):
+    config = tmp_path / "booking.toml"
+    config.write_text('[map]\nopen_data_license = "CC BY 4.0"\nopen_data_license_url = "https://creativecommons.org/licenses/by/4.0/"\n')
+    with caplog.at_level("WARNING", logger="booking.settings"):
+        settings = load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY, "BOOKING_CONFIG": str(config)})
+    assert (settings.open_data.licence, settings.open_data.licence_url) == ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "booking.settings"]
+    assert any("map.open_data_license " in w and "deprecated" in w and "open_data.licence " in w for w in warnings)
+    assert any("map.open_data_license_url" in w for w in warnings)
+
+
+def test_the_new_licence_setting_wins_over_the_former_one(tmp_path, caplog):
+    config = tmp_path / "booking.toml"
+    config.write_text('[map]\nopen_data_license = "alt"\n[open_data]\nlicence = "neu"\n')
+    settings = load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY, "BOOKING_CONFIG": str(config)})
+    assert settings.open_data.licence == "neu"
+    from_env = load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY, "BOOKING_MAP__OPEN_DATA_LICENSE": "env-alt"})
+    assert from_env.open_data.licence == "env-alt"
+    both = load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY, "BOOKING_MAP__OPEN_DATA_LICENSE": "env-alt",
+                              "BOOKING_OPEN_DATA__LICENCE": "env-neu"})
+    assert both.open_data.licence == "env-neu"
 
 
 def test_a_city_tile_server_with_sub_domains_is_allowed_as_an_image_origin():
