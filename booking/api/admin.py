@@ -16,7 +16,7 @@ from litestar.params import JSONBody, PathParameter
 from booking.api.schemas import Id, Instant, ResourceOut, SiteOut
 from booking.auth.guards import requires_city_admin, requires_manager
 from booking.models import Blackout, OutboxMessage, Policy
-from booking.services import administration
+from booking.services import blackouts, outbox_admin, resource_admin, site_admin, site_staff
 from booking.services.context import AppContext
 
 Ctx = NamedDependency[AppContext]
@@ -25,7 +25,7 @@ Text200 = Annotated[str, msgspec.Meta(max_length=200)]
 Text500 = Annotated[str, msgspec.Meta(max_length=500)]
 Text4000 = Annotated[str, msgspec.Meta(max_length=4000)]
 Text8000 = Annotated[str, msgspec.Meta(max_length=8000)]
-Minutes = Annotated[int, msgspec.Meta(ge=0, le=administration.MAX_MINUTES)]
+Minutes = Annotated[int, msgspec.Meta(ge=0, le=resource_admin.MAX_MINUTES)]
 
 
 class SiteIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,7 +34,7 @@ class SiteIn(msgspec.Struct, forbid_unknown_fields=True):
     address: Text500 = ""
     latitude: float | None = None
     longitude: float | None = None
-    timezone: Annotated[str, msgspec.Meta(max_length=64)] = administration.DEFAULT_TIMEZONE
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] = site_admin.DEFAULT_TIMEZONE
     description: Text4000 = ""
     opening_hours: dict[str, Any] = msgspec.field(default_factory=dict)
     step_free: bool | None = None
@@ -74,8 +74,8 @@ class ResourceIn(msgspec.Struct, forbid_unknown_fields=True):
     kind: Annotated[str, msgspec.Meta(max_length=16)]
     name: Text200
     category: Annotated[str, msgspec.Meta(max_length=100)] = ""
-    capacity: Annotated[int, msgspec.Meta(ge=1, le=administration.MAX_CAPACITY)] = 1
-    seats: Annotated[int, msgspec.Meta(ge=0, le=administration.MAX_SEATS)] | None = None
+    capacity: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_CAPACITY)] = 1
+    seats: Annotated[int, msgspec.Meta(ge=0, le=resource_admin.MAX_SEATS)] | None = None
     visibility: Annotated[str, msgspec.Meta(max_length=16)] = "public"
     description: Text8000 = ""
     accessibility_notes: Text4000 = ""
@@ -84,11 +84,11 @@ class ResourceIn(msgspec.Struct, forbid_unknown_fields=True):
 class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
     needs_approval: bool = False
     lead_time_minutes: Minutes = 0
-    min_duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=administration.MAX_MINUTES)] = 15
-    max_duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=administration.MAX_MINUTES)] | None = None
-    max_horizon_days: Annotated[int, msgspec.Meta(ge=1, le=administration.MAX_HORIZON_DAYS)] | None = 365
-    buffer_before_minutes: Annotated[int, msgspec.Meta(ge=0, le=administration.MAX_BUFFER_MINUTES)] = 0
-    buffer_after_minutes: Annotated[int, msgspec.Meta(ge=0, le=administration.MAX_BUFFER_MINUTES)] = 0
+    min_duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_MINUTES)] = 15
+    max_duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_MINUTES)] | None = None
+    max_horizon_days: Annotated[int, msgspec.Meta(ge=1, le=resource_admin.MAX_HORIZON_DAYS)] | None = 365
+    buffer_before_minutes: Annotated[int, msgspec.Meta(ge=0, le=resource_admin.MAX_BUFFER_MINUTES)] = 0
+    buffer_after_minutes: Annotated[int, msgspec.Meta(ge=0, le=resource_admin.MAX_BUFFER_MINUTES)] = 0
     opening_hours_mode: Annotated[str, msgspec.Meta(max_length=16)] = "contain"
     audience: Annotated[str, msgspec.Meta(max_length=16)] = "public"
     allowed_organisation_ids: Annotated[list[Id], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
@@ -156,62 +156,62 @@ class AdminController(Controller):
 
     @post("/sites", guards=[requires_city_admin])
     async def create_site(self, request: Request, app_context: Ctx, data: JSONBody[SiteIn]) -> SiteOut:
-        site = await administration.create_site(app_context, request.user, administration.SiteInput(**msgspec.structs.asdict(data)))
+        site = await site_admin.create_site(app_context, request.user, site_admin.SiteInput(**msgspec.structs.asdict(data)))
         return SiteOut.of(site)
 
     @put("/sites/{site_id:int}")
     async def update_site(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[SiteIn]) -> SiteOut:
-        site = await administration.update_site(app_context, request.user, site_id, administration.SiteInput(**msgspec.structs.asdict(data)))
+        site = await site_admin.update_site(app_context, request.user, site_id, site_admin.SiteInput(**msgspec.structs.asdict(data)))
         return SiteOut.of(site)
 
     @post("/sites/{site_id:int}/blackouts")
     async def add_blackout(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[BlackoutIn]) -> BlackoutOut:
-        result = await administration.add_blackout(
-            app_context, request.user, site_id, administration.BlackoutInput(**msgspec.structs.asdict(data))
+        result = await blackouts.add_blackout(
+            app_context, request.user, site_id, blackouts.BlackoutInput(**msgspec.structs.asdict(data))
         )
         return BlackoutOut.of(result.blackout, result.overlapping_bookings)
 
     @delete("/sites/{site_id:int}/blackouts/{blackout_id:int}", status_code=204)
     async def delete_blackout(self, request: Request, app_context: Ctx, site_id: RowId, blackout_id: RowId) -> None:
-        await administration.delete_blackout(app_context, request.user, site_id, blackout_id)
+        await blackouts.delete_blackout(app_context, request.user, site_id, blackout_id)
 
     @post("/sites/{site_id:int}/resources")
     async def create_resource(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[ResourceIn]) -> ResourceOut:
-        resource = await administration.create_resource(
-            app_context, request.user, site_id, administration.ResourceInput(**msgspec.structs.asdict(data))
+        resource = await resource_admin.create_resource(
+            app_context, request.user, site_id, resource_admin.ResourceInput(**msgspec.structs.asdict(data))
         )
-        _, site, _ = await administration.get_resource(app_context, request.user, resource.id)  # type: ignore[arg-type]
+        _, site, _ = await resource_admin.get_resource(app_context, request.user, resource.id)  # type: ignore[arg-type]
         return ResourceOut.of(resource, site)
 
     @put("/resources/{resource_id:int}")
     async def update_resource(self, request: Request, app_context: Ctx, resource_id: RowId, data: JSONBody[ResourceIn]) -> ResourceOut:
-        await administration.update_resource(app_context, request.user, resource_id, administration.ResourceInput(**msgspec.structs.asdict(data)))
-        resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
+        await resource_admin.update_resource(app_context, request.user, resource_id, resource_admin.ResourceInput(**msgspec.structs.asdict(data)))
+        resource, site, _ = await resource_admin.get_resource(app_context, request.user, resource_id)
         return ResourceOut.of(resource, site)
 
     @put("/resources/{resource_id:int}/policy")
     async def update_policy(self, request: Request, app_context: Ctx, resource_id: RowId, data: JSONBody[PolicyIn]) -> PolicyOut:
         values = msgspec.structs.asdict(data)
         values["allowed_organisation_ids"] = tuple(values["allowed_organisation_ids"])
-        policy = await administration.update_policy(app_context, request.user, resource_id, administration.PolicyInput(**values))
+        policy = await resource_admin.update_policy(app_context, request.user, resource_id, resource_admin.PolicyInput(**values))
         return PolicyOut.of(policy)
 
     @post("/sites/{site_id:int}/staff")
     async def assign_staff(self, request: Request, app_context: Ctx, site_id: RowId, data: JSONBody[StaffIn]) -> StaffOut:
-        member = await administration.assign_site_role(app_context, request.user, site_id, data.email, data.role)
+        member = await site_staff.assign_site_role(app_context, request.user, site_id, data.email, data.role)
         return StaffOut(member.user_id, member.display_name, member.email, member.role)
 
     @delete("/sites/{site_id:int}/staff/{user_id:int}", status_code=204)
     async def remove_staff(self, request: Request, app_context: Ctx, site_id: RowId, user_id: RowId) -> None:
-        await administration.remove_site_role(app_context, request.user, site_id, user_id)
+        await site_staff.remove_site_role(app_context, request.user, site_id, user_id)
 
     @get("/mail/parked", guards=[requires_city_admin])
     async def parked_mail(self, request: Request, app_context: Ctx) -> list[ParkedMessageOut]:
-        return [ParkedMessageOut.of(m) for m in await administration.parked_messages(app_context, request.user)]
+        return [ParkedMessageOut.of(m) for m in await outbox_admin.parked_messages(app_context, request.user)]
 
     @post("/mail/parked/{message_id:int}/retry", guards=[requires_city_admin], status_code=200)
     async def retry_mail(self, request: Request, app_context: Ctx, message_id: RowId) -> ParkedMessageOut:
-        return ParkedMessageOut.of(await administration.retry_parked_message(app_context, request.user, message_id))
+        return ParkedMessageOut.of(await outbox_admin.retry_parked_message(app_context, request.user, message_id))
 
 
 ROUTES = [AdminController]

@@ -29,7 +29,15 @@ from booking.auth.guards import public, requires_lender, requires_login
 from booking.domain.errors import InvalidInput
 from booking.domain.intervals import Interval
 from booking.models import Loan
-from booking.services import catalogue, loans
+from booking.services import (
+    catalogue,
+    handover,
+    item_history,
+    lender_lists,
+    lending_bookings,
+    lending_common,
+    repairs,
+)
 from booking.services.context import AppContext
 
 Ctx = NamedDependency[AppContext]
@@ -55,7 +63,7 @@ class KitPartIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class KitCreate(msgspec.Struct, forbid_unknown_fields=True):
-    parts: Annotated[list[KitPartIn], msgspec.Meta(min_length=1, max_length=loans.MAX_KIT_PARTS)]
+    parts: Annotated[list[KitPartIn], msgspec.Meta(min_length=1, max_length=lending_bookings.MAX_KIT_PARTS)]
     first_day: date | None = None
     last_day: date | None = None
     starts_at: Instant | None = None
@@ -139,7 +147,7 @@ class LenderRowOut(msgspec.Struct):
     loan: LoanRecordOut | None
 
     @classmethod
-    def of(cls, row: loans.LoanRow) -> LenderRowOut:
+    def of(cls, row: lending_common.LoanRow) -> LenderRowOut:
         return cls(
             booking=BookingOut.of(row.booking, row.resource), site_name=row.site.name,
             booker_name=row.booker.display_name, booker_email=row.booker.email,
@@ -199,9 +207,9 @@ class ItemBookingController(Controller):
 
     @post("/item-bookings", guards=[requires_login])
     async def book_days(self, request: Request, app_context: Ctx, data: JSONBody[DayBookingCreate]) -> BookingOut:
-        booking = await loans.book_days(
+        booking = await lending_bookings.book_days(
             app_context, request.user,
-            loans.DaySpanRequest(
+            lending_bookings.DaySpanRequest(
                 resource_id=data.resource_id, first_day=data.first_day, last_day=data.last_day,
                 quantity=data.quantity, organisation_id=data.organisation_id, title=data.title,
                 purpose=data.purpose, is_public=data.is_public,
@@ -213,20 +221,20 @@ class ItemBookingController(Controller):
     @get("/sites/{site_id:int}/day-span", guards=[public])
     async def day_span(self, app_context: Ctx, site_id: FromPath[int], first_day: FromQuery[date], last_day: FromQuery[date]) -> DaySpanOut:
         site = await catalogue.get_site(app_context, site_id)
-        pickup_at, return_at = loans.day_span(site, first_day, last_day)
+        pickup_at, return_at = lending_bookings.day_span(site, first_day, last_day)
         return DaySpanOut(site_id=site_id, first_day=first_day, last_day=last_day, pickup_at=pickup_at, return_at=return_at)
 
     @post("/kits", guards=[requires_login])
     async def book_kit(self, request: Request, app_context: Ctx, data: JSONBody[KitCreate]) -> KitOut:
-        made = await loans.book_kit(
+        made = await lending_bookings.book_kit(
             app_context, request.user,
-            loans.KitRequest(
-                parts=tuple(loans.KitPart(p.resource_id, p.quantity) for p in data.parts),
+            lending_bookings.KitRequest(
+                parts=tuple(lending_bookings.KitPart(p.resource_id, p.quantity) for p in data.parts),
                 starts_at=data.starts_at, ends_at=data.ends_at, first_day=data.first_day, last_day=data.last_day,
                 organisation_id=data.organisation_id, title=data.title, purpose=data.purpose, is_public=data.is_public,
             ),
         )
-        rows = await loans.kit_of(app_context, made[0])
+        rows = await lending_bookings.kit_of(app_context, made[0])
         return KitOut(
             group_key=made[0].group_key or "", status=made[0].status,
             bookings=[BookingOut.of(b, r) for b, r in rows],
@@ -239,24 +247,24 @@ class LoanController(Controller):
 
     @post("/bookings/{booking_id:int}/hand-out", status_code=200, guards=[requires_lender])
     async def hand_out(self, request: Request, app_context: Ctx, booking_id: FromPath[int], data: JSONBody[HandOutData]) -> LoansOut:
-        done = await loans.hand_out(
+        done = await handover.hand_out(
             app_context, request.user, booking_id,
-            loans.HandOut(condition=data.condition, deposit_note=data.deposit_note), whole_kit=data.whole_kit,
+            handover.HandOut(condition=data.condition, deposit_note=data.deposit_note), whole_kit=data.whole_kit,
         )
         return await _with_resources(app_context, request, done)
 
     @post("/bookings/{booking_id:int}/take-back", status_code=200, guards=[requires_lender])
     async def take_back(self, request: Request, app_context: Ctx, booking_id: FromPath[int], data: JSONBody[TakeBackData]) -> LoansOut:
-        done = await loans.take_back(
+        done = await handover.take_back(
             app_context, request.user, booking_id,
-            loans.TakeBack(condition=data.condition, damage_notes=data.damage_notes, missing_parts=data.missing_parts),
+            handover.TakeBack(condition=data.condition, damage_notes=data.damage_notes, missing_parts=data.missing_parts),
             whole_kit=data.whole_kit,
         )
         return await _with_resources(app_context, request, done)
 
     @get("/bookings/{booking_id:int}/loan", guards=[requires_login])
     async def read_loan(self, request: Request, app_context: Ctx, booking_id: FromPath[int]) -> LoanOut:
-        booking, resource, loan = await loans.get_loan(app_context, request.user, booking_id)
+        booking, resource, loan = await handover.get_loan(app_context, request.user, booking_id)
         return LoanOut(BookingOut.of(booking, resource), LoanRecordOut.of(loan))
 
     @get("/lender/today", guards=[requires_lender])
@@ -267,7 +275,7 @@ class LoanController(Controller):
         day: FromQuery[date | None] = None,
         site_id: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> LenderDayOut:
-        result = await loans.lender_today(app_context, request.user, day, site_id)
+        result = await lender_lists.lender_today(app_context, request.user, day, site_id)
         return LenderDayOut(
             day=result.day,
             pickups=[LenderRowOut.of(r) for r in result.pickups],
@@ -279,14 +287,14 @@ class LoanController(Controller):
     async def overdue(
         self, request: Request, app_context: Ctx, site_id: Annotated[int | None, QueryParameter(ge=1)] = None
     ) -> list[LenderRowOut]:
-        return [LenderRowOut.of(r) for r in await loans.list_overdue(app_context, request.user, site_id)]
+        return [LenderRowOut.of(r) for r in await lender_lists.list_overdue(app_context, request.user, site_id)]
 
     @post("/resources/{resource_id:int}/repair-blocks", guards=[requires_lender])
     async def block_for_repair(
         self, request: Request, app_context: Ctx, resource_id: FromPath[int], data: JSONBody[RepairBlockCreate]
     ) -> RepairBlockOut:
         interval = await _repair_interval(app_context, request, resource_id, data)
-        report = await loans.block_for_repair(app_context, request.user, resource_id, interval, data.reason)
+        report = await repairs.block_for_repair(app_context, request.user, resource_id, interval, data.reason)
         block = report.blackout
         return RepairBlockOut(
             id=block.id, resource_id=resource_id, starts_at=block.starts_at, ends_at=block.ends_at,  # type: ignore[arg-type]
@@ -295,7 +303,7 @@ class LoanController(Controller):
 
     @delete("/resources/{resource_id:int}/repair-blocks/{block_id:int}", guards=[requires_lender])
     async def lift_repair_block(self, request: Request, app_context: Ctx, resource_id: FromPath[int], block_id: FromPath[int]) -> None:
-        await loans.remove_repair_block(app_context, request.user, resource_id, block_id)
+        await repairs.remove_repair_block(app_context, request.user, resource_id, block_id)
 
     @get("/resources/{resource_id:int}/history", guards=[requires_lender])
     async def history(
@@ -305,7 +313,7 @@ class LoanController(Controller):
         resource_id: FromPath[int],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[HistoryEntryOut]:
-        result = await loans.item_history(app_context, request.user, resource_id, limit=limit)
+        result = await item_history.item_history(app_context, request.user, resource_id, limit=limit)
         return [
             HistoryEntryOut(
                 at=e.at, action=e.action, booking_id=e.booking_id, from_status=e.from_status, to_status=e.to_status,
@@ -332,7 +340,7 @@ async def _booking_and_resource(app_context: AppContext, request: Request, booki
 
 async def _repair_interval(app_context: AppContext, request: Request, resource_id: int, data: RepairBlockCreate) -> Interval:
     # Who may, before what: a lender of another site learns nothing from a bad body.
-    _, site = await loans.lender_resource(app_context, request.user, resource_id)
+    _, site = await repairs.lender_resource(app_context, request.user, resource_id)
     by_days = data.first_day is not None or data.last_day is not None
     by_instants = data.starts_at is not None or data.ends_at is not None
     if by_days == by_instants:
@@ -343,7 +351,7 @@ async def _repair_interval(app_context: AppContext, request: Request, resource_i
         return Interval(data.starts_at, data.ends_at)
     if data.first_day is None or data.last_day is None:
         raise InvalidInput("give both first_day and last_day", field="last_day")
-    return loans.whole_days(site, data.first_day, data.last_day)
+    return repairs.whole_days(site, data.first_day, data.last_day)
 
 
 ROUTES = [ItemBookingController, LoanController]

@@ -33,7 +33,7 @@ async def enqueue_due_reminders(app: AppContext, now: datetime | None = None) ->
 
 async def enqueue_overdue_notices(app: AppContext, now: datetime | None = None) -> int:
     """Queue the daily overdue notices and tell bookers whose booking a missing thing blocks."""
-    from booking.services.loans import notify_overdue
+    from booking.services.overdue_loans import notify_overdue
 
     return len(await notify_overdue(app, now or app.now()))
 

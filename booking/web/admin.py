@@ -19,15 +19,20 @@ from litestar.response import Redirect, Template
 
 from booking.domain.errors import DomainError, InvalidInput
 from booking.models import Site
-from booking.services import administration
-from booking.services.administration import (
-    BlackoutInput,
-    InvalidFields,
-    OrganisationInput,
-    PolicyInput,
-    ResourceInput,
-    SiteInput,
+from booking.services import (
+    blackouts,
+    organisation_admin,
+    outbox_admin,
+    resource_admin,
+    site_admin,
+    site_staff,
+    user_admin,
 )
+from booking.services.admin_common import InvalidFields
+from booking.services.blackouts import BlackoutInput
+from booking.services.organisation_admin import OrganisationInput
+from booking.services.resource_admin import PolicyInput, ResourceInput
+from booking.services.site_admin import SiteInput
 from booking.services import directory, legal_pages
 from booking.services.context import AppContext
 from booking.web.admin_forms import (
@@ -108,7 +113,7 @@ def _yes_no_unknown(form: Any, name: str, errors: FormErrors) -> bool | None:
 
 def _site_form(site: Site | None) -> dict[str, str]:
     if site is None:
-        return {"timezone": administration.DEFAULT_TIMEZONE} | opening_hours_to_form({})
+        return {"timezone": site_admin.DEFAULT_TIMEZONE} | opening_hours_to_form({})
     values = {name: _text(getattr(site, name)) for name in SITE_FIELDS}
     for name in ACCESSIBILITY_CHOICES:
         value = getattr(site, name)
@@ -188,7 +193,7 @@ class AdminController(Controller):
 
     @get("/", name="admin:index")
     async def index(self, request: Request, app_context: Ctx) -> Template:
-        data = await administration.overview(app_context, request.user)
+        data = await site_admin.overview(app_context, request.user)
         # City admins are told while the legal texts still have placeholders to fill in.
         unfinished = legal_pages.unfinished_pages(app_context.settings) if request.user.is_city_admin else []
         pending = await directory.pending_organisations(app_context, request.user)
@@ -206,10 +211,10 @@ class AdminController(Controller):
         form = await request.form()
         errors = FormErrors()
         data = _site_input(form, errors)
-        _check(errors, administration.check_site, data)
+        _check(errors, site_admin.check_site, data)
         _confirm_around_the_clock(form, data, errors)
         saved = await _save(
-            request, errors, lambda: administration.create_site(app_context, request.user, data),
+            request, errors, lambda: site_admin.create_site(app_context, request.user, data),
             "The site was created.", lambda site: f"/admin/sites/{site.id}",
         )
         if saved is not None:
@@ -222,19 +227,19 @@ class AdminController(Controller):
 
     @get("/sites/{site_id:int}/edit", name="admin:site-edit")
     async def edit_site(self, request: Request, app_context: Ctx, site_id: RowId) -> Template:
-        site = await administration.get_site(app_context, request.user, site_id)
+        site = await site_admin.get_site(app_context, request.user, site_id)
         return _page(request, "admin/site_form.html", {"site": site, "form": _site_form(site), "errors": {}})
 
     @post("/sites/{site_id:int}/edit", name="admin:site-update")
     async def update_site(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
-        site = await administration.get_site(app_context, request.user, site_id)
+        site = await site_admin.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
         data = _site_input(form, errors)
-        _check(errors, administration.check_site, data)
+        _check(errors, site_admin.check_site, data)
         _confirm_around_the_clock(form, data, errors)
         saved = await _save(
-            request, errors, lambda: administration.update_site(app_context, request.user, site_id, data),
+            request, errors, lambda: site_admin.update_site(app_context, request.user, site_id, data),
             "The site was saved.", lambda _: f"/admin/sites/{site_id}",
         )
         if saved is not None:
@@ -260,7 +265,7 @@ class AdminController(Controller):
         staff_errors: dict[str, str] | None = None,
         messages: list[tuple[str, str]] | None = None,
     ) -> Template:
-        data = await administration.site_overview(app_context, request.user, site_id)
+        data = await site_admin.site_overview(app_context, request.user, site_id)
         context = {
             "data": data,
             "site": data.site,
@@ -278,13 +283,13 @@ class AdminController(Controller):
 
     @post("/sites/{site_id:int}/blackouts", name="admin:blackout-create")
     async def add_blackout(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
-        site = await administration.get_site(app_context, request.user, site_id)
+        site = await site_admin.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
         data = _blackout_input(form, site.timezone, errors)
         if data is not None:
             try:
-                result = await administration.add_blackout(app_context, request.user, site_id, data)
+                result = await blackouts.add_blackout(app_context, request.user, site_id, data)
             except InvalidInput as error:
                 merge_error(errors, error)
             else:
@@ -297,7 +302,7 @@ class AdminController(Controller):
 
     @get("/blackouts/{blackout_id:int}/edit", name="admin:blackout-edit")
     async def edit_blackout(self, request: Request, app_context: Ctx, blackout_id: RowId) -> Template:
-        blackout, site = await administration.get_blackout(app_context, request.user, blackout_id)
+        blackout, site = await blackouts.get_blackout(app_context, request.user, blackout_id)
         form = {
             "starts_at": datetime_local_value(blackout.starts_at, site.timezone),
             "ends_at": datetime_local_value(blackout.ends_at, site.timezone),
@@ -307,13 +312,13 @@ class AdminController(Controller):
 
     @post("/blackouts/{blackout_id:int}/edit", name="admin:blackout-update")
     async def update_blackout(self, request: Request, app_context: Ctx, blackout_id: RowId) -> Template | Redirect:
-        blackout, site = await administration.get_blackout(app_context, request.user, blackout_id)
+        blackout, site = await blackouts.get_blackout(app_context, request.user, blackout_id)
         form = await request.form()
         errors = FormErrors()
         data = _blackout_input(form, site.timezone, errors)
         if data is not None:
             try:
-                result = await administration.update_blackout(app_context, request.user, blackout_id, data)
+                result = await blackouts.update_blackout(app_context, request.user, blackout_id, data)
             except InvalidInput as error:
                 merge_error(errors, error)
             else:
@@ -327,7 +332,7 @@ class AdminController(Controller):
         self, request: Request, app_context: AppContext, blackout: Any, site: Site, form: dict[str, str],
         errors: FormErrors, *, status_code: int = 200,
     ) -> Template:
-        data = await administration.site_overview(app_context, request.user, site.id)  # type: ignore[arg-type]
+        data = await site_admin.site_overview(app_context, request.user, site.id)  # type: ignore[arg-type]
         context = {
             "blackout": blackout, "site": site, "form": form, "errors": translate_errors(request, errors),
             "resource_options": [(str(r.id), r.name) for r in data.resources],
@@ -336,7 +341,7 @@ class AdminController(Controller):
 
     @post("/sites/{site_id:int}/blackouts/{blackout_id:int}/delete", name="admin:blackout-delete")
     async def delete_blackout(self, request: Request, app_context: Ctx, site_id: RowId, blackout_id: RowId) -> Redirect:
-        await administration.delete_blackout(app_context, request.user, site_id, blackout_id)
+        await blackouts.delete_blackout(app_context, request.user, site_id, blackout_id)
         flash(request, "success", translate(request, "The closure was removed."))
         return redirect(f"/admin/sites/{site_id}#closures")
 
@@ -344,11 +349,11 @@ class AdminController(Controller):
 
     @post("/sites/{site_id:int}/staff", name="admin:staff-assign")
     async def assign_staff(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
-        await administration.get_site(app_context, request.user, site_id)
+        await site_admin.get_site(app_context, request.user, site_id)
         form = await request.form()
         values = form_values(form, ("email", "role"))
         try:
-            member = await administration.assign_site_role(app_context, request.user, site_id, values["email"], values["role"])
+            member = await site_staff.assign_site_role(app_context, request.user, site_id, values["email"], values["role"])
         except InvalidInput as error:
             return await self._site_page(
                 request, app_context, site_id, status_code=400,
@@ -361,7 +366,7 @@ class AdminController(Controller):
     @post("/sites/{site_id:int}/staff/{user_id:int}/remove", name="admin:staff-remove")
     async def remove_staff(self, request: Request, app_context: Ctx, site_id: RowId, user_id: RowId) -> Template | Redirect:
         try:
-            await administration.remove_site_role(app_context, request.user, site_id, user_id)
+            await site_staff.remove_site_role(app_context, request.user, site_id, user_id)
         except DomainError as error:
             if error.status_code != 403 or not request.user.is_manager_at(site_id):
                 raise
@@ -376,19 +381,19 @@ class AdminController(Controller):
 
     @get("/sites/{site_id:int}/resources/new", name="admin:resource-new")
     async def new_resource(self, request: Request, app_context: Ctx, site_id: RowId) -> Template:
-        site = await administration.get_site(app_context, request.user, site_id)
+        site = await site_admin.get_site(app_context, request.user, site_id)
         form = {"kind": "room", "capacity": "1", "visibility": "public"}
         return _page(request, "admin/resource_form.html", {"site": site, "resource": None, "form": form, "errors": {}})
 
     @post("/sites/{site_id:int}/resources/new", name="admin:resource-create")
     async def create_resource(self, request: Request, app_context: Ctx, site_id: RowId) -> Template | Redirect:
-        site = await administration.get_site(app_context, request.user, site_id)
+        site = await site_admin.get_site(app_context, request.user, site_id)
         form = await request.form()
         errors = FormErrors()
         data = _resource_input(form, errors)
-        _check(errors, administration.check_resource, data)
+        _check(errors, resource_admin.check_resource, data)
         saved = await _save(
-            request, errors, lambda: administration.create_resource(app_context, request.user, site_id, data, rules_pending=True),
+            request, errors, lambda: resource_admin.create_resource(app_context, request.user, site_id, data, rules_pending=True),
             "The resource was created. It can be booked once its booking rules are saved: check the suggested rules and save them.",
             lambda resource: f"/admin/resources/{resource.id}/rules",
         )
@@ -399,19 +404,19 @@ class AdminController(Controller):
 
     @get("/resources/{resource_id:int}/edit", name="admin:resource-edit")
     async def edit_resource(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template:
-        resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
+        resource, site, _ = await resource_admin.get_resource(app_context, request.user, resource_id)
         form = {name: _text(getattr(resource, name)) for name in RESOURCE_FIELDS}
         return _page(request, "admin/resource_form.html", {"site": site, "resource": resource, "form": form, "errors": {}})
 
     @post("/resources/{resource_id:int}/edit", name="admin:resource-update")
     async def update_resource(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template | Redirect:
-        resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
+        resource, site, _ = await resource_admin.get_resource(app_context, request.user, resource_id)
         form = await request.form()
         errors = FormErrors()
         data = _resource_input(form, errors)
-        _check(errors, administration.check_resource, data)
+        _check(errors, resource_admin.check_resource, data)
         saved = await _save(
-            request, errors, lambda: administration.update_resource(app_context, request.user, resource_id, data),
+            request, errors, lambda: resource_admin.update_resource(app_context, request.user, resource_id, data),
             "The resource was saved.", lambda _: f"/admin/sites/{site.id}#resources",
         )
         if saved is not None:
@@ -423,15 +428,15 @@ class AdminController(Controller):
     async def set_resource_active(self, request: Request, app_context: Ctx, resource_id: RowId) -> Redirect:
         form = await request.form()
         active = form_value(form, "active") == "1"
-        resource = await administration.set_resource_active(app_context, request.user, resource_id, active)
+        resource = await resource_admin.set_resource_active(app_context, request.user, resource_id, active)
         message = "The resource can be booked again." if active else "The resource was deactivated: it can no longer be booked; existing bookings stay."
         flash(request, "success", translate(request, message))
         return redirect(f"/admin/sites/{resource.site_id}#resources")
 
     @get("/resources/{resource_id:int}/rules", name="admin:policy-edit")
     async def edit_policy(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template:
-        resource, site, policy = await administration.get_resource(app_context, request.user, resource_id)
-        defaults = administration.PolicyInput(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
+        resource, site, policy = await resource_admin.get_resource(app_context, request.user, resource_id)
+        defaults = resource_admin.PolicyInput(opening_hours_mode="endpoints" if resource.kind == "item" else "contain")
         source: Any = policy or defaults
         form = {name: _text(getattr(source, name)) for name in POLICY_FIELDS}
         form["needs_approval"] = "1" if source.needs_approval else ""
@@ -440,13 +445,13 @@ class AdminController(Controller):
 
     @post("/resources/{resource_id:int}/rules", name="admin:policy-update")
     async def update_policy(self, request: Request, app_context: Ctx, resource_id: RowId) -> Template | Redirect:
-        resource, site, _ = await administration.get_resource(app_context, request.user, resource_id)
+        resource, site, _ = await resource_admin.get_resource(app_context, request.user, resource_id)
         form = await request.form()
         errors = FormErrors()
         data = _policy_input(form, errors)
-        _check(errors, administration.check_policy, data)
+        _check(errors, resource_admin.check_policy, data)
         saved = await _save(
-            request, errors, lambda: administration.update_policy(app_context, request.user, resource_id, data),
+            request, errors, lambda: resource_admin.update_policy(app_context, request.user, resource_id, data),
             "The booking rules were saved.", lambda _: f"/admin/sites/{site.id}#resources",
         )
         if saved is not None:
@@ -459,8 +464,8 @@ class AdminController(Controller):
         self, request: Request, app_context: AppContext, resource: Any, site: Site, form: dict[str, str],
         selected: list[str], errors: FormErrors | dict[str, str], status_code: int = 200,
     ) -> Template:
-        organisations = await administration.organisation_choices(app_context, request.user)
-        _, _, policy = await administration.get_resource(app_context, request.user, resource.id)
+        organisations = await organisation_admin.organisation_choices(app_context, request.user)
+        _, _, policy = await resource_admin.get_resource(app_context, request.user, resource.id)
         context = {
             "site": site, "resource": resource, "form": form, "selected_organisations": selected,
             "organisations": organisations, "errors": translate_errors(request, errors),
@@ -473,7 +478,7 @@ class AdminController(Controller):
 
     @get("/organisations", guards=[page_city_admin], name="admin:organisations")
     async def organisations(self, request: Request, app_context: Ctx) -> Template:
-        rows = await administration.list_organisations(app_context, request.user)
+        rows = await organisation_admin.list_organisations(app_context, request.user)
         return _page(request, "admin/organisations.html", {"organisations": rows, "admin_section": "organisations"})
 
     @get("/organisations/new", guards=[page_city_admin], name="admin:organisation-new")
@@ -486,7 +491,7 @@ class AdminController(Controller):
         form = await request.form()
         values = form_values(form, ORGANISATION_FIELDS)
         try:
-            organisation = await administration.create_organisation(app_context, request.user, OrganisationInput(**values))
+            organisation = await organisation_admin.create_organisation(app_context, request.user, OrganisationInput(**values))
         except InvalidInput as error:
             context = {
                 "organisation": None, "form": values, "errors": translate_errors(request, merge_error(FormErrors(), error, "name")),
@@ -505,7 +510,7 @@ class AdminController(Controller):
         form = await request.form()
         values = form_values(form, ORGANISATION_FIELDS)
         try:
-            await administration.update_organisation(app_context, request.user, organisation_id, OrganisationInput(**values))
+            await organisation_admin.update_organisation(app_context, request.user, organisation_id, OrganisationInput(**values))
         except InvalidInput as error:
             return await self._organisation_page(
                 request, app_context, organisation_id, status_code=400,
@@ -519,7 +524,7 @@ class AdminController(Controller):
         form = await request.form()
         values = form_values(form, ("email", "role"))
         try:
-            member = await administration.add_member(app_context, request.user, organisation_id, values["email"], values["role"])
+            member = await organisation_admin.add_member(app_context, request.user, organisation_id, values["email"], values["role"])
         except InvalidInput as error:
             return await self._organisation_page(
                 request, app_context, organisation_id, status_code=400,
@@ -532,7 +537,7 @@ class AdminController(Controller):
         "/organisations/{organisation_id:int}/members/{user_id:int}/remove", guards=[page_city_admin], name="admin:member-remove"
     )
     async def remove_member(self, request: Request, app_context: Ctx, organisation_id: RowId, user_id: RowId) -> Redirect:
-        await administration.remove_member(app_context, request.user, organisation_id, user_id)
+        await organisation_admin.remove_member(app_context, request.user, organisation_id, user_id)
         flash(request, "success", translate(request, "The member was removed."))
         return redirect(f"/admin/organisations/{organisation_id}#members")
 
@@ -541,7 +546,7 @@ class AdminController(Controller):
         form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
         member_form: dict[str, str] | None = None, member_errors: dict[str, str] | None = None,
     ) -> Template:
-        details = await administration.get_organisation(app_context, request.user, organisation_id)
+        details = await organisation_admin.get_organisation(app_context, request.user, organisation_id)
         organisation = details.organisation
         context = {
             "organisation": organisation,
@@ -560,14 +565,14 @@ class AdminController(Controller):
     async def users(self, request: Request, app_context: Ctx, q: FromQuery[str] = "", page: FromQuery[str] = "1") -> Template:
         number = small_id(page) or 1
         text = q.replace("\x00", "").strip()[:100]
-        data = await administration.list_users(app_context, request.user, text=text, page=number)
+        data = await user_admin.list_users(app_context, request.user, text=text, page=number)
         return _page(request, "admin/users.html", {"data": data, "q": text, "admin_section": "users"})
 
     @post("/users/{user_id:int}/city-admin", guards=[page_city_admin], name="admin:user-city-admin")
     async def set_city_admin(self, request: Request, app_context: Ctx, user_id: RowId) -> Redirect:
         form = await request.form()
         value = form_value(form, "value") == "1"
-        user = await administration.set_city_admin(app_context, request.user, user_id, value)
+        user = await user_admin.set_city_admin(app_context, request.user, user_id, value)
         message = "%(name)s is now a city administrator." if value else "%(name)s is no longer a city administrator."
         flash(request, "success", translate(request, message, name=user.display_name))
         return redirect(_users_back(form))
@@ -576,7 +581,7 @@ class AdminController(Controller):
     async def set_user_active(self, request: Request, app_context: Ctx, user_id: RowId) -> Redirect:
         form = await request.form()
         value = form_value(form, "value") == "1"
-        user = await administration.set_user_active(app_context, request.user, user_id, value)
+        user = await user_admin.set_user_active(app_context, request.user, user_id, value)
         message = "The account of %(name)s is active again." if value else "The account of %(name)s was deactivated."
         flash(request, "success", translate(request, message, name=user.display_name))
         return redirect(_users_back(form))
@@ -585,12 +590,12 @@ class AdminController(Controller):
 
     @get("/mail", guards=[page_city_admin], name="admin:mail")
     async def parked_mail(self, request: Request, app_context: Ctx) -> Template:
-        rows = await administration.parked_messages(app_context, request.user)
+        rows = await outbox_admin.parked_messages(app_context, request.user)
         return _page(request, "admin/mail.html", {"messages_parked": rows, "admin_section": "mail"})
 
     @post("/mail/{message_id:int}/retry", guards=[page_city_admin], name="admin:mail-retry")
     async def retry_mail(self, request: Request, app_context: Ctx, message_id: RowId) -> Redirect:
-        await administration.retry_parked_message(app_context, request.user, message_id)
+        await outbox_admin.retry_parked_message(app_context, request.user, message_id)
         flash(request, "success", translate(request, "The e-mail is back in the queue and will be sent shortly."))
         return redirect("/admin/mail")
 
@@ -625,7 +630,7 @@ def _blackout_input(form: Any, timezone: str, errors: FormErrors) -> BlackoutInp
     )
 
 
-def _blackout_saved(request: Request, result: administration.BlackoutResult) -> None:
+def _blackout_saved(request: Request, result: blackouts.BlackoutResult) -> None:
     flash(request, "success", translate(request, "The closure was saved."))
     if result.overlapping_bookings:
         flash(request, "warning", translate(

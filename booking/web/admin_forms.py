@@ -17,7 +17,7 @@ from litestar.params import PathParameter
 from booking.domain.errors import DomainError, InvalidInput
 from booking.domain.opening_hours import WEEKDAYS, add_window, parse_day_text, parse_week_text
 from booking.i18n import get_translations
-from booking.services.administration import InvalidFields
+from booking.services.admin_common import InvalidFields
 from booking.web.base import FormErrors, page_language
 from booking.web.base import form_value as _raw_form_value
 

@@ -30,7 +30,7 @@ from litestar.response import Redirect, Template
 
 from booking.domain.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from booking.i18n import get_translations
-from booking.services import loans
+from booking.services import handover, item_history, lender_lists, repairs
 from booking.services.context import AppContext
 from booking.web.base import FormErrors, flash, form_value, page_language, page_lender, redirect, render_page
 from booking.web.texts import translate_message
@@ -128,7 +128,7 @@ async def _today_page(
     values: dict[int, dict[str, str]] | None = None,
     messages: list[tuple[str, str]] | None = None,
 ) -> Template:
-    data = await loans.lender_today(app_context, request.user, day, site_id)
+    data = await lender_lists.lender_today(app_context, request.user, day, site_id)
     context: dict[str, Any] = {
         "data": data,
         "day": data.day,
@@ -152,7 +152,7 @@ async def _overdue_page(
     values: dict[int, dict[str, str]] | None = None,
     messages: list[tuple[str, str]] | None = None,
 ) -> Template:
-    rows = await loans.list_overdue(app_context, request.user)
+    rows = await lender_lists.list_overdue(app_context, request.user)
     context: dict[str, Any] = {
         "rows": rows,
         "errors_by_booking": errors or {},
@@ -173,7 +173,7 @@ async def _history_page(
     values: dict[str, str] | None = None,
     messages: list[tuple[str, str]] | None = None,
 ) -> Template:
-    history = await loans.item_history(app_context, request.user, resource_id)
+    history = await item_history.item_history(app_context, request.user, resource_id)
     today = app_context.now().date()
     context: dict[str, Any] = {
         "history": history,
@@ -188,12 +188,12 @@ async def _history_page(
 
 def _clean_values(values: dict[str, str]) -> None:
     """The notes' limits, checked before the confirmation step (so it does not ask in vain)."""
-    for name, limit in (("condition", loans.MAX_NOTE), ("deposit_note", loans.MAX_DEPOSIT_NOTE)):
+    for name, limit in (("condition", handover.MAX_NOTE), ("deposit_note", handover.MAX_DEPOSIT_NOTE)):
         if len(values[name].strip()) > limit:
             raise InvalidInput(f"at most {limit} characters", field=name)
 
 
-def _confirm_early(request: Request, booking_id: int, form: Any, values: dict[str, str], early: loans.EarlyStart) -> Template:
+def _confirm_early(request: Request, booking_id: int, form: Any, values: dict[str, str], early: handover.EarlyStart) -> Template:
     """The confirmation step of an early hand-out: the loan starts now, not at the booked start."""
     from booking.web.my_bookings import confirm_page
 
@@ -227,12 +227,12 @@ class LendingController(Controller):
 
     @get("/lent-out", name="lending:lent-out")
     async def lent_out(self, request: Request, app_context: Ctx) -> Template:
-        rows = await loans.list_lent_out(app_context, request.user)
+        rows = await lender_lists.list_lent_out(app_context, request.user)
         return render_page(request, LENT_OUT_TEMPLATE, {"rows": rows, "active_nav": "lending"})
 
     @get("/items", name="lending:items")
     async def items(self, request: Request, app_context: Ctx) -> Template:
-        grouped = await loans.lender_items(app_context, request.user)
+        grouped = await item_history.lender_items(app_context, request.user)
         return render_page(request, ITEMS_TEMPLATE, {"grouped": grouped, "active_nav": "lending"})
 
     @get("/items/{resource_id:int}", name="lending:history")
@@ -249,7 +249,7 @@ class LendingController(Controller):
             # when the thing is booked by someone else in between.
             try:
                 _clean_values(values)
-                early = await loans.early_start(app_context, request.user, booking_id, whole_kit=whole_kit)
+                early = await handover.early_start(app_context, request.user, booking_id, whole_kit=whole_kit)
             except PermissionDenied:
                 raise
             except DomainError as error:
@@ -257,9 +257,9 @@ class LendingController(Controller):
             if early is not None:
                 return _confirm_early(request, booking_id, form, values, early)
         try:
-            done = await loans.hand_out(
+            done = await handover.hand_out(
                 app_context, request.user, booking_id,
-                loans.HandOut(condition=values["condition"], deposit_note=values["deposit_note"]), whole_kit=whole_kit,
+                handover.HandOut(condition=values["condition"], deposit_note=values["deposit_note"]), whole_kit=whole_kit,
             )
         except PermissionDenied:
             raise
@@ -274,9 +274,9 @@ class LendingController(Controller):
         values = {name: form_value(form, name) for name in TAKE_BACK_FIELDS}
         whole_kit = form_value(form, "whole_kit") == "1" or not form_value(form, "kit_form")
         try:
-            done = await loans.take_back(
+            done = await handover.take_back(
                 app_context, request.user, booking_id,
-                loans.TakeBack(condition=values["condition"], damage_notes=values["damage_notes"], missing_parts=values["missing_parts"]),
+                handover.TakeBack(condition=values["condition"], damage_notes=values["damage_notes"], missing_parts=values["missing_parts"]),
                 whole_kit=whole_kit,
             )
         except PermissionDenied:
@@ -321,7 +321,7 @@ class LendingController(Controller):
 
     @post("/items/{resource_id:int}/repair-blocks", name="lending:repair-block")
     async def block_for_repair(self, request: Request, app_context: Ctx, resource_id: FromPath[int]) -> Template | Redirect:
-        _, site = await loans.lender_resource(app_context, request.user, resource_id)
+        _, site = await repairs.lender_resource(app_context, request.user, resource_id)
         form = await request.form()
         values = {name: form_value(form, name) for name in ("first_day", "last_day", "reason")}
         errors = FormErrors()
@@ -333,8 +333,8 @@ class LendingController(Controller):
         if errors:
             return await _history_page(request, app_context, resource_id, status_code=400, errors=errors, values=values)
         try:
-            interval = loans.whole_days(site, first_day, last_day)  # type: ignore[arg-type]
-            report = await loans.block_for_repair(app_context, request.user, resource_id, interval, values["reason"])
+            interval = repairs.whole_days(site, first_day, last_day)  # type: ignore[arg-type]
+            report = await repairs.block_for_repair(app_context, request.user, resource_id, interval, values["reason"])
         except PermissionDenied:
             raise
         except DomainError as error:
@@ -360,7 +360,7 @@ class LendingController(Controller):
 
     @post("/items/{resource_id:int}/repair-blocks/{block_id:int}/lift", name="lending:lift-repair-block")
     async def lift_repair_block(self, request: Request, app_context: Ctx, resource_id: FromPath[int], block_id: FromPath[int]) -> Redirect:
-        await loans.remove_repair_block(app_context, request.user, resource_id, block_id)
+        await repairs.remove_repair_block(app_context, request.user, resource_id, block_id)
         flash(request, "success", _text(request, "The repair block was lifted."))
         return redirect(f"/lender/items/{resource_id}")
 

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from booking.db import Database
 from booking.models import Booking, Loan, Policy, Resource
-from booking.services import loans
+from booking.services import lending_bookings
 from booking.services.context import AppContext
 from booking.settings import load_settings
 from tests.browser.conftest import assert_no_axe_violations, screenshot
@@ -57,11 +57,11 @@ async def lending_site(sqlite_url) -> AsyncIterator[dict]:
         await session.flush()
         session.add(Policy(resource_id=projector.id, opening_hours_mode="endpoints"))
     today = datetime.now(BERLIN).date()
-    booking = await loans.book_days(
+    booking = await lending_bookings.book_days(
         app, world["member_a"],
-        loans.DaySpanRequest(projector.id, today, today, organisation_id=world.org_a.id, title="Filmabend"),
+        lending_bookings.DaySpanRequest(projector.id, today, today, organisation_id=world.org_a.id, title="Filmabend"),
     )
-    await loans.book_days(app, world["member_b"], loans.DaySpanRequest(world.benches.id, today, today, quantity=4))
+    await lending_bookings.book_days(app, world["member_b"], lending_bookings.DaySpanRequest(world.benches.id, today, today, quantity=4))
     try:
         with live_server(url) as base_url:
             yield {"base_url": base_url, "world": world, "booking": booking, "projector": projector, "database": database}
@@ -142,7 +142,7 @@ async def test_handing_out_days_early_asks_first_on_a_phone(lending_site, phone_
     page.problems.ignore(r"favicon\.ico")
     later = datetime.now(BERLIN).date() + timedelta(days=2)
     app = AppContext(database=lending_site["database"], settings=load_settings(env={}, secret_key=secrets.token_hex(32), database_url="sqlite://"))
-    booking = await loans.book_days(app, world["member_a"], loans.DaySpanRequest(world.benches.id, later, later, quantity=2, title="Sommerfest"))
+    booking = await lending_bookings.book_days(app, world["member_a"], lending_bookings.DaySpanRequest(world.benches.id, later, later, quantity=2, title="Sommerfest"))
 
     await page.goto(f"{base_url}/login?next=/lender/today?day={later.isoformat()}")
     await page.fill("#field-email", world.emails["lender_a"])

@@ -26,7 +26,7 @@ import segno
 from booking.db import Database
 from booking.domain.short_codes import code_for
 from booking.models import Policy, Resource
-from booking.services import bookings, loans
+from booking.services import bookings, lending_bookings
 from booking.services.context import AppContext
 from booking.settings import load_settings
 from tests.browser.conftest import DESKTOP, assert_no_axe_violations, screenshot, watch_page_problems
@@ -83,8 +83,8 @@ async def labelled_site(sqlite_url) -> AsyncIterator[dict]:
         await session.flush()
         session.add(Policy(resource_id=projector.id, opening_hours_mode="endpoints"))
     today = datetime.now(BERLIN).date()
-    booking = await loans.book_days(
-        app, world["member_a"], loans.DaySpanRequest(projector.id, today, today, organisation_id=world.org_a.id, title="Filmabend"),
+    booking = await lending_bookings.book_days(
+        app, world["member_a"], lending_bookings.DaySpanRequest(projector.id, today, today, organisation_id=world.org_a.id, title="Filmabend"),
     )
     evening = datetime.combine(today, time(18, 0), BERLIN)
     for hours, title, is_public in ((0, "Vorstandssitzung", False), (2, "Offenes Repair-Café", True)):

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from booking.domain.short_codes import code_for
 from booking.models import Resource
-from booking.services import bookings, loans
+from booking.services import bookings, handover
 from booking.services.context import AppContext
 from tests.http.conftest import login
 from tests.support.world import World
@@ -63,7 +63,7 @@ async def test_a_lender_is_led_to_hand_out_then_return_of_the_current_booking(
     assert page.status_code == 200
     assert f'action="/lender/loans/{today}/hand-out"' in page.text
 
-    await loans.hand_out(app_context, world["lender_a"], today)
+    await handover.hand_out(app_context, world["lender_a"], today)
     response = await client.get(f"/r/{code}")
     assert response.headers["location"] == f"/lender/today?site={world.site_a.id}#loan-{today}-title"
     page = await client.get(response.headers["location"])

@@ -4,7 +4,7 @@ never "anything" (SQL LIKE wildcards are escaped), on both databases."""
 from __future__ import annotations
 
 from booking.models import Resource
-from booking.services import administration
+from booking.services import user_admin
 
 
 async def test_percent_and_underscore_in_a_resource_search_are_letters(client, world, app_context):
@@ -22,8 +22,8 @@ async def test_percent_and_underscore_in_a_resource_search_are_letters(client, w
 
 
 async def test_percent_in_a_user_search_is_a_letter(world, app_context):
-    found = await administration.list_users(app_context, world["city_admin"], text="%")
+    found = await user_admin.list_users(app_context, world["city_admin"], text="%")
     assert found.users == [] and found.total == 0
     # "er%a" would match member_a@… as a pattern; as text it matches nobody.
-    assert (await administration.list_users(app_context, world["city_admin"], text="er%a")).users == []
-    assert (await administration.list_users(app_context, world["city_admin"], text="r_a")).total == 3  # member_a, lender_a, manager_a
+    assert (await user_admin.list_users(app_context, world["city_admin"], text="er%a")).users == []
+    assert (await user_admin.list_users(app_context, world["city_admin"], text="r_a")).total == 3  # member_a, lender_a, manager_a

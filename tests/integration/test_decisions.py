@@ -13,7 +13,7 @@ from sqlmodel import select
 from booking.domain.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from booking.domain.recurrence import RecurrenceRule
 from booking.models import Booking, BookingEvent, Policy, Resource, Series
-from booking.services import bookings, loans
+from booking.services import bookings, lending_bookings
 from booking.services import series as series_service
 from booking.services.series import SeriesRequest
 from tests.integration.test_notifications import calendar_part, deliver, mail_app  # noqa: F401 - fixture
@@ -217,9 +217,9 @@ async def kit_things(app, world) -> list[Resource]:
 async def test_a_kit_is_requested_decided_and_confirmed_in_one_mail(mail_app, world, smtp_server):  # noqa: F811
     app = mail_app
     projector, screen, benches = await kit_things(app, world)
-    parts = (loans.KitPart(projector.id), loans.KitPart(screen.id), loans.KitPart(benches.id, quantity=4))
-    made = await loans.book_kit(
-        app, world["member_a"], loans.KitRequest(parts, first_day=date(2026, 2, 6), last_day=date(2026, 2, 7), title="Sommerfest")
+    parts = (lending_bookings.KitPart(projector.id), lending_bookings.KitPart(screen.id), lending_bookings.KitPart(benches.id, quantity=4))
+    made = await lending_bookings.book_kit(
+        app, world["member_a"], lending_bookings.KitRequest(parts, first_day=date(2026, 2, 6), last_day=date(2026, 2, 7), title="Sommerfest")
     )
     assert {b.status for b in made} == {"requested"}
     await deliver(app)
@@ -258,9 +258,9 @@ async def test_a_kit_is_requested_decided_and_confirmed_in_one_mail(mail_app, wo
 async def test_a_kit_without_approval_sends_one_confirmation(mail_app, world, smtp_server):  # noqa: F811
     app = mail_app
     _, screen, benches = await kit_things(app, world)
-    made = await loans.book_kit(
+    made = await lending_bookings.book_kit(
         app, world["member_a"],
-        loans.KitRequest((loans.KitPart(screen.id), loans.KitPart(benches.id, quantity=2)), first_day=date(2026, 2, 6), last_day=date(2026, 2, 6)),
+        lending_bookings.KitRequest((lending_bookings.KitPart(screen.id), lending_bookings.KitPart(benches.id, quantity=2)), first_day=date(2026, 2, 6), last_day=date(2026, 2, 6)),
     )
     assert {b.status for b in made} == {"confirmed"}
     [received] = await new_messages(app, smtp_server, 0)

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from booking.domain.errors import Conflict, NotFound, PermissionDenied
 from booking.models import Booking
-from booking.services import loans
+from booking.services import handover
 from tests.http.conftest import login
 from tests.integration.test_lending import book_days, client, day, post_form, things  # noqa: F401 (fixtures)
 from tests.support.world import utc
@@ -25,24 +25,24 @@ async def current(app, booking_id: int) -> Booking:  # type: ignore[no-untyped-d
 async def test_early_start_is_reported_only_beyond_the_grace_and_checks_the_time_between(app, things):
     app.clock.now = utc(2026, 1, 6, 8, 0)  # Tuesday 09:00 local
     thursday = await book_days(app, things, "member_a", things.projector, day(3), day(3))
-    early = await loans.early_start(app, things["lender_a"], thursday.id)
+    early = await handover.early_start(app, things["lender_a"], thursday.id)
     assert early is not None and early.booked_start == thursday.starts_at and early.now == app.now()
     assert early.names == ("Beamer Epson",) and early.timezone == "Europe/Berlin"
     assert (await current(app, thursday.id)).status == "confirmed", "asking changes nothing"
 
     # Within the grace before the start it is an ordinary hand-out: nothing to ask.
-    app.clock.now = thursday.starts_at - loans.EARLY_START_WITHOUT_ASKING + timedelta(minutes=1)
-    assert await loans.early_start(app, things["lender_a"], thursday.id) is None
+    app.clock.now = thursday.starts_at - handover.EARLY_START_WITHOUT_ASKING + timedelta(minutes=1)
+    assert await handover.early_start(app, things["lender_a"], thursday.id) is None
 
     # Booked by someone else in between: a conflict, before anyone is asked.
     app.clock.now = utc(2026, 1, 6, 8, 0)
     await book_days(app, things, "member_b", things.projector, day(2), day(2))
     with pytest.raises(Conflict) as refused:
-        await loans.early_start(app, things["lender_a"], thursday.id)
+        await handover.early_start(app, things["lender_a"], thursday.id)
     assert "before its pick-up time" in refused.value.message
     # Only lenders of the site may ask.
     with pytest.raises((PermissionDenied, NotFound)):
-        await loans.early_start(app, things["member_a"], thursday.id)
+        await handover.early_start(app, things["member_a"], thursday.id)
 
 
 async def test_the_page_asks_before_an_early_hand_out_and_moves_the_start_only_when_confirmed(client, app, things):  # noqa: F811

@@ -25,7 +25,16 @@ from booking.domain.intervals import Interval
 from booking.domain.lifecycle import TRANSITIONS, Action, Status
 from booking.domain.opening_hours import endpoints_in_opening_hours
 from booking.models import Booking, BookingEvent, OutboxMessage, Policy, Resource
-from booking.services import bookings, coworking, loans
+from booking.services import (
+    bookings,
+    coworking,
+    handover,
+    item_history,
+    lender_lists,
+    lending_bookings,
+    overdue_loans,
+    repairs,
+)
 from booking.services.accounts import create_api_token
 from booking.services.context import AppContext
 from tests.http.conftest import login
@@ -98,8 +107,8 @@ async def client(settings, app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def book_days(app, things, who, resource, first: date, last: date, quantity: int = 1, **extra) -> Booking:
-    return await loans.book_days(
-        app, things[who], loans.DaySpanRequest(resource.id, first, last, quantity=quantity, **extra)
+    return await lending_bookings.book_days(
+        app, things[who], lending_bookings.DaySpanRequest(resource.id, first, last, quantity=quantity, **extra)
     )
 
 
@@ -143,7 +152,7 @@ async def test_closed_first_or_last_day_is_refused_with_the_day_named(app, thing
     with pytest.raises(InvalidInput):
         await book_days(app, things, "member_a", things.benches, day(8), day(7))
     site = things.site_a
-    assert loans.day_span(site, day(1), day(1)) == (utc(2026, 1, 6, 9, 0), utc(2026, 1, 6, 17, 0))
+    assert lending_bookings.day_span(site, day(1), day(1)) == (utc(2026, 1, 6, 9, 0), utc(2026, 1, 6, 17, 0))
     async with app.database.reader() as session:
         assert (await session.exec(select(func.count()).select_from(Booking))).one() == 0
 
@@ -165,10 +174,10 @@ async def booking_in(app, things, status: Status, first: date) -> Booking:
         return approved
     if status == Status.CANCELLED:
         return await bookings.cancel_booking(app, member, booking.id)
-    [(out, _)] = await loans.hand_out(app, lender, booking.id, loans.HandOut(condition="ok"))
+    [(out, _)] = await handover.hand_out(app, lender, booking.id, handover.HandOut(condition="ok"))
     if status == Status.CHECKED_OUT:
         return out
-    [(returned, _)] = await loans.take_back(app, lender, booking.id, loans.TakeBack(condition="ok"))
+    [(returned, _)] = await handover.take_back(app, lender, booking.id, handover.TakeBack(condition="ok"))
     return returned
 
 
@@ -181,8 +190,8 @@ async def apply(app, things, action: Action, booking_id: int) -> Booking:
     if action == Action.CANCEL:
         return await bookings.cancel_booking(app, lender, booking_id)
     if action == Action.CHECK_OUT:
-        return (await loans.hand_out(app, lender, booking_id))[0][0]
-    return (await loans.take_back(app, lender, booking_id))[0][0]
+        return (await handover.hand_out(app, lender, booking_id))[0][0]
+    return (await handover.take_back(app, lender, booking_id))[0][0]
 
 
 async def test_every_allowed_and_forbidden_transition(app, things):
@@ -205,28 +214,28 @@ async def test_every_allowed_and_forbidden_transition(app, things):
 async def test_hand_out_and_take_back_record_loan_and_audit(app, things):
     booking = await book_days(app, things, "member_a", things.projector, day(1), day(2), organisation_id=things.org_a.id)
     with pytest.raises(PermissionDenied):
-        await loans.hand_out(app, things["member_a"], booking.id)
+        await handover.hand_out(app, things["member_a"], booking.id)
     with pytest.raises(PermissionDenied):
-        await loans.hand_out(app, things["lender_b"], booking.id)
+        await handover.hand_out(app, things["lender_b"], booking.id)
     app.clock.now = booking.starts_at + timedelta(minutes=5)
-    [(out, loan)] = await loans.hand_out(
-        app, things["lender_a"], booking.id, loans.HandOut(condition="Kratzer am Gehäuse", deposit_note="Ausweis")
+    [(out, loan)] = await handover.hand_out(
+        app, things["lender_a"], booking.id, handover.HandOut(condition="Kratzer am Gehäuse", deposit_note="Ausweis")
     )
     assert out.status == "checked_out"
     assert (loan.checked_out_by_id, loan.condition_out, loan.deposit_note) == (things["lender_a"].user_id, "Kratzer am Gehäuse", "Ausweis")
     assert loan.checked_out_at == app.now() and out.starts_at == booking.starts_at  # on time: start unchanged
     with pytest.raises(TransitionNotAllowed):  # twice is once too many
-        await loans.hand_out(app, things["lender_a"], booking.id)
+        await handover.hand_out(app, things["lender_a"], booking.id)
     app.clock.now = booking.ends_at - timedelta(hours=1)
-    [(back, loan)] = await loans.take_back(
+    [(back, loan)] = await handover.take_back(
         app, things["manager_a"], booking.id,
-        loans.TakeBack(condition="gut", damage_notes="Linse verschmiert", missing_parts="Fernbedienung"),
+        handover.TakeBack(condition="gut", damage_notes="Linse verschmiert", missing_parts="Fernbedienung"),
     )
     assert back.status == "returned"
     assert (loan.returned_at, loan.returned_by_id) == (app.now(), things["manager_a"].user_id)
     assert (loan.damage_notes, loan.missing_parts) == ("Linse verschmiert", "Fernbedienung")
     with pytest.raises(TransitionNotAllowed) as error:  # returned -> checked_out
-        await loans.hand_out(app, things["lender_a"], booking.id)
+        await handover.hand_out(app, things["lender_a"], booking.id)
     assert error.value.status_code == 409
     history = await events_of(app, booking.id)
     assert [(e.action, e.from_status, e.to_status) for e in history] == [
@@ -237,7 +246,7 @@ async def test_hand_out_and_take_back_record_loan_and_audit(app, things):
     # Too long notes are bad input, nothing is written.
     other = await book_days(app, things, "member_a", things.projector, day(3), day(3))
     with pytest.raises(InvalidInput):
-        await loans.hand_out(app, things["lender_a"], other.id, loans.HandOut(condition="x" * 2001))
+        await handover.hand_out(app, things["lender_a"], other.id, handover.HandOut(condition="x" * 2001))
     async with app.database.reader() as session:
         assert (await session.get(Booking, other.id)).status == "confirmed"
 
@@ -247,10 +256,10 @@ async def test_early_hand_out_moves_the_start_and_respects_earlier_bookings(app,
     earlier = await book_days(app, things, "member_b", things.projector, day(1), day(1))
     # Handing the later booking out now would take the projector from the earlier one.
     with pytest.raises(Conflict) as error:
-        await loans.hand_out(app, things["lender_a"], later.id)
+        await handover.hand_out(app, things["lender_a"], later.id)
     assert "before its pick-up time" in error.value.message
     await bookings.cancel_booking(app, things["member_b"], earlier.id)
-    [(out, _)] = await loans.hand_out(app, things["lender_a"], later.id)
+    [(out, _)] = await handover.hand_out(app, things["lender_a"], later.id)
     assert out.starts_at == app.now()
     # Out already: nobody can book the days before its official pick-up.
     with pytest.raises(Conflict):
@@ -265,21 +274,21 @@ async def test_overdue_blocks_the_next_booking_notifies_and_return_lifts_the_blo
     first = await book_days(app, things, "member_a", things.projector, day(1), day(1), organisation_id=things.org_a.id)
     following = await book_days(app, things, "member_b", things.projector, day(2), day(3), organisation_id=things.org_b.id)
     app.clock.now = first.starts_at
-    await loans.hand_out(app, lender, first.id)
-    assert await loans.list_overdue(app, lender) == []
+    await handover.hand_out(app, lender, first.id)
+    assert await lender_lists.list_overdue(app, lender) == []
     # Wednesday 11:00 local: Tuesday's projector is not back.
     app.clock.now = utc(2026, 1, 7, 10, 0)
-    overdue = await loans.list_overdue(app, lender)
+    overdue = await lender_lists.list_overdue(app, lender)
     assert [row.booking.id for row in overdue] == [first.id]
     assert overdue[0].is_overdue and overdue[0].overdue_since == first.ends_at
     assert overdue[0].organisation.name == "Org A"
-    assert await loans.list_overdue(app, things["lender_b"]) == []
+    assert await lender_lists.list_overdue(app, things["lender_b"]) == []
     with pytest.raises(PermissionDenied):
-        await loans.list_overdue(app, things["member_a"])
-    assert [row.booking.id for row in await loans.find_overdue(app, app.now())] == [first.id]
+        await lender_lists.list_overdue(app, things["member_a"])
+    assert [row.booking.id for row in await overdue_loans.find_overdue(app, app.now())] == [first.id]
 
     before = await outbox(app)
-    found = await loans.notify_overdue(app, app.now())
+    found = await overdue_loans.notify_overdue(app, app.now())
     assert [row.booking.id for row in found] == [first.id]
     new = [m for m in await outbox(app) if m not in before]
     assert ("overdue_borrower", things.emails["member_a"], first.id) in new
@@ -288,27 +297,27 @@ async def test_overdue_blocks_the_next_booking_notifies_and_return_lifts_the_blo
         ("blocked_by_overdue", things.emails["member_b"], following.id)
     ]
     # Once: running the job again the same day adds nothing.
-    await loans.notify_overdue(app, app.now())
+    await overdue_loans.notify_overdue(app, app.now())
     assert len(await outbox(app)) == len(before) + len(new)
-    assert [b.id for b in await loans.following_blocked(app, first)] == [following.id]
+    assert [b.id for b in await overdue_loans.following_blocked(app, first)] == [following.id]
     assert len(await outbox(app)) == len(before) + len(new)
     assert [e.action for e in await events_of(app, following.id)].count("blocked_by_overdue") == 1
 
     # The block: the next booking cannot be handed out, the unit cannot be booked anew.
     app.clock.now = following.starts_at + timedelta(minutes=30)
     with pytest.raises(Conflict) as error:
-        await loans.hand_out(app, lender, following.id)
+        await handover.hand_out(app, lender, following.id)
     assert "not enough units are back" in error.value.message
     with pytest.raises(Conflict):
         await book_days(app, things, "member_a", things.projector, day(4), day(4))
 
     # Returning lifts it.
-    [(back, _)] = await loans.take_back(app, lender, first.id, loans.TakeBack(condition="ok"))
+    [(back, _)] = await handover.take_back(app, lender, first.id, handover.TakeBack(condition="ok"))
     assert back.status == "returned"
     assert (await events_of(app, first.id))[-1].details["overdue_minutes"] > 0
-    assert await loans.following_blocked(app, first) == []
-    assert await loans.list_overdue(app, lender) == []
-    [(out, _)] = await loans.hand_out(app, lender, following.id)
+    assert await overdue_loans.following_blocked(app, first) == []
+    assert await lender_lists.list_overdue(app, lender) == []
+    [(out, _)] = await handover.hand_out(app, lender, following.id)
     assert out.status == "checked_out"
     assert (await book_days(app, things, "member_a", things.projector, day(5), day(5))).status == "confirmed"
 
@@ -319,11 +328,11 @@ async def test_overdue_pooled_units_block_only_what_no_longer_fits(app, things):
     fits = await book_days(app, things, "member_b", things.benches, day(2), day(2), quantity=6)
     thursday = await book_days(app, things, "org_admin_a", things.benches, day(3), day(3), quantity=7)
     app.clock.now = out.starts_at
-    await loans.hand_out(app, lender, out.id)
+    await handover.hand_out(app, lender, out.id)
     app.clock.now = utc(2026, 1, 7, 8, 0)  # Wednesday before opening, Tuesday's 4 not back
     # Wednesday: 4 + 6 = 10 still fits; Thursday: 4 + 7 > 10 cannot be served.
-    assert [b.id for b in await loans.following_blocked(app, out)] == [thursday.id]
-    assert fits.id not in [b.id for b in await loans.following_blocked(app, out)]
+    assert [b.id for b in await overdue_loans.following_blocked(app, out)] == [thursday.id]
+    assert fits.id not in [b.id for b in await overdue_loans.following_blocked(app, out)]
     # No new Wednesday booking while the 4 are out: load_holdings keeps them held.
     with pytest.raises(Conflict):
         await book_days(app, things, "member_a", things.benches, day(2), day(2), quantity=1)
@@ -335,17 +344,17 @@ async def test_overdue_pooled_units_block_only_what_no_longer_fits(app, things):
 async def test_kit_is_all_or_nothing_and_names_the_taken_part(app, things):
     # Both screens are taken on Tuesday.
     await book_days(app, things, "member_b", things.screen, day(1), day(1), quantity=2)
-    parts = (loans.KitPart(things.projector.id), loans.KitPart(things.screen.id), loans.KitPart(things.cable.id, 2))
+    parts = (lending_bookings.KitPart(things.projector.id), lending_bookings.KitPart(things.screen.id), lending_bookings.KitPart(things.cable.id, 2))
     with pytest.raises(Conflict) as error:
-        await loans.book_kit(app, things["member_a"], loans.KitRequest(parts, first_day=day(1), last_day=day(1)))
+        await lending_bookings.book_kit(app, things["member_a"], lending_bookings.KitRequest(parts, first_day=day(1), last_day=day(1)))
     assert error.value.message.startswith("Leinwand 2 m is not available")
     assert "Beamer" not in error.value.message and error.value.conflicts
     async with app.database.reader() as session:
         kept = (await session.exec(select(Booking.resource_id).where(col(Booking.resource_id).in_([things.projector.id, things.cable.id])))).all()
     assert kept == []  # nothing of the kit was written
     # Wednesday is free: three bookings, one group, one span.
-    made = await loans.book_kit(
-        app, things["member_a"], loans.KitRequest(parts, first_day=day(2), last_day=day(3), organisation_id=things.org_a.id, title="Filmabend")
+    made = await lending_bookings.book_kit(
+        app, things["member_a"], lending_bookings.KitRequest(parts, first_day=day(2), last_day=day(3), organisation_id=things.org_a.id, title="Filmabend")
     )
     assert sorted(b.resource_id for b in made) == sorted([things.projector.id, things.screen.id, things.cable.id])
     assert len({b.group_key for b in made}) == 1 and made[0].group_key
@@ -353,30 +362,30 @@ async def test_kit_is_all_or_nothing_and_names_the_taken_part(app, things):
     assert {b.status for b in made} == {"confirmed"}
     # The lender hands out the whole kit at once and takes it back at once.
     app.clock.now = made[0].starts_at
-    handed = await loans.hand_out(app, things["lender_a"], made[0].id, loans.HandOut(condition="komplett"))
+    handed = await handover.hand_out(app, things["lender_a"], made[0].id, handover.HandOut(condition="komplett"))
     assert sorted(b.id for b, _ in handed) == sorted(b.id for b in made)
-    returned = await loans.take_back(app, things["lender_a"], made[1].id)
+    returned = await handover.take_back(app, things["lender_a"], made[1].id)
     assert {b.status for b, _ in returned} == {"returned"} and len(returned) == 3
 
 
 async def test_kit_bad_input_and_rules_name_the_part(app, things):
     member = things["member_a"]
     with pytest.raises(InvalidInput):
-        await loans.book_kit(app, member, loans.KitRequest((), first_day=day(1), last_day=day(1)))
+        await lending_bookings.book_kit(app, member, lending_bookings.KitRequest((), first_day=day(1), last_day=day(1)))
     with pytest.raises(InvalidInput):
-        await loans.book_kit(app, member, loans.KitRequest((loans.KitPart(things.cable.id), loans.KitPart(things.cable.id)), first_day=day(1), last_day=day(1)))
+        await lending_bookings.book_kit(app, member, lending_bookings.KitRequest((lending_bookings.KitPart(things.cable.id), lending_bookings.KitPart(things.cable.id)), first_day=day(1), last_day=day(1)))
     with pytest.raises(InvalidInput) as error:  # two sites
-        await loans.book_kit(app, member, loans.KitRequest((loans.KitPart(things.projector.id), loans.KitPart(things.projector_b.id)), first_day=day(1), last_day=day(1)))
+        await lending_bookings.book_kit(app, member, lending_bookings.KitRequest((lending_bookings.KitPart(things.projector.id), lending_bookings.KitPart(things.projector_b.id)), first_day=day(1), last_day=day(1)))
     assert error.value.field == "parts"
     with pytest.raises(InvalidInput):  # neither days nor instants
-        await loans.book_kit(app, member, loans.KitRequest((loans.KitPart(things.cable.id),)))
+        await lending_bookings.book_kit(app, member, lending_bookings.KitRequest((lending_bookings.KitPart(things.cable.id),)))
     with pytest.raises(InvalidInput) as error:  # more cables than there are
-        await loans.book_kit(app, member, loans.KitRequest((loans.KitPart(things.projector.id), loans.KitPart(things.cable.id, 5)), first_day=day(1), last_day=day(1)))
+        await lending_bookings.book_kit(app, member, lending_bookings.KitRequest((lending_bookings.KitPart(things.projector.id), lending_bookings.KitPart(things.cable.id, 5)), first_day=day(1), last_day=day(1)))
     assert error.value.message.startswith("HDMI-Kabel 10 m:")
     with pytest.raises(NotFound):
-        await loans.book_kit(app, member, loans.KitRequest((loans.KitPart(999_999),), first_day=day(1), last_day=day(1)))
+        await lending_bookings.book_kit(app, member, lending_bookings.KitRequest((lending_bookings.KitPart(999_999),), first_day=day(1), last_day=day(1)))
     # One part needs approval: the whole kit is requested.
-    made = await loans.book_kit(app, member, loans.KitRequest((loans.KitPart(things.tents.id), loans.KitPart(things.cable.id)), first_day=day(1), last_day=day(1)))
+    made = await lending_bookings.book_kit(app, member, lending_bookings.KitRequest((lending_bookings.KitPart(things.tents.id), lending_bookings.KitPart(things.cable.id)), first_day=day(1), last_day=day(1)))
     assert {b.status for b in made} == {"requested"}
 
 
@@ -387,10 +396,10 @@ async def test_repair_block_reports_affected_bookings_and_blocks_new_ones(app, t
     lender = things["lender_a"]
     inside = await book_days(app, things, "member_a", things.projector, day(2), day(2), organisation_id=things.org_a.id)
     outside = await book_days(app, things, "member_a", things.projector, day(5), day(5))
-    period = loans.whole_days(things.site_a, day(1), day(3))
+    period = repairs.whole_days(things.site_a, day(1), day(3))
     with pytest.raises(PermissionDenied):
-        await loans.block_for_repair(app, things["lender_b"], things.projector.id, period, "Lampe defekt")
-    report = await loans.block_for_repair(app, lender, things.projector.id, period, "Lampe defekt")
+        await repairs.block_for_repair(app, things["lender_b"], things.projector.id, period, "Lampe defekt")
+    report = await repairs.block_for_repair(app, lender, things.projector.id, period, "Lampe defekt")
     assert report.blackout.kind == "repair" and report.blackout.resource_id == things.projector.id
     assert [row.booking.id for row in report.affected] == [inside.id]
     assert report.affected[0].booker.email == things.emails["member_a"]
@@ -400,12 +409,12 @@ async def test_repair_block_reports_affected_bookings_and_blocks_new_ones(app, t
     with pytest.raises(PolicyViolation) as error:
         await book_days(app, things, "member_b", things.projector, day(3), day(3))
     assert "blocked for repair" in error.value.message and "Lampe defekt" in error.value.message
-    history = await loans.item_history(app, lender, things.projector.id)
+    history = await item_history.item_history(app, lender, things.projector.id)
     assert {"repair_block", "affected_by_repair", "created"} <= {e.action for e in history.entries}
-    await loans.remove_repair_block(app, lender, things.projector.id, report.blackout.id)
+    await repairs.remove_repair_block(app, lender, things.projector.id, report.blackout.id)
     assert (await book_days(app, things, "member_b", things.projector, day(3), day(3))).status == "confirmed"
     with pytest.raises(NotFound):
-        await loans.remove_repair_block(app, lender, things.projector.id, report.blackout.id)
+        await repairs.remove_repair_block(app, lender, things.projector.id, report.blackout.id)
 
 
 async def test_item_history_across_bookings(app, things):
@@ -413,18 +422,18 @@ async def test_item_history_across_bookings(app, things):
     first = await book_days(app, things, "member_a", things.projector, day(1), day(1))
     second = await book_days(app, things, "member_b", things.projector, day(2), day(2))
     app.clock.now = first.starts_at
-    await loans.hand_out(app, lender, first.id, loans.HandOut(condition="neu"))
+    await handover.hand_out(app, lender, first.id, handover.HandOut(condition="neu"))
     app.clock.now = first.ends_at - timedelta(hours=1)
-    await loans.take_back(app, lender, first.id, loans.TakeBack(damage_notes="Kabel geknickt"))
+    await handover.take_back(app, lender, first.id, handover.TakeBack(damage_notes="Kabel geknickt"))
     await bookings.cancel_booking(app, things["member_b"], second.id, "doch nicht")
-    history = await loans.item_history(app, lender, things.projector.id)
+    history = await item_history.item_history(app, lender, things.projector.id)
     assert [(e.booking_id, e.action) for e in history.entries] == [
         (second.id, "cancel"), (first.id, "return"), (first.id, "check_out"), (second.id, "created"), (first.id, "created"),
     ]
     assert history.entries[1].details["damage_notes"] == "Kabel geknickt" and history.entries[1].actor_name == "Lender A"
     assert [row.loan.condition_out for row in history.loans] == ["neu"]
     with pytest.raises(PermissionDenied):
-        await loans.item_history(app, things["member_a"], things.projector.id)
+        await item_history.item_history(app, things["member_a"], things.projector.id)
 
 
 async def test_lender_today_lists_pickups_returns_and_overdue(app, things):
@@ -435,17 +444,17 @@ async def test_lender_today_lists_pickups_returns_and_overdue(app, things):
     tomorrow = await book_days(app, things, "member_b", things.cable, day(2), day(2))
     await book_days(app, things, "member_b", things.projector_b, day(1), day(1))  # another site
     app.clock.now = utc(2026, 1, 6, 9, 0)
-    await loans.hand_out(app, lender, due_back.id)
-    today = await loans.lender_today(app, lender)
+    await handover.hand_out(app, lender, due_back.id)
+    today = await lender_lists.lender_today(app, lender)
     assert today.day == day(1)
     assert [row.booking.id for row in today.pickups] == [pickup.id]
     assert [row.booking.id for row in today.returns] == [due_back.id]
     assert today.overdue == []
-    assert [row.booking.id for row in (await loans.lender_today(app, lender, day(2))).pickups] == [tomorrow.id]
+    assert [row.booking.id for row in (await lender_lists.lender_today(app, lender, day(2))).pickups] == [tomorrow.id]
     with pytest.raises(PermissionDenied):
-        await loans.lender_today(app, lender, site_id=things.site_b.id)
+        await lender_lists.lender_today(app, lender, site_id=things.site_b.id)
     with pytest.raises(PermissionDenied):
-        await loans.lender_today(app, things["member_a"])
+        await lender_lists.lender_today(app, things["member_a"])
 
 
 # ---------------------------------------------------------------- co-working desks
@@ -650,8 +659,8 @@ async def post_form(client: httpx.AsyncClient, path: str, data: dict | None = No
 async def test_lender_pages_hand_out_take_back_repair_and_desks(client, app, things):
     app.clock.now = utc(2026, 1, 6, 8, 0)  # Tuesday 09:00 local
     booking = await book_days(app, things, "member_a", things.projector, day(1), day(2), organisation_id=things.org_a.id)
-    kit = await loans.book_kit(app, things["member_b"], loans.KitRequest(
-        (loans.KitPart(things.screen.id), loans.KitPart(things.cable.id, 2)), first_day=day(1), last_day=day(1)))
+    kit = await lending_bookings.book_kit(app, things["member_b"], lending_bookings.KitRequest(
+        (lending_bookings.KitPart(things.screen.id), lending_bookings.KitPart(things.cable.id, 2)), first_day=day(1), last_day=day(1)))
     # Anonymous: to the login page; members: forbidden.
     assert (await client.get("/lender/today")).status_code in (302, 303)
     await login(client, things.world, "member_a")

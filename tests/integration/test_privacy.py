@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, select
 from booking.models import (
     Booking, EmailToken, FeedToken, Invitation, Organisation, OutboxMessage, SiteRole, User,
 )
-from booking.services import accounts, bookings, credentials, feeds, loans, registration, series
+from booking.services import accounts, bookings, credentials, feeds, handover, registration, series
 from booking.services.privacy import erasure, export, retention
 from booking.services.privacy.registry import personal_tables
 from booking.domain.errors import DomainError
@@ -47,8 +47,8 @@ async def fill_person(app, world: World, clock) -> Filled:
     ]
     loan = await bookings.create_booking(app, person, bookings.BookingRequest(
         world.benches.id, start + timedelta(days=2), start + timedelta(days=3), quantity=2, title=TITLES[2]))
-    await loans.hand_out(app, world["lender_a"], loan.id, loans.HandOut(condition="Bank 3 wackelt, Member A informiert"))
-    await loans.take_back(app, world["lender_a"], loan.id, loans.TakeBack(condition="gut"))
+    await handover.hand_out(app, world["lender_a"], loan.id, handover.HandOut(condition="Bank 3 wackelt, Member A informiert"))
+    await handover.take_back(app, world["lender_a"], loan.id, handover.TakeBack(condition="gut"))
     await bookings.create_booking(app, world["member_b"], bookings.BookingRequest(
         world.room_b.id, start, start + timedelta(hours=1), title=OTHER_TITLE))
     api_token = await accounts.create_api_token(app, PERSON_EMAIL, "Kalender-Skript")

@@ -6,17 +6,9 @@ import pytest
 
 from booking.domain.errors import InvalidInput
 from booking.domain.opening_hours import validate_opening_hours
-from booking.services.administration import (
-    InvalidFields,
-    PolicyInput,
-    ResourceInput,
-    SiteInput,
-    check_opening_hours,
-    check_policy,
-    check_resource,
-    check_site,
-    check_timezone,
-)
+from booking.services.admin_common import InvalidFields
+from booking.services.resource_admin import PolicyInput, ResourceInput, check_policy, check_resource
+from booking.services.site_admin import SiteInput, check_opening_hours, check_site, check_timezone
 from booking.web.admin_forms import opening_hours_to_form, parse_day_hours
 
 
