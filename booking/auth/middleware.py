@@ -15,7 +15,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from booking.auth.principal import Principal
-from booking.services import accounts, credentials
+from booking.services import credentials
 from booking.services.context import AppContext
 
 SESSION_ID_KEY = "sid"
@@ -57,12 +57,12 @@ async def principal_of(
     headers = dict(scope.get("headers") or [])
     authorization = headers.get(b"authorization", b"").decode("latin-1")
     if authorization.lower().startswith("bearer "):
-        found = await credentials.user_for_api_token(app_context, authorization[7:].strip())
+        # One query: the token, its user and the user's roles.
+        found = await credentials.principal_for_api_token(app_context, authorization[7:].strip())
         if found is None:
             return None, None
-        user, token_id = found
-        async with app_context.database.reader() as session:
-            return await accounts.load_principal(session, user), credentials.Credential("token", token_id)
+        principal, token_id = found
+        return principal, credentials.Credential("token", token_id)
     token = session_token(scope)
     if token is None:
         return None, None
@@ -72,9 +72,8 @@ async def principal_of(
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         if not content_type.startswith("application/json"):
             return None, None
-    found = await credentials.user_for_session(app_context, token)
+    found = await credentials.principal_for_session(app_context, token)
     if found is None:
         return None, None
-    user, session_id = found
-    async with app_context.database.reader() as session:
-        return await accounts.load_principal(session, user), credentials.Credential("session", session_id)
+    principal, session_id = found
+    return principal, credentials.Credential("session", session_id)

@@ -6,12 +6,21 @@ SQLite: WAL, a busy timeout, foreign keys, and write transactions that start wit
 transaction handling is switched off so that our ``begin`` event decides what is emitted.
 Reads use a second engine whose transactions stay deferred, so readers never queue behind
 writers (WAL lets them read the last committed state).
+
+Writers of one process also queue on an asyncio lock before they take a connection and emit
+``BEGIN IMMEDIATE``. Without it, ten concurrent requests hold ten connections that all wait in
+SQLite's busy handler, which polls with growing sleeps (up to 100 ms each): the lock is often
+free while every waiter sleeps, and a request waits seconds (p99 1.8 s in bench/RESULTS.md).
+The asyncio queue hands the lock over the moment it is released; other processes (a separate
+mail worker, a second app process) still meet at ``BEGIN IMMEDIATE`` and ``busy_timeout``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
@@ -61,6 +70,8 @@ class Database:
         self._read_sessions = async_sessionmaker(
             self._read_engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=TrackedSession
         )
+        # SQLite: one asyncio lock per event loop (a lock belongs to the loop that first waits on it).
+        self._writer_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,10 +91,30 @@ class Database:
         """A write transaction: commits when the block ends, rolls back on an exception.
 
         On SQLite it holds the database's write lock from its first statement on, so a
-        check-then-insert inside it cannot interleave with another writer.
+        check-then-insert inside it cannot interleave with another writer; the writers of this
+        process queue first on an asyncio lock (see the module docstring).
         """
-        async with self._write_sessions() as session, session.begin():
+        async with AsyncExitStack() as stack:
+            if self.is_sqlite:
+                await stack.enter_async_context(self._sqlite_writer_turn())
+            session = await stack.enter_async_context(self._write_sessions())
+            await stack.enter_async_context(session.begin())
             yield session
+
+    @asynccontextmanager
+    async def _sqlite_writer_turn(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        queue = self._writer_queues.get(loop)
+        if queue is None:
+            queue = self._writer_queues[loop] = asyncio.Lock()
+        # As long as SQLite's own busy_timeout: a writer that never finishes makes the others
+        # fail the same way (TimeoutError, answered as 503 "try again") instead of waiting forever.
+        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            await queue.acquire()
+        try:
+            yield
+        finally:
+            queue.release()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
@@ -41,7 +42,7 @@ from booking.ical.timezones import _vtimezone_text
 
 __all__ = [
     "FEED_STATUS", "FeedEntry", "FeedLabels", "assemble_feed", "build_feed", "build_freebusy_calendar", "cached_event_text",
-    "event_text", "feed_event", "feed_uid",
+    "event_text", "feed_event", "feed_event_zone_years", "feed_uid",
 ]
 
 #: Booking status -> iCalendar STATUS.
@@ -168,6 +169,24 @@ def event_text(event: CalendarEvent) -> tuple[bytes, str, tuple[int, ...]]:
     zone = _validate(event)
     years = () if _is_utc(zone) else tuple(sorted(_years_used(event, zone)))
     return _vevent(event, zone).to_ical(), event.timezone, years
+
+
+def feed_event_zone_years(starts_at: datetime, ends_at: datetime, timezone: str) -> tuple[str, tuple[int, ...]]:
+    """What ``event_text`` returns besides the text for a feed event (``feed_event``: no
+    recurrence, no EXDATE): its TZID and the local years its VTIMEZONE must cover. For a VEVENT
+    text kept from an earlier document, without building the event again."""
+    zone = _zone(timezone)
+    if _is_utc(zone):
+        return timezone, ()
+    years = {starts_at.astimezone(zone).year, ends_at.astimezone(zone).year}
+    # As _years_used: the year before the first instant as well.
+    years.add(min(years) - 1)
+    return timezone, tuple(sorted(years))
+
+
+@lru_cache(maxsize=64)
+def _zone(timezone: str) -> ZoneInfo:
+    return ZoneInfo(timezone)
 
 
 cached_event_text = lru_cache(maxsize=EVENT_CACHE_SIZE)(event_text)

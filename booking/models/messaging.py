@@ -75,6 +75,10 @@ class FeedDocumentCache(SQLModel, table=True):
     etag: str = Field(max_length=64)
     body: bytes = Field(sa_type=LargeBinary)
     stored_at: datetime = instant_field(default_now=True)
+    # 8 bytes per VEVENT of ``body``, in order: a digest of the booking row and the feed's
+    # variant it was written from. A process that has not rendered the feed reuses the text of
+    # every event whose row did not change instead of writing all of them again.
+    event_keys: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
 
 
 class EmailToken(SQLModel, table=True):

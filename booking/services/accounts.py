@@ -96,6 +96,16 @@ def _roles_of_users() -> Any:
     ).subquery("roles")
 
 
+def roles_relation() -> Any:
+    """Memberships and site roles as one relation (user_id, kind, target_id, role), to join."""
+    return _roles_of_users()
+
+
+def principal_of(user: User, roles: Iterable[tuple[str | None, int | None, str | None]]) -> Principal:
+    """The Principal of ``user`` with ``roles`` rows of ``roles_relation`` (kind, target_id, role)."""
+    return _principal(user, roles)
+
+
 def _principal(user: User, roles: Iterable[tuple[str | None, int | None, str | None]]) -> Principal:
     organisation_roles: dict[int, str] = {}
     site_roles: dict[int, str] = {}

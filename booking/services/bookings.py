@@ -314,7 +314,8 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
             session.add(booking)
             await session.flush()
             record_event(session, booking, actor_id=actor.user_id, action="created", from_status=None, to_status=booking.status)
-            await notifications.booking_created(session, app, booking)
+            # The booker is the actor: their name, address and language are at hand (no query).
+            await notifications.booking_created(session, app, booking, booker=actor)
             resource = placement.resource
     except IntegrityError as error:
         if not is_overlap_violation(error):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import col, select
@@ -27,6 +28,7 @@ from booking.auth.principal import Principal
 from booking.auth.tokens import hash_token, new_token
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.models import ApiToken, LoginSession, User
+from booking.services import accounts
 from booking.services.context import AppContext
 
 # How stale ``last_seen_at`` / ``last_used_at`` may get before a request writes it again.
@@ -86,18 +88,23 @@ async def end_session(app: AppContext, token: str) -> None:
 async def user_for_session(app: AppContext, token: str) -> tuple[User, int] | None:
     """The active user of a live session and the session's id, or None. One query, plus a
     write at most once a minute per session to move ``last_seen_at`` and the expiry."""
+    found = await _live_session(app, token, with_roles=False)
+    return None if found is None else (found[0], found[2])
+
+
+async def principal_for_session(app: AppContext, token: str) -> tuple[Principal, int] | None:
+    """``user_for_session`` with the user's memberships and site roles, as the Principal who
+    asks, in the same single query (the request's principal costs one round trip)."""
+    found = await _live_session(app, token, with_roles=True)
+    return None if found is None else (found[1], found[2])
+
+
+async def _live_session(app: AppContext, token: str, *, with_roles: bool) -> tuple[User, Principal, int] | None:
     now = app.now()
-    async with app.database.reader() as session:
-        found = (
-            await session.exec(
-                select(LoginSession, User)
-                .join(User, col(User.id) == col(LoginSession.user_id))
-                .where(col(LoginSession.token_hash) == hash_token(token))
-            )
-        ).first()
+    found = await _with_user(app, LoginSession, col(LoginSession.token_hash) == hash_token(token), with_roles=with_roles)
     if found is None:
         return None
-    login_session, user = found
+    login_session, user, principal = found
     if login_session.expires_at <= now or not user.is_active:
         return None
     if now - login_session.last_seen_at >= TOUCH_INTERVAL:
@@ -107,7 +114,23 @@ async def user_for_session(app: AppContext, token: str) -> tuple[User, int] | No
                 .where(col(LoginSession.id) == login_session.id)
                 .values(last_seen_at=now, expires_at=now + _session_lifetime(app))
             )
-    return user, login_session.id  # type: ignore[return-value]
+    return user, principal, login_session.id  # type: ignore[return-value]
+
+
+async def _with_user(app: AppContext, model: Any, condition: Any, *, with_roles: bool) -> tuple[Any, User, Principal] | None:
+    """The credential row matching ``condition`` with its user and (``with_roles``) the user's
+    roles, in one query on a read session; None when there is no such row."""
+    roles = accounts.roles_relation()
+    columns = (roles.c.kind, roles.c.target_id, roles.c.role) if with_roles else ()
+    statement = select(model, User, *columns).join(User, col(User.id) == model.user_id).where(condition)
+    if with_roles:
+        statement = statement.outerjoin(roles, roles.c.user_id == User.id)
+    async with app.database.reader() as session:
+        rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    if not rows:
+        return None
+    row, user = rows[0][0], rows[0][1]
+    return row, user, accounts.principal_of(user, [tuple(found[2:]) for found in rows] if with_roles else [])
 
 
 async def end_all(session: AsyncSession, user_id: int, now: datetime) -> None:
@@ -210,24 +233,31 @@ async def revoke_api_token(app: AppContext, actor: Principal, token_id: int) -> 
 async def user_for_api_token(app: AppContext, token: str) -> tuple[User, int] | None:
     """The active user of a live (not revoked, not expired) token and the token's id, or None.
     One query, plus a write at most once a minute to record the use."""
+    found = await _live_api_token(app, token, with_roles=False)
+    return None if found is None else (found[0], found[2])
+
+
+async def principal_for_api_token(app: AppContext, token: str) -> tuple[Principal, int] | None:
+    """``user_for_api_token`` with the user's memberships and site roles, as the Principal who
+    asks, in the same single query."""
+    found = await _live_api_token(app, token, with_roles=True)
+    return None if found is None else (found[1], found[2])
+
+
+async def _live_api_token(app: AppContext, token: str, *, with_roles: bool) -> tuple[User, Principal, int] | None:
     now = app.now()
-    async with app.database.reader() as session:
-        found = (
-            await session.exec(
-                select(ApiToken, User)
-                .join(User, col(User.id) == col(ApiToken.user_id))
-                .where(col(ApiToken.token_hash) == hash_token(token), col(ApiToken.revoked_at).is_(None))
-            )
-        ).first()
+    found = await _with_user(
+        app, ApiToken, (col(ApiToken.token_hash) == hash_token(token)) & col(ApiToken.revoked_at).is_(None), with_roles=with_roles
+    )
     if found is None:
         return None
-    row, user = found
+    row, user, principal = found
     if (row.expires_at is not None and row.expires_at <= now) or not user.is_active:
         return None
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
         async with app.database.transaction() as session:
             await session.exec(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))  # type: ignore[call-overload]
-    return user, row.id  # type: ignore[return-value]
+    return user, principal, row.id  # type: ignore[return-value]
 
 
 def require_session(credential: Credential | None) -> None:

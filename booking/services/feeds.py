@@ -48,7 +48,10 @@ from booking.auth.principal import Principal
 from booking.auth.tokens import hash_token
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.i18n import get_translations
-from booking.ical.feeds import EVENT_CACHE_SIZE, PUBLIC_STATUSES, FeedEntry, FeedLabels, assemble_feed, event_text, feed_event
+from booking.ical import CalendarEvent
+from booking.ical.feeds import (
+    EVENT_CACHE_SIZE, PUBLIC_STATUSES, FeedEntry, FeedLabels, assemble_feed, event_text, feed_event, feed_event_zone_years,
+)
 from booking.models import Booking, FeedDocumentCache, FeedToken, Organisation, Resource, Site, User
 from booking.services.accounts import load_principal
 from booking.db.types import raw_instant
@@ -309,6 +312,7 @@ def clear_document_cache() -> None:
     """Forget finished documents and cached event texts (benchmarks of the uncached path)."""
     _documents.clear()
     _texts.clear()
+    _states.clear()
 
 
 @dataclass(frozen=True)
@@ -320,7 +324,7 @@ class _Feed:
     show_email: bool
 
 
-def _conditions(feed: FeedToken, window_start: datetime) -> list[object]:
+def _conditions(feed: FeedToken, window_start: datetime, *, with_status: bool = True) -> list[object]:
     conditions: list[object] = [Booking.ends_at > window_start]
     if feed.scope == "resource":
         conditions.append(Booking.resource_id == feed.target_id)
@@ -332,7 +336,7 @@ def _conditions(feed: FeedToken, window_start: datetime) -> list[object]:
         conditions.append(Booking.organisation_id == feed.target_id)
     else:
         conditions.append(Booking.booker_id == feed.target_id)
-    if not feed.is_private:
+    if not feed.is_private and with_status:
         conditions.append(col(Booking.status).in_(PUBLIC_STATUSES))
     return conditions
 
@@ -403,6 +407,8 @@ async def render_feed(
     now = app.now()
     # Midnight-aligned: the window (and so the ETag) moves once a day, not every request.
     window_start = datetime.combine((now - FEED_HISTORY).date(), time(0), tzinfo=UTC)
+    events: list[_Event] | None = None
+    seed: dict[bytes, bytes] = {}
     async with app.database.reader() as session:
         feed = await _load_feed(session, app, token)
         if feed is None:
@@ -433,27 +439,134 @@ async def render_feed(
         if stored is not None:
             _documents.put(etag, stored)
             return FeedDocument(etag, last_modified, stored, feed.filename)
-        # Core, not the ORM: plain rows, none of the ORM's per-row bookkeeping.
+        variant = _variant_of(app, feed)
+        state = _states.get(feed.feed.id)
         connection = await session.connection()
-        rows = (await connection.execute(_rows_statement(conditions))).all()
-    # The body's own ETag: a change committed between the two queries must not be cached
-    # under the older ETag.
-    body_newest = max((_as_utc(row[5]) for row in rows), default=None)  # type: ignore[type-var]
-    body_etag = _etag(app, feed, window_start, len(rows), body_newest, sum(row[4] for row in rows))
-    body = _document(app, feed, rows)
+        if state is not None and state.variant == variant and state.window_start == window_start and state.newest is not None:
+            # This process rendered the feed before: load only the bookings changed since then
+            # (without the status condition, so that one that left a public feed is seen too)
+            # and patch the events; the aggregate above tells whether that gave the whole feed.
+            changed_statement = _rows_statement(
+                [*_conditions(feed.feed, window_start, with_status=False), col(Booking.updated_at) >= state.newest]
+            )
+            changed = (await connection.execute(changed_statement)).all()
+            events = _patched(state, variant, changed, private=feed.feed.is_private)
+            body_etag, body_newest = _events_etag(app, feed, window_start, events)
+            if body_etag != etag:
+                events = None  # something else changed (a booking deleted or moved away): load all
+        if events is None:
+            if state is None:
+                # Not rendered by this process yet: the stored document's events whose rows did
+                # not change are reused as they are (writing 5,000 events takes about a second).
+                stored_row = (
+                    await session.exec(
+                        select(FeedDocumentCache.body, FeedDocumentCache.event_keys).where(
+                            FeedDocumentCache.feed_id == feed.feed.id
+                        )
+                    )
+                ).first()
+                if stored_row is not None:
+                    seed = _stored_events(stored_row[0], stored_row[1])
+            # Core, not the ORM: plain rows, none of the ORM's per-row bookkeeping.
+            rows = (await connection.execute(_rows_statement(conditions))).all()
+            events = [_event_of(row, text) for row, text in zip(rows, _texts.texts(variant, rows, seed), strict=True)]
+            # The body's own ETag: a change committed between the two queries must not be
+            # cached under the older ETag.
+            body_etag, body_newest = _events_etag(app, feed, window_start, events)
+    body = assemble_feed(((event[4][0], event[4][1], event[4][2]) for event in events), name=feed.name, timezone_hint=feed.timezone)
     _documents.put(body_etag, body)
-    await _store_document(app, feed.feed.id, body_etag, body, now)  # type: ignore[arg-type]
+    _states.put(feed.feed.id, _FeedState(variant, window_start, events, body_newest))  # type: ignore[arg-type]
+    keys = b"".join(event[4][3] for event in events)
+    await _store_document(app, feed.feed.id, body_etag, body, keys, now)  # type: ignore[arg-type]
     return FeedDocument(body_etag, _last_modified(feed, window_start, body_newest), body, feed.filename)
 
 
-async def _store_document(app: AppContext, feed_id: int, etag: str, body: bytes, now: datetime) -> None:
+async def _store_document(app: AppContext, feed_id: int, etag: str, body: bytes, event_keys: bytes, now: datetime) -> None:
     """Keep the feed's newest document for every app process and the next start."""
     try:
         async with app.database.transaction() as session:
             await session.exec(delete(FeedDocumentCache).where(col(FeedDocumentCache.feed_id) == feed_id))
-            session.add(FeedDocumentCache(feed_id=feed_id, etag=etag.strip('"'), body=body, stored_at=now))
+            session.add(FeedDocumentCache(feed_id=feed_id, etag=etag.strip('"'), body=body, event_keys=event_keys, stored_at=now))
     except IntegrityError:
         pass  # another process stored it at the same moment; either copy serves
+
+
+# --------------------------------------------------------------------------- patching
+
+#: One event of a document: (sort key (start, id), booking id, SEQUENCE, updated_at, text).
+_Event = tuple[tuple[datetime, int], int, int, "datetime | None", "_Text"]
+#: A VEVENT's text, its TZID, the local years its VTIMEZONE covers, the digest of its row.
+_Text = tuple[bytes, str, tuple[int, ...], bytes]
+
+
+@dataclass
+class _FeedState:
+    """The events of the document this process last wrote for a feed, to patch."""
+
+    variant: _Variant
+    window_start: datetime
+    events: list[_Event]
+    newest: datetime | None
+
+
+class _States:
+    """The last written events per feed id (bounded: past ``limit`` feeds it starts afresh)."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self._by_feed: dict[int, _FeedState] = {}
+
+    def get(self, feed_id: int) -> _FeedState | None:
+        return self._by_feed.get(feed_id)
+
+    def put(self, feed_id: int, state: _FeedState) -> None:
+        if len(self._by_feed) >= self.limit and feed_id not in self._by_feed:
+            self._by_feed.clear()
+        self._by_feed[feed_id] = state
+
+    def clear(self) -> None:
+        self._by_feed.clear()
+
+
+_states = _States()
+
+
+def _event_of(row: tuple, text: _Text) -> _Event:  # type: ignore[type-arg]
+    booking_id, starts_at, sequence, updated_at = row[0], _as_utc(row[1]), row[4], _as_utc(row[5])
+    return ((starts_at, booking_id), booking_id, sequence, updated_at, text)  # type: ignore[return-value]
+
+
+def _patched(state: _FeedState, variant: _Variant, changed: list, *, private: bool) -> list[_Event]:  # type: ignore[type-arg]
+    """``state``'s events with the ``changed`` rows replaced, added or (status no longer
+    shown) dropped, in the feed's order."""
+    changed_ids = {row[0] for row in changed}
+    kept = [row for row in changed if private or row[3] in PUBLIC_STATUSES]
+    events = [event for event in state.events if event[1] not in changed_ids]
+    events += [_event_of(row, text) for row, text in zip(kept, _texts.texts(variant, kept), strict=True)]
+    events.sort(key=lambda event: event[0])
+    return events
+
+
+def _events_etag(app: AppContext, feed: _Feed, window_start: datetime, events: list[_Event]) -> tuple[str, datetime | None]:
+    newest = max((event[3] for event in events if event[3] is not None), default=None)
+    return _etag(app, feed, window_start, len(events), newest, sum(event[2] for event in events)), newest
+
+
+_VEVENT_START = b"BEGIN:VEVENT\r\n"
+_VEVENT_END = b"END:VEVENT\r\n"
+
+
+def _stored_events(body: bytes, keys: bytes | None) -> dict[bytes, bytes]:
+    """The VEVENT texts of a stored document by the digest of the row each was written from."""
+    if not keys:
+        return {}
+    start, end = body.find(_VEVENT_START), body.rfind(b"END:VCALENDAR\r\n")
+    if start < 0 or end < start:
+        return {}
+    parts = body[start:end].split(_VEVENT_END)
+    if parts[-1] != b"" or (len(parts) - 1) * 8 != len(keys):
+        return {}
+    return {keys[index * 8:(index + 1) * 8]: part + _VEVENT_END for index, part in enumerate(parts[:-1])}
 
 
 def _rows_statement(conditions: list[object]):  # type: ignore[no-untyped-def]
@@ -525,9 +638,11 @@ class _TextCache:
 
     def __init__(self, limit: int = EVENT_CACHE_SIZE) -> None:
         self.limit = limit
-        self._by_variant: dict[_Variant, dict[tuple, tuple[bytes, str, tuple[int, ...]]]] = {}  # type: ignore[type-arg]
+        self._by_variant: dict[_Variant, dict[tuple, _Text]] = {}  # type: ignore[type-arg]
 
-    def texts(self, variant: _Variant, rows: list) -> list[tuple[bytes, str, tuple[int, ...]]]:  # type: ignore[type-arg]
+    def texts(self, variant: _Variant, rows: list, seed: dict[bytes, bytes] | None = None) -> list[_Text]:  # type: ignore[type-arg]
+        """The text of every row; one missing here is taken from ``seed`` (texts of a stored
+        document by row digest) when its row is the same, else written."""
         cache = self._by_variant.get(variant)
         if cache is None:
             if len(self._by_variant) > 64:
@@ -535,12 +650,19 @@ class _TextCache:
             cache = self._by_variant[variant] = {}
         if len(cache) + len(rows) > self.limit:
             cache.clear()
+        prefix = repr(variant).encode()
         texts = []
         for row in rows:
             key = tuple(row)
             text = cache.get(key)
             if text is None:
-                text = cache[key] = _row_text(key, variant)
+                digest = hashlib.blake2b(prefix + repr(key).encode(), digest_size=8).digest()
+                kept = seed.get(digest) if seed else None
+                if kept is not None:
+                    zone_years = feed_event_zone_years(_as_utc(key[1]), _as_utc(key[2]), key[13])  # type: ignore[arg-type]
+                    text = cache[key] = (kept, *zone_years, digest)
+                else:
+                    text = cache[key] = (*_row_text(key, variant), digest)
             texts.append(text)
         return texts
 
@@ -549,23 +671,25 @@ class _TextCache:
 
 
 def _row_text(row: tuple, variant: _Variant) -> tuple[bytes, str, tuple[int, ...]]:  # type: ignore[type-arg]
+    return event_text(_row_event(row, variant))
+
+
+def _row_event(row: tuple, variant: _Variant) -> CalendarEvent:  # type: ignore[type-arg]
     entry = _entry(row)
-    event = feed_event(
+    return feed_event(
         entry, private=variant.private, host=variant.host, labels=variant.labels, show_email=variant.show_email,
         url=f"{variant.base_url}/bookings/{entry.booking_id}" if variant.private else None,
     )
-    return event_text(event)
 
 
 _texts = _TextCache()
 
 
-def _document(app: AppContext, feed: _Feed, rows: list) -> bytes:  # type: ignore[type-arg]
-    variant = _Variant(
+def _variant_of(app: AppContext, feed: _Feed) -> _Variant:
+    return _Variant(
         private=feed.feed.is_private, show_email=feed.show_email, host=app.settings.host_name,
         base_url=app.settings.base_url.rstrip("/"), labels=_labels(app.settings.default_language),
     )
-    return assemble_feed(_texts.texts(variant, rows), name=feed.name, timezone_hint=feed.timezone)
 
 
 __all__ = [

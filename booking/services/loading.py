@@ -80,6 +80,31 @@ async def load_blackouts(session: AsyncSession, resource: Resource, window: Inte
     ]
 
 
+async def load_blackouts_for(
+    session: AsyncSession, resources: Iterable[Resource], window: Interval
+) -> dict[int, list[BlackoutRule]]:
+    """``load_blackouts`` of many resources in one query (the site-wide ones count for every
+    resource of their site), per resource id."""
+    resources = list(resources)
+    by_id: dict[int, list[BlackoutRule]] = {resource.id: [] for resource in resources}  # type: ignore[misc]
+    if not resources:
+        return by_id
+    site_ids = {resource.site_id for resource in resources}
+    statement = select(Blackout).where(
+        col(Blackout.site_id).in_(site_ids),
+        Blackout.starts_at < window.ends_at,
+        Blackout.ends_at > window.starts_at,
+    )
+    blackouts = (await session.exec(statement)).all()
+    for resource in resources:
+        by_id[resource.id] = [  # type: ignore[index]
+            BlackoutRule(Interval(b.starts_at, b.ends_at), b.reason, b.kind)
+            for b in blackouts
+            if b.site_id == resource.site_id and (b.resource_id is None or b.resource_id == resource.id)
+        ]
+    return by_id
+
+
 async def load_holdings(
     session: AsyncSession,
     resource_ids: Iterable[int],

@@ -48,6 +48,23 @@ async def test_resources_listing_and_filters(client, world):
     assert {r["name"] for r in free} == {"Room A2", "Hall A"}
 
 
+async def test_free_search_leaves_out_blackouts_of_the_site_and_of_one_resource(client, world, app_context):
+    """Blackouts of all candidates come from one query (issue 10): a site-wide blackout hides
+    every resource of its site, one of a resource only that resource, other sites unaffected."""
+    from booking.models import Blackout
+
+    starts_at, ends_at = slot()
+    async with app_context.database.transaction() as session:
+        session.add(Blackout(site_id=world.site_a.id, resource_id=world.room.id, starts_at=starts_at, ends_at=ends_at, reason="Maler"))
+    params = {"kind": "room", "free_from": iso(starts_at), "free_until": iso(ends_at)}
+    free = {r["name"] for r in (await client.get("/api/v1/resources", params=params)).json()}
+    assert "Room A1" not in free and {"Room A2", "Hall A", "Room B1"} <= free
+    async with app_context.database.transaction() as session:
+        session.add(Blackout(site_id=world.site_a.id, starts_at=starts_at, ends_at=ends_at, reason="Betriebsausflug"))
+    free = {r["name"] for r in (await client.get("/api/v1/resources", params=params)).json()}
+    assert "Room B1" in free and not free & {"Room A1", "Room A2", "Hall A"}
+
+
 async def test_availability(client, world):
     starts_at, ends_at = slot()
     await login(client, world, "member_a")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import delete
 
 from booking.app import create_app
 from booking.db import Database
+from booking.models import FeedDocumentCache
 from booking.services import feeds
 from booking.services.context import AppContext
 from tests.http.conftest import login
@@ -42,10 +44,51 @@ async def test_a_fresh_process_serves_the_stored_feed_without_rendering(client, 
             assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
             assert rendered == []
 
-            # One booking changes: the stored document is stale and the feed is written anew.
+            # One booking is added: the stored document is stale; the fresh process writes only
+            # the new event and takes the other five from the stored document (issue 10).
             await book(client, world.room.id, datetime(2026, 3, 9, 18, tzinfo=BERLIN) + timedelta(days=1))
             changed = await other.get(path_of(feed))
             assert changed.content.count(b"BEGIN:VEVENT") == 6 and changed.headers["etag"] != first.headers["etag"]
-            assert len(rendered) == 6
+            assert len(rendered) == 1
     finally:
         await fresh_database.dispose()
+    # The same bytes as a document written from nothing.
+    assert changed.content == await _written_from_nothing(client, app_context, path_of(feed))
+
+
+async def _written_from_nothing(client, app_context, path: str) -> bytes:  # type: ignore[no-untyped-def]
+    feeds.clear_document_cache()
+    async with app_context.database.transaction() as session:
+        await session.exec(delete(FeedDocumentCache))  # type: ignore[call-overload]
+    response = await client.get(path)
+    assert response.status_code == 200
+    return response.content
+
+
+async def test_a_changed_booking_is_patched_into_the_document(client, world, app_context, monkeypatch):
+    """A process that wrote the feed loads only what changed since and writes only that."""
+    await login(client, world, "member_a")
+    ids = [
+        (await book(client, world.room.id, datetime(2026, 3, 2 + day, 18, tzinfo=BERLIN)))["id"] for day in range(4)
+    ]
+    feed = await make_feed(client, "resource", world.room.id)
+    assert (await client.get(path_of(feed))).content.count(b"BEGIN:VEVENT") == 4
+
+    rendered: list[object] = []
+    real_row_text = feeds._row_text  # noqa: SLF001
+
+    def counting_row_text(*args, **kwargs):  # type: ignore[no-untyped-def]
+        rendered.append(args)
+        return real_row_text(*args, **kwargs)
+
+    monkeypatch.setattr(feeds, "_row_text", counting_row_text)
+    moved = await client.patch(f"/api/v1/bookings/{ids[1]}", json={"starts_at": "2026-03-20T18:00:00+01:00",
+                                                                   "ends_at": "2026-03-20T20:00:00+01:00"})
+    assert moved.status_code == 200, moved.text
+    cancelled = await client.post(f"/api/v1/bookings/{ids[2]}/cancel", json={})
+    assert cancelled.status_code == 200, cancelled.text
+    patched = await client.get(path_of(feed))
+    # The moved booking written again (now last); the cancelled one gone from the public feed.
+    assert patched.content.count(b"BEGIN:VEVENT") == 3 and len(rendered) == 1
+    monkeypatch.setattr(feeds, "_row_text", real_row_text)
+    assert patched.content == await _written_from_nothing(client, app_context, path_of(feed))

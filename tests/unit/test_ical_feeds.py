@@ -92,3 +92,23 @@ def test_freebusy_of_several_resources():
     assert [str(c["uid"]) for c in components] == ["fb-1@h", "fb-2@h"]
     assert [str(c["comment"]) for c in components] == ["Room A1", "Room A2"]
     assert "FREEBUSY" in components[0] and "FREEBUSY" not in components[1]
+
+
+def test_zone_years_of_a_kept_event_are_those_event_text_gives():
+    """A VEVENT text reused from a stored document needs the same TZID and VTIMEZONE years."""
+    from datetime import UTC, datetime
+
+    from booking.ical.feeds import FeedEntry, event_text, feed_event, feed_event_zone_years
+
+    cases = [
+        (datetime(2026, 12, 31, 23, 30, tzinfo=UTC), datetime(2027, 1, 1, 1, 0, tzinfo=UTC), "Europe/Berlin"),
+        (datetime(2026, 6, 1, 8, 0, tzinfo=UTC), datetime(2026, 6, 1, 9, 0, tzinfo=UTC), "Europe/Berlin"),
+        (datetime(2026, 1, 1, 0, 30, tzinfo=UTC), datetime(2026, 1, 1, 1, 0, tzinfo=UTC), "America/New_York"),
+        (datetime(2026, 6, 1, 8, 0, tzinfo=UTC), datetime(2026, 6, 1, 9, 0, tzinfo=UTC), "UTC"),
+    ]
+    for starts_at, ends_at, timezone in cases:
+        entry = FeedEntry(booking_id=1, starts_at=starts_at, ends_at=ends_at, status="confirmed", sequence=0,
+                          updated_at=starts_at, title="", purpose="", is_public=False, resource_name="Raum",
+                          site_name="Ort", site_address="", timezone=timezone)
+        _, tzid, years = event_text(feed_event(entry, private=False, host="example.org"))
+        assert feed_event_zone_years(starts_at, ends_at, timezone) == (tzid, years)

@@ -98,7 +98,7 @@ REGISTRY: tuple[TablePolicy, ...] = (
     ),
     TablePolicy(
         "feed_document_cache",
-        {"feed_id": N, "etag": N, "body": P, "stored_at": N},
+        {"feed_id": N, "etag": N, "body": P, "event_keys": N, "stored_at": N},
         owner=("feed_id",), retention="replaced with every change of the feed; deleted with its feed token",
         on_erasure="delete",
         notes="a person's private feed text; its rows are deleted with the feed tokens (see erasure)",
