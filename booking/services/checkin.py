@@ -178,15 +178,16 @@ async def check_in_by_code(app: AppContext, actor: Principal, code: str) -> Book
 # --------------------------------------------------------------------------- the no-show job
 
 
-async def offer_freed_time(session: AsyncSession, resource_id: int, interval: Interval, now: datetime) -> None:
+async def offer_freed_time(session: AsyncSession, app: AppContext, resource_id: int, interval: Interval, now: datetime) -> None:
     """Offer time a no-show released to the people waiting for this resource.
 
     The one place the release hands freed capacity on, called in the release's transaction
-    (the resource is locked). The waiting list is its own feature
-    (``offer_freed_capacity(session, resource_id, interval, now)``); where it does not exist,
-    the time is simply free for anyone to book.
+    (the resource is locked): the first person in line for whom it fits gets a hold, as after
+    a cancel (``waiting_list.offer_freed_capacity``).
     """
-    return None
+    from booking.services import waiting_list
+
+    await waiting_list.offer_freed_capacity(session, app, resource_id, interval, now=now)
 
 
 async def release_no_shows(app: AppContext, now: datetime | None = None) -> list[int]:
@@ -253,7 +254,7 @@ async def _release(session: AsyncSession, app: AppContext, booking: Booking, now
     await notifications.no_show_released(session, app, booking)
     freed = freed_interval(booking.starts_at, booking.ends_at, now)
     if freed is not None:
-        await offer_freed_time(session, booking.resource_id, freed, now)
+        await offer_freed_time(session, app, booking.resource_id, freed, now)
 
 
 # --------------------------------------------------------------------------- counting

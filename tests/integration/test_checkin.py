@@ -167,3 +167,28 @@ async def test_several_workers_release_each_no_show_once(app, world: World, cloc
     async with app.database.reader() as session:
         mails = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "no_show_released"))).all()
     assert len(mails) == len(made)
+
+
+async def test_a_released_no_show_is_offered_to_the_waiting_list(app, world: World, clock) -> None:  # type: ignore[no-untyped-def]
+    """The time a no-show frees goes to the first person waiting for a part of it that still
+    lies ahead, as a hold (the waiting list's offer), in the release's transaction."""
+    from booking.services import waiting_list
+
+    await ask_for_check_in(app, world.room, opens=15, release=15)
+    start = next_monday(clock.now) + timedelta(hours=9)
+    absent = await book(app, world, "member_a", world.room, start, hours=4)
+    later_hour = (start + timedelta(hours=2), start + timedelta(hours=3))
+    entry = await waiting_list.join(app, world["member_b"], waiting_list.JoinRequest(world.room.id, *later_hour))
+
+    clock.now = start + timedelta(minutes=16)
+    assert await checkin.release_no_shows(app) == [absent.id]
+    async with app.database.reader() as session:
+        [hold] = (await session.exec(select(Booking).where(Booking.resource_id == world.room.id, Booking.status == "held"))).all()
+        offered = await session.get(type(entry), entry.id)
+    assert (hold.booker_id, hold.starts_at, hold.ends_at) == (world["member_b"].user_id, *later_hour)
+    assert hold.hold_expires_at is not None and hold.hold_expires_at <= later_hour[0]
+    assert offered is not None and (offered.status, offered.booking_id) == ("offered", hold.id)
+    # Nobody else gets the held hour meanwhile; the rest of the released time is free.
+    with pytest.raises(Conflict):
+        await book(app, world, "org_admin_a", world.room, later_hour[0], hours=1)
+    assert (await book(app, world, "org_admin_a", world.room, start + timedelta(hours=1), hours=1)).status == "confirmed"
