@@ -30,9 +30,10 @@ MAX_LIMIT = 10_000
 
 #: Bookings that use up a quota: what holds capacity now, and what was used (returned).
 #: Cancelled, declined and no-show bookings give their time back.
-COUNTED_STATUSES = frozenset({"requested", "confirmed", "checked_out", "returned"})
+#: A waiting list's hold (``held``) counts too: it becomes the person's booking by one click.
+COUNTED_STATUSES = frozenset({"requested", "confirmed", "checked_out", "returned", "held"})
 #: "Upcoming" counts only what is still to come and still held.
-UPCOMING_STATUSES = frozenset({"requested", "confirmed", "checked_out"})
+UPCOMING_STATUSES = frozenset({"requested", "confirmed", "checked_out", "held"})
 
 
 @dataclass(frozen=True)

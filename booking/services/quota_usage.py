@@ -14,12 +14,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.domain.intervals import Interval
+from booking.domain.lifecycle import Status
 from booking.domain.quotas import COUNTED_STATUSES, CountedBooking, Quota
 from booking.models import Booking, Resource
 from booking.models import Quota as QuotaRow
 
-#: The status of a booking nobody came for (issue 16's check-in); counted by approval rules.
-NO_SHOW = "no_show"
+#: The status of a booking nobody came for (the check-in's release); counted by approval rules.
+NO_SHOW = Status.NO_SHOW.value
 
 
 def quota_of(row: QuotaRow) -> Quota:
