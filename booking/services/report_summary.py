@@ -42,9 +42,8 @@ from booking.models import (
     UnmetDemand,
 )
 from booking.services.context import AppContext
+from booking.services.reporting import DAY, USE_STATUSES
 
-USE_STATUSES = (Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value)
-DAY = 86400.0
 CHUNK = 500
 
 # A scope restricts a family's rows to some local months: given the family's instant column and
