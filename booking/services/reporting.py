@@ -320,6 +320,19 @@ def _in_period(period: Period, instant, timezone, zones: Sequence[str]) -> list:
     ])]
 
 
+async def _bookable_units(session, site_ids: Sequence[int] | None):  # type: ignore[no-untyped-def]
+    """Units of rooms and desks per site and kind, and the sites (with their opening hours):
+    what could have been booked, the denominator of utilisation."""
+    units = (
+        select(Resource.site_id, Resource.kind, func.sum(Resource.capacity))
+        .where(col(Resource.kind).in_(TIME_KINDS), col(Resource.is_active).is_(True))
+        .group_by(Resource.site_id, Resource.kind)
+    )
+    unit_rows = (await session.exec(units)).all()
+    sites = (await session.exec(select(Site).where(_site_filter(site_ids)))).all()
+    return unit_rows, sites
+
+
 async def _no_shows(session, period: Period, site_ids: Sequence[int] | None, zones: Sequence[str]) -> list[NoShowRow]:  # type: ignore[no-untyped-def]
     """No-shows per organisation, read from the bookings themselves in both report paths: the
     status is rare and indexed, so the query stays small without a summary family."""
@@ -467,13 +480,7 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
         report.no_shows = await _no_shows(session, period, site_ids, zones)
 
         # 9. What could have been booked: units of rooms and desks per site, and the sites' hours.
-        units = (
-            select(Resource.site_id, Resource.kind, func.sum(Resource.capacity))
-            .where(col(Resource.kind).in_(TIME_KINDS), col(Resource.is_active).is_(True))
-            .group_by(Resource.site_id, Resource.kind)
-        )
-        unit_rows = (await session.exec(units)).all()
-        sites = (await session.exec(select(Site).where(_site_filter(site_ids)))).all()
+        unit_rows, sites = await _bookable_units(session, site_ids)
 
     site_names = {site.id: site.name for site in sites}
     report.reach = [
@@ -564,13 +571,7 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
         report.first_time_organisations = {bucket: int(count) for bucket, count in (await session.exec(first_time)).all()}
 
         # 5. What could have been booked: units of rooms and desks per site, and the sites' hours.
-        units = (
-            select(Resource.site_id, Resource.kind, func.sum(Resource.capacity))
-            .where(col(Resource.kind).in_(TIME_KINDS), col(Resource.is_active).is_(True))
-            .group_by(Resource.site_id, Resource.kind)
-        )
-        unit_rows = (await session.exec(units)).all()
-        sites = (await session.exec(select(Site).where(_site_filter(site_ids)))).all()
+        unit_rows, sites = await _bookable_units(session, site_ids)
 
     report.declined = _counts(families[report_summary.DECLINED])
     report.cancellations = _counts(families[report_summary.CANCELLED])
