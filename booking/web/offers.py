@@ -167,6 +167,27 @@ async def offer_sign_up(request: Request, app_context: Ctx, offer_id: RowId) -> 
     return redirect(f"/mitmachen/{offer_id}")
 
 
+@post("/mitmachen/{offer_id:int}/warteliste", guards=[page_login], name="offers:waiting-list")
+async def offer_join_waiting_list(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
+    """"Auf die Warteliste" of a full date (signed-in people; the offer's own check, not the
+    generic join's visibility check, since the places resource is hidden)."""
+    data = await request.form()
+    values = {"name": "", "email": "", "date_id": form_value(data, "date_id")}
+    date_id = small_id(values["date_id"])
+    if date_id is None:
+        return await _detail_page(request, app_context, offer_id, form=values, status_code=400,
+                                  errors=FormErrors(date_id=gettext(request, "Please choose a date.")))
+    try:
+        await offers.join_waiting_list(app_context, request.user, offer_id, date_id)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        return await _detail_page(request, app_context, offer_id, form=values, status_code=error.status_code,
+                                  errors=error_fields(request, error, "date_id", known=("date_id",)))
+    flash(request, "success", gettext(request, "You are on the waiting list. When a place frees up, we offer it to you by e-mail."))
+    return redirect(f"/mitmachen/{offer_id}")
+
+
 @get("/mitmachen/bestaetigen/{token:str}", guards=[public], name="offers:confirm-form")
 async def confirm_form(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
@@ -471,5 +492,6 @@ async def cancel_own(request: Request, app_context: Ctx, signup_id: RowId) -> Re
 
 ROUTES: list[Any] = [
     offers_index, offers_ics, offers_atom, manage, new_form, create, record, certificate, offer_detail, offer_sign_up,
+    offer_join_waiting_list,
     confirm_form, confirm, cancel_form, cancel, edit_form, edit, participants, attendance, sheet, message, cancel_own,
 ]
