@@ -190,7 +190,7 @@ async def lock_places(session: AsyncSession, offer: Offer) -> PlacementContext:
     found = await lock_resource_with(session, offer.resource_id)  # type: ignore[arg-type]
     if found is None:
         raise NotFound("this offer does not exist")
-    resource, site, policy, _ = found
+    resource, site, policy, _organisation, _quotas = found
     return PlacementContext(resource, site, rules_from_policy(policy, resource), is_staff=False)
 
 
