@@ -343,7 +343,7 @@ async def _reserve(
         for starts_at, ends_at in dates:
             interval = Interval(starts_at, ends_at)
             try:
-                await check_placement(session, placement, interval, 1, now=now)
+                decision = await check_placement(session, placement, interval, 1, now=now)
             except Conflict as conflict:
                 conflict.field = "reserve"
                 raise
@@ -351,7 +351,7 @@ async def _reserve(
                 error.field = "reserve"
                 raise
             request = BookingRequest(resource_id, starts_at, ends_at, organisation_id=data.organisation_id, title=data.title)
-            booking = new_booking(placement, actor, request, interval)
+            booking = new_booking(placement, actor, request, interval, decision=decision)
             session.add(booking)
             await session.flush()
             record_event(session, booking, actor_id=actor.user_id, action="created", from_status=None, to_status=booking.status)
@@ -669,7 +669,7 @@ async def _take_places(
             continue
         interval = Interval(_utc(offer_date.starts_at), _utc(offer_date.ends_at))
         try:
-            await check_placement(session, placement, interval, 1, now=now)
+            decision = await check_placement(session, placement, interval, 1, now=now)
         except (Conflict, PolicyViolation):
             result.full.append(offer_date)
             if pending is not None:
@@ -678,7 +678,7 @@ async def _take_places(
             await date_is_full(session, app, offer, offer_date, person)
             continue
         booking = new_booking(placement, person, BookingRequest(offer.resource_id, interval.starts_at, interval.ends_at,  # type: ignore[arg-type]
-                                                                title=offer.title), interval)
+                                                                title=offer.title), interval, decision=decision)
         booking.status = Status.CONFIRMED.value
         session.add(booking)
         await session.flush()
