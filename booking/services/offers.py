@@ -149,6 +149,18 @@ async def hold_taken(session: AsyncSession, app: AppContext, booking: Booking, p
     await _mail_confirmed(session, app, offer, offer_date, booking, person, cancel_token)
 
 
+async def booking_released(session: AsyncSession, app: AppContext, booking: Booking) -> None:
+    """The booking behind a sign-up stopped holding its place through ``bookings.transition``
+    (the general cancel): the sign-up is cancelled too (its cancel link spent). The freed place
+    is offered to the waiting list by the caller (``waiting_list.capacity_released``)."""
+    signup = (await session.exec(select(OfferSignup).where(OfferSignup.booking_id == booking.id))).first()
+    if signup is None or signup.status != CONFIRMED:
+        return
+    signup.status, signup.cancel_token_hash, signup.cancelled_at = CANCELLED, None, app.now()
+    session.add(signup)
+    await session.flush()
+
+
 @dataclass(frozen=True)
 class Waiter:
     entry_id: int

@@ -278,6 +278,13 @@ async def capacity_released(session: AsyncSession, app: AppContext, booking: Boo
             entry.status = (EntryStatus.EXPIRED if booking.status == Status.EXPIRED.value else EntryStatus.WITHDRAWN).value
             entry.decided_at = now
             session.add(entry)
+    resource = await session.get(Resource, booking.resource_id)
+    if resource is not None and resource.kind == OFFER_RESOURCE_KIND:
+        # A place of a volunteer offer ended through the general bookings path (not the
+        # offer's own cancel): the sign-up behind it ends with it, so the organiser's list is right.
+        from booking.services import offers
+
+        await offers.booking_released(session, app, booking)
     ends_at = _aware(booking.ends_at)
     if ends_at <= now:
         return

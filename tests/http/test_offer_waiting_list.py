@@ -177,3 +177,27 @@ async def test_acceptance_offer_hold_expires_and_the_next_gets_it(app_context, w
     async with app_context.database.reader() as session:
         kinds = [m.kind for m in (await session.exec(select(OutboxMessage).where(OutboxMessage.recipient == world.emails["manager_a"]))).all()]
     assert "waiting_list_offer" in kinds
+
+
+async def test_the_general_bookings_cancel_ends_the_sign_up_and_offers_the_place_once(app_context, world, clients, fixed_clock):
+    offer, _ = await five_sign_ups(app_context, world, clients)
+    async with app_context.database.reader() as session:
+        signup = (await session.exec(select(OfferSignup).where(
+            OfferSignup.offer_id == offer.id, OfferSignup.user_id == world["member_b"].user_id))).one()
+    cancelled = await (await clients("member_b")).post(f"/api/v1/bookings/{signup.booking_id}/cancel", json={})
+    assert cancelled.status_code == 200, cancelled.text
+    [hold] = await held(app_context, offer)
+    assert hold.booker_id == world["lender_a"].user_id and await holding(app_context, offer) == 3
+    async with app_context.database.reader() as session:
+        assert (await session.get(OfferSignup, signup.id)).status == "cancelled"  # type: ignore[union-attr]
+        offered = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "waiting_list_offer"))).one()
+    assert offered == 1
+    # Taking it on "Meine Buchungen" (the hold's confirm form) makes a participant as well.
+    client = await clients("lender_a")
+    token = await csrf_token(client, "/bookings")
+    taken = await client.post(f"/waiting-list/holds/{hold.id}/confirm", data={"_csrf_token": token})
+    assert taken.status_code == 303
+    async with app_context.database.reader() as session:
+        taken_signup = (await session.exec(select(OfferSignup).where(OfferSignup.booking_id == hold.id))).one()
+    assert taken_signup.status == "confirmed" and taken_signup.user_id == world["lender_a"].user_id
