@@ -135,6 +135,10 @@ async def test_acceptance_offer_waiting_list_confirm_by_link(app_context, world,
     offer_mail = next(m for m in smtp_server.messages if world.emails["lender_a"] in m.rcpt_tos and "/waiting-list/offers/" in m.message.get_body(preferencelist=("plain",)).get_content())
     assert "Tafel" in str(offer_mail.message["Subject"]) + offer_mail.message.get_body(preferencelist=("plain",)).get_content()
     stranger = await clients("anonymous")
+    answer_page = (await stranger.get(link)).text
+    assert "Tafel: Lebensmittel sortieren" in answer_page and f"offer-{offer.id}" not in answer_page  # the offer, not its hidden resource
+    mine = (await (await clients("lender_a")).get("/bookings")).text
+    assert "Tafel: Lebensmittel sortieren" in mine
     token = await csrf_token(stranger, link)
     taken = await stranger.post(link, data={"answer": "confirm", "_csrf_token": token})
     assert taken.status_code == 303
