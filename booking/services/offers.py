@@ -161,6 +161,27 @@ async def booking_released(session: AsyncSession, app: AppContext, booking: Book
     await session.flush()
 
 
+async def waiting_places(app: AppContext, actor: Principal | None, offer: Offer, dates: Sequence[Any]) -> dict[int, int]:
+    """For the offer's page: the dates ``actor`` waits for, each with their place in its line
+    (1 = next; an entry offered a hold counts as place 1)."""
+    if actor is None or offer.resource_id is None:
+        return {}
+    from booking.domain.waiting_list import OPEN
+
+    async with app.database.reader() as session:
+        waiting = await _waiting_by_date(session, offer, dates, app.now())
+        mine = set((await session.exec(select(WaitingListEntry.id).where(
+            WaitingListEntry.resource_id == offer.resource_id, WaitingListEntry.person_id == actor.user_id,
+            col(WaitingListEntry.status).in_(OPEN)))).all())
+    places: dict[int, int] = {}
+    for date_id, line in waiting.items():
+        in_line = [w for w in line if w.status == "waiting"]
+        for w in line:
+            if w.entry_id in mine:
+                places[date_id] = 1 if w.status != "waiting" else in_line.index(w) + 1
+    return places
+
+
 @dataclass(frozen=True)
 class Waiter:
     entry_id: int

@@ -99,6 +99,7 @@ async def _detail_page(request: Request, app_context: AppContext, offer_id: int,
         "view": view, "offer": view.offer, "kinds": kind_names(request), "form": form or {"name": "", "email": "", "date_id": ""},
         "errors": errors or FormErrors(), "may_manage": offers.may_manage(request.user, view.offer), "active_nav": "offers",
         "location": _location_text(request, view.offer, view.site),
+        "waiting_places": await offers.waiting_places(app_context, request.user, view.offer, view.dates),
     }, status_code=status_code)
 
 

@@ -131,7 +131,8 @@ async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, serv
     main = page.locator("main")
     async with page.expect_navigation():
         await page.get_by_role("button", name="Auf die Warteliste").click()
-    assert "Sie stehen auf der Warteliste" in await main.inner_text()
+    joined = await main.inner_text()
+    assert "Sie stehen auf der Warteliste" in joined and "Sie stehen auf Platz 1 der Warteliste." in joined
     await screenshot(page, "offers-waiting-list-joined-360")
     await assert_no_axe_violations(page)
     await no_sideways_scroll(page)
