@@ -13,6 +13,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from booking.auth.guards import public, requires_login
 from booking.domain import offers as rules
+from booking.domain.errors import Conflict, InvalidInput
 from booking.services import offers
 from booking.services.context import AppContext
 
@@ -53,12 +54,15 @@ class OffersOut(msgspec.Struct):
 
 class SignupIn(msgspec.Struct, forbid_unknown_fields=True):
     date_id: int | None = None  # None: every upcoming date
+    # With one full ``date_id``: join that date's waiting list instead of answering 409.
+    waiting_list: bool = False
 
 
 class SignupOut(msgspec.Struct):
     confirmed_date_ids: list[int]
     full_date_ids: list[int]
     already_date_ids: list[int]
+    waiting_list_entry_id: int | None = None
 
 
 def _out(view: offers.OfferView, base: str) -> OfferOut:
@@ -101,9 +105,18 @@ class OfferController(Controller):
 
     @post("/{offer_id:int}/signups", guards=[requires_login], status_code=201, summary="Sign up for an offer",
           description="Takes a place on one date (`date_id`) or on every upcoming date (no `date_id`). One date that "
-                      "is full answers 409; for all dates the full ones are listed in `full_date_ids`.")
+                      "is full answers 409, or with `waiting_list: true` joins that date's waiting list "
+                      "(`waiting_list_entry_id`); for all dates the full ones are listed in `full_date_ids`.")
     async def sign_up(self, request: Request, app_context: Ctx, offer_id: RowId, data: JSONBody[SignupIn]) -> SignupOut:
-        result = await offers.sign_up(app_context, request.user, offer_id, data.date_id)
+        if data.waiting_list and data.date_id is None:
+            raise InvalidInput("the waiting list is for one date: give date_id", field="date_id")
+        try:
+            result = await offers.sign_up(app_context, request.user, offer_id, data.date_id)
+        except Conflict:
+            if not data.waiting_list:
+                raise Conflict("this date is fully booked; send \"waiting_list\": true to join its waiting list") from None
+            entry = await offers.join_waiting_list(app_context, request.user, offer_id, data.date_id)  # type: ignore[arg-type]
+            return SignupOut([], [data.date_id], [], entry.id)  # type: ignore[list-item]
         return SignupOut([d.id for d in result.confirmed], [d.id for d in result.full], [d.id for d in result.already])  # type: ignore[misc]
 
 

@@ -31,6 +31,7 @@ from booking.auth.tokens import sign_waiting_list_offer, waiting_list_offer_entr
 from booking.db.locking import lock_resource_with
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
+from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.domain.lifecycle import Action, Status, hold_expiry, status_after_hold
 from booking.domain.waiting_list import OPEN, EntryStatus, Waiting, choose_offers, swapped_positions
 from booking.mail.outbox import enqueue
@@ -128,22 +129,49 @@ async def join(app: AppContext, actor: Principal, request: JoinRequest) -> Waiti
                 request.resource_id, interval.starts_at, interval.ends_at
             ):
                 raise AlreadyWaiting("you are already on the waiting list for this time", field="starts_at")
-        limit = app.settings.waiting_list.max_entries_per_person
-        if len(open_of_person) >= limit:
-            raise PolicyViolation(f"you can wait for at most {limit} times at once", field="starts_at")
-        last = (
-            await session.exec(
-                select(func.max(WaitingListEntry.position)).where(WaitingListEntry.resource_id == request.resource_id)
-            )
-        ).one()
-        entry = WaitingListEntry(
-            resource_id=request.resource_id, starts_at=interval.starts_at, ends_at=interval.ends_at,
-            quantity=request.quantity, person_id=actor.user_id, organisation_id=request.organisation_id,
-            title=title, position=(last or 0) + 1, status=EntryStatus.WAITING.value, created_at=now,
+        return await _add_entry(
+            session, app, actor, open_of_person, request.resource_id, interval, request.quantity,
+            request.organisation_id, title, now=now, checked_duplicates=True,
         )
-        session.add(entry)
-        await session.flush()
-        return entry
+
+
+async def _add_entry(
+    session: AsyncSession, app: AppContext, actor: Principal, open_of_person: list[WaitingListEntry] | None,
+    resource_id: int, interval: Interval, quantity: int, organisation_id: int | None, title: str, *, now: datetime,
+    checked_duplicates: bool = False,
+) -> WaitingListEntry:
+    """Append an entry to the line of ``resource_id`` (caller holds the resource's lock and has
+    checked that the slot is taken and that ``actor`` may wait for it)."""
+    if open_of_person is None:
+        open_of_person = list(
+            (
+                await session.exec(
+                    select(WaitingListEntry).where(
+                        WaitingListEntry.person_id == actor.user_id, col(WaitingListEntry.status).in_(OPEN)
+                    )
+                )
+            ).all()
+        )
+    if not checked_duplicates:
+        for entry in open_of_person:
+            if (entry.resource_id, _aware(entry.starts_at), _aware(entry.ends_at)) == (
+                resource_id, interval.starts_at, interval.ends_at
+            ):
+                raise AlreadyWaiting("you are already on the waiting list for this time", field="starts_at")
+    limit = app.settings.waiting_list.max_entries_per_person
+    if len(open_of_person) >= limit:
+        raise PolicyViolation(f"you can wait for at most {limit} times at once", field="starts_at")
+    last = (
+        await session.exec(select(func.max(WaitingListEntry.position)).where(WaitingListEntry.resource_id == resource_id))
+    ).one()
+    entry = WaitingListEntry(
+        resource_id=resource_id, starts_at=interval.starts_at, ends_at=interval.ends_at,
+        quantity=quantity, person_id=actor.user_id, organisation_id=organisation_id,
+        title=title, position=(last or 0) + 1, status=EntryStatus.WAITING.value, created_at=now,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
 
 
 # --------------------------------------------------------------------------- offering
@@ -225,12 +253,16 @@ async def offer_freed_capacity(
 
 async def _offer_mail(session: AsyncSession, app: AppContext, booking: Booking, entry: WaitingListEntry) -> None:
     facts = await notifications._facts(session, booking)  # noqa: SLF001 - the same facts as every booking mail
+    extra: dict[str, object] = {}
+    if facts.resource.kind == OFFER_RESOURCE_KIND:
+        # The hidden places resource has no name to show; the offer's title is what the person waited for.
+        extra["resource_name"] = entry.title or booking.title
     await enqueue(
         session, settings=app.settings, kind="waiting_list_offer", recipient=facts.booker.email,
         language=facts.booker.language,
         context=notifications._context(  # noqa: SLF001
             facts, recipient_name=facts.booker.display_name, hold_expires_at=booking.hold_expires_at,
-            waiting_entry_id=entry.id, booking_url="/bookings",
+            waiting_entry_id=entry.id, booking_url="/bookings", **extra,
         ),
         booking_id=booking.id, dedupe_key=f"waiting-list-offer:{entry.id}:{booking.id}", now=app.now(),
     )
@@ -246,6 +278,13 @@ async def capacity_released(session: AsyncSession, app: AppContext, booking: Boo
             entry.status = (EntryStatus.EXPIRED if booking.status == Status.EXPIRED.value else EntryStatus.WITHDRAWN).value
             entry.decided_at = now
             session.add(entry)
+    resource = await session.get(Resource, booking.resource_id)
+    if resource is not None and resource.kind == OFFER_RESOURCE_KIND:
+        # A place of a volunteer offer ended through the general bookings path (not the
+        # offer's own cancel): the sign-up behind it ends with it, so the organiser's list is right.
+        from booking.services import offers
+
+        await offers.booking_released(session, app, booking)
     ends_at = _aware(booking.ends_at)
     if ends_at <= now:
         return
@@ -314,7 +353,9 @@ async def _take(session: AsyncSession, app: AppContext, booking: Booking, entry:
     # Confirmed at once only where the resource confirms every free request; under conditional
     # rules (trusted organisations, quotas, no-shows) a lender decides, since the offer was
     # made without weighing those conditions.
-    needs_approval = rules.approval.mode != "confirm" and not person.is_lender_at(site.id)  # type: ignore[arg-type]
+    # An offer's places are taken without approval (as every sign-up is).
+    is_offer_place = resource.kind == OFFER_RESOURCE_KIND
+    needs_approval = not is_offer_place and rules.approval.mode != "confirm" and not person.is_lender_at(site.id)  # type: ignore[arg-type]
     status = status_after_hold(booking.status, needs_approval=needs_approval)
     old = booking.status
     booking.status = status.value
@@ -330,6 +371,13 @@ async def _take(session: AsyncSession, app: AppContext, booking: Booking, entry:
         session, booking, actor_id=person.user_id, action=Action.CONFIRM_HOLD.value, from_status=old, to_status=booking.status,
         details={"waiting_list_entry": entry.id},
     )
+    if is_offer_place:
+        # A volunteer offer's place: the person becomes a participant (sign-up row, the offer's
+        # confirmation with its invite and cancel link), not a plain booking.
+        from booking.services import offers
+
+        await offers.hold_taken(session, app, booking, person)
+        return booking
     # The same messages as a new booking: the invite, or the receipt and the lenders' request.
     await notifications.booking_created(session, app, booking)
     return booking

@@ -99,6 +99,7 @@ async def _detail_page(request: Request, app_context: AppContext, offer_id: int,
         "view": view, "offer": view.offer, "kinds": kind_names(request), "form": form or {"name": "", "email": "", "date_id": ""},
         "errors": errors or FormErrors(), "may_manage": offers.may_manage(request.user, view.offer), "active_nav": "offers",
         "location": _location_text(request, view.offer, view.site),
+        "waiting_places": await offers.waiting_places(app_context, request.user, view.offer, view.dates),
     }, status_code=status_code)
 
 
@@ -164,6 +165,27 @@ async def offer_sign_up(request: Request, app_context: Ctx, offer_id: RowId) -> 
         return await _detail_page(request, app_context, offer_id, form=values, status_code=error.status_code,
                                   errors=error_fields(request, error, "email", known=("name", "email", "date_id")))
     flash(request, "success", gettext(request, "Almost done: we have sent you an e-mail. Please confirm your sign-up with its link; only then is your place taken."))
+    return redirect(f"/mitmachen/{offer_id}")
+
+
+@post("/mitmachen/{offer_id:int}/warteliste", guards=[page_login], name="offers:waiting-list")
+async def offer_join_waiting_list(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
+    """"Auf die Warteliste" of a full date (signed-in people; the offer's own check, not the
+    generic join's visibility check, since the places resource is hidden)."""
+    data = await request.form()
+    values = {"name": "", "email": "", "date_id": form_value(data, "date_id")}
+    date_id = small_id(values["date_id"])
+    if date_id is None:
+        return await _detail_page(request, app_context, offer_id, form=values, status_code=400,
+                                  errors=FormErrors(date_id=gettext(request, "Please choose a date.")))
+    try:
+        await offers.join_waiting_list(app_context, request.user, offer_id, date_id)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        return await _detail_page(request, app_context, offer_id, form=values, status_code=error.status_code,
+                                  errors=error_fields(request, error, "date_id", known=("date_id",)))
+    flash(request, "success", gettext(request, "You are on the waiting list. When a place frees up, we offer it to you by e-mail."))
     return redirect(f"/mitmachen/{offer_id}")
 
 
@@ -471,5 +493,6 @@ async def cancel_own(request: Request, app_context: Ctx, signup_id: RowId) -> Re
 
 ROUTES: list[Any] = [
     offers_index, offers_ics, offers_atom, manage, new_form, create, record, certificate, offer_detail, offer_sign_up,
+    offer_join_waiting_list,
     confirm_form, confirm, cancel_form, cancel, edit_form, edit, participants, attendance, sheet, message, cancel_own,
 ]

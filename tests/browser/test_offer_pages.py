@@ -115,3 +115,32 @@ async def test_calendar_sign_up_and_organiser_view_at_360(phone_page, server: st
         await assert_no_axe_violations(page)
         await no_sideways_scroll(page)
     await screenshot(page, "offers-certificate-360")
+
+
+async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, server: str, world: World) -> None:
+    """Issue 14: a full date offers "Auf die Warteliste" to a signed-in person; the organiser
+    sees the line under the participants. axe finds nothing; nothing scrolls sideways."""
+    page = phone_page
+    start = next_monday(world.app.now(), 3).replace(tzinfo=None) + timedelta(hours=9)
+    offer = await offers.create_offer(world.app, world["org_admin_a"], offers.OfferInput(
+        kind="task", title="Kleiderkammer sortieren", site_id=world.site_a.id, places=1, local_start=start,
+        duration=timedelta(hours=2), organisation_id=world.org_a.id))
+    await offers.sign_up(world.app, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    await sign_in(page, server, world, "member_b")
+    await page.goto(f"{server}/mitmachen/{offer.id}")
+    main = page.locator("main")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Auf die Warteliste").click()
+    joined = await main.inner_text()
+    assert "Sie stehen auf der Warteliste" in joined and "Sie stehen auf Platz 1 der Warteliste." in joined
+    await screenshot(page, "offers-waiting-list-joined-360")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    await page.context.clear_cookies()
+    await sign_in(page, server, world, "org_admin_a")
+    await page.goto(f"{server}/mitmachen/{offer.id}/teilnehmende")
+    text = await main.inner_text()
+    assert "Warteliste" in text and "Member B" in text[text.index("Warteliste"):]
+    await screenshot(page, "offers-participants-waiting-360")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)

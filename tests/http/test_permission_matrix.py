@@ -474,6 +474,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/get-involved"): Expect(EVERYONE),
     ("GET", "/mitmachen/{offer_id:int}"): Expect(EVERYONE),
     ("POST", "/mitmachen/{offer_id:int}/anmelden"): Expect(EVERYONE),  # anonymous: 400 at the fields (name, e-mail)
+    # The fixture's date has free places: signed-in callers are told so at the field (409).
+    ("POST", "/mitmachen/{offer_id:int}/warteliste"): Expect(SIGNED_IN, body=lambda fx: {"date_id": str(fx.offer_date_id)}),
     ("GET", "/mitmachen/bestaetigen/{token:str}"): Expect(EVERYONE),  # an unknown token: 404 page
     ("POST", "/mitmachen/bestaetigen/{token:str}"): Expect(EVERYONE),
     ("GET", "/mitmachen/absagen/{token:str}"): Expect(EVERYONE),

@@ -58,6 +58,8 @@ class Extra:
     checkin_booking_id: int = 0  # … and member_a's booking of a second such room (booking page)
     past_date_id: int = 0  # a date of an offer that has begun (attendance is marked)
     past_signup_id: int = 0
+    full_offer_id: int = 0  # an offer whose only date is full (joined on its waiting list)
+    full_date_id: int = 0
 
 
 Body = Callable[[Fixture, Extra], dict[str, Any]]
@@ -211,6 +213,8 @@ SUCCESS: dict[str, Success | Covered] = {
                                                            params={"entry_id": lambda fx, ex: ex.second_entry_id}),
     # --- volunteer offers (issue 14)
     "/mitmachen/{offer_id:int}/anmelden": Success("member_b", lambda fx, ex: {"date_id": "all"}),
+    "/mitmachen/{offer_id:int}/warteliste": Success("member_b", lambda fx, ex: {"date_id": str(ex.full_date_id)},
+                                                    params={"offer_id": lambda fx, ex: ex.full_offer_id}),
     "/mitmachen/bestaetigen/{token:str}": Covered("tests/http/test_offers_pages.py::test_sign_up_by_email_confirm_and_cancel_once"),
     "/mitmachen/absagen/{token:str}": Covered("tests/http/test_offers_pages.py::test_sign_up_by_email_confirm_and_cancel_once"),
     "/mitmachen/neu": Success("org_admin_a", lambda fx, ex: offer_form(fx)),
@@ -357,6 +361,12 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         offer_date.starts_at, offer_date.ends_at = datetime.now(UTC) - timedelta(hours=3), datetime.now(UTC) - timedelta(hours=2)
         session.add(offer_date)
         extra.past_date_id, extra.past_signup_id = offer_date.id, signup.id  # type: ignore[assignment]
+    full = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+        kind="task", title="PRG voll", site_id=world.site_a.id, places=1, organisation_id=world.org_a.id,
+        local_start=(start + timedelta(days=2)).replace(tzinfo=None, hour=8), duration=timedelta(hours=1)))
+    await offers.sign_up(app_context, world["member_a"], full.id, None)  # type: ignore[arg-type]
+    extra.full_offer_id = full.id  # type: ignore[assignment]
+    extra.full_date_id = (await offers.get_offer(app_context, None, full.id)).dates[0].id  # type: ignore[arg-type]
     return extra
 
 
