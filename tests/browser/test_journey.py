@@ -261,13 +261,13 @@ async def test_pages_at_desktop_and_phone(page, phone_page, server, world):
         # The conflict answer: the form again with what is taken and alternatives (409).
         await current.goto(f"{server}/resources/{world.room.id}?starts_at={local(start)}&ends_at={local(start + timedelta(hours=2))}")
         current.problems.ignore(r"409")
-        await submit(current, current.locator("#booking button[type=submit]:not([value=preview])"))
+        await submit(current, current.locator("#booking button[type=submit]:not([value=preview]):not([value=check])"))
         await current.get_by_role("heading", name="Stattdessen frei").wait_for()
         await check(current, "resource-conflict", phone=phone, axe=not phone)
         # Bad input: the message at its field.
         await current.fill("#field-ends_at", local(start - timedelta(hours=1)))
         current.problems.ignore(r"400")
-        await submit(current, current.locator("#booking button[type=submit]:not([value=preview])"))
+        await submit(current, current.locator("#booking button[type=submit]:not([value=preview]):not([value=check])"))
         assert await current.locator("#field-ends_at[aria-invalid=true]").count() == 1
         await check(current, "resource-error", phone=phone, axe=not phone)
 
@@ -338,7 +338,7 @@ async def test_keyboard_only_booking(page, server, world):
     assert await page.input_value("#field-starts_at") == local(start)
     await tab_to(page, "#field-title")
     await page.keyboard.type("Tastatur-Treffen")
-    await tab_to(page, "#booking button[type=submit]:not([value=preview])")
+    await tab_to(page, "#booking button[type=submit]:not([value=preview]):not([value=check])")
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     await page.get_by_role("heading", name="Gebucht").wait_for()

@@ -500,7 +500,7 @@ async def test_phone_header_is_compact_and_its_menu_works_by_keyboard(phone_page
     await page.keyboard.press("Enter")
     assert await menu.get_attribute("open") == ""
     links = await nav.get_by_role("link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    expected = ["/", "/calendar", "/desks", "/karte", "/organisationen"] + (
+    expected = ["/", "/calendar", "/desks", "/karte", "/organisationen", "/mitmachen"] + (
         ["/bookings", "/bookings/loans", "/lender", "/lender/today", "/admin"] if name == "page" else [])
     assert links == expected
     reached = []

@@ -197,9 +197,10 @@ async def apply(app, things, action: Action, booking_id: int) -> Booking:
 async def test_every_allowed_and_forbidden_transition(app, things):
     allowed = forbidden = 0
     # undo: bookings.undo_cancel, tested on its own; a waiting list's hold (held, expired and
-    # their actions): tests/integration/test_waiting_list.py.
-    holds = (Status.HELD, Status.EXPIRED)
-    hold_actions = (Action.UNDO_CANCEL, Action.CONFIRM_HOLD, Action.EXPIRE)
+    # their actions): tests/integration/test_waiting_list.py; the no-show release (a job, not a
+    # person's step): tests/integration/test_checkin.py.
+    holds = (Status.HELD, Status.EXPIRED, Status.NO_SHOW)
+    hold_actions = (Action.UNDO_CANCEL, Action.CONFIRM_HOLD, Action.EXPIRE, Action.RELEASE_NO_SHOW)
     for index, (status, action) in enumerate((s, a) for s in Status if s not in holds for a in Action if a not in hold_actions):
         booking = await booking_in(app, things, status, day(1 + index % 5))
         expected = TRANSITIONS.get((status, action))

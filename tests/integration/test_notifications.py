@@ -103,6 +103,16 @@ async def test_request_goes_to_booker_and_lenders_without_personal_data(mail_app
     assert calendar_part(declined) is None and declined.get_content_type() == "multipart/alternative"
 
 
+async def fresh_principal(app, user_id: int):  # type: ignore[no-untyped-def]
+    from booking.models import User
+    from booking.services import accounts
+
+    async with app.database.reader() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        return await accounts.load_principal(session, user)
+
+
 async def test_english_recipient_gets_english_mail(mail_app, world, smtp_server):
     app = mail_app
     from booking.models import User
@@ -112,7 +122,8 @@ async def test_english_recipient_gets_english_mail(mail_app, world, smtp_server)
         user.language = "en"
         session.add(user)
     starts_at, ends_at = slot(app)
-    await bookings.create_booking(app, world["member_b"], BookingRequest(world.room_b.id, starts_at, ends_at))
+    # The principal of the next request carries the language just chosen (it is loaded per request).
+    await bookings.create_booking(app, await fresh_principal(app, world["member_b"].user_id), BookingRequest(world.room_b.id, starts_at, ends_at))
     await deliver(app)
     message = smtp_server.messages[0].message
     assert message["Content-Language"] == "en"
@@ -214,8 +225,10 @@ async def test_invite_with_hostile_names_is_delivered_and_reads_back(mail_app, w
             setattr(row, field, field + hostile)
             session.add(row)
     starts_at, ends_at = slot(app)
+    # The principal of the next request carries the name just stored (it is loaded per request).
     booking = await bookings.create_booking(
-        app, world["member_a"], BookingRequest(world.room.id, starts_at, ends_at, title="title" + hostile, purpose="purpose" + hostile)
+        app, await fresh_principal(app, world["member_a"].user_id),
+        BookingRequest(world.room.id, starts_at, ends_at, title="title" + hostile, purpose="purpose" + hostile)
     )
     await bookings.cancel_booking(app, world["member_a"], booking.id, "")
     await deliver(app)
