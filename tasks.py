@@ -81,6 +81,8 @@ def test() -> int:
     if not arguments:
         workers = max(1, min(os.cpu_count() or 1, 4))
         arguments = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
+        # The slowest tests named at the end of every full run: the suite must stay under 20 minutes.
+        arguments.append("--durations=25")
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *arguments], cwd=ROOT)
 
 
