@@ -189,12 +189,17 @@ async def offer_join_waiting_list(request: Request, app_context: Ctx, offer_id: 
     return redirect(f"/mitmachen/{offer_id}")
 
 
+def _invalid_link(request: Request) -> Response:
+    """A confirm or cancel link that is unknown, used or run out: one page for all of them."""
+    return render_page(request, "offers/link.html", {"invalid": True, "active_nav": "offers"}, status_code=404)
+
+
 @get("/mitmachen/bestaetigen/{token:str}", guards=[public], name="offers:confirm-form")
 async def confirm_form(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
         pending = await offers.check_confirm_link(app_context, token)
     except DomainError:
-        return render_page(request, "offers/link.html", {"invalid": True, "active_nav": "offers"}, status_code=404)
+        return _invalid_link(request)
     return render_page(request, "offers/link.html", {"pending": pending, "action": f"/mitmachen/bestaetigen/{token}",
                                                      "active_nav": "offers", "mode": "confirm"})
 
@@ -205,7 +210,7 @@ async def confirm(request: Request, app_context: Ctx, token: FromPath[str]) -> R
         pending = await offers.check_confirm_link(app_context, token)
         result = await offers.confirm_email_signup(app_context, token)
     except DomainError:
-        return render_page(request, "offers/link.html", {"invalid": True, "active_nav": "offers"}, status_code=404)
+        return _invalid_link(request)
     if result.confirmed:
         flash(request, "success", _counted(request, "Thank you! Your place for %(num)d date is confirmed. The confirmation with a calendar invitation is on its way.",
                                            "Thank you! Your places for %(num)d dates are confirmed. The confirmation with a calendar invitation is on its way.",
@@ -221,7 +226,7 @@ async def cancel_form(request: Request, app_context: Ctx, token: FromPath[str]) 
     try:
         view = await offers.check_cancel_link(app_context, token)
     except DomainError:
-        return render_page(request, "offers/link.html", {"invalid": True, "active_nav": "offers"}, status_code=404)
+        return _invalid_link(request)
     return render_page(request, "offers/link.html", {"cancel": view, "action": f"/mitmachen/absagen/{token}",
                                                      "active_nav": "offers", "mode": "cancel"})
 
@@ -231,7 +236,7 @@ async def cancel(request: Request, app_context: Ctx, token: FromPath[str]) -> Re
     try:
         await offers.cancel_with_link(app_context, token)
     except DomainError:
-        return render_page(request, "offers/link.html", {"invalid": True, "active_nav": "offers"}, status_code=404)
+        return _invalid_link(request)
     flash(request, "success", gettext(request, "Your place has been cancelled. Thank you for letting us know."))
     return redirect("/mitmachen")
 
