@@ -139,7 +139,7 @@ async def _summary_sizes(database: Database) -> str:
     return "summary rows {:,}, organisation sets {:,}, person sets {:,}".format(*sizes)
 
 
-async def _page_timings(app: AppContext, rounds: int) -> list[float]:
+async def _page_timings(app: AppContext, rounds: int, path: str) -> list[float]:
     import httpx
 
     from booking.app import create_app
@@ -160,7 +160,7 @@ async def _page_timings(app: AppContext, rounds: int) -> list[float]:
         for _ in range(rounds):
             backend_before, cpu_before = await _backend_cpu_seconds(app.database), time.process_time()
             started = time.perf_counter()
-            page = await client.get("/admin/bericht?since=2026-01&until=2026-12")
+            page = await client.get(path)
             timings.append(time.perf_counter() - started)
             CPU_TIMES.append(time.process_time() - cpu_before + await _backend_cpu_seconds(app.database) - backend_before)
             assert page.status_code == 200, page.status_code
@@ -193,7 +193,7 @@ async def bench(url: str, bookings: int, rounds: int, direct_rounds: int, reuse:
 
     async def yearly_page():  # type: ignore[no-untyped-def]
         await reporting.build_report(app, period)
-        return await reporting.build_report(app, period.previous_year())
+        return await reporting.build_report(app, period.previous_year(), key_figures_only=True)
 
     timings, _ = await _timed(rounds, yearly_page, database)
     print(f"yearly page figures (2026 and 2025, /admin/bericht/2026): {_ms(timings)}")
@@ -214,8 +214,9 @@ async def bench(url: str, bookings: int, rounds: int, direct_rounds: int, reuse:
     print(f"refresh after one booking changed (one site-month recomputed): {_ms(refresh_timings)}")
 
     # The page itself, through the app (ASGI, no network): what a city administrator waits for.
-    page_timings = await _page_timings(app, rounds)
-    print(f"GET /admin/bericht?since=2026-01&until=2026-12 (page, rendered): {_ms(page_timings)}")
+    for path in ("/admin/bericht?since=2026-01&until=2026-12", "/admin/bericht/2026"):
+        page_timings = await _page_timings(app, rounds, path)
+        print(f"GET {path} (page, rendered): {_ms(page_timings)}")
 
     if direct_rounds:
         timings, direct = await _timed(direct_rounds, lambda: reporting.build_report_direct(app, period), database)

@@ -491,11 +491,17 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
     return report
 
 
-async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[int] | None = None) -> Report:
+async def build_report(
+    app: AppContext, period: Period, *, site_ids: Sequence[int] | None = None, key_figures_only: bool = False,
+) -> Report:
     """All figure families for ``period``, for every site or only ``site_ids`` (site managers),
     read from the monthly summary (``services/report_summary.py``): first the months changed
     since the last refresh are recomputed, then a handful of statements over the summary, whose
-    size is resources × months, not bookings. Equal to ``build_report_direct`` (tested)."""
+    size is resources × months, not bookings. Equal to ``build_report_direct`` (tested).
+
+    ``key_figures_only`` (the yearly page's previous year, which shows only ``key_figures``):
+    no top resources, and distinct organisations and persons only over the whole period — the
+    distinct counts per site and per month are the most expensive part at scale."""
     from booking.models import ReportMonthOrganisation, ReportMonthPerson, ReportSummary
     from booking.services import report_summary
 
@@ -540,7 +546,7 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
             .order_by(uses.desc(), use_seconds.desc(), Resource.id)
             .limit(TOP_RESOURCES)
         )
-        report.top_resources = [
+        report.top_resources = [] if key_figures_only else [
             TopResourceRow(resource_id, name, site, kind, int(count), round(float(seconds or 0) / 3600, 2))
             for resource_id, name, site, kind, count, seconds in (await session.exec(top)).all()
         ]
@@ -549,7 +555,8 @@ async def build_report(app: AppContext, period: Period, *, site_ids: Sequence[in
         reach_counts: dict[tuple[int | None, str | None], list[int]] = {}
         for index, (model, member) in enumerate(((ReportMonthOrganisation, ReportMonthOrganisation.organisation_id),
                                                  (ReportMonthPerson, ReportMonthPerson.person_id))):
-            for site_id, bucket, count in (await session.exec(_distinct_members(model, member, period, site_ids))).all():
+            members = _distinct_members(model, member, period, site_ids, overall_only=key_figures_only)
+            for site_id, bucket, count in (await session.exec(members)).all():
                 reach_counts.setdefault((site_id, bucket), [0, 0])[index] = int(count)
 
         # 4. First-time organisations: first month in the period, no month before it.
@@ -618,9 +625,10 @@ def _counts(rows: list[SummaryRow]) -> list[CountRow]:
     return [CountRow(site_id, site, bucket, group, count) for (site_id, site, bucket, group), count in counts.items()]
 
 
-def _distinct_members(model, member, period: Period, site_ids: Sequence[int] | None):  # type: ignore[no-untyped-def]
-    """Distinct members per (site, month), site, month and overall, in one statement. A
-    (site, month, member) row is unique, so the finest level is a plain count."""
+def _distinct_members(model, member, period: Period, site_ids: Sequence[int] | None, *, overall_only: bool = False):  # type: ignore[no-untyped-def]
+    """Distinct members per (site, month), site, month and overall, in one statement (only
+    overall with ``overall_only``). A (site, month, member) row is unique, so the finest level
+    is a plain count."""
     base = (
         select(model.site_id.label("site_id"), model.month.label("month"), member.label("member_id"))
         .where(col(model.month) >= period.first_month, col(model.month) <= period.last_month,
@@ -629,11 +637,14 @@ def _distinct_members(model, member, period: Period, site_ids: Sequence[int] | N
     distinct = func.count(base.c.member_id.distinct())
     no_site = cast(null(), Integer).label("site_id")
     no_month = cast(null(), String).label("month")
+    overall = select(no_site, no_month, distinct).select_from(base)
+    if overall_only:
+        return overall
     return union_all(
         select(base.c.site_id, base.c.month, func.count()).group_by(base.c.site_id, base.c.month),
         select(base.c.site_id, no_month, distinct).group_by(base.c.site_id),
         select(no_site, base.c.month, distinct).group_by(base.c.month),
-        select(no_site, no_month, distinct).select_from(base),
+        overall,
     )
 
 

@@ -161,7 +161,7 @@ class ReportController(Controller):
         period = Period.year(year)
         site_ids = _site_ids(request)
         report = await reporting.build_report(app_context, period, site_ids=site_ids)
-        previous = await reporting.build_report(app_context, period.previous_year(), site_ids=site_ids)
+        previous = await reporting.build_report(app_context, period.previous_year(), site_ids=site_ids, key_figures_only=True)
         saved_introduction = await reporting.get_introduction(app_context, year)
         comparison = [
             (name, value, previous_value)
