@@ -101,11 +101,24 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 async def clear_all_tables(database: Database) -> None:
+    """Empty every table and restart the id sequences, as a fresh database would be.
+
+    On PostgreSQL a TRUNCATE of all 50-odd tables gives each a new file and took 300-800 ms per
+    test on a busy CI machine (a third of the suite's PostgreSQL time); most tests fill a few
+    tables, so one statement finds the filled ones, DELETE empties them (children first) and one
+    more statement restarts every sequence."""
     tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
     async with database.transaction() as session:
         if database.is_postgresql:
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            await session.exec(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))  # type: ignore[call-overload]
+            probe = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)
+            filled = {name for (name,) in (await session.exec(text(probe))).all()}  # type: ignore[call-overload]
+            for name in tables:
+                if name in filled:
+                    await session.exec(text(f'DELETE FROM "{name}"'))  # type: ignore[call-overload]
+            await session.exec(text(  # type: ignore[call-overload]
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            ))
         else:
             for name in tables:
                 await session.exec(text(f'DELETE FROM "{name}"'))  # type: ignore[call-overload]
