@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from booking.auth.tokens import hash_token  # noqa: E402
 from booking.db import Database  # noqa: E402
 from booking.db.migrate import upgrade  # noqa: E402
-from booking.auth.passwords import hash_password  # noqa: E402
+from booking.auth.passwords import HashCost, hash_password  # noqa: E402
 from booking.models import Booking, FeedToken, Membership, Organisation, Resource, Site, SiteRole, User  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -93,7 +93,7 @@ async def fill(database: Database) -> tuple[int, int]:
         connection = await session.connection()
         await connection.execute(User.__table__.insert(), [  # type: ignore[attr-defined]
             {"id": 1, "email": BENCH_EMAIL, "display_name": "Bench Booker", "language": "de", "is_city_admin": False,
-             "is_active": True, "session_epoch": 0, "created_at": now, "password_hash": hash_password(BENCH_PASSWORD),
+             "is_active": True, "session_epoch": 0, "created_at": now, "password_hash": hash_password(BENCH_PASSWORD, HashCost()),
              "email_verified_at": now},
         ])
         await connection.execute(Organisation.__table__.insert(), [  # type: ignore[attr-defined]

@@ -150,7 +150,7 @@ async def _page_timings(app: AppContext, rounds: int, path: str) -> list[float]:
         await session.exec(text(
             "UPDATE \"user\" SET is_city_admin = true, password_hash = :hash, email_verified_at = now() "
             "WHERE email = 'person1@example.org'"
-        ).bindparams(hash=hash_password(password)))
+        ).bindparams(hash=hash_password(password, app.settings.auth.password_cost)))
     asgi = create_app(app.settings, app_context=app)
     timings = []
     CPU_TIMES.clear()

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
+from booking.auth.passwords import HashCost
 from booking.resources import DEFAULT_CONFIG, default_data_dir
 
 ENV_PREFIX = "BOOKING_"
@@ -46,6 +47,15 @@ class AuthSettings:
     trusted_proxies: tuple[str, ...] = ()
     # A login session ends after this many days without a request (and at logout).
     session_idle_days: int = 14
+    # Argon2id cost of new password hashes (RFC 9106 low-memory profile). Raising it rehashes a
+    # password at its next login; lowering it below the default is for tests only.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
+
+    @property
+    def password_cost(self) -> HashCost:
+        return HashCost(self.password_hash_time_cost, self.password_hash_memory_kib, self.password_hash_parallelism)
 
     def __post_init__(self) -> None:
         import ipaddress
@@ -59,6 +69,8 @@ class AuthSettings:
                 ) from None
         if self.session_idle_days < 1:
             raise SettingsError("auth.session_idle_days: at least 1")
+        if (problem := self.password_cost.problem()) is not None:
+            raise SettingsError(f"auth.password_hash_*: {problem}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 from booking.db import Database
 from booking.db.migrate import upgrade
 from booking.settings import Settings, load_settings
+from tests.support.world import TEST_PASSWORD_COST_ENV
 from tests.support.smtp import smtp_server  # noqa: F401 - a real SMTP server for every test that asks
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -139,7 +140,7 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 def settings(db_url: str, tmp_path: Path) -> Settings:
     """Settings for one test: its database, no in-process mail worker, a throwaway secret."""
     return load_settings(
-        env={},
+        env=TEST_PASSWORD_COST_ENV,
         database_url=db_url,
         secret_key=secrets.token_hex(32),
         run_worker_in_process=False,

@@ -52,7 +52,7 @@ async def create_user(
         user = User(
             email=email,
             display_name=display_name.strip(),
-            password_hash=hash_password(password) if password else None,
+            password_hash=hash_password(password, app.settings.auth.password_cost) if password else None,
             is_city_admin=is_city_admin,
             language=language,
             email_verified_at=app.now() if verified else None,
@@ -66,13 +66,13 @@ async def authenticate(app: AppContext, email: str, password: str) -> User | Non
     try:
         email = normalise_email(email)
     except InvalidInput:
-        verify_password(None, password)
+        verify_password(None, password, app.settings.auth.password_cost)
         return None
     async with app.database.reader() as session:
         user = (await session.exec(select(User).where(User.email == email))).first()
-    if user is None or not verify_password(user.password_hash, password):
+    if user is None or not verify_password(user.password_hash, password, app.settings.auth.password_cost):
         if user is None:
-            verify_password(None, password)
+            verify_password(None, password, app.settings.auth.password_cost)
         return None
     if not user.is_active or user.email_verified_at is None:
         return None

@@ -176,7 +176,7 @@ async def register(
     organisation_name = " ".join(new_organisation.split())
     if len(organisation_name) > MAX_ORGANISATION_NAME:
         raise InvalidInput(f"at most {MAX_ORGANISATION_NAME} characters", field="new_organisation")
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, app.settings.auth.password_cost)
     async with app.database.transaction() as session:
         user = await _user_by_email(session, address)
         if user is not None and user.email_verified_at is not None:
@@ -325,22 +325,22 @@ async def password_login(app: AppContext, email: str, password: str) -> User:
     try:
         address = normalise_email(email)
     except InvalidInput:
-        verify_password(None, password)
+        verify_password(None, password, app.settings.auth.password_cost)
         raise wrong from None
     async with app.database.reader() as session:
         user = await _user_by_email(session, address)
     if user is None:
-        verify_password(None, password)
+        verify_password(None, password, app.settings.auth.password_cost)
         raise wrong
-    if not verify_password(user.password_hash, password) or not user.is_active:
+    if not verify_password(user.password_hash, password, app.settings.auth.password_cost) or not user.is_active:
         raise wrong
     if user.email_verified_at is None:
         raise LoginRefused("please confirm your e-mail address first: open the link we sent you", reason="unverified")
-    if user.password_hash and needs_rehash(user.password_hash):
+    if user.password_hash and needs_rehash(user.password_hash, app.settings.auth.password_cost):
         async with app.database.transaction() as session:
             fresh = await session.get(User, user.id)
             if fresh is not None:
-                fresh.password_hash = hash_password(password)
+                fresh.password_hash = hash_password(password, app.settings.auth.password_cost)
                 session.add(fresh)
     return user
 
@@ -430,7 +430,7 @@ async def reset_password(app: AppContext, token: str, new_password: str) -> User
     async with app.database.transaction() as session:
         _, user = await _take_token(session, app, token, PURPOSE_RESET)
         await _first_proof(session, app, user)
-        user.password_hash = hash_password(new_password)
+        user.password_hash = hash_password(new_password, app.settings.auth.password_cost)
         user.session_epoch += 1
         session.add(user)
         await credentials.end_all(session, user.id, app.now())  # type: ignore[arg-type]
@@ -445,13 +445,13 @@ async def change_password(app: AppContext, actor: Principal, current_password: s
         user = await session.get(User, actor.user_id)
     if user is None:
         raise NotFound("account not found")
-    if user.password_hash is not None and not verify_password(user.password_hash, current_password):
+    if user.password_hash is not None and not verify_password(user.password_hash, current_password, app.settings.auth.password_cost):
         raise InvalidInput("the current password is wrong", field="current_password")
     _check_password(new_password, field="new_password")
     async with app.database.transaction() as session:
         user = await session.get(User, actor.user_id)
         assert user is not None
-        user.password_hash = hash_password(new_password)
+        user.password_hash = hash_password(new_password, app.settings.auth.password_cost)
         user.session_epoch += 1
         session.add(user)
         await credentials.end_all(session, user.id, app.now())  # type: ignore[arg-type]
@@ -638,7 +638,7 @@ async def register_with_invitation(
     The link came to that address, so it counts as confirmed; the account may log in at once."""
     name = _clean_name(display_name)
     _check_password(password)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, app.settings.auth.password_cost)
     async with app.database.transaction() as session:
         invitation, _ = await _open_invitation(session, app, token)
         user = await _user_by_email(session, invitation.email)

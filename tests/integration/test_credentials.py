@@ -173,3 +173,23 @@ async def test_expired_revoked_and_foreign_tokens(app, world, clock):
                              ("ewig", clock.now + timedelta(days=credentials.MAX_TOKEN_DAYS + 1))):
         with pytest.raises(InvalidInput):
             await credentials.issue_api_token(app, member.user_id, name, expires_at)
+
+
+async def test_a_login_rehashes_a_password_stored_at_another_cost_with_the_configured_one(app, world):
+    from argon2 import extract_parameters
+
+    from booking.auth.passwords import HashCost, hash_password
+
+    email = world.emails["member_a"]
+    older = HashCost(time_cost=2, memory_kib=2048, parallelism=1)
+    async with app.database.transaction() as session:
+        user = (await session.exec(select(User).where(User.email == email))).one()
+        user.password_hash = hash_password(PASSWORD, older)
+    assert extract_parameters((await _user(app, email)).password_hash).time_cost == 2
+
+    await registration.password_login(app, email, PASSWORD)
+
+    stored = extract_parameters((await _user(app, email)).password_hash)
+    configured = app.settings.auth.password_cost
+    assert (stored.time_cost, stored.memory_cost, stored.parallelism) == (
+        configured.time_cost, configured.memory_kib, configured.parallelism)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from booking.resources import CHECKOUT_ROOT
+from tests.support.world import TEST_PASSWORD_COST_ENV
 
 
 def free_port() -> int:
@@ -37,6 +38,7 @@ def live_server(
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
+        **TEST_PASSWORD_COST_ENV,
         "BOOKING_DATABASE_URL": database_url,
         "BOOKING_SECRET_KEY": secrets.token_hex(32),
         "BOOKING_RUN_WORKER_IN_PROCESS": "false",

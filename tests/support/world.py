@@ -9,12 +9,20 @@ from typing import Any
 from booking.auth.principal import Principal
 from functools import lru_cache
 
-from booking.auth.passwords import hash_password
+from booking.auth.passwords import HashCost, hash_password
 from booking.models import Membership, Organisation, Policy, Resource, Site, SiteRole, User
 from booking.services import accounts
 from booking.services.context import AppContext
 
 PASSWORD = "correct-horse-battery"
+# Tests hash passwords at Argon2's lowest cost: the default costs ~0.2 s of CPU per login on a
+# busy CI machine, and tests log in hundreds of times. The settings' default cost has a test.
+TEST_PASSWORD_COST = HashCost(time_cost=1, memory_kib=1024, parallelism=1)
+TEST_PASSWORD_COST_ENV = {
+    "BOOKING_AUTH__PASSWORD_HASH_TIME_COST": str(TEST_PASSWORD_COST.time_cost),
+    "BOOKING_AUTH__PASSWORD_HASH_MEMORY_KIB": str(TEST_PASSWORD_COST.memory_kib),
+    "BOOKING_AUTH__PASSWORD_HASH_PARALLELISM": str(TEST_PASSWORD_COST.parallelism),
+}
 ALL_WEEK = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
@@ -93,7 +101,7 @@ async def build_world(app: AppContext, *, opening_hours: dict[str, Any] | None =
 
 @lru_cache(maxsize=1)
 def password_hash() -> str:
-    return hash_password(PASSWORD)
+    return hash_password(PASSWORD, TEST_PASSWORD_COST)
 
 
 def utc(*args: int) -> datetime:

@@ -205,7 +205,7 @@ async def erase_own_account(app: AppContext, actor: Principal, *, password: str 
         user = await session.get(User, actor.user_id)
         if user is None:
             raise NotFound("account not found")
-        if not confirmed and not verify_password(user.password_hash, password or ""):
+        if not confirmed and not verify_password(user.password_hash, password or "", app.settings.auth.password_cost):
             raise DomainError("the password is wrong", field="password")
         return await erase_user_in_session(session, app, user, actor_id=actor.user_id)
 
