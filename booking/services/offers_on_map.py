@@ -5,11 +5,12 @@ An offer is open at a site when it is published, not cancelled, takes place *at 
 (offers at a free address or online have no place on the map) and has an upcoming date that
 is not cancelled and still has a free place. Free places are decided as everywhere else: the
 offer's places minus the holding bookings on its hidden resource at that date's start — the
-same sum the public calendar (/mitmachen) shows, so a site's count and "/mitmachen?site=…&free=1"
-agree on the offers held at the site.
+same sum the public calendar (/mitmachen) shows: a site's count is what
+"/mitmachen?site=…&free=1" lists, less the site's offers held at another address or online.
 
-One aggregate statement for all sites (no query per site); the database does the counting, so
-the work per request does not grow with the number of sites in Python.
+One aggregate statement for all sites (no query per site, at most one row per site back); the
+counting runs in the database over the upcoming dates, on indexed columns (offer_date.starts_at,
+booking's resource/start index).
 """
 
 from __future__ import annotations
