@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import get
 from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from booking.auth.guards import public
 from booking.services import site_map
@@ -47,6 +48,9 @@ class SitePropertiesOut(msgspec.Struct):
                     'an empty object: no opening hours (open around the clock)')]
     opening_hours_today: list[list[str]]
     resources: Annotated[ResourceCountsOut, msgspec.Meta(description="how many public resources of each kind the site offers")]
+    offers: Annotated[int, msgspec.Meta(ge=0, description=(
+        "how many published volunteer offers (Mitmachen) take place at the site with an upcoming date that has a free "
+        "place; offers at another address or online are not counted"))]
     accessibility: AccessibilityOut
 
 
@@ -73,12 +77,17 @@ class SiteFeatureCollectionOut(msgspec.Struct):
     summary="The sites as open data (GeoJSON)",
     description=(
         "Every site as a GeoJSON Feature (RFC 7946): a Point in [longitude, latitude] order, with "
-        "address, opening hours, the number of public resources per kind and accessibility. "
+        "address, opening hours, the number of public resources per kind, the number of open volunteer "
+        "offers and accessibility. `offers=1`: only the sites with open volunteer offers. "
         "No personal data. The licence of the data is in the collection's `license` member."
     ),
 )
-async def sites_geojson(app_context: Ctx) -> SiteFeatureCollectionOut:
-    return msgspec.convert(await site_map.sites_geojson(app_context), SiteFeatureCollectionOut)
+async def sites_geojson(
+    app_context: Ctx,
+    offers: Annotated[int, QueryParameter(ge=0, le=1, description="1: only sites with open volunteer offers")] = 0,
+) -> SiteFeatureCollectionOut:
+    collection = await site_map.sites_geojson(app_context, with_offers=offers == 1)
+    return msgspec.convert(collection, SiteFeatureCollectionOut)
 
 
 ROUTES = [sites_geojson]

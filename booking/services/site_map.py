@@ -1,5 +1,5 @@
 """The public map of the sites (/karte), a site's public page (/orte/<id>) and the open data
-(/api/v1/sites.geojson).
+(/api/v1/sites.geojson), each site with its count of open volunteer offers (offers_on_map).
 
 Everything here is public: only resources everyone may see are counted, and nothing about the
 people who book leaves this module (no booker, no organisation, no title) — only the sites,
@@ -21,7 +21,7 @@ from booking.domain.intervals import Interval
 from booking.domain.availability import busy_intervals, peak_usage
 from booking.domain.opening_hours import WEEKDAYS, open_intervals
 from booking.models import Blackout, Resource, Site
-from booking.services import catalogue, directory, discovery
+from booking.services import catalogue, directory, discovery, offers_on_map
 from booking.services.catalogue import RESOURCE_KINDS, Availability, ResourceQuery, UsageSegment
 from booking.services.loading import load_holdings, load_rules_for
 from booking.services.context import AppContext
@@ -46,6 +46,8 @@ class SiteSummary:
     distance_km: float | None = None
     # The organisation layer: listed organisations that meet here (only when asked for).
     organisations: tuple[directory.MeetingOrganisation, ...] = ()
+    # Volunteer offers held here with an upcoming date that has a free place (offers_on_map).
+    offers: int = 0
 
     @property
     def located(self) -> bool:
@@ -65,6 +67,8 @@ class MapQuery:
     field_id: int | None = None
     # The organisation layer: the listed organisations meeting at each site.
     organisations: bool = False
+    # Only sites with open volunteer offers ("mit Mitmach-Angeboten").
+    with_offers: bool = False
 
     @property
     def wants_organisations(self) -> bool:
@@ -105,8 +109,9 @@ def _counts(rows: list[tuple[Resource, Site]]) -> dict[int, dict[str, int]]:
 
 async def map_page(app: AppContext, query: MapQuery) -> MapPage:
     """The sites matching ``query`` (a public resource of that kind/category free at that time,
-    step-free access), sorted by name or by distance from ``query.near``."""
+    step-free access, open volunteer offers), sorted by name or by distance from ``query.near``."""
     sites = await catalogue.list_sites(app)
+    open_offers = await offers_on_map.open_offers_by_site(app)
     everything = await _public_rows(app)
     counts = _counts(everything)
     matching: dict[int, int] | None = None
@@ -125,13 +130,15 @@ async def map_page(app: AppContext, query: MapQuery) -> MapPage:
             continue
         if query.step_free and site.step_free is not True:
             continue
+        if query.with_offers and not open_offers.get(site.id):  # type: ignore[arg-type]
+            continue
         distance = None
         if query.near is not None and site.latitude is not None and site.longitude is not None:
             distance = distance_km(query.near, (site.latitude, site.longitude))
         summaries.append(SiteSummary(
             site=site, counts=counts.get(site.id, {}), hours_today=hours_on(site, _today(app, site)),  # type: ignore[arg-type]
             matching=None if matching is None else matching[site.id], distance_km=distance,  # type: ignore[index]
-            organisations=meeting.get(site.id, ()),  # type: ignore[arg-type]
+            organisations=meeting.get(site.id, ()), offers=open_offers.get(site.id, 0),  # type: ignore[arg-type]
         ))
     if query.sort == "distance" and query.near is not None:
         # Sites without coordinates go last, by name.
@@ -165,6 +172,7 @@ def site_feature(summary: SiteSummary, base_url: str) -> dict[str, Any]:
             "opening_hours": {day: site.opening_hours.get(day, []) for day in WEEKDAYS} if site.opening_hours else {},
             "opening_hours_today": summary.hours_today,
             "resources": {kind: summary.counts.get(kind, 0) for kind in RESOURCE_KINDS},
+            "offers": summary.offers,
             "accessibility": {
                 "step_free": site.step_free,
                 "accessible_toilet": site.accessible_toilet,
@@ -192,9 +200,10 @@ def feature_collection(summaries: list[SiteSummary], app: AppContext) -> dict[st
     }
 
 
-async def sites_geojson(app: AppContext) -> dict[str, Any]:
-    """Every site with the counts of its public resources, as a GeoJSON FeatureCollection."""
-    page = await map_page(app, MapQuery())
+async def sites_geojson(app: AppContext, *, with_offers: bool = False) -> dict[str, Any]:
+    """Every site (only those with open volunteer offers when ``with_offers``) with the counts
+    of its public resources and open offers, as a GeoJSON FeatureCollection."""
+    page = await map_page(app, MapQuery(with_offers=with_offers))
     return feature_collection(page.sites, app)
 
 
@@ -264,7 +273,8 @@ async def site_page(app: AppContext, site_id: int) -> SitePage:
     now = app.now()
     today = now.astimezone(zone).date()
     rows = [row for row in await _public_rows(app, ResourceQuery(site_id=site_id))]
-    summary = SiteSummary(site, _counts(rows).get(site_id, {}), hours_on(site, today))
+    open_offers = await offers_on_map.open_offers_by_site(app, now=now, site_ids=[site_id])
+    summary = SiteSummary(site, _counts(rows).get(site_id, {}), hours_on(site, today), offers=open_offers.get(site_id, 0))
     horizon = datetime.combine(today + timedelta(weeks=CLOSURE_WEEKS), datetime.min.time(), zone)
     async with app.database.reader() as session:
         statement = (

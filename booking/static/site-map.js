@@ -2,7 +2,9 @@
  * The site map: an enhancement of pages that already list everything (see
  * booking/web/site_map.py). Draws the places listed on the page — the GeoJSON in
  * #site-map-data — with Leaflet and marker clusters; a popup shows the place's card from the
- * list. Without JavaScript, without Leaflet or without tiles the page stays as it is.
+ * list; overlays (layer control) ring the places with open volunteer offers ("Mitmachen") and
+ * those where organisations meet. Without JavaScript, without Leaflet or without tiles the page
+ * stays as it is.
  *
  * Also: "use my location" fills the position fields of the filter, and the admin's site form
  * (#site-map-picker) sets latitude/longitude by a click on the map.
@@ -55,15 +57,23 @@
       group.addLayer(marker);
     });
     map.addLayer(group);
+    var overlays = {};
+    overlays[element.getAttribute("data-label-sites") || "Places"] = group;
+    var offers = offerLayer(located, element.getAttribute("data-label-offers") || "Get involved");
+    if (offers) {
+      map.addLayer(offers);
+      overlays[element.getAttribute("data-label-offers") || "Get involved"] = offers;
+      element.setAttribute("data-offer-markers", String(offers.getLayers().length));
+    }
     var organisations = organisationLayer(located);
     if (organisations) {
       map.addLayer(organisations);
-      var overlays = {};
-      overlays[element.getAttribute("data-label-sites") || "Places"] = group;
       overlays[element.getAttribute("data-label-organisations") || "Organisations"] = organisations;
+      element.setAttribute("data-organisation-markers", String(organisations.getLayers().length));
+    }
+    if (offers || organisations) {
       // Open on wide screens; on a phone a button, so the switch does not cover the small map.
       L.control.layers(null, overlays, { collapsed: element.clientWidth < 500 }).addTo(map);
-      element.setAttribute("data-organisation-markers", String(organisations.getLayers().length));
     }
     if (located.length === 1) {
       var only = located[0].geometry.coordinates;
@@ -73,6 +83,24 @@
     }
     element.siteMap = map;
     element.setAttribute("data-markers", String(located.length));
+  }
+
+  /* The "Mitmachen" layer: a ring around each listed place with open volunteer offers (the
+     count its card shows); its popup is the place's card, which links to the offers. */
+  function offerLayer(located, label) {
+    var open = located.filter(function (f) { return f.properties.offers > 0; });
+    if (!open.length) return null;
+    var layer = L.featureGroup();
+    open.forEach(function (feature) {
+      var lonLat = feature.geometry.coordinates;
+      var marker = L.circleMarker([lonLat[1], lonLat[0]], {
+        radius: 20, weight: 4, color: "#B35900", fillColor: "#B35900", fillOpacity: 0.15
+      });
+      marker.bindTooltip(label + ": " + feature.properties.offers);
+      marker.bindPopup(function () { return popupContent(feature); }, { maxWidth: 320 });
+      layer.addLayer(marker);
+    });
+    return layer;
   }
 
   /* The organisation layer: at each listed place where organisations of the directory meet,

@@ -32,7 +32,7 @@ from booking.web.texts import gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
 MAX_TEXT = 100
-FIELDS = ("kind", "category", "date", "from", "to", "step_free", "field", "organisations", "lat", "lon", "sort")
+FIELDS = ("kind", "category", "date", "from", "to", "step_free", "offers", "field", "organisations", "lat", "lon", "sort")
 
 
 def _parse_time(text: str) -> time | None:
@@ -112,7 +112,7 @@ def parse_map_query(
     query = site_map.MapQuery(
         kind=kind, category=form["category"] or None, free_from=free_from, free_until=free_until,
         step_free=form["step_free"] == "1", near=near, sort=sort, field_id=field_id,
-        organisations=form["organisations"] == "1",
+        organisations=form["organisations"] == "1", with_offers=form["offers"] == "1",
     )
     return form, query, errors
 
@@ -147,7 +147,7 @@ async def map_page(request: Request, app_context: Ctx) -> Response:
         "show_organisations": query.wants_organisations,
         "organisation_layer": _organisation_layer(page.sites) if query.wants_organisations else [],
         "sort_options": [("name", gettext(request, "by name")), ("distance", gettext(request, "by distance"))],
-        "filtered": any(form[name] for name in ("kind", "category", "date", "from", "to", "step_free", "field", "organisations")),
+        "filtered": any(form[name] for name in ("kind", "category", "date", "from", "to", "step_free", "offers", "field", "organisations")),
         "searched_free": query.free_from is not None,
         "collection": site_map.feature_collection(page.sites, app_context),
         "map": map_settings(app_context),

@@ -1,7 +1,8 @@
 """The map of the Engagement-Orte (/karte) and a site's page (/orte/<id>) in Chromium against a
 live server with the demo data: one marker (or cluster) per listed site, the filter "free on
 a Saturday 10–13, a tent" in the list and on the map, the list with tiles blocked and with
-JavaScript off, axe at 360 and 1280 px.
+JavaScript off, axe at 360 and 1280 px; the open volunteer offers ("Mitmachen") on the cards, in
+the popups, as an overlay and as a filter.
 
 Tiles are answered by the test (a plain grey PNG) — the machine that runs the tests may have
 no internet, and the page must not depend on it anyway.
@@ -10,7 +11,7 @@ no internet, and the page must not depend on it anyway.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -18,14 +19,16 @@ from sqlmodel import select
 
 from booking.db import Database
 from booking.models import Policy, Resource, Site, User
-from booking.services import accounts, bookings
+from booking.services import accounts, bookings, offers
 from booking.services.bookings import BookingRequest
+from booking.services.offers import OfferInput
 from booking.services.context import AppContext
 from booking.services.demo import SITES, load_demo_data
 from booking.settings import load_settings
 from tests.support.tiles import TILE
 from tests.browser.conftest import assert_no_axe_violations, DESKTOP, own_sqlite_url, PHONE, screenshot, watch_page_problems
 from tests.support.live_server import live_server
+from tests.support.world import next_monday
 
 TILES = "https://tile.openstreetmap.org/"
 SATURDAY = "2030-06-08"
@@ -34,6 +37,7 @@ BOOKING_CLOCK = datetime(2030, 6, 1, 8, 0, tzinfo=UTC)
 SATURDAY_10_TO_13 = (datetime(2030, 6, 8, 8, 0, tzinfo=UTC), datetime(2030, 6, 8, 11, 0, tzinfo=UTC))
 TENT_SITE = "Bürgerhaus Mürwik"
 DEMO_SITE_NAMES = sorted((site["name"] for site in SITES), key=str.casefold)
+OFFER_SITE = "Engagement-Ort Neustadt"  # one open offer at the site; Fruerlund's only offer is online
 
 
 
@@ -69,6 +73,16 @@ async def seeded(db_url: str) -> str:
         for resource in tents:
             await bookings.create_booking(app, principal, BookingRequest(
                 resource.id, *SATURDAY_10_TO_13, quantity=resource.capacity, organisation_id=next(iter(principal.organisation_roles))))
+        # Offers relative to the live server's clock (the real one): upcoming whatever the day.
+        live = AppContext(database=database, settings=settings)
+        async with database.reader() as session:
+            admin = (await session.exec(select(User).where(User.email == "admin@demo.example"))).one()
+            site_ids = {site.name: site.id for site in (await session.exec(select(Site))).all()}
+        admin_principal = await accounts.principal_for_user_id(live, admin.id)
+        start = next_monday(live.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
+        for name, where in ((OFFER_SITE, {}), ("Stadtteilhaus Fruerlund", {"location_kind": "online", "online_url": "https://example.org/x"})):
+            await offers.create_offer(live, admin_principal, OfferInput(
+                kind="task", title="Beete gießen", site_id=site_ids[name], places=4, local_start=start, duration=timedelta(hours=2), **where))
     finally:
         await database.dispose()
     return db_url
@@ -304,6 +318,71 @@ async def test_error_pages_and_the_security_policy_on_a_phone_signed_in(browser,
         await page.goto(server + "/sicherheit")
         assert await page.locator("h1").inner_text() == "Security policy"
         await assert_no_axe_violations(page)
+        overflow = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0
+        problems.assert_clean()
+    finally:
+        await context.close()
+
+
+async def test_open_offers_on_the_cards_in_the_popup_as_an_overlay_and_as_a_filter(page, server):
+    await serve_tiles(page)
+    await page.goto(server + "/karte")
+    card = page.locator(".app-site-list .app-site-card", has_text=OFFER_SITE)
+    assert (await card.locator(".app-site-card__offers a").inner_text()).startswith("1 Angebot mit freien Plätzen")
+    assert await page.locator(".app-site-list .app-site-card__offers").count() == 1  # the online offer is not on the map
+    assert await page.locator('.app-map-offers-note a[href="/mitmachen"]').is_visible()
+    await markers_drawn(page)
+    assert await page.get_attribute("#site-map", "data-offer-markers") == "1"
+    assert await page.locator("#site-map .leaflet-control-layers").count() == 1
+    assert "Mitmachen" in await page.locator("#site-map .leaflet-control-layers-overlays").inner_text()
+    # The list and the map agree: the features with offers are the cards with offers.
+    from_map = await page.evaluate("""() => JSON.parse(document.getElementById('site-map-data').textContent)
+        .features.filter(f => f.properties.offers > 0).map(f => [f.properties.name, f.properties.offers])""")
+    assert from_map == [[OFFER_SITE, 1]]
+    await page.check("#field-offers")
+    async with page.expect_navigation():
+        await page.click("#map-filter button[type=submit]")
+    assert await listed_sites(page) == [OFFER_SITE]
+    assert await markers_drawn(page) == 1
+    # The popup is the card: it links to the site's offers with free places.
+    await page.locator("#site-map .leaflet-marker-icon").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    await popup.wait_for()
+    href = await popup.locator(".app-site-card__offers a").get_attribute("href")
+    assert href.startswith("/mitmachen?site=") and href.endswith("&free=1")
+    async with page.expect_navigation():
+        await popup.locator(".app-site-card__offers a").click()
+    assert await page.locator("main").get_by_text("Beete gießen").count() >= 1
+
+
+async def test_the_offers_filter_works_without_javascript(browser, server):
+    context = await browser.new_context(java_script_enabled=False, locale="de-DE", viewport=PHONE)
+    try:
+        page = await context.new_page()
+        await page.goto(server + "/karte")
+        await page.check("#field-offers")
+        async with page.expect_navigation():
+            await page.click("#map-filter button[type=submit]")
+        assert await listed_sites(page) == [OFFER_SITE]
+        assert "offers=1" in page.url
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+async def test_the_offers_filter_and_layer_have_no_axe_violations(browser, server, viewport):
+    size = PHONE if viewport == "phone" else DESKTOP
+    options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if viewport == "phone" else {}
+    context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport=size, **options)
+    try:
+        page = await context.new_page()
+        problems = watch_page_problems(page)
+        await serve_tiles(page)
+        await page.goto(server + "/karte?offers=1")
+        await markers_drawn(page)
+        await assert_no_axe_violations(page)
+        await screenshot(page, f"map-offers-{viewport}")
         overflow = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0
         problems.assert_clean()

@@ -12,11 +12,12 @@ from html import unescape
 import pytest
 
 from booking.models import Blackout, Resource, Site
-from booking.services import bookings
+from booking.services import bookings, offers
 from booking.services.bookings import BookingRequest
+from booking.services.offers import OfferInput
 from booking.services.context import AppContext
 from tests.support.pages import field_error, is_described_by_error, post_form
-from tests.support.world import PASSWORD
+from tests.support.world import PASSWORD, next_monday
 
 # A fixed clock: bookings within the horizon of the rules, "today" always a Monday.
 NOW = datetime(2030, 6, 3, 8, 0, tzinfo=UTC)
@@ -82,6 +83,39 @@ async def test_filter_free_on_a_date_leaves_out_sites_whose_resources_are_taken(
     assert listed_sites(later) == ["Site A"]
     rooms = (await client.get("/karte", params={"kind": "room", "date": "8.6.2030", "from": "10:00", "to": "13:00"})).text
     assert listed_sites(rooms) == ["Site A", "Site B"]  # the German way of writing the date works too
+
+
+def offers_link(page: str, site: Site) -> str | None:
+    """The text of a card's link to the site's open offers (None: the card shows none)."""
+    match = re.search(rf'<a class="kern-link" href="/mitmachen\?site={site.id}&amp;free=1">([^<]+)<span', page)
+    return unescape(match.group(1)).strip() if match else None
+
+
+async def test_cards_and_map_count_the_open_offers_and_offers_1_keeps_those_sites(client, app_context, world):
+    start = next_monday(NOW, 2).replace(tzinfo=None) + timedelta(hours=10)
+    for site, where in ((world.site_a, {}), (world.site_a, {}), (world.site_b, {"location_kind": "address", "address": "Südermarkt 1"})):
+        await offers.create_offer(app_context, world["city_admin"], OfferInput(
+            kind="task", title="Beete gießen", site_id=site.id, places=2, local_start=start, duration=timedelta(hours=2), **where))
+    await _place(world, world.site_a, 54.7993, 9.4327)
+    page = (await client.get("/karte")).text
+    assert listed_sites(page) == ["Site A", "Site B"]
+    assert offers_link(page, world.site_a) == "2 Angebote mit freien Plätzen"
+    assert offers_link(page, world.site_b) is None  # its offer is at another address: not on the map
+    assert [f["properties"]["offers"] for f in map_data(page)["features"]] == [2, 0]
+    assert '<a class="kern-link" href="/mitmachen">alle Angebote unter Mitmachen</a>' in page
+    assert 'data-label-offers="Mitmachen"' in page
+    only = (await client.get("/karte", params={"offers": "1"})).text
+    assert listed_sites(only) == ["Site A"]
+    assert [f["properties"]["name"] for f in map_data(only)["features"]] == ["Site A"]  # the map shows the same
+    assert re.search(r'id="field-offers" name="offers" value="1"\s+checked', only)
+    assert "Filter zurücksetzen" in only
+    english = (await client.get("/karte", params={"offers": "1"}, headers={"Accept-Language": "en"})).text
+    assert offers_link(english, world.site_a) == "2 offers with free places"
+    assert "Only places with volunteer offers" in english and "are not on the map" in english
+    site_page = (await client.get(f"/orte/{world.site_a.id}")).text
+    assert map_data(site_page)["features"][0]["properties"]["offers"] == 2  # the site page's map agrees
+    # Any other value is no filter (a checkbox sends "1" or nothing).
+    assert listed_sites((await client.get("/karte", params={"offers": "ja"})).text) == ["Site A", "Site B"]
 
 
 async def test_sort_by_distance_from_a_position(client, world):

@@ -4,15 +4,20 @@ licensed, documented, and free of personal data."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import jsonschema_rs
 from sqlmodel import select
 
+from booking.app import create_app
 from booking.models import Organisation, Site, User
+from booking.services import offers
 from booking.services.context import AppContext
 from booking.services.demo import load_demo_data
+from booking.services.offers import OfferInput
+from tests.support.world import build_world, next_monday
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "support" / "geojson-FeatureCollection.schema.json").read_text())
 # A fixed clock: the demo books relative to "now" and the hours of "today" must not depend on the day.
@@ -77,3 +82,30 @@ async def test_the_open_data_is_documented_in_the_openapi(client):
     content = operation["responses"]["200"]["content"]
     assert "application/geo+json" in content
     assert "license" in json.dumps(schema["components"]["schemas"])
+
+
+async def test_each_feature_counts_the_open_offers_and_offers_1_keeps_those_sites(database, settings):
+    app = AppContext(database=database, settings=settings, clock=lambda: NOW)
+    world = await build_world(app)
+    start = next_monday(NOW, 2).replace(tzinfo=None) + timedelta(hours=10)
+    full = None
+    for site, places in ((world.site_b, 2), (world.site_b, 1), (world.site_a, 1)):
+        created = await offers.create_offer(app, world["city_admin"], OfferInput(
+            kind="training", title="Erste Hilfe", site_id=site.id, places=places, local_start=start, duration=timedelta(hours=2)))
+        full = created if site is world.site_a else full
+    await offers.sign_up(app, world["member_a"], full.id, None)  # site A's only offer is full
+    transport = httpx.ASGITransport(app=create_app(settings, app_context=app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        everything = (await client.get("/api/v1/sites.geojson")).json()
+        jsonschema_rs.validate(SCHEMA, everything)
+        assert {f["properties"]["name"]: f["properties"]["offers"] for f in everything["features"]} == {"Site A": 0, "Site B": 2}
+        with_offers = await client.get("/api/v1/sites.geojson", params={"offers": "1"})
+        assert with_offers.status_code == 200
+        assert [f["properties"]["name"] for f in with_offers.json()["features"]] == ["Site B"]
+        assert len((await client.get("/api/v1/sites.geojson", params={"offers": "0"})).json()["features"]) == 2
+        for bad in ("2", "ja", "-1"):
+            answer = await client.get("/api/v1/sites.geojson", params={"offers": bad})
+            assert answer.status_code == 400, bad
+            assert answer.headers["content-type"].startswith("application/problem+json")
+        parameters = (await client.get("/schema/openapi.json")).json()["paths"]["/api/v1/sites.geojson"]["get"]["parameters"]
+        assert [p["name"] for p in parameters] == ["offers"]
