@@ -332,6 +332,12 @@ class Report:
             for label in labels
         ]
 
+    def volunteering_by_month(self) -> list[tuple[str, float]]:
+        hours: dict[str, float] = defaultdict(float)
+        for row in self.volunteering:
+            hours[row.month] += row.hours_volunteered
+        return [(month, round(hours[month], 2)) for month in self.period.months]
+
     def unmet_by_month(self) -> list[tuple[str, int]]:
         counts: dict[str, int] = defaultdict(int)
         for row in self.unmet_demand:

@@ -109,6 +109,8 @@ async def test_no_personal_data_in_pages_or_exports(client, world, report_world,
     for user in report_world.users.values():
         secrets += [user.display_name, user.email]
     secrets += ["Zweck von", "Raum ist für", "Bernd"]
+    # Offer titles, volunteers (signed in or by e-mail only), waiting persons and their wishes.
+    secrets += [*report_world.secrets, "Geheimer Zweck", "Kontakt Geheim"]
     for body in bodies:
         assert "Stadtteilhaus Nord" in body
         for secret in secrets:
@@ -199,13 +201,19 @@ async def test_open_data_suppresses_small_cells(open_client, app_context, report
     data = (await open_client.get("/offene-daten/daten.json?year=2026")).json()
     assert data["licence"] == "CC BY 4.0" and data["min_cell_size"] == 3
     rows = {(row[0], row[1]): row[2:] for row in data["rows"]}
-    assert rows[("Bibliothek Süd", "2026-04")] == [3, 3.0, 0, 0.0, 3, 3]
-    assert rows[("Bibliothek Süd", "2026-05")] == [None] * 6  # one organisation
-    assert rows[("Bibliothek Süd", "2026-02")] == [None] * 6  # one person
-    assert rows[("Stadtteilhaus Nord", "2026-01")] == [None] * 6  # two persons
+    no_volunteering = [0, 0, 0.0, 0]
+    assert rows[("Bibliothek Süd", "2026-04")] == [3, 3.0, 0, 0.0, 3, 3, *no_volunteering]
+    assert rows[("Bibliothek Süd", "2026-05")] == [None] * 6 + no_volunteering  # one organisation
+    # One person booked (suppressed); one volunteer (suppressed on its own).
+    assert rows[("Bibliothek Süd", "2026-02")] == [None] * 10
+    # Two persons booked; three volunteers at the trees' January date (published).
+    assert rows[("Stadtteilhaus Nord", "2026-01")] == [None] * 6 + [1, 3, 6.0, 3]
+    assert rows[("Stadtteilhaus Nord", "2026-02")] == [None] * 10  # two volunteers
+    # A training published in January, no date yet: no use, no volunteer described.
+    assert rows[("Bibliothek Süd", "2026-01")] == [0, 0.0, 0, 0.0, 0, 0, *no_volunteering]
     csv_text = (await open_client.get("/offene-daten/daten.csv?year=2026")).content.decode("utf-8-sig")
-    assert "Bibliothek Süd,2026-04,3,3.0,0,0.0,3,3" in csv_text
-    assert "Bibliothek Süd,2026-05,,,,,," in csv_text
+    assert "Bibliothek Süd,2026-04,3,3.0,0,0.0,3,3,0,0,0.0,0" in csv_text
+    assert "Bibliothek Süd,2026-05,,,,,,,0,0,0.0,0" in csv_text
     page = await open_client.get("/offene-daten?year=2026")
     assert page.status_code == 200 and "CC BY 4.0" in page.text
     assert (await open_client.get("/offene-daten?year=20x6")).status_code == 400
@@ -218,7 +226,7 @@ async def test_open_data_holds_no_personal_data(open_client, app_context, report
         (await open_client.get("/offene-daten/daten.json?year=2026")).text,
         (await open_client.get("/offene-daten/daten.csv?year=2026")).content.decode("utf-8-sig"),
     ]
-    secrets = [*report_world.titles, "Offener Titel", *[o.name for o in report_world.organisations.values()]]
+    secrets = [*report_world.titles, *report_world.secrets, "Offener Titel", *[o.name for o in report_world.organisations.values()]]
     for user in report_world.users.values():
         secrets += [user.display_name, user.email]
     for body in bodies:
