@@ -137,3 +137,17 @@ def totals(rows: Sequence[WaitingListRow], period: Period, *, offer_dates: bool)
     result = {name: sum(getattr(row, name) for row in chosen) for name in FLOWS}
     result[SNAPSHOT] = sum(row.waiting_at_month_end for row in chosen if row.month == period.last_month)
     return result
+
+
+async def joined_per_site_month(session, dialect: str, period: Period, zones: Sequence[str]) -> dict[tuple[str, str], tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """(site name, month) → (entries joined, distinct persons who joined), every list: for open
+    data, which publishes the entries only where enough persons stand behind them."""
+    entry = WaitingListEntry
+    month = local_month(dialect, entry.created_at, Site.timezone)
+    statement = (
+        select(Site.name, month, func.count(), func.count(entry.person_id.distinct()))  # type: ignore[attr-defined]
+        .select_from(entry).join(Resource, Resource.id == entry.resource_id).join(Site, Site.id == Resource.site_id)
+        .where(*_in_period(period, entry.created_at, Site.timezone, zones))
+        .group_by(Site.id, Site.name, month)
+    )
+    return {(site, bucket): (int(entries), int(persons)) for site, bucket, entries, persons in (await session.exec(statement)).all()}

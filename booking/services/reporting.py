@@ -985,7 +985,7 @@ async def save_introduction(app: AppContext, year: int, text: str) -> None:
 # --- open data: per site and month, small cells suppressed ------------------------------------
 
 OPEN_DATA_COLUMNS = ("site", "month", "bookings", "hours_booked", "loans", "loan_days", "organisations", "persons",
-                     "offer_dates", "places_filled", "hours_volunteered", "volunteers")
+                     "offer_dates", "places_filled", "hours_volunteered", "volunteers", "waiting_list_joined")
 
 
 @dataclass(frozen=True)
@@ -1004,6 +1004,8 @@ class OpenDataRow:
     places_filled: int | None = 0
     hours_volunteered: float | None = 0.0
     volunteers: int | None = 0
+    # Entries joined on any waiting list; None where 0 < distinct persons who joined < N.
+    waiting_list_joined: int | None = 0
 
     @property
     def suppressed(self) -> bool:
@@ -1021,25 +1023,35 @@ def is_small_cell(organisations: int, persons: int, min_cell_size: int) -> bool:
     return persons < min_cell_size or 0 < organisations < min_cell_size
 
 
-async def _with_volunteering(app: AppContext, period: Period, rows: list[OpenDataRow]) -> list[OpenDataRow]:
-    """The open data rows with the volunteering figures of their site and month; a site and month
-    with volunteering but no use gets a row of its own (use 0). Volunteering cells are suppressed
-    when they describe fewer than ``min_cell_size`` volunteers (but at least one: no volunteer, no
-    one described)."""
+async def _with_engagement(app: AppContext, period: Period, rows: list[OpenDataRow]) -> list[OpenDataRow]:
+    """The open data rows with the volunteering and waiting-list figures of their site and month; a
+    site and month with those but no use gets a row of its own (use 0). Volunteering cells are
+    suppressed when they describe fewer than ``min_cell_size`` volunteers, the waiting-list cell
+    when fewer than that many persons joined (but at least one: no person, no one described)."""
+    from dataclasses import replace
+
     from booking.services.report_volunteering import volunteering
+    from booking.services.report_waiting_lists import joined_per_site_month
 
     minimum = app.settings.open_data.min_cell_size
     async with app.database.reader() as session:
         zones = await _zones(session)
         figures = await volunteering(session, app.database.dialect, period, None, zones)
+        joined = await joined_per_site_month(session, app.database.dialect, period, zones)
     by_cell = {(row.site, row.month): row for row in rows}
+
+    def row_of(site: str, month: str) -> OpenDataRow:
+        return by_cell.get((site, month)) or OpenDataRow(site, month, 0, 0.0, 0, 0.0, 0, 0)
+
     for figure in figures.rows:
-        row = by_cell.get((figure.site, figure.month)) or OpenDataRow(figure.site, figure.month, 0, 0.0, 0, 0.0, 0, 0)
-        if 0 < figure.volunteers < minimum:
-            cells: tuple[object, ...] = (None, None, None, None)
-        else:
-            cells = (figure.dates_held, figure.places_filled, figure.hours_volunteered, figure.volunteers)
-        by_cell[(figure.site, figure.month)] = OpenDataRow(*[getattr(row, name) for name in OPEN_DATA_COLUMNS[:8]], *cells)  # type: ignore[arg-type]
+        small = 0 < figure.volunteers < minimum
+        by_cell[(figure.site, figure.month)] = replace(
+            row_of(figure.site, figure.month),
+            offer_dates=None if small else figure.dates_held, places_filled=None if small else figure.places_filled,
+            hours_volunteered=None if small else figure.hours_volunteered, volunteers=None if small else figure.volunteers,
+        )
+    for (site, month), (entries, persons) in joined.items():
+        by_cell[(site, month)] = replace(row_of(site, month), waiting_list_joined=None if 0 < persons < minimum else entries)
     return [by_cell[key] for key in sorted(by_cell)]
 
 
@@ -1088,7 +1100,7 @@ async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
             site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
             round(float(item_seconds or 0) / DAY, 2), organisations, persons,
         ))
-    return await _with_volunteering(app, period, result)
+    return await _with_engagement(app, period, result)
 
 
 async def open_data_direct(app: AppContext, period: Period) -> list[OpenDataRow]:
@@ -1125,4 +1137,4 @@ async def open_data_direct(app: AppContext, period: Period) -> list[OpenDataRow]
             site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
             round(float(item_seconds or 0) / DAY, 2), int(organisations), int(persons),
         ))
-    return await _with_volunteering(app, period, result)
+    return await _with_engagement(app, period, result)

@@ -201,19 +201,19 @@ async def test_open_data_suppresses_small_cells(open_client, app_context, report
     data = (await open_client.get("/offene-daten/daten.json?year=2026")).json()
     assert data["licence"] == "CC BY 4.0" and data["min_cell_size"] == 3
     rows = {(row[0], row[1]): row[2:] for row in data["rows"]}
-    no_volunteering = [0, 0, 0.0, 0]
-    assert rows[("Bibliothek Süd", "2026-04")] == [3, 3.0, 0, 0.0, 3, 3, *no_volunteering]
-    assert rows[("Bibliothek Süd", "2026-05")] == [None] * 6 + no_volunteering  # one organisation
-    # One person booked (suppressed); one volunteer (suppressed on its own).
-    assert rows[("Bibliothek Süd", "2026-02")] == [None] * 10
-    # Two persons booked; three volunteers at the trees' January date (published).
-    assert rows[("Stadtteilhaus Nord", "2026-01")] == [None] * 6 + [1, 3, 6.0, 3]
-    assert rows[("Stadtteilhaus Nord", "2026-02")] == [None] * 10  # two volunteers
-    # A training published in January, no date yet: no use, no volunteer described.
-    assert rows[("Bibliothek Süd", "2026-01")] == [0, 0.0, 0, 0.0, 0, 0, *no_volunteering]
+    nothing_else = [0, 0, 0.0, 0, 0]  # no volunteering, nobody joined a waiting list
+    assert rows[("Bibliothek Süd", "2026-04")] == [3, 3.0, 0, 0.0, 3, 3, *nothing_else]
+    assert rows[("Bibliothek Süd", "2026-05")] == [None] * 6 + nothing_else  # one organisation
+    # One person booked (suppressed); one volunteer and one person waiting (each suppressed on its own).
+    assert rows[("Bibliothek Süd", "2026-02")] == [None] * 11
+    # Two persons booked; three volunteers at the trees' January date, three persons joined a list.
+    assert rows[("Stadtteilhaus Nord", "2026-01")] == [None] * 6 + [1, 3, 6.0, 3, 3]
+    assert rows[("Stadtteilhaus Nord", "2026-02")] == [None] * 11  # two volunteers, one person waiting
+    # A training published in January, no date yet: no use, no volunteer described; one person waiting.
+    assert rows[("Bibliothek Süd", "2026-01")] == [0, 0.0, 0, 0.0, 0, 0, 0, 0, 0.0, 0, None]
     csv_text = (await open_client.get("/offene-daten/daten.csv?year=2026")).content.decode("utf-8-sig")
-    assert "Bibliothek Süd,2026-04,3,3.0,0,0.0,3,3,0,0,0.0,0" in csv_text
-    assert "Bibliothek Süd,2026-05,,,,,,,0,0,0.0,0" in csv_text
+    assert "Bibliothek Süd,2026-04,3,3.0,0,0.0,3,3,0,0,0.0,0,0" in csv_text
+    assert "Bibliothek Süd,2026-05,,,,,,,0,0,0.0,0,0" in csv_text
     page = await open_client.get("/offene-daten?year=2026")
     assert page.status_code == 200 and "CC BY 4.0" in page.text
     assert (await open_client.get("/offene-daten?year=20x6")).status_code == 400
