@@ -146,6 +146,10 @@ async def test_year_page_compares_and_saves_the_introduction(client, world, repo
     page = await client.get("/admin/bericht/2026")
     assert page.status_code == 200
     assert 'data-table="comparison"' in page.text
+    comparison = {row[0]: row[1:] for row in _page_table(page.text, "comparison")}
+    # Volunteering and waiting lists are compared too (2025: Vera's December date, 2 h).
+    assert comparison["Engagement-Stunden"] == ["12", "2", "+10"]
+    assert comparison["Auf eine Warteliste gesetzt (Räume, Arbeitsplätze, Dinge)"] == ["5", "1", "+4"]  # one in December 2025
     token = client.cookies["booking_csrf"]
     saved = await client.post("/admin/bericht/2026/einleitung", data={"introduction": "Erster Absatz.\r\n\r\nZweiter Absatz.", "_csrf_token": token})
     assert saved.status_code == 303
