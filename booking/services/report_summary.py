@@ -9,8 +9,10 @@ Tables (``models/reporting.py``):
 
 * ``report_summary``: one row per **figure family**, resource, local month and bucket, with a
   count and unit-seconds. A family is one SQL statement in ``FAMILIES`` (use, declined by reason
-  group, cancelled by lead time, unmet demand). A new family (no-shows, waiting lists) is one
-  more statement and one more entry there, read back with ``family_rows``.
+  group, cancelled by lead time, unmet demand). A new family over the bookings is one more
+  statement and one more entry there. Bookings of offers' places (resources of kind ``offer``)
+  are left out of every family and set: they are volunteering, read with no-shows and waiting
+  lists straight from their own small tables (``reporting._add_engagement``).
 * ``report_month_organisation`` / ``report_month_person``: the *sets* of organisations and
   persons with a use per site and local month. Distinct counts do not add up (a club booking in
   January and March is one organisation in the first quarter, not two), so the sets are kept and
