@@ -9,8 +9,10 @@ Tables (``models/reporting.py``):
 
 * ``report_summary``: one row per **figure family**, resource, local month and bucket, with a
   count and unit-seconds. A family is one SQL statement in ``FAMILIES`` (use, declined by reason
-  group, cancelled by lead time, unmet demand). A new family (no-shows, waiting lists) is one
-  more statement and one more entry there, read back with ``family_rows``.
+  group, cancelled by lead time, unmet demand). A new family over the bookings is one more
+  statement and one more entry there. Bookings of offers' places (resources of kind ``offer``)
+  are left out of every family and set: they are volunteering, read with no-shows and waiting
+  lists straight from their own small tables (``reporting._add_engagement``).
 * ``report_month_organisation`` / ``report_month_person``: the *sets* of organisations and
   persons with a use per site and local month. Distinct counts do not add up (a club booking in
   January and March is one organisation in the first quarter, not two), so the sets are kept and
@@ -37,6 +39,7 @@ from sqlmodel import col, select
 from booking.db.report_changes import lock_summary
 from booking.db.reporting_sql import local_month, seconds_between
 from booking.domain.lifecycle import Status
+from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.models import (
     Booking, BookingEvent, ReportMonthOrganisation, ReportMonthPerson, ReportSummary, ReportSummaryChange, Resource, Site,
     UnmetDemand,
@@ -79,9 +82,16 @@ def _booking_family(where: Callable[[], ColumnElement[bool]], bucket: Callable[[
         )
         if join:
             rows = join(rows)
-        return rows.where(where(), *scope(Booking.starts_at, Site.timezone)).group_by(Booking.resource_id, month, bucket_of)
+        return rows.where(where(), _not_offer_places(), *scope(Booking.starts_at, Site.timezone)).group_by(
+            Booking.resource_id, month, bucket_of)
 
     return statement
+
+
+def _not_offer_places() -> ColumnElement[bool]:
+    # An offer's places are bookings of its hidden resource (kind ``offer``): volunteering has
+    # its own figures (``report_volunteering``) and must not count as use of rooms, desks or things.
+    return Resource.kind != OFFER_RESOURCE_KIND
 
 
 def _reason_group(_dialect: str) -> ColumnElement[str]:
@@ -114,7 +124,7 @@ def _unmet_demand(dialect: str, scope: Scope) -> Select:  # type: ignore[type-ar
             func.sum(UnmetDemand.quantity * seconds_between(dialect, UnmetDemand.requested_starts_at, UnmetDemand.requested_ends_at)).label("unit_seconds"),
         )
         .select_from(UnmetDemand).join(Resource, Resource.id == UnmetDemand.resource_id).join(Site, Site.id == Resource.site_id)
-        .where(*scope(UnmetDemand.requested_starts_at, Site.timezone))
+        .where(_not_offer_places(), *scope(UnmetDemand.requested_starts_at, Site.timezone))
         .group_by(UnmetDemand.resource_id, month)
     )
 
@@ -143,7 +153,8 @@ def _member_set(dialect: str, scope: Scope, member) -> Select:  # type: ignore[n
     return (
         select(Site.id, month, member)
         .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
-        .where(col(Booking.status).in_(USE_STATUSES), col(member).is_not(None), *scope(Booking.starts_at, Site.timezone))
+        .where(col(Booking.status).in_(USE_STATUSES), col(member).is_not(None), _not_offer_places(),
+               *scope(Booking.starts_at, Site.timezone))
         .distinct()
     )
 

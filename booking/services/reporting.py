@@ -9,11 +9,13 @@ equals ``build_report_direct`` (the same figures straight from the bookings, one
 per family; kept as the reference for tests and the benchmark). What Python adds is bounded by
 sites × months: the hours a site is open (from its weekly opening hours) and the names of sites.
 
-**Adding a figure family** (no-shows, waiting lists): one ``SummaryFamily`` entry in
-``report_summary.FAMILIES`` (its SQL statement: resource, local month, bucket, count,
-unit-seconds), then read ``families["<name>"]`` in ``build_report`` into a field of ``Report``
-and a ``Table`` in ``report_tables``; run ``booking report --rebuild-summary`` once after the
-deployment (or let a migration insert a "recompute everything" change row).
+**Adding a figure family**: one ``SummaryFamily`` entry in ``report_summary.FAMILIES`` (its SQL
+statement: resource, local month, bucket, count, unit-seconds), then read
+``families["<name>"]`` in ``build_report`` into a field of ``Report`` and a ``Table`` in
+``report_tables``; run ``booking report --rebuild-summary`` once after the deployment (or let a
+migration insert a "recompute everything" change row). A family over a table that stays small
+next to the bookings may instead be read directly in both paths, as no-shows, waiting lists and
+volunteering are (``_no_shows``, ``_add_engagement``).
 
 Conventions of every figure:
 
@@ -39,8 +41,17 @@ Conventions of every figure:
   every date of a new series refused because it was taken (one request each, whether the rest of
   the series was booked or not; ``services.series``). Not counted: changes of an existing booking
   that met a taken slot (a change is not new demand).
-* Not in the data model yet, so not reported: no-shows, waiting lists, volunteer offers (see
-  "Adding a figure family" above).
+* **Rooms, desks and things only**: an offer's places are bookings of its hidden resource of kind
+  ``offer``; every booking figure leaves them out (``_not_offer_places``; a summary filled
+  before they were left out needs one ``booking report --rebuild-summary``). They are reported
+  as volunteering instead.
+* **No-shows**: bookings released because nobody checked in, per organisation, read from the
+  bookings in both paths (the status is rare and indexed).
+* **Waiting lists** (``services/report_waiting_lists.py``): per site, resource kind and local
+  month, the entries joined, offered a hold, that took it, let it go and left without an offer,
+  and the length of the lists at each month's end; the lists of offer dates apart.
+* **Volunteering** (``services/report_volunteering.py``): offers published by kind, dates held,
+  places offered and filled, attended, hours volunteered, distinct and first-time volunteers.
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, and_, case, cast, false, func, null, or_, union_all
@@ -61,9 +73,14 @@ from booking.db.reporting_sql import local_month, seconds_between
 from booking.domain.errors import InvalidInput
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import Status
+from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.domain.opening_hours import open_intervals
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site, UnmetDemand
 from booking.services.context import AppContext
+
+if TYPE_CHECKING:
+    from booking.services.report_volunteering import VolunteerCount, VolunteeringRow
+    from booking.services.report_waiting_lists import WaitingListRow
 
 USE_STATUSES = (Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value)
 TIME_KINDS = ("room", "desk")
@@ -225,6 +242,11 @@ class Report:
     unmet_demand: list[UnmetDemandRow] = field(default_factory=list)
     top_resources: list[TopResourceRow] = field(default_factory=list)
     no_shows: list[NoShowRow] = field(default_factory=list)
+    # Waiting lists and volunteering (services/report_waiting_lists.py, report_volunteering.py).
+    waiting_lists: list[WaitingListRow] = field(default_factory=list)
+    volunteering: list[VolunteeringRow] = field(default_factory=list)
+    volunteers: list[VolunteerCount] = field(default_factory=list)
+    first_time_volunteers: dict[str, int] = field(default_factory=dict)
 
     # Key figures (the cards) -------------------------------------------------------------
     @property
@@ -278,6 +300,18 @@ class Report:
     def no_shows_total(self) -> int:
         return sum(row.count for row in self.no_shows)
 
+    def waiting_totals(self, *, offer_dates: bool) -> dict[str, int]:
+        from booking.services.report_waiting_lists import totals
+
+        return totals(self.waiting_lists, self.period, offer_dates=offer_dates)
+
+    def volunteering_total(self, name: str) -> float:
+        return round(sum(getattr(row, name) for row in self.volunteering), 2)
+
+    @property
+    def volunteers_total(self) -> int:
+        return next((row.volunteers for row in self.volunteers if row.site_id is None and row.month is None), 0)
+
     # Views for charts and tables -------------------------------------------------------------
     def utilisation_by(self, key: str) -> list[tuple[str, float | None, float, float]]:
         """(label, share, booked, available) summed by ``month``, ``site`` or ``kind``."""
@@ -298,11 +332,23 @@ class Report:
             for label in labels
         ]
 
+    def volunteering_by_month(self) -> list[tuple[str, float]]:
+        hours: dict[str, float] = defaultdict(float)
+        for row in self.volunteering:
+            hours[row.month] += row.hours_volunteered
+        return [(month, round(hours[month], 2)) for month in self.period.months]
+
     def unmet_by_month(self) -> list[tuple[str, int]]:
         counts: dict[str, int] = defaultdict(int)
         for row in self.unmet_demand:
             counts[row.month] += row.requests
         return [(month, counts[month]) for month in self.period.months]
+
+
+def _not_offer_places():  # type: ignore[no-untyped-def]
+    """Bookings of rooms, desks and things only: an offer's places are bookings of its hidden
+    resource (kind ``offer``) and are reported as volunteering (``report_volunteering``)."""
+    return Resource.kind != OFFER_RESOURCE_KIND
 
 
 def _site_filter(site_ids: Sequence[int] | None):  # type: ignore[no-untyped-def]
@@ -340,13 +386,26 @@ async def _no_shows(session, period: Period, site_ids: Sequence[int] | None, zon
         select(Booking.organisation_id, Organisation.name, func.count())
         .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
         .outerjoin(Organisation, Organisation.id == Booking.organisation_id)
-        .where(Booking.status == Status.NO_SHOW.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+        .where(Booking.status == Status.NO_SHOW.value, _site_filter(site_ids), _not_offer_places(), *_in_period(period, Booking.starts_at, Site.timezone, zones))
         .group_by(Booking.organisation_id, Organisation.name)
     )
     return sorted(
         (NoShowRow(organisation_id, name or "", int(count)) for organisation_id, name, count in (await session.exec(no_shows)).all()),
         key=lambda row: (-row.count, row.organisation),
     )
+
+
+async def _add_engagement(session, dialect: str, report: Report, site_ids: Sequence[int] | None,  # type: ignore[no-untyped-def]
+                          zones: Sequence[str], *, key_figures_only: bool = False) -> None:
+    """Waiting-list and volunteering figures, straight from their own tables in both report
+    paths: they are small next to the bookings (a few entries per taken slot, a few places per
+    offer date), so four bounded statements cost less than keeping them in the summary."""
+    from booking.services.report_volunteering import volunteering
+    from booking.services.report_waiting_lists import waiting_list_rows
+
+    report.waiting_lists = await waiting_list_rows(session, dialect, report.period, site_ids, zones)
+    figures = await volunteering(session, dialect, report.period, site_ids, zones, key_figures_only=key_figures_only)
+    report.volunteering, report.volunteers, report.first_time_volunteers = figures.rows, figures.volunteers, figures.first_time
 
 
 async def _zones(session) -> list[str]:  # type: ignore[no-untyped-def]
@@ -362,7 +421,8 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
     unit_seconds = func.sum(Booking.quantity * seconds_between(dialect, Booking.starts_at, Booking.ends_at))
     async with app.database.reader() as session:
         zones = await _zones(session)
-        used = and_(col(Booking.status).in_(USE_STATUSES), _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+        used = and_(col(Booking.status).in_(USE_STATUSES), _site_filter(site_ids), _not_offer_places(),
+                    *_in_period(period, Booking.starts_at, Site.timezone, zones))
         # 1. Usage per site, kind, category and month.
         usage = (
             select(Site.id, Site.name, Resource.kind, Resource.category, month, func.count(), unit_seconds)
@@ -402,7 +462,7 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
             .join(earlier_site, earlier_site.id == earlier_resource.site_id)
             .where(
                 earlier_booking.organisation_id == Booking.organisation_id,
-                col(earlier_booking.status).in_(USE_STATUSES),
+                col(earlier_booking.status).in_(USE_STATUSES), earlier_resource.kind != OFFER_RESOURCE_KIND,
                 or_(false(), *[and_(earlier_site.timezone == zone, earlier_booking.starts_at < period.local_bounds(zone)[0]) for zone in zones]),
                 True if site_ids is None else col(earlier_site.id).in_(list(site_ids)),
             )
@@ -422,7 +482,7 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
         declined = (
             select(Site.id, Site.name, month, reason_group, func.count())
             .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
-            .where(Booking.status == Status.DECLINED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+            .where(Booking.status == Status.DECLINED.value, _site_filter(site_ids), _not_offer_places(), *_in_period(period, Booking.starts_at, Site.timezone, zones))
             .group_by(Site.id, Site.name, month, reason_group)
         )
         report.declined = [CountRow(*row[:4], int(row[4])) for row in (await session.exec(declined)).all()]
@@ -441,7 +501,7 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
             select(Site.id, Site.name, month, bucket, func.count())
             .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
             .join(cancelled_at, cancelled_at.c.booking_id == Booking.id)
-            .where(Booking.status == Status.CANCELLED.value, _site_filter(site_ids), *_in_period(period, Booking.starts_at, Site.timezone, zones))
+            .where(Booking.status == Status.CANCELLED.value, _site_filter(site_ids), _not_offer_places(), *_in_period(period, Booking.starts_at, Site.timezone, zones))
             .group_by(Site.id, Site.name, month, bucket)
         )
         report.cancellations = [CountRow(*row[:4], int(row[4])) for row in (await session.exec(cancellations)).all()]
@@ -454,7 +514,7 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
         demand = (
             select(Site.id, Site.name, Resource.kind, demand_month, func.count(), demand_seconds)
             .select_from(UnmetDemand).join(Resource, Resource.id == UnmetDemand.resource_id).join(Site, Site.id == Resource.site_id)
-            .where(_site_filter(site_ids), *_in_period(period, UnmetDemand.requested_starts_at, Site.timezone, zones))
+            .where(_site_filter(site_ids), _not_offer_places(), *_in_period(period, UnmetDemand.requested_starts_at, Site.timezone, zones))
             .group_by(Site.id, Site.name, Resource.kind, demand_month)
         )
         report.unmet_demand = [
@@ -481,6 +541,9 @@ async def build_report_direct(app: AppContext, period: Period, *, site_ids: Sequ
 
         # 9. What could have been booked: units of rooms and desks per site, and the sites' hours.
         unit_rows, sites = await _bookable_units(session, site_ids)
+
+        # 10. Waiting lists and volunteering: read directly in both paths (small tables).
+        await _add_engagement(session, dialect, report, site_ids, zones)
 
     site_names = {site.id: site.name for site in sites}
     report.reach = [
@@ -513,7 +576,9 @@ async def build_report(
         # 1. Use per site, kind, category and month; every other family per site, kind, month and
         # bucket (a new family needs no statement here: its rows arrive in ``families``).
         connection = await session.connection()  # plain rows, no ORM loading: thousands of them
-        in_scope = and_(in_period, _site_filter(site_ids))
+        # Offer places are left out when the summary is filled; also here, for rows of a summary
+        # filled before that (``booking report --rebuild-summary`` clears them for good).
+        in_scope = and_(in_period, _site_filter(site_ids), _not_offer_places())
         usage = (
             select(Site.id, Site.name, Resource.kind, Resource.category, summary.month,
                    func.sum(summary.count), func.sum(summary.unit_seconds))
@@ -541,7 +606,7 @@ async def build_report(
         top = (
             select(Resource.id, Resource.name, Site.name, Resource.kind, uses, use_seconds)
             .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
-            .where(summary.family == report_summary.USE, in_period, _site_filter(site_ids))
+            .where(summary.family == report_summary.USE, in_scope)
             .group_by(Resource.id, Resource.name, Site.name, Resource.kind)
             .order_by(uses.desc(), use_seconds.desc(), Resource.id)
             .limit(TOP_RESOURCES)
@@ -599,7 +664,9 @@ async def build_report(
     if (None, None) not in reach_counts:
         report.reach.append(ReachRow(None, None, None, 0, 0))
     async with app.database.reader() as session:
-        report.no_shows = await _no_shows(session, period, site_ids, await _zones(session))
+        zones = await _zones(session)
+        report.no_shows = await _no_shows(session, period, site_ids, zones)
+        await _add_engagement(session, app.database.dialect, report, site_ids, zones, key_figures_only=key_figures_only)
     report.utilisation = _utilisation(period, sites, unit_rows, report.usage)
     return report
 
@@ -748,6 +815,37 @@ def _percent(share: float | None) -> float | None:
 
 
 def key_figures(report: Report) -> list[tuple[str, object]]:
+    """Every key figure: the booking figures, then waiting lists, then volunteering (the pages
+    show the three groups in their own sections; exports and the comparison take them all)."""
+    return booking_key_figures(report) + waiting_list_key_figures(report) + volunteering_key_figures(report)
+
+
+def waiting_list_key_figures(report: Report) -> list[tuple[str, object]]:
+    resources, offer_dates = report.waiting_totals(offer_dates=False), report.waiting_totals(offer_dates=True)
+    return [
+        ("waiting_joined", resources["joined"]),
+        ("waiting_took_hold", resources["took_hold"]),
+        ("waiting_at_period_end", resources["waiting_at_month_end"]),
+        ("offer_waiting_joined", offer_dates["joined"]),
+        ("offer_waiting_took_hold", offer_dates["took_hold"]),
+        ("offer_waiting_at_period_end", offer_dates["waiting_at_month_end"]),
+    ]
+
+
+def volunteering_key_figures(report: Report) -> list[tuple[str, object]]:
+    return [
+        ("offers_published", int(report.volunteering_total("offers_task") + report.volunteering_total("offers_training"))),
+        ("offer_dates_held", int(report.volunteering_total("dates_held"))),
+        ("offer_places_offered", int(report.volunteering_total("places_offered"))),
+        ("offer_places_filled", int(report.volunteering_total("places_filled"))),
+        ("offer_attended", int(report.volunteering_total("attended"))),
+        ("hours_volunteered", report.volunteering_total("hours_volunteered")),
+        ("volunteers", report.volunteers_total),
+        ("new_volunteers", sum(report.first_time_volunteers.values())),
+    ]
+
+
+def booking_key_figures(report: Report) -> list[tuple[str, object]]:
     return [
         ("hours_booked", report.hours_booked),
         ("utilisation_percent", _percent(report.utilisation_share)),
@@ -802,6 +900,32 @@ def report_tables(report: Report) -> list[Table]:
               [(r.resource, r.site, r.kind, r.bookings, r.unit_hours) for r in report.top_resources]),
         # Bookings without an organisation count under "" (the page says "without organisation").
         Table("no_shows", ("organisation", "no_shows"), [(r.organisation, r.count) for r in report.no_shows]),
+        *engagement_tables(report),
+    ]
+
+
+WAITING_LIST_COLUMNS = ("joined", "offered", "took_hold", "let_hold_go", "left_unoffered", "waiting_at_month_end")
+VOLUNTEERING_COLUMNS = ("offers_task", "offers_training", "dates_held", "places_offered", "places_filled", "attended",
+                        "hours_volunteered", "volunteers")
+
+
+def engagement_tables(report: Report) -> list[Table]:
+    """Waiting lists (rooms, desks and things; offer dates apart) and volunteering."""
+    def waiting(rows) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+        return [(r.site, r.kind, r.month, *(getattr(r, name) for name in WAITING_LIST_COLUMNS)) for r in rows]
+
+    return [
+        Table("waiting_lists", ("site", "kind", "month", *WAITING_LIST_COLUMNS),
+              waiting(row for row in report.waiting_lists if not row.is_offer_date)),
+        Table("offer_waiting_lists", ("site", "month", *WAITING_LIST_COLUMNS),
+              [(site, month, *cells) for site, _, month, *cells in waiting(row for row in report.waiting_lists if row.is_offer_date)]),
+        Table("volunteering", ("site", "month", *VOLUNTEERING_COLUMNS),
+              [(r.site, r.month, *(getattr(r, name) for name in VOLUNTEERING_COLUMNS)) for r in report.volunteering]),
+        Table("volunteers", ("site", "month", "volunteers"),
+              [(r.site or "", r.month or "", r.volunteers)
+               for r in sorted(report.volunteers, key=lambda r: (r.site is None, r.site or "", r.month is None, r.month or ""))]),
+        Table("first_time_volunteers", ("month", "volunteers"),
+              [(month, report.first_time_volunteers.get(month, 0)) for month in report.period.months]),
     ]
 
 
@@ -860,7 +984,8 @@ async def save_introduction(app: AppContext, year: int, text: str) -> None:
 
 # --- open data: per site and month, small cells suppressed ------------------------------------
 
-OPEN_DATA_COLUMNS = ("site", "month", "bookings", "hours_booked", "loans", "loan_days", "organisations", "persons")
+OPEN_DATA_COLUMNS = ("site", "month", "bookings", "hours_booked", "loans", "loan_days", "organisations", "persons",
+                     "offer_dates", "places_filled", "hours_volunteered", "volunteers", "waiting_list_joined")
 
 
 @dataclass(frozen=True)
@@ -874,6 +999,13 @@ class OpenDataRow:
     loan_days: float | None
     organisations: int | None
     persons: int | None
+    # Volunteering (report_volunteering), suppressed on its own: None where 0 < volunteers < N.
+    offer_dates: int | None = 0
+    places_filled: int | None = 0
+    hours_volunteered: float | None = 0.0
+    volunteers: int | None = 0
+    # Entries joined on any waiting list; None where 0 < distinct persons who joined < N.
+    waiting_list_joined: int | None = 0
 
     @property
     def suppressed(self) -> bool:
@@ -889,6 +1021,38 @@ def is_small_cell(organisations: int, persons: int, min_cell_size: int) -> bool:
     describe them, however many of their members booked). Bookings of private persons only
     (no organisation) are judged by the persons."""
     return persons < min_cell_size or 0 < organisations < min_cell_size
+
+
+async def _with_engagement(app: AppContext, period: Period, rows: list[OpenDataRow]) -> list[OpenDataRow]:
+    """The open data rows with the volunteering and waiting-list figures of their site and month; a
+    site and month with those but no use gets a row of its own (use 0). Volunteering cells are
+    suppressed when they describe fewer than ``min_cell_size`` volunteers, the waiting-list cell
+    when fewer than that many persons joined (but at least one: no person, no one described)."""
+    from dataclasses import replace
+
+    from booking.services.report_volunteering import volunteering
+    from booking.services.report_waiting_lists import joined_per_site_month
+
+    minimum = app.settings.open_data.min_cell_size
+    async with app.database.reader() as session:
+        zones = await _zones(session)
+        figures = await volunteering(session, app.database.dialect, period, None, zones)
+        joined = await joined_per_site_month(session, app.database.dialect, period, zones)
+    by_cell = {(row.site, row.month): row for row in rows}
+
+    def row_of(site: str, month: str) -> OpenDataRow:
+        return by_cell.get((site, month)) or OpenDataRow(site, month, 0, 0.0, 0, 0.0, 0, 0)
+
+    for figure in figures.rows:
+        small = 0 < figure.volunteers < minimum
+        by_cell[(figure.site, figure.month)] = replace(
+            row_of(figure.site, figure.month),
+            offer_dates=None if small else figure.dates_held, places_filled=None if small else figure.places_filled,
+            hours_volunteered=None if small else figure.hours_volunteered, volunteers=None if small else figure.volunteers,
+        )
+    for (site, month), (entries, persons) in joined.items():
+        by_cell[(site, month)] = replace(row_of(site, month), waiting_list_joined=None if 0 < persons < minimum else entries)
+    return [by_cell[key] for key in sorted(by_cell)]
 
 
 async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
@@ -911,7 +1075,8 @@ async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
             func.sum(case((is_item, summary.unit_seconds), else_=0)),
         )
         .select_from(summary).join(Resource, Resource.id == summary.resource_id).join(Site, Site.id == Resource.site_id)
-        .where(summary.family == report_summary.USE, col(summary.month) >= period.first_month, col(summary.month) <= period.last_month)
+        .where(summary.family == report_summary.USE, _not_offer_places(),
+               col(summary.month) >= period.first_month, col(summary.month) <= period.last_month)
         .group_by(Site.id, Site.name, summary.month)
         .order_by(Site.name, summary.month)
     )
@@ -935,7 +1100,7 @@ async def open_data(app: AppContext, period: Period) -> list[OpenDataRow]:
             site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
             round(float(item_seconds or 0) / DAY, 2), organisations, persons,
         ))
-    return result
+    return await _with_engagement(app, period, result)
 
 
 async def open_data_direct(app: AppContext, period: Period) -> list[OpenDataRow]:
@@ -956,7 +1121,7 @@ async def open_data_direct(app: AppContext, period: Period) -> list[OpenDataRow]
             func.count(Booking.booker_id.distinct()),
         )
         .select_from(Booking).join(Resource, Resource.id == Booking.resource_id).join(Site, Site.id == Resource.site_id)
-        .where(col(Booking.status).in_(USE_STATUSES))
+        .where(col(Booking.status).in_(USE_STATUSES), _not_offer_places())
         .group_by(Site.id, Site.name, month)
         .order_by(Site.name, month)
     )
@@ -972,4 +1137,4 @@ async def open_data_direct(app: AppContext, period: Period) -> list[OpenDataRow]
             site, bucket, int(count), round(float(time_seconds or 0) / 3600, 2), int(loans or 0),
             round(float(item_seconds or 0) / DAY, 2), int(organisations), int(persons),
         ))
-    return result
+    return await _with_engagement(app, period, result)

@@ -79,10 +79,15 @@ def _context(request: Request, report: Report) -> dict[str, Any]:
         "utilisation_by_kind": _bars([(row[0], row[3]) for row in tables["utilisation_by_kind"].rows], number),
         "top_resources": _bars([(f"{row[0]} ({row[1]})", row[3]) for row in tables["top_resources"].rows], number),
         "unmet_demand": _bars([(month, count) for month, count in report.unmet_by_month()], number),
+        "volunteering": _bars([(month, hours) for month, hours in report.volunteering_by_month()], number),
+    }
+    figure_groups = {
+        "booking": reporting.booking_key_figures(report), "waiting": reporting.waiting_list_key_figures(report),
+        "volunteering": reporting.volunteering_key_figures(report),
     }
     return {
         "report": report, "tables": tables, "charts": charts, "number": number,
-        "key_figures": reporting.key_figures(report), "chart_width": CHART_WIDTH,
+        "key_figures": reporting.key_figures(report), "figure_groups": figure_groups, "chart_width": CHART_WIDTH,
         "active_nav": "admin", "admin_section": "report", "is_city_admin": request.user.is_city_admin,
         "all_sites": _site_ids(request) is None,
     }

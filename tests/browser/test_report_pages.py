@@ -47,7 +47,7 @@ async def test_report_page_has_no_axe_violations(page, server, world):
     await sign_in(page, server, world, "city_admin")
     response = await page.goto(f"{server}/admin/bericht?since=2026-01&until=2026-12")
     assert response is not None and response.status == 200
-    assert await page.locator("svg[role=img] title").count() == 5
+    assert await page.locator("svg[role=img] title").count() == 6
     await screenshot(page, "report-1280")
     await page.locator("section.app-report-chart").first.screenshot(path=str(SCREENSHOT_DIR / "report-chart-month.png"))
     await assert_no_axe_violations(page)

@@ -109,6 +109,8 @@ async def test_no_personal_data_in_pages_or_exports(client, world, report_world,
     for user in report_world.users.values():
         secrets += [user.display_name, user.email]
     secrets += ["Zweck von", "Raum ist für", "Bernd"]
+    # Offer titles, volunteers (signed in or by e-mail only), waiting persons and their wishes.
+    secrets += [*report_world.secrets, "Geheimer Zweck", "Kontakt Geheim"]
     for body in bodies:
         assert "Stadtteilhaus Nord" in body
         for secret in secrets:
@@ -144,6 +146,10 @@ async def test_year_page_compares_and_saves_the_introduction(client, world, repo
     page = await client.get("/admin/bericht/2026")
     assert page.status_code == 200
     assert 'data-table="comparison"' in page.text
+    comparison = {row[0]: row[1:] for row in _page_table(page.text, "comparison")}
+    # Volunteering and waiting lists are compared too (2025: Vera's December date, 2 h).
+    assert comparison["Engagement-Stunden"] == ["12", "2", "+10"]
+    assert comparison["Auf eine Warteliste gesetzt (Räume, Arbeitsplätze, Dinge)"] == ["5", "1", "+4"]  # one in December 2025
     token = client.cookies["booking_csrf"]
     saved = await client.post("/admin/bericht/2026/einleitung", data={"introduction": "Erster Absatz.\r\n\r\nZweiter Absatz.", "_csrf_token": token})
     assert saved.status_code == 303
@@ -199,13 +205,19 @@ async def test_open_data_suppresses_small_cells(open_client, app_context, report
     data = (await open_client.get("/offene-daten/daten.json?year=2026")).json()
     assert data["licence"] == "CC BY 4.0" and data["min_cell_size"] == 3
     rows = {(row[0], row[1]): row[2:] for row in data["rows"]}
-    assert rows[("Bibliothek Süd", "2026-04")] == [3, 3.0, 0, 0.0, 3, 3]
-    assert rows[("Bibliothek Süd", "2026-05")] == [None] * 6  # one organisation
-    assert rows[("Bibliothek Süd", "2026-02")] == [None] * 6  # one person
-    assert rows[("Stadtteilhaus Nord", "2026-01")] == [None] * 6  # two persons
+    nothing_else = [0, 0, 0.0, 0, 0]  # no volunteering, nobody joined a waiting list
+    assert rows[("Bibliothek Süd", "2026-04")] == [3, 3.0, 0, 0.0, 3, 3, *nothing_else]
+    assert rows[("Bibliothek Süd", "2026-05")] == [None] * 6 + nothing_else  # one organisation
+    # One person booked (suppressed); one volunteer and one person waiting (each suppressed on its own).
+    assert rows[("Bibliothek Süd", "2026-02")] == [None] * 11
+    # Two persons booked; three volunteers at the trees' January date, three persons joined a list.
+    assert rows[("Stadtteilhaus Nord", "2026-01")] == [None] * 6 + [1, 3, 6.0, 3, 3]
+    assert rows[("Stadtteilhaus Nord", "2026-02")] == [None] * 11  # two volunteers, one person waiting
+    # A training published in January, no date yet: no use, no volunteer described; one person waiting.
+    assert rows[("Bibliothek Süd", "2026-01")] == [0, 0.0, 0, 0.0, 0, 0, 0, 0, 0.0, 0, None]
     csv_text = (await open_client.get("/offene-daten/daten.csv?year=2026")).content.decode("utf-8-sig")
-    assert "Bibliothek Süd,2026-04,3,3.0,0,0.0,3,3" in csv_text
-    assert "Bibliothek Süd,2026-05,,,,,," in csv_text
+    assert "Bibliothek Süd,2026-04,3,3.0,0,0.0,3,3,0,0,0.0,0,0" in csv_text
+    assert "Bibliothek Süd,2026-05,,,,,,,0,0,0.0,0,0" in csv_text
     page = await open_client.get("/offene-daten?year=2026")
     assert page.status_code == 200 and "CC BY 4.0" in page.text
     assert (await open_client.get("/offene-daten?year=20x6")).status_code == 400
@@ -218,7 +230,7 @@ async def test_open_data_holds_no_personal_data(open_client, app_context, report
         (await open_client.get("/offene-daten/daten.json?year=2026")).text,
         (await open_client.get("/offene-daten/daten.csv?year=2026")).content.decode("utf-8-sig"),
     ]
-    secrets = [*report_world.titles, "Offener Titel", *[o.name for o in report_world.organisations.values()]]
+    secrets = [*report_world.titles, *report_world.secrets, "Offener Titel", *[o.name for o in report_world.organisations.values()]]
     for user in report_world.users.values():
         secrets += [user.display_name, user.email]
     for body in bodies:

@@ -147,3 +147,82 @@ async def test_cli_report_prints_the_same_tables(app, report_world, db_url):
     for user in report_world.users.values():
         assert user.email not in as_csv.stdout + as_json.stdout
     assert booking_cli(db_url, "report", "--year", "1999").returncode != 0
+
+
+# --- waiting lists and volunteering (tests/support/report_world.py: add_engagement) -----------
+
+
+async def test_offer_places_are_not_use_of_rooms_desks_or_things(app, report_world):
+    # The world's offer places are bookings of hidden resources of kind "offer" (confirmed and
+    # cancelled ones, and unmet demand for a full date): the booking figures above stay as they
+    # were, in both report paths and in open data.
+    for report in (await reporting.build_report(app, Period.year(2026)), await reporting.build_report_direct(app, Period.year(2026))):
+        assert "offer" not in {row.kind for row in report.usage} | {row.kind for row in report.unmet_demand}
+        assert not any(row.resource.startswith("offer-") for row in report.top_resources)
+        assert (report.organisations, report.persons) == (3, 3)
+        assert report.cancellations_total == 2 and report.unmet_requests == 2
+
+
+async def test_waiting_lists_per_site_kind_and_month(report):
+    rows = {(row.site, row.kind, row.month): (row.joined, row.offered, row.took_hold, row.let_hold_go, row.left_unoffered,
+                                              row.waiting_at_month_end) for row in report.waiting_lists}
+    assert rows == {
+        # joined, offered, took the hold, let it go, left without an offer, waiting at month end
+        ("Stadtteilhaus Nord", "room", "2026-01"): (3, 1, 1, 0, 1, 2),
+        ("Stadtteilhaus Nord", "room", "2026-02"): (0, 1, 0, 1, 0, 0),
+        ("Stadtteilhaus Nord", "desk", "2026-02"): (1, 0, 0, 0, 0, 1),
+        ("Stadtteilhaus Nord", "desk", "2026-03"): (0, 0, 0, 0, 1, 0),
+        ("Stadtteilhaus Nord", "room", "2026-12"): (1, 0, 0, 0, 0, 1),
+        ("Bibliothek Süd", "offer", "2026-01"): (1, 0, 0, 0, 0, 1),
+        ("Bibliothek Süd", "offer", "2026-02"): (1, 1, 1, 0, 0, 0),
+    }
+    figures = dict(reporting.waiting_list_key_figures(report))
+    assert figures == {
+        "waiting_joined": 5, "waiting_took_hold": 1, "waiting_at_period_end": 1,
+        "offer_waiting_joined": 2, "offer_waiting_took_hold": 1, "offer_waiting_at_period_end": 0,
+    }
+
+
+async def test_waiting_list_length_at_the_end_of_a_shorter_period(app, report_world):
+    report = await reporting.build_report(app, Period.of(date(2026, 1, 1), date(2026, 1, 1)))
+    assert dict(reporting.waiting_list_key_figures(report))["waiting_at_period_end"] == 2
+    assert dict(reporting.waiting_list_key_figures(report))["offer_waiting_at_period_end"] == 1
+
+
+async def test_volunteering_per_site_and_month(report):
+    assert [
+        (row.site, row.month, row.offers_task, row.offers_training, row.dates_held, row.places_offered, row.places_filled,
+         row.attended, row.hours_volunteered, row.volunteers)
+        for row in report.volunteering
+    ] == [
+        ("Bibliothek Süd", "2026-01", 0, 1, 0, 0, 0, 0, 0.0, 0),
+        ("Bibliothek Süd", "2026-02", 0, 0, 1, 10, 1, 1, 3.0, 1),
+        # The trees' January date (3 places, 3 filled: one by e-mail only, marked absent).
+        ("Stadtteilhaus Nord", "2026-01", 0, 0, 1, 3, 3, 2, 6.0, 3),
+        # The trees' February date and the called-off offer's date before it was called off.
+        ("Stadtteilhaus Nord", "2026-02", 1, 0, 2, 5, 3, 2, 3.0, 2),
+    ]
+    assert dict(reporting.volunteering_key_figures(report)) == {
+        "offers_published": 2, "offer_dates_held": 4, "offer_places_offered": 18, "offer_places_filled": 7,
+        "offer_attended": 5, "hours_volunteered": 12.0, "volunteers": 3, "new_volunteers": 2,
+    }
+
+
+async def test_distinct_and_first_time_volunteers(report, report_world):
+    north, south = report_world.north.id, report_world.south.id
+    assert {(row.site_id, row.month): row.volunteers for row in report.volunteers} == {
+        (north, "2026-01"): 3, (north, "2026-02"): 2, (south, "2026-02"): 1,
+        (north, None): 3, (south, None): 1, (None, "2026-01"): 3, (None, "2026-02"): 3, (None, None): 3,
+    }
+    # Vera volunteered first in December 2025; Wim and the e-mail-only volunteer in January.
+    assert report.first_time_volunteers == {"2026-01": 2}
+
+
+async def test_engagement_figures_follow_the_site_filter_and_the_previous_year(app, report_world):
+    south = await reporting.build_report(app, Period.year(2026), site_ids=[report_world.south.id])
+    assert {row.site for row in south.waiting_lists} == {row.site for row in south.volunteering} == {"Bibliothek Süd"}
+    assert south.volunteers_total == 1 and south.first_time_volunteers == {"2026-02": 1}
+    previous = await reporting.build_report(app, Period.year(2025), key_figures_only=True)
+    figures = dict(reporting.key_figures(previous))
+    assert (figures["offers_published"], figures["offer_dates_held"], figures["volunteers"], figures["new_volunteers"]) == (1, 1, 1, 1)
+    assert figures["hours_volunteered"] == 2.0
