@@ -575,7 +575,7 @@ async def reminder(session: AsyncSession, app: AppContext, booking: Booking) -> 
     facts = await _facts(session, booking)
     if facts.resource.kind == OFFER_RESOURCE_KIND:
         # A place of a volunteer offer: its own reminder (the offer, not the hidden resource).
-        from booking.services.offers import offer_reminder
+        from booking.services.offer_mail import offer_reminder
 
         await offer_reminder(session, app, booking)
         return

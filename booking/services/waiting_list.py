@@ -282,9 +282,9 @@ async def capacity_released(session: AsyncSession, app: AppContext, booking: Boo
     if resource is not None and resource.kind == OFFER_RESOURCE_KIND:
         # A place of a volunteer offer ended through the general bookings path (not the
         # offer's own cancel): the sign-up behind it ends with it, so the organiser's list is right.
-        from booking.services import offers
+        from booking.services import offer_waiting_list
 
-        await offers.booking_released(session, app, booking)
+        await offer_waiting_list.booking_released(session, app, booking)
     ends_at = _aware(booking.ends_at)
     if ends_at <= now:
         return
@@ -374,9 +374,9 @@ async def _take(session: AsyncSession, app: AppContext, booking: Booking, entry:
     if is_offer_place:
         # A volunteer offer's place: the person becomes a participant (sign-up row, the offer's
         # confirmation with its invite and cancel link), not a plain booking.
-        from booking.services import offers
+        from booking.services import offer_waiting_list
 
-        await offers.hold_taken(session, app, booking, person)
+        await offer_waiting_list.hold_taken(session, app, booking, person)
         return booking
     # The same messages as a new booking: the invite, or the receipt and the lenders' request.
     await notifications.booking_created(session, app, booking)

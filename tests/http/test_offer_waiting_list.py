@@ -19,8 +19,8 @@ from sqlmodel import col, func, select
 from booking.app import create_app
 from booking.domain.lifecycle import HOLDING
 from booking.models import Booking, Offer, OfferSignup, OutboxMessage, WaitingListEntry
-from booking.services import offers, waiting_list
-from booking.services.offers import OfferInput
+from booking.services import offer_catalogue, offer_publishing, waiting_list
+from booking.services.offer_publishing import OfferInput
 from tests.http.conftest import login
 from tests.support.pages import csrf_token, mail_link, send_outbox
 from tests.support.world import World, next_monday
@@ -55,7 +55,7 @@ async def clients(settings, app_context, world):
 
 async def make_offer(app_context, world: World) -> Offer:
     start = next_monday(app_context.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
-    return await offers.create_offer(app_context, world["org_admin_a"], OfferInput(
+    return await offer_publishing.create_offer(app_context, world["org_admin_a"], OfferInput(
         kind="task", title="Tafel: Lebensmittel sortieren", site_id=world.site_a.id, places=3, local_start=start,
         duration=timedelta(hours=3), organisation_id=world.org_a.id))
 
@@ -74,7 +74,7 @@ async def held(app_context, offer: Offer) -> list[Booking]:
 async def five_sign_ups(app_context, world, clients) -> tuple[Offer, int]:
     """3 confirmed (page), then the 4th joins the list on the page, the 5th through the API."""
     offer = await make_offer(app_context, world)
-    view = await offers.get_offer(app_context, None, offer.id)
+    view = await offer_catalogue.get_offer(app_context, None, offer.id)
     date_id = view.dates[0].id
     for role in PARTICIPANTS:
         client = await clients(role)

@@ -602,13 +602,13 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
 
 async def add_offer(app_context, world: World, fixture: Fixture, start: datetime) -> None:  # type: ignore[no-untyped-def]
     from booking.models import OfferSignup
-    from booking.services import offers
+    from booking.services import offer_catalogue, offer_publishing, offer_signups
 
-    offer = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+    offer = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
         kind="task", title="Matrix-Angebot", site_id=world.site_a.id, places=5, organisation_id=world.org_a.id,
         local_start=(start + timedelta(days=2)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
-    await offers.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
-    view = await offers.get_offer(app_context, None, offer.id)  # type: ignore[arg-type]
+    await offer_signups.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    view = await offer_catalogue.get_offer(app_context, None, offer.id)  # type: ignore[arg-type]
     async with app_context.database.reader() as session:
         from sqlmodel import select as select_rows
 
