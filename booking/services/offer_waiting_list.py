@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.principal import Principal
 from booking.auth.tokens import new_token
-from booking.domain.errors import Conflict, DomainError, PolicyViolation
+from booking.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, PolicyViolation
 from booking.domain.intervals import Interval
-from booking.models import Booking, Offer, OfferDate, OfferSignup, User, WaitingListEntry
+from booking.models import Booking, Offer, OfferDate, OfferSignup, Site, User, WaitingListEntry
 from booking.services.bookings import check_placement
 from booking.services.context import AppContext
 from booking.services.offer_mail import _mail_confirmed
+from booking.services.offer_permissions import may_manage
 from booking.services.offer_places import CANCELLED, CONFIRMED, _bookable_dates, _load_open_offer, _utc, lock_places
 
 
@@ -172,3 +173,80 @@ async def _waiting_by_date(session: AsyncSession, offer: Offer, dates: Sequence[
         result[date_id].append(Waiter(entry.id, user.display_name or user.email, entry.status,  # type: ignore[arg-type]
                                       hold.hold_expires_at if hold is not None else None))
     return result
+
+
+# --------------------------------------------------------------------------- the organisers' controls
+
+
+async def _date_of_entry(app: AppContext, actor: Principal, offer_id: int, entry_id: int) -> int:
+    """The date of the offer a waiting entry waits for. Only the offer's organisers learn it
+    (others: PermissionDenied, the same answer ``waiting_list`` gives); an entry of another
+    offer, or none: NotFound."""
+    async with app.database.reader() as session:
+        offer = await session.get(Offer, offer_id)
+        if offer is None or not may_manage(actor, offer):
+            raise PermissionDenied("only the offer's organisers order its waiting lists")
+        entry = await session.get(WaitingListEntry, entry_id)
+        if entry is None or entry.resource_id != offer.resource_id:
+            raise NotFound(f"waiting list entry {entry_id} does not exist")
+        offer_date = (await session.exec(select(OfferDate).where(
+            OfferDate.offer_id == offer.id, OfferDate.starts_at == _utc(entry.starts_at)))).first()
+    if offer_date is None:
+        raise NotFound(f"waiting list entry {entry_id} does not exist")
+    return offer_date.id  # type: ignore[return-value]
+
+
+async def move_entry(app: AppContext, actor: Principal, offer_id: int, entry_id: int, direction: str) -> int:
+    """An organiser moves a waiting person one place up or down in the line of their date
+    (``waiting_list.move``, which checks the organiser again under the lock). Returns the date's id."""
+    from booking.services import waiting_list
+
+    date_id = await _date_of_entry(app, actor, offer_id, entry_id)
+    await waiting_list.move(app, actor, entry_id, direction)
+    return date_id
+
+
+async def remove_entry(app: AppContext, actor: Principal, offer_id: int, entry_id: int) -> int:
+    """An organiser takes a person off a date's waiting list; the person is told by mail
+    (``waiting_list.remove``). Rate limits are the caller's. Returns the date's id."""
+    from booking.services import waiting_list
+
+    date_id = await _date_of_entry(app, actor, offer_id, entry_id)
+    await waiting_list.remove(app, actor, entry_id)
+    return date_id
+
+
+@dataclass(frozen=True)
+class WaitingDate:
+    """A date of an offer at a site with people waiting (the staff's waiting-list page links it)."""
+
+    offer_id: int
+    offer_title: str
+    date_id: int
+    starts_at: datetime
+    ends_at: datetime
+    waiting: int
+    timezone: str
+
+
+async def site_waiting_dates(app: AppContext, actor: Principal, site_id: int, *, limit: int = 100) -> list[WaitingDate]:
+    """The upcoming offer dates at a site with open waiting-list entries, soonest first, for the
+    site's staff (the lines themselves are ordered on each offer's organiser page)."""
+    from booking.domain.waiting_list import OPEN
+
+    if not actor.is_lender_at(site_id):
+        raise PermissionDenied("only the site's lenders and managers see its waiting lists")
+    async with app.database.reader() as session:
+        site = await session.get(Site, site_id)
+        if site is None:
+            return []
+        rows = (await session.exec(
+            select(Offer.id, Offer.title, OfferDate.id, OfferDate.starts_at, OfferDate.ends_at, func.count(col(WaitingListEntry.id)))
+            .join(OfferDate, OfferDate.offer_id == Offer.id)  # type: ignore[arg-type]
+            .join(WaitingListEntry, (WaitingListEntry.resource_id == Offer.resource_id)  # type: ignore[arg-type]
+                  & (WaitingListEntry.starts_at == OfferDate.starts_at))
+            .where(Offer.site_id == site_id, col(WaitingListEntry.status).in_(OPEN), WaitingListEntry.ends_at > app.now())
+            .group_by(Offer.id, Offer.title, OfferDate.id, OfferDate.starts_at, OfferDate.ends_at)
+            .order_by(col(OfferDate.starts_at), col(OfferDate.id)).limit(limit)
+        )).all()
+    return [WaitingDate(*row, timezone=site.timezone) for row in rows]  # type: ignore[arg-type, misc]

@@ -31,6 +31,7 @@ from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, small_id
 from booking.web.base import FormErrors, flash, form_value, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import error_fields, gettext, ngettext, translate_message
+from booking.web.waiting_list import removal_wait
 
 Ctx = NamedDependency[AppContext]
 HOUR = 3600.0
@@ -467,6 +468,45 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
     return redirect(f"/mitmachen/{offer_id}/teilnehmende#date-{date_id}")
 
 
+async def _waiting_step(request: Request, app_context: AppContext, offer_id: int, step) -> Response:  # type: ignore[no-untyped-def]
+    """Run an organiser's waiting-list step; the participants page again with the message on error."""
+    try:
+        date_id = await step()
+    except DomainError as error:
+        if error.status_code in (403, 404) and error.field is None:
+            raise
+        return await _participants_page(request, app_context, offer_id, status_code=error.status_code,
+                                        errors=FormErrors({"waiting": translate_message(request, error.message)}))
+    return redirect(f"/mitmachen/{offer_id}/teilnehmende#waiting-{date_id}")
+
+
+@post("/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/verschieben", guards=[page_login], name="offers:waiting-move")
+async def waiting_move(request: Request, app_context: Ctx, offer_id: RowId, entry_id: RowId) -> Response:
+    direction = form_value(await request.form(), "direction")
+
+    async def step() -> int:
+        return await offer_waiting_list.move_entry(app_context, request.user, offer_id, entry_id, direction)
+
+    return await _waiting_step(request, app_context, offer_id, step)
+
+
+@post("/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/entfernen", guards=[page_login], name="offers:waiting-remove")
+async def waiting_remove(request: Request, app_context: Ctx, offer_id: RowId, entry_id: RowId) -> Response:
+    wait = removal_wait(request)  # each removal mails the person
+    if wait:
+        response = await _participants_page(request, app_context, offer_id, status_code=429, errors=FormErrors({"waiting": gettext(
+            request, "Too many removals. Please wait %(seconds)s seconds and try again.", seconds=wait)}))
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    async def step() -> int:
+        date_id = await offer_waiting_list.remove_entry(app_context, request.user, offer_id, entry_id)
+        flash(request, "success", gettext(request, "The entry is off the waiting list."))
+        return date_id
+
+    return await _waiting_step(request, app_context, offer_id, step)
+
+
 # --------------------------------------------------------------------------- engagement record
 
 
@@ -500,4 +540,5 @@ ROUTES: list[Any] = [
     offers_index, offers_ics, offers_atom, manage, new_form, create, record, certificate, offer_detail, offer_sign_up,
     offer_join_waiting_list,
     confirm_form, confirm, cancel_form, cancel, edit_form, edit, participants, attendance, sheet, message, cancel_own,
+    waiting_move, waiting_remove,
 ]

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from booking.services import offer_catalogue, offer_publishing, offer_signups
+from booking.services import offer_catalogue, offer_publishing, offer_signups, offer_waiting_list
 from booking.services.context import AppContext
 from tests.browser.conftest import assert_no_axe_violations, own_sqlite_url, screenshot, worker_env
 from tests.browser.test_admin_pages import sign_in
@@ -119,7 +119,8 @@ async def test_calendar_sign_up_and_organiser_view_at_360(phone_page, server: st
 
 async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, server: str, world: World) -> None:
     """Issue 14: a full date offers "Auf die Warteliste" to a signed-in person; the organiser
-    sees the line under the participants. axe finds nothing; nothing scrolls sideways."""
+    sees the line under the participants, moves one up and takes one off it. axe finds nothing;
+    nothing scrolls sideways."""
     page = phone_page
     start = next_monday(world.app.now(), 3).replace(tzinfo=None) + timedelta(hours=9)
     offer = await offer_publishing.create_offer(world.app, world["org_admin_a"], offer_publishing.OfferInput(
@@ -138,9 +139,26 @@ async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, serv
     await no_sideways_scroll(page)
     await page.context.clear_cookies()
     await sign_in(page, server, world, "org_admin_a")
+    date_id = (await offer_catalogue.get_offer(world.app, None, offer.id)).dates[0].id  # type: ignore[arg-type]
+    await offer_waiting_list.join_waiting_list(world.app, world["lender_b"], offer.id, date_id)  # type: ignore[arg-type]
     await page.goto(f"{server}/mitmachen/{offer.id}/teilnehmende")
     text = await main.inner_text()
     assert "Warteliste" in text and "Member B" in text[text.index("Warteliste"):]
     await screenshot(page, "offers-participants-waiting-360")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    # The organiser's controls: the second moves up, then the (new) second is taken off the list.
+    entries = page.locator(".app-waiting-entry")
+    assert await entries.count() == 2
+    async with page.expect_navigation():
+        await entries.nth(1).get_by_role("button", name="Nach oben").click()
+    assert "Lender B" in await entries.nth(0).inner_text() and "Member B" in await entries.nth(1).inner_text()
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    async with page.expect_navigation():
+        await entries.nth(1).get_by_role("button", name="Entfernen").click()
+    assert "Der Eintrag ist von der Warteliste genommen." in await main.inner_text()
+    assert await entries.count() == 1
+    await screenshot(page, "offers-participants-waiting-controls-360")
     await assert_no_axe_violations(page)
     await no_sideways_scroll(page)
