@@ -13,11 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.auth.permissions import HIDDEN_VISIBILITY
 from booking.auth.principal import Principal
 from booking.domain import offers as rules
-from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import HOLDING
 from booking.domain.recurrence import RecurrenceRule, expand
-from booking.models import Booking, Offer, OfferDate, OfferSignup, Organisation, Policy, Resource, Site
+from booking.models import Booking, Offer, OfferDate, OfferSignup, Organisation, Policy, Resource, Site, WaitingListEntry
 from booking.services import notifications
 from booking.services.accounts import normalise_email
 from booking.services.audit import record_event
@@ -195,14 +195,50 @@ async def update_offer(app: AppContext, actor: Principal, offer_id: int, data: O
     return offer
 
 
+@dataclass(frozen=True)
+class CancelPreview:
+    """What cancelling an offer does, for the page that asks "really?"."""
+
+    offer: Offer
+    participants: int  # confirmed places on dates still ahead: each is told by mail with a CANCEL invite
+    waiting: int  # people on the waiting lists: each is told by mail
+    dates: int  # dates still ahead
+
+
+async def cancel_preview(app: AppContext, actor: Principal, offer_id: int) -> CancelPreview:
+    """For the offer's organisers (others: NotFound): how many people a cancel would tell."""
+    from booking.domain.waiting_list import OPEN
+
+    now = app.now()
+    async with app.database.reader() as session:
+        offer = await session.get(Offer, offer_id)
+        if offer is None or not may_manage(actor, offer):
+            raise NotFound("this offer does not exist")
+        participants = (await session.exec(
+            select(func.count()).select_from(OfferSignup).join(OfferDate, OfferDate.id == OfferSignup.offer_date_id)  # type: ignore[arg-type]
+            .where(OfferSignup.offer_id == offer.id, OfferSignup.status == CONFIRMED, OfferDate.ends_at > now)
+        )).one()
+        waiting = (await session.exec(select(func.count()).select_from(WaitingListEntry).where(
+            WaitingListEntry.resource_id == offer.resource_id, col(WaitingListEntry.status).in_(OPEN)))).one()
+        dates = (await session.exec(select(func.count()).select_from(OfferDate).where(
+            OfferDate.offer_id == offer.id, OfferDate.ends_at > now, col(OfferDate.is_cancelled).is_(False)))).one()
+    return CancelPreview(offer, int(participants), int(waiting), int(dates))
+
+
 async def cancel_offer(app: AppContext, actor: Principal, offer_id: int) -> Offer:
-    """Take an offer off the calendar; its participants' places are cancelled with a mail."""
+    """Take an offer off the calendar; its participants' places are cancelled with a mail (and
+    a CANCEL invite), the people on its waiting lists are taken off them with a mail. Once."""
+    from booking.services import waiting_list
+
     now = app.now()
     async with app.database.transaction() as session:
         offer = await session.get(Offer, offer_id)
         if offer is None or not may_manage(actor, offer):
             raise NotFound("this offer does not exist")
         await lock_places(session, offer)
+        await session.refresh(offer)
+        if offer.cancelled_at is not None:
+            raise TransitionNotAllowed("this offer has been cancelled already")
         offer.cancelled_at, offer.updated_at = now, now
         session.add(offer)
         rows = (await session.exec(select(OfferSignup).where(OfferSignup.offer_id == offer.id, OfferSignup.status == CONFIRMED))).all()
@@ -210,6 +246,7 @@ async def cancel_offer(app: AppContext, actor: Principal, offer_id: int) -> Offe
             offer_date = await session.get(OfferDate, signup.offer_date_id)
             if offer_date is not None and offer_date.ends_at > now:
                 await _cancel_signup(session, app, offer, offer_date, signup, actor_id=actor.user_id, by_organiser=True)
+        await waiting_list.close_line(session, app, actor, offer.resource_id)  # type: ignore[arg-type]
     return offer
 
 

@@ -678,6 +678,30 @@ async def remove(app: AppContext, actor: Principal, entry_id: int) -> WaitingLis
         return entry
 
 
+async def close_line(session: AsyncSession, app: AppContext, actor: Principal, resource_id: int) -> int:
+    """End every open entry of a resource's line and tell each person by mail, inside the caller's
+    transaction (a volunteer offer was cancelled: nothing is left to wait for). The waiting ones
+    end first, so that a hold declined after them is offered to nobody. Returns how many."""
+    resource = await session.get(Resource, resource_id)
+    if resource is None:
+        return 0
+    site = await session.get(Site, resource.site_id)
+    assert site is not None
+    entries = list((await session.exec(
+        select(WaitingListEntry).where(WaitingListEntry.resource_id == resource_id, col(WaitingListEntry.status).in_(OPEN))
+        .order_by(col(WaitingListEntry.status) != EntryStatus.WAITING.value, col(WaitingListEntry.id)).limit(500)
+    )).all())
+    closed = 0
+    for entry in entries:
+        try:
+            await _end_entry(session, app, actor, entry)
+        except TransitionNotAllowed:
+            continue  # answered meanwhile
+        await _removal_mail(session, app, entry, resource, site)
+        closed += 1
+    return closed
+
+
 async def _removal_mail(session: AsyncSession, app: AppContext, entry: WaitingListEntry, resource: Resource, site: Site) -> None:
     person = await session.get(User, entry.person_id)
     if person is None or not person.email:
@@ -716,6 +740,7 @@ __all__ = [
     "SlotIsFree",
     "answer_offer_by_token",
     "capacity_released",
+    "close_line",
     "confirm_hold",
     "decline_hold",
     "expire_holds",

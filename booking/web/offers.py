@@ -468,6 +468,42 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
     return redirect(f"/mitmachen/{offer_id}/teilnehmende#date-{date_id}")
 
 
+OFFER_CANCELS_PER_HOUR = 10  # each cancel mails every participant and everyone waiting
+
+
+async def _cancel_offer_page(request: Request, app_context: AppContext, offer_id: int, *, error: str = "",
+                             status_code: int = 200) -> Response:
+    preview = await offer_publishing.cancel_preview(app_context, request.user, offer_id)
+    return render_page(request, "offers/cancel_offer.html", {"preview": preview, "error": error, "active_nav": "offers"},
+                       status_code=status_code)
+
+
+@get("/mitmachen/{offer_id:int}/absagen", guards=[page_login], name="offers:cancel-offer-form")
+async def cancel_offer_form(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
+    return await _cancel_offer_page(request, app_context, offer_id)
+
+
+@post("/mitmachen/{offer_id:int}/absagen", guards=[page_login], name="offers:cancel-offer")
+async def cancel_offer(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
+    preview = await offer_publishing.cancel_preview(app_context, request.user, offer_id)  # organisers only (404)
+    wait = _limiter(request).hit(f"offer-cancel|{request.user.user_id}", OFFER_CANCELS_PER_HOUR)
+    if wait:
+        response = await _cancel_offer_page(request, app_context, offer_id, status_code=429, error=gettext(
+            request, "Too many cancelled offers. Please wait %(seconds)s seconds and try again.", seconds=wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        await offer_publishing.cancel_offer(app_context, request.user, offer_id)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        return await _cancel_offer_page(request, app_context, offer_id, error=translate_message(request, error.message),
+                                        status_code=error.status_code)
+    flash(request, "success", _counted(request, "The offer has been cancelled; %(num)d participant is told by e-mail.",
+                                       "The offer has been cancelled; %(num)d participants are told by e-mail.", preview.participants))
+    return redirect(f"/mitmachen/{offer_id}/teilnehmende")
+
+
 async def _waiting_step(request: Request, app_context: AppContext, offer_id: int, step) -> Response:  # type: ignore[no-untyped-def]
     """Run an organiser's waiting-list step; the participants page again with the message on error."""
     try:
@@ -540,5 +576,5 @@ ROUTES: list[Any] = [
     offers_index, offers_ics, offers_atom, manage, new_form, create, record, certificate, offer_detail, offer_sign_up,
     offer_join_waiting_list,
     confirm_form, confirm, cancel_form, cancel, edit_form, edit, participants, attendance, sheet, message, cancel_own,
-    waiting_move, waiting_remove,
+    waiting_move, waiting_remove, cancel_offer_form, cancel_offer,
 ]

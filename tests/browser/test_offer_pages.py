@@ -119,8 +119,8 @@ async def test_calendar_sign_up_and_organiser_view_at_360(phone_page, server: st
 
 async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, server: str, world: World) -> None:
     """Issue 14: a full date offers "Auf die Warteliste" to a signed-in person; the organiser
-    sees the line under the participants, moves one up and takes one off it. axe finds nothing;
-    nothing scrolls sideways."""
+    sees the line under the participants, moves one up, takes one off it and cancels the offer.
+    axe finds nothing; nothing scrolls sideways."""
     page = phone_page
     start = next_monday(world.app.now(), 3).replace(tzinfo=None) + timedelta(hours=9)
     offer = await offer_publishing.create_offer(world.app, world["org_admin_a"], offer_publishing.OfferInput(
@@ -162,3 +162,14 @@ async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, serv
     await screenshot(page, "offers-participants-waiting-controls-360")
     await assert_no_axe_violations(page)
     await no_sideways_scroll(page)
+    # Cancelling the offer: a page says whom it tells, one button does it.
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Angebot absagen").click()
+    assert "1 teilnehmende Person wird per E-Mail informiert" in await main.inner_text()
+    await screenshot(page, "offers-cancel-360")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Angebot absagen").click()
+    assert "Das Angebot ist abgesagt" in await main.inner_text()
+    await assert_no_axe_violations(page)

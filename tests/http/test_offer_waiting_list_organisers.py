@@ -113,3 +113,29 @@ async def test_the_staff_page_names_offers_by_title_and_links_the_organiser_view
     link = re.search(rf'href="/mitmachen/{offer.id}/teilnehmende#date-{date_id}">Kleiderkammer sortieren, [^<]+</a>', page)
     assert link, page
     assert "3 warten" in page
+
+
+async def test_cancel_offer_page_says_whom_it_tells_and_cancels_once(app_context, world, organiser_app):
+    _app, client = organiser_app
+    offer, _date_id, _entries = await offer_with_line(app_context, world)
+    participants = (await client.get(f"/mitmachen/{offer.id}/teilnehmende")).text
+    assert f'href="/mitmachen/{offer.id}/absagen"' in participants
+    page = await client.get(f"/mitmachen/{offer.id}/absagen")
+    assert page.status_code == 200
+    assert "1 teilnehmende Person wird per E-Mail informiert" in page.text and "3 Personen auf den Wartelisten" in page.text
+    token = await csrf_token(client, f"/mitmachen/{offer.id}/absagen")
+    forged = await client.post(f"/mitmachen/{offer.id}/absagen", data={})
+    assert forged.status_code == 403
+    assert (await offer_catalogue.get_offer(app_context, None, offer.id)).offer.cancelled_at is None
+    done = await client.post(f"/mitmachen/{offer.id}/absagen", data={"_csrf_token": token})
+    assert done.status_code == 303 and done.headers["location"] == f"/mitmachen/{offer.id}/teilnehmende"
+    after = (await client.get(done.headers["location"])).text
+    assert "Das Angebot ist abgesagt; 1 teilnehmende Person wird per E-Mail informiert." in after
+    assert "Dieses Angebot wurde abgesagt." in after and f'href="/mitmachen/{offer.id}/absagen"' not in after
+    async with app_context.database.reader() as session:
+        kinds = sorted(m.kind for m in (await session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.kind).in_(["offer_cancelled", "waiting_list_removed"])))).all())
+    assert kinds == ["offer_cancelled"] + ["waiting_list_removed"] * 3
+    again = await client.post(f"/mitmachen/{offer.id}/absagen", data={"_csrf_token": token})
+    assert again.status_code == 409 and "Dieses Angebot ist bereits abgesagt." in again.text
+    assert "(abgesagt)" in (await client.get("/mitmachen/verwalten")).text

@@ -119,6 +119,8 @@ class Fixture:
     # A full offer of Org A (its one place taken by member_a) with three people waiting for its
     # date (member_b, lender_b, city_admin), in this order.
     waiting_offer_id: int = 0
+    # An offer of Org A with member_a's place, cancelled by the first organiser who may.
+    cancel_offer_id: int = 0
     offer_waiting_entry_ids: tuple[int, int, int] = (0, 0, 0)
 
 
@@ -498,6 +500,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/mitmachen/mein-engagement"): Expect(SIGNED_IN),
     ("GET", "/mitmachen/mein-engagement/bescheinigung"): Expect(SIGNED_IN),
     ("POST", "/mitmachen/anmeldungen/{signup_id:int}/absagen"): Expect(frozenset({"member_a"}), denied_status=404),
+    # The organisers cancel an offer (the page says whom it tells; the second organiser meets it cancelled: 409).
+    ("GET", "/mitmachen/{offer_id:int}/absagen"): Expect(OFFER_ORGANISERS, denied_status=404, params={"offer_id": lambda fx: fx.cancel_offer_id}),
+    ("POST", "/mitmachen/{offer_id:int}/absagen"): Expect(OFFER_ORGANISERS, denied_status=404, params={"offer_id": lambda fx: fx.cancel_offer_id}),
     # The organisers order a date's waiting list (moves until the entry is last: 400, still allowed)
     # and take people off it (the second organiser meets an entry already gone: 409).
     ("POST", "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/verschieben"): Expect(
@@ -638,6 +643,11 @@ async def add_offer(app_context, world: World, fixture: Fixture, start: datetime
         await session.flush()
         fixture.waiting_offer_id = full.id  # type: ignore[assignment]
         fixture.offer_waiting_entry_ids = tuple(e.id for e in waiting)  # type: ignore[assignment]
+    doomed = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
+        kind="task", title="Matrix-Absage", site_id=world.site_a.id, places=2, organisation_id=world.org_a.id,
+        local_start=(start + timedelta(days=4)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
+    await offer_signups.sign_up(app_context, world["member_a"], doomed.id, None)  # type: ignore[arg-type]
+    fixture.cancel_offer_id = doomed.id  # type: ignore[assignment]
 
 
 def concrete_path(template: str, fx: Fixture, overrides: dict[str, Callable[[Fixture], Any]] | None = None) -> str:

@@ -223,6 +223,7 @@ SUCCESS: dict[str, Success | Covered] = {
                                                             params={"date_id": lambda fx, ex: ex.past_date_id}),
     "/mitmachen/termine/{date_id:int}/nachricht": Success("org_admin_a", lambda fx, ex: {"message": "PRG"}),
     "/mitmachen/anmeldungen/{signup_id:int}/absagen": Success("member_a"),
+    "/mitmachen/{offer_id:int}/absagen": Success("org_admin_a", params={"offer_id": lambda fx, ex: fx.cancel_offer_id}),
     "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/verschieben": Success(
         "org_admin_a", lambda fx, ex: {"direction": "down"},
         params={"offer_id": lambda fx, ex: fx.waiting_offer_id, "entry_id": lambda fx, ex: fx.offer_waiting_entry_ids[0]}),
