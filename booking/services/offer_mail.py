@@ -98,3 +98,18 @@ async def offer_reminder(session: AsyncSession, app: AppContext, booking: Bookin
         context=_offer_context(offer, site, offer_date, recipient_name=user.display_name),
         booking_id=booking.id, dedupe_key=f"offer-reminder:{booking.id}:{booking.starts_at.isoformat()}", now=app.now(),
     )
+
+
+async def place_cancelled(session: AsyncSession, app: AppContext, booking: Booking) -> None:
+    """The place behind a sign-up was cancelled through the general bookings path
+    (``bookings.transition``): the person gets the offer's cancel mail with its CANCEL invite,
+    as after a cancel by the mailed link. A hold from the waiting list (no sign-up): nothing."""
+    signup = (await session.exec(select(OfferSignup).where(OfferSignup.booking_id == booking.id))).first()
+    if signup is None or signup.user_id is None:
+        return
+    offer = await session.get(Offer, signup.offer_id)
+    offer_date = await session.get(OfferDate, signup.offer_date_id)
+    user = await session.get(User, signup.user_id)
+    if offer is None or offer_date is None or user is None:
+        return
+    await _mail_cancelled(session, app, offer, offer_date, booking, user, by_organiser=False)

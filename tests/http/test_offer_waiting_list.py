@@ -197,6 +197,15 @@ async def test_the_general_bookings_cancel_ends_the_sign_up_and_offers_the_place
         offered = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == "waiting_list_offer"))).one()
     assert offered == 1
+    async with app_context.database.reader() as session:
+        to_member_b = [m.kind for m in (await session.exec(select(OutboxMessage).where(OutboxMessage.recipient == world.emails["member_b"]))).all()]
+    assert to_member_b.count("offer_cancelled") == 1 and "cancelled" not in to_member_b  # the offer's mail, as by the link
+    # The cancel of an offer's place is not undone on the booking pages (the place is held for the next one).
+    member_b = await clients("member_b")
+    cancelled_page = await member_b.get(f"/bookings/{signup.booking_id}/cancelled")
+    assert "/undo-cancel" not in cancelled_page.text
+    undo = await member_b.post(f"/bookings/{signup.booking_id}/undo-cancel", data={"_csrf_token": await csrf_token(member_b, "/bookings")})
+    assert undo.status_code == 409 and "Bitte melden Sie sich erneut an." in undo.text, undo.text[:300]
     # Taking it on "Meine Buchungen" (the hold's confirm form) makes a participant as well.
     client = await clients("lender_a")
     token = await csrf_token(client, "/bookings")
