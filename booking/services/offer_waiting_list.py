@@ -1,7 +1,9 @@
 """The waiting list of a volunteer offer's dates: the one of ``services.waiting_list`` on the
 offer's resource. A signed-in person joins the line of a full date (``join_waiting_list``); a
 freed place is offered to the first in line as a held booking (``place_freed``); taking it makes
-them a participant (``hold_taken``).
+them a participant (``hold_taken``). The offer's organisers order each date's line and take
+people off it (``move_entry`` / ``remove_entry`` over ``waiting_list.move`` / ``remove``); the
+site's staff page links the dates (``site_waiting_dates``).
 """
 
 from __future__ import annotations

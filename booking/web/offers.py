@@ -1,7 +1,8 @@
 """Engagementkalender and Fortbildungsbörse: the public calendar of offers (/mitmachen, also
 /get-involved), an offer's page with its sign-up, the e-mail links (confirm, cancel), the
-organisers' pages (create, edit, participants, attendance, sign-in sheet, message) and the
-person's engagement record with its printable certificate. Feeds: ICS and Atom.
+organisers' pages (create, edit, cancel, participants with each date's waiting list to order,
+attendance, sign-in sheet, message) and the person's engagement record with its printable
+certificate. Feeds: ICS and Atom.
 
 Every form: CSRF, Post/Redirect/Get on success, the form again with the message at the field on
 error. Everything that sends e-mail to an address typed in by an anonymous person is rate-limited
