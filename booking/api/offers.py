@@ -14,7 +14,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from booking.auth.guards import public, requires_login
 from booking.domain import offers as rules
 from booking.domain.errors import Conflict, InvalidInput
-from booking.services import offers
+from booking.services import offer_catalogue, offer_signups, offer_waiting_list
 from booking.services.context import AppContext
 
 Ctx = NamedDependency[AppContext]
@@ -65,7 +65,7 @@ class SignupOut(msgspec.Struct):
     waiting_list_entry_id: int | None = None
 
 
-def _out(view: offers.OfferView, base: str) -> OfferOut:
+def _out(view: offer_catalogue.OfferView, base: str) -> OfferOut:
     offer = view.offer
     return OfferOut(
         id=offer.id, kind=offer.kind, title=offer.title, description=offer.description, category=offer.category,  # type: ignore[arg-type]
@@ -99,7 +99,7 @@ class OfferController(Controller):
             from_day=from_day, category=(category or "").replace("\x00", ""), kind=kind if kind in rules.OFFER_KINDS else "",
             site_id=site, free_only=free, without_requirements=without_requirements,
         )
-        data = await offers.public_offers(app_context, flt, page=page)
+        data = await offer_catalogue.public_offers(app_context, flt, page=page)
         base = app_context.settings.base_url.rstrip("/")
         return OffersOut([_out(view, base) for view in data.items], data.total, data.page, data.pages)
 
@@ -111,11 +111,11 @@ class OfferController(Controller):
         if data.waiting_list and data.date_id is None:
             raise InvalidInput("the waiting list is for one date: give date_id", field="date_id")
         try:
-            result = await offers.sign_up(app_context, request.user, offer_id, data.date_id)
+            result = await offer_signups.sign_up(app_context, request.user, offer_id, data.date_id)
         except Conflict:
             if not data.waiting_list:
                 raise Conflict("this date is fully booked; send \"waiting_list\": true to join its waiting list") from None
-            entry = await offers.join_waiting_list(app_context, request.user, offer_id, data.date_id)  # type: ignore[arg-type]
+            entry = await offer_waiting_list.join_waiting_list(app_context, request.user, offer_id, data.date_id)  # type: ignore[arg-type]
             return SignupOut([], [data.date_id], [], entry.id)  # type: ignore[list-item]
         return SignupOut([d.id for d in result.confirmed], [d.id for d in result.full], [d.id for d in result.already])  # type: ignore[misc]
 

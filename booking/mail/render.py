@@ -129,7 +129,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "waiting_list_offer": (*_BOOKING, "offer_url", "hold_expires_text"),
     # to the same person when the hold ran out unanswered
     "waiting_list_expired": _BOOKING,
-    # volunteer offers (services/offers.py): the double opt-in link of a sign-up by e-mail
+    # to a person the site's staff or an offer's organisers took off a waiting list
+    "waiting_list_removed": _BOOKING,
+    # volunteer offers (services/offer_signups.py): the double opt-in link of a sign-up by e-mail
     # (link_url, optional expires_in, dates); the confirmation with the invite and the one-time
     # cancel_url; the cancel (CANCEL; optional by_organiser); the reminder before the date; an
     # organiser's message (message_text) to the participants of a date

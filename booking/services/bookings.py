@@ -29,7 +29,7 @@ from booking.domain.approval import ApprovalFacts, Decision, decide
 from booking.domain.availability import Holding, conflicting
 from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.offers import LISTED_RESOURCE_KINDS
+from booking.domain.offers import LISTED_RESOURCE_KINDS, OFFER_RESOURCE_KIND
 from booking.domain.lifecycle import (
     UNDO_CANCEL_WINDOW,
     CHANGEABLE,
@@ -600,6 +600,10 @@ async def undo_cancel(app: AppContext, actor: Principal, booking_id: int) -> Boo
         _require_visible(actor, booking, resource)
         if not can_change_booking(actor, facts(booking, resource)):
             raise PermissionDenied("you may not change this booking")
+        if resource.kind == OFFER_RESOURCE_KIND:
+            # Its sign-up ended with the cancel and the place may be offered to the waiting list
+            # already: signing up again is the way back (the offer's page).
+            raise TransitionNotAllowed("a place of a volunteer offer cannot be restored: please sign up again")
         placement = await lock_for_booking(session, actor, booking.resource_id)
         await session.refresh(booking)  # read again under the lock
         last = (
@@ -662,6 +666,9 @@ async def undo_cancel_deadline(app: AppContext, actor: Principal, booking_id: in
         booking = await session.get(Booking, booking_id)
         if booking is None or booking.status != Status.CANCELLED.value:
             return None
+        resource = await session.get(Resource, booking.resource_id)
+        if resource is None or resource.kind == OFFER_RESOURCE_KIND:
+            return None  # an offer's place is not restored (``undo_cancel``)
         last = (
             await session.exec(
                 select(BookingEvent).where(BookingEvent.booking_id == booking_id)

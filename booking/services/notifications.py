@@ -316,6 +316,15 @@ async def booking_transitioned(
     kind = TRANSITION_KINDS.get(action)
     if kind is None:
         return
+    resource = await session.get(Resource, booking.resource_id)
+    if resource is not None and resource.kind == OFFER_RESOURCE_KIND:
+        # A place of a volunteer offer: the offer's own mail (its title, the cancel invite),
+        # the same as a cancel by the mailed link — not the hidden resource's name.
+        from booking.services.offer_mail import place_cancelled
+
+        if action == Action.CANCEL:
+            await place_cancelled(session, app, booking)
+        return
     if booking.group_key is not None:
         await kit_message(session, app, booking.group_key, kind, affected=[booking], reason=reason)
         return
@@ -575,7 +584,7 @@ async def reminder(session: AsyncSession, app: AppContext, booking: Booking) -> 
     facts = await _facts(session, booking)
     if facts.resource.kind == OFFER_RESOURCE_KIND:
         # A place of a volunteer offer: its own reminder (the offer, not the hidden resource).
-        from booking.services.offers import offer_reminder
+        from booking.services.offer_mail import offer_reminder
 
         await offer_reminder(session, app, booking)
         return

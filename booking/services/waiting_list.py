@@ -282,9 +282,9 @@ async def capacity_released(session: AsyncSession, app: AppContext, booking: Boo
     if resource is not None and resource.kind == OFFER_RESOURCE_KIND:
         # A place of a volunteer offer ended through the general bookings path (not the
         # offer's own cancel): the sign-up behind it ends with it, so the organiser's list is right.
-        from booking.services import offers
+        from booking.services import offer_waiting_list
 
-        await offers.booking_released(session, app, booking)
+        await offer_waiting_list.booking_released(session, app, booking)
     ends_at = _aware(booking.ends_at)
     if ends_at <= now:
         return
@@ -374,9 +374,9 @@ async def _take(session: AsyncSession, app: AppContext, booking: Booking, entry:
     if is_offer_place:
         # A volunteer offer's place: the person becomes a participant (sign-up row, the offer's
         # confirmation with its invite and cancel link), not a plain booking.
-        from booking.services import offers
+        from booking.services import offer_waiting_list
 
-        await offers.hold_taken(session, app, booking, person)
+        await offer_waiting_list.hold_taken(session, app, booking, person)
         return booking
     # The same messages as a new booking: the invite, or the receipt and the lenders' request.
     await notifications.booking_created(session, app, booking)
@@ -558,14 +558,26 @@ async def my_entries(app: AppContext, actor: Principal, *, include_closed: bool 
 
 
 async def _staff_resource(session: AsyncSession, actor: Principal, resource_id: int) -> tuple[Resource, Site]:
+    """The resource whose line ``actor`` may see and order: the site's staff, and for the places
+    of a volunteer offer also its organisers (``offer_permissions.may_manage``); nobody else."""
     resource = await session.get(Resource, resource_id)
     if resource is None:
         raise NotFound(f"resource {resource_id} does not exist")
-    if not actor.is_lender_at(resource.site_id):
+    if not actor.is_lender_at(resource.site_id) and not await _organises_offer_of(session, actor, resource):
         raise PermissionDenied("only the site's lenders and managers see and order its waiting lists")
     site = await session.get(Site, resource.site_id)
     assert site is not None
     return resource, site
+
+
+async def _organises_offer_of(session: AsyncSession, actor: Principal, resource: Resource) -> bool:
+    if resource.kind != OFFER_RESOURCE_KIND:
+        return False
+    from booking.models import Offer
+    from booking.services.offer_permissions import may_manage
+
+    offer = (await session.exec(select(Offer).where(Offer.resource_id == resource.id))).first()
+    return offer is not None and may_manage(actor, offer)
 
 
 async def resource_list(app: AppContext, actor: Principal, resource_id: int) -> list[EntryView]:
@@ -613,7 +625,9 @@ async def site_lists(app: AppContext, actor: Principal, site_id: int) -> dict[in
                 await session.exec(
                     select(WaitingListEntry.resource_id).distinct()
                     .join(Resource, Resource.id == WaitingListEntry.resource_id)  # type: ignore[arg-type]
-                    .where(Resource.site_id == site_id, col(WaitingListEntry.status).in_(OPEN), WaitingListEntry.ends_at > app.now())
+                    # Offers' places are ordered on each offer's organiser page (by date), not here.
+                    .where(Resource.site_id == site_id, Resource.kind != OFFER_RESOURCE_KIND, col(WaitingListEntry.status).in_(OPEN),
+                           WaitingListEntry.ends_at > app.now())
                 )
             ).all()
         )
@@ -621,24 +635,23 @@ async def site_lists(app: AppContext, actor: Principal, site_id: int) -> dict[in
 
 
 async def move(app: AppContext, actor: Principal, entry_id: int, direction: str) -> WaitingListEntry:
-    """Staff move a waiting entry one place up or down in its resource's line."""
+    """Staff (or an offer's organisers) move a waiting entry one place up or down in its line:
+    the resource's line, or for an offer's places the line of the entry's date (the others
+    wait for other dates, so swapping with them would change nothing anyone sees)."""
     async with app.database.transaction() as session:
         entry = await session.get(WaitingListEntry, entry_id)
         if entry is None:
             raise NotFound(f"waiting list entry {entry_id} does not exist")
-        await _staff_resource(session, actor, entry.resource_id)
+        resource, _site = await _staff_resource(session, actor, entry.resource_id)
         if direction not in ("up", "down"):
             raise InvalidInput("direction is up or down", field="direction")
         await lock_resource_with(session, entry.resource_id)
-        line = list(
-            (
-                await session.exec(
-                    select(WaitingListEntry).where(
-                        WaitingListEntry.resource_id == entry.resource_id, WaitingListEntry.status == EntryStatus.WAITING.value
-                    ).order_by(col(WaitingListEntry.position), col(WaitingListEntry.id))
-                )
-            ).all()
+        statement = select(WaitingListEntry).where(
+            WaitingListEntry.resource_id == entry.resource_id, WaitingListEntry.status == EntryStatus.WAITING.value
         )
+        if resource.kind == OFFER_RESOURCE_KIND:
+            statement = statement.where(WaitingListEntry.starts_at == entry.starts_at)
+        line = list((await session.exec(statement.order_by(col(WaitingListEntry.position), col(WaitingListEntry.id)))).all())
         new_order = swapped_positions([e.id for e in line], entry_id, direction)  # type: ignore[misc]
         if new_order is None:
             raise InvalidInput("this entry cannot move further that way", field="direction")
@@ -653,13 +666,57 @@ async def move(app: AppContext, actor: Principal, entry_id: int, direction: str)
 
 
 async def remove(app: AppContext, actor: Principal, entry_id: int) -> WaitingListEntry:
-    """Staff take an entry off the list (an offer it holds is withdrawn, the next one offered)."""
+    """Staff (or an offer's organisers) take an entry off the list (an offer it holds is
+    withdrawn, the next one offered); the person is told by mail. Rate limits are the caller's."""
     async with app.database.transaction() as session:
         entry = await session.get(WaitingListEntry, entry_id)
         if entry is None:
             raise NotFound(f"waiting list entry {entry_id} does not exist")
-        await _staff_resource(session, actor, entry.resource_id)
-        return await _end_entry(session, app, actor, entry)
+        resource, site = await _staff_resource(session, actor, entry.resource_id)
+        entry = await _end_entry(session, app, actor, entry)
+        await _removal_mail(session, app, entry, resource, site)
+        return entry
+
+
+async def close_line(session: AsyncSession, app: AppContext, actor: Principal, resource_id: int) -> int:
+    """End every open entry of a resource's line and tell each person by mail, inside the caller's
+    transaction (a volunteer offer was cancelled: nothing is left to wait for). The waiting ones
+    end first, so that a hold declined after them is offered to nobody. Returns how many."""
+    resource = await session.get(Resource, resource_id)
+    if resource is None:
+        return 0
+    site = await session.get(Site, resource.site_id)
+    assert site is not None
+    entries = list((await session.exec(
+        select(WaitingListEntry).where(WaitingListEntry.resource_id == resource_id, col(WaitingListEntry.status).in_(OPEN))
+        .order_by(col(WaitingListEntry.status) != EntryStatus.WAITING.value, col(WaitingListEntry.id)).limit(500)
+    )).all())
+    closed = 0
+    for entry in entries:
+        try:
+            await _end_entry(session, app, actor, entry)
+        except TransitionNotAllowed:
+            continue  # answered meanwhile
+        await _removal_mail(session, app, entry, resource, site)
+        closed += 1
+    return closed
+
+
+async def _removal_mail(session: AsyncSession, app: AppContext, entry: WaitingListEntry, resource: Resource, site: Site) -> None:
+    person = await session.get(User, entry.person_id)
+    if person is None or not person.email:
+        return
+    # The hidden places resource of an offer has no name to show; the offer's title is what they waited for.
+    name = entry.title if resource.kind == OFFER_RESOURCE_KIND and entry.title else resource.name
+    await enqueue(
+        session, settings=app.settings, kind="waiting_list_removed", recipient=person.email, language=person.language,
+        context={
+            "booking_title": entry.title or name, "resource_name": name, "site_name": site.name, "site_address": site.address,
+            "site_email": site.contact_email, "timezone": site.timezone, "starts_at": entry.starts_at, "ends_at": entry.ends_at,
+            "quantity": entry.quantity, "recipient_name": person.display_name,
+        },
+        dedupe_key=f"waiting-list-removed:{entry.id}", now=app.now(),
+    )
 
 
 async def get_entry(app: AppContext, actor: Principal, entry_id: int) -> EntryView:
@@ -683,6 +740,7 @@ __all__ = [
     "SlotIsFree",
     "answer_offer_by_token",
     "capacity_released",
+    "close_line",
     "confirm_hold",
     "decline_hold",
     "expire_holds",

@@ -1,7 +1,8 @@
 """Engagementkalender and Fortbildungsbörse: the public calendar of offers (/mitmachen, also
 /get-involved), an offer's page with its sign-up, the e-mail links (confirm, cancel), the
-organisers' pages (create, edit, participants, attendance, sign-in sheet, message) and the
-person's engagement record with its printable certificate. Feeds: ICS and Atom.
+organisers' pages (create, edit, cancel, participants with each date's waiting list to order,
+attendance, sign-in sheet, message) and the person's engagement record with its printable
+certificate. Feeds: ICS and Atom.
 
 Every form: CSRF, Post/Redirect/Get on success, the form again with the message at the field on
 error. Everything that sends e-mail to an address typed in by an anonymous person is rate-limited
@@ -23,14 +24,15 @@ from litestar.params import FromPath, FromQuery
 from booking.auth.guards import public
 from booking.auth.ratelimit import RateLimiter, client_address
 from booking.domain import offers as rules
-from booking.domain.errors import Conflict, DomainError, InvalidInput
+from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from booking.ical import CalendarEvent, build_calendar
 from booking.models import Offer
-from booking.services import offers
+from booking.services import offer_catalogue, offer_organisers, offer_permissions, offer_publishing, offer_signups, offer_waiting_list
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, small_id
 from booking.web.base import FormErrors, flash, form_value, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import error_fields, gettext, ngettext, translate_message
+from booking.web.waiting_list import removal_wait
 
 Ctx = NamedDependency[AppContext]
 HOUR = 3600.0
@@ -83,23 +85,23 @@ async def offers_index(request: Request, app_context: Ctx) -> Response:
         from_day=from_day, category=form["category"], kind=form["kind"] if form["kind"] in rules.OFFER_KINDS else "",
         site_id=small_id(form["site"]), free_only=form["free"] == "1", without_requirements=form["open"] == "1",
     )
-    page = await offers.public_offers(app_context, flt, page=small_id(form["page"]) or 1)
+    page = await offer_catalogue.public_offers(app_context, flt, page=small_id(form["page"]) or 1)
     query = {k: v for k, v in form.items() if v and k != "page"}
     return render_page(request, "offers/index.html", {
         "page": page, "form": form, "errors": errors, "kinds": kind_names(request), "active_nav": "offers",
-        "query": query, "may_create": offers.may_create_any(request.user),
+        "query": query, "may_create": offer_permissions.may_create_any(request.user),
         "page_url": lambda number: "/mitmachen?" + urlencode({**query, "page": number}),
     })
 
 
 async def _detail_page(request: Request, app_context: AppContext, offer_id: int, *, form: dict[str, str] | None = None,
                        errors: FormErrors | None = None, status_code: int = 200) -> Response:
-    view = await offers.get_offer(app_context, request.user, offer_id)
+    view = await offer_catalogue.get_offer(app_context, request.user, offer_id)
     return render_page(request, "offers/detail.html", {
         "view": view, "offer": view.offer, "kinds": kind_names(request), "form": form or {"name": "", "email": "", "date_id": ""},
-        "errors": errors or FormErrors(), "may_manage": offers.may_manage(request.user, view.offer), "active_nav": "offers",
+        "errors": errors or FormErrors(), "may_manage": offer_permissions.may_manage(request.user, view.offer), "active_nav": "offers",
         "location": _location_text(request, view.offer, view.site),
-        "waiting_places": await offers.waiting_places(app_context, request.user, view.offer, view.dates),
+        "waiting_places": await offer_waiting_list.waiting_places(app_context, request.user, view.offer, view.dates),
     }, status_code=status_code)
 
 
@@ -127,7 +129,7 @@ async def offer_sign_up(request: Request, app_context: Ctx, offer_id: RowId) -> 
     user = request.user
     if user is not None:
         try:
-            result = await offers.sign_up(app_context, user, offer_id, date_id)
+            result = await offer_signups.sign_up(app_context, user, offer_id, date_id)
         except Conflict:
             return await _detail_page(request, app_context, offer_id, form=values, status_code=409,
                                       errors=FormErrors(date_id=gettext(request, "This date is fully booked.")))
@@ -157,7 +159,7 @@ async def offer_sign_up(request: Request, app_context: Ctx, offer_id: RowId) -> 
         response.headers["Retry-After"] = str(wait)
         return response
     try:
-        await offers.request_email_signup(app_context, offer_id, date_id, name=values["name"], email=values["email"],
+        await offer_signups.request_email_signup(app_context, offer_id, date_id, name=values["name"], email=values["email"],
                                           language=request.scope.get("state", {}).get("language", "de"))
     except DomainError as error:
         if error.status_code == 404:
@@ -179,7 +181,7 @@ async def offer_join_waiting_list(request: Request, app_context: Ctx, offer_id: 
         return await _detail_page(request, app_context, offer_id, form=values, status_code=400,
                                   errors=FormErrors(date_id=gettext(request, "Please choose a date.")))
     try:
-        await offers.join_waiting_list(app_context, request.user, offer_id, date_id)
+        await offer_waiting_list.join_waiting_list(app_context, request.user, offer_id, date_id)
     except DomainError as error:
         if error.status_code == 404:
             raise
@@ -197,7 +199,7 @@ def _invalid_link(request: Request) -> Response:
 @get("/mitmachen/bestaetigen/{token:str}", guards=[public], name="offers:confirm-form")
 async def confirm_form(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
-        pending = await offers.check_confirm_link(app_context, token)
+        pending = await offer_signups.check_confirm_link(app_context, token)
     except DomainError:
         return _invalid_link(request)
     return render_page(request, "offers/link.html", {"pending": pending, "action": f"/mitmachen/bestaetigen/{token}",
@@ -207,8 +209,8 @@ async def confirm_form(request: Request, app_context: Ctx, token: FromPath[str])
 @post("/mitmachen/bestaetigen/{token:str}", guards=[public], name="offers:confirm")
 async def confirm(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
-        pending = await offers.check_confirm_link(app_context, token)
-        result = await offers.confirm_email_signup(app_context, token)
+        pending = await offer_signups.check_confirm_link(app_context, token)
+        result = await offer_signups.confirm_email_signup(app_context, token)
     except DomainError:
         return _invalid_link(request)
     if result.confirmed:
@@ -224,7 +226,7 @@ async def confirm(request: Request, app_context: Ctx, token: FromPath[str]) -> R
 @get("/mitmachen/absagen/{token:str}", guards=[public], name="offers:cancel-form")
 async def cancel_form(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
-        view = await offers.check_cancel_link(app_context, token)
+        view = await offer_signups.check_cancel_link(app_context, token)
     except DomainError:
         return _invalid_link(request)
     return render_page(request, "offers/link.html", {"cancel": view, "action": f"/mitmachen/absagen/{token}",
@@ -234,7 +236,7 @@ async def cancel_form(request: Request, app_context: Ctx, token: FromPath[str]) 
 @post("/mitmachen/absagen/{token:str}", guards=[public], name="offers:cancel")
 async def cancel(request: Request, app_context: Ctx, token: FromPath[str]) -> Response:
     try:
-        await offers.cancel_with_link(app_context, token)
+        await offer_signups.cancel_with_link(app_context, token)
     except DomainError:
         return _invalid_link(request)
     flash(request, "success", gettext(request, "Your place has been cancelled. Thank you for letting us know."))
@@ -244,8 +246,8 @@ async def cancel(request: Request, app_context: Ctx, token: FromPath[str]) -> Re
 # --------------------------------------------------------------------------- feeds
 
 
-async def _upcoming_events(app_context: AppContext) -> list[tuple[offers.OfferView, offers.DateView]]:
-    page = await offers.public_offers(app_context, rules.OfferFilter(), page_size=500)
+async def _upcoming_events(app_context: AppContext) -> list[tuple[offer_catalogue.OfferView, offer_catalogue.DateView]]:
+    page = await offer_catalogue.public_offers(app_context, rules.OfferFilter(), page_size=500)
     return [(view, d) for view in page.items for d in view.dates]
 
 
@@ -271,7 +273,7 @@ async def offers_ics(request: Request, app_context: Ctx) -> Response:
 async def offers_atom(request: Request, app_context: Ctx) -> Response:
     """An Atom feed of upcoming offers (one entry per offer), rendered by an autoescaping
     template: XML-escaped like HTML (feedgen would need lxml, a C dependency for one feed)."""
-    page = await offers.public_offers(app_context, rules.OfferFilter(), page_size=100)
+    page = await offer_catalogue.public_offers(app_context, rules.OfferFilter(), page_size=100)
     updated = max((v.offer.updated_at for v in page.items), default=app_context.now())
     response = render_page(request, "offers/feed.atom.html", {
         "items": page.items, "base": app_context.settings.base_url.rstrip("/"), "updated": updated,
@@ -285,7 +287,7 @@ async def offers_atom(request: Request, app_context: Ctx) -> Response:
 
 
 async def _form_options(app_context: AppContext, request: Request) -> dict[str, Any]:
-    choices = await offers.form_choices(app_context, request.user)
+    choices = await offer_publishing.form_choices(app_context, request.user)
     return {"site_options": [(str(s.id), s.name) for s in choices.sites],
             "organisation_options": [(str(o.id), o.name) for o in choices.organisations],
             "reservable": choices.reservable, "kinds": kind_names(request)}
@@ -306,7 +308,7 @@ def _form_of(data: Any) -> dict[str, Any]:
     return values
 
 
-async def _input_of(app_context: AppContext, values: dict[str, Any], *, with_dates: bool) -> offers.OfferInput:
+async def _input_of(app_context: AppContext, values: dict[str, Any], *, with_dates: bool) -> offer_publishing.OfferInput:
     site_id = small_id(values["site_id"])
     if site_id is None:
         raise InvalidInput("please choose a site", field="site_id")
@@ -316,7 +318,7 @@ async def _input_of(app_context: AppContext, values: dict[str, Any], *, with_dat
         raise InvalidInput("please enter a whole number", field="places") from None
     local_start, duration, count = None, timedelta(hours=1), 1
     if with_dates:
-        timezone = await offers.site_timezone(app_context, site_id)
+        timezone = await offer_publishing.site_timezone(app_context, site_id)
         starts = parse_local_datetime(values["starts_at"], timezone, "starts_at")
         ends = parse_local_datetime(values["ends_at"], timezone, "ends_at")
         from zoneinfo import ZoneInfo
@@ -328,7 +330,7 @@ async def _input_of(app_context: AppContext, values: dict[str, Any], *, with_dat
                 count = int(values["count"])
             except ValueError:
                 raise InvalidInput("please enter a whole number", field="count") from None
-    return offers.OfferInput(
+    return offer_publishing.OfferInput(
         kind=values["kind"], title=values["title"], site_id=site_id, places=places, local_start=local_start, duration=duration,
         description=values["description"], category=values["category"], organisation_id=small_id(values["organisation_id"]),
         location_kind=values["location_kind"] or "site", address=values["address"], online_url=values["online_url"],
@@ -340,14 +342,14 @@ async def _input_of(app_context: AppContext, values: dict[str, Any], *, with_dat
 
 @get("/mitmachen/verwalten", guards=[page_login], name="offers:manage")
 async def manage(request: Request, app_context: Ctx) -> Response:
-    mine = await offers.managed_offers(app_context, request.user)
+    mine = await offer_catalogue.managed_offers(app_context, request.user)
     return render_page(request, "offers/manage.html", {"offers": mine, "kinds": kind_names(request), "active_nav": "offers",
-                                                       "may_create": offers.may_create_any(request.user)})
+                                                       "may_create": offer_permissions.may_create_any(request.user)})
 
 
 @get("/mitmachen/neu", guards=[page_login], name="offers:new-form")
 async def new_form(request: Request, app_context: Ctx) -> Response:
-    if not offers.may_create_any(request.user):
+    if not offer_permissions.may_create_any(request.user):
         raise PermissionDeniedException("only organisation administrators and site staff publish offers")
     options = await _form_options(app_context, request)
     return render_page(request, "offers/form.html", {"form": _blank_form(), "errors": FormErrors(), "offer": None, **options,
@@ -358,7 +360,7 @@ async def new_form(request: Request, app_context: Ctx) -> Response:
 async def create(request: Request, app_context: Ctx) -> Response:
     values = _form_of(await request.form())
     try:
-        offer = await offers.create_offer(app_context, request.user, await _input_of(app_context, values, with_dates=True))
+        offer = await offer_publishing.create_offer(app_context, request.user, await _input_of(app_context, values, with_dates=True))
     except DomainError as error:
         errors = error_fields(request, error, "general", known=(*FORM_FIELDS, "reserve"))
         options = await _form_options(app_context, request)
@@ -370,9 +372,9 @@ async def create(request: Request, app_context: Ctx) -> Response:
 
 @get("/mitmachen/{offer_id:int}/bearbeiten", guards=[page_login], name="offers:edit-form")
 async def edit_form(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
-    view = await offers.get_offer(app_context, request.user, offer_id, upcoming_only=False)
-    if not offers.may_manage(request.user, view.offer):
-        raise offers.NotFound("this offer does not exist")
+    view = await offer_catalogue.get_offer(app_context, request.user, offer_id, upcoming_only=False)
+    if not offer_permissions.may_manage(request.user, view.offer):
+        raise NotFound("this offer does not exist")
     offer = view.offer
     form = {**_blank_form(), **{name: str(getattr(offer, name) or "") for name in FORM_FIELDS if hasattr(offer, name)}}
     form["requirements"] = "\n".join(offer.requirements)
@@ -386,11 +388,11 @@ async def edit_form(request: Request, app_context: Ctx, offer_id: RowId) -> Resp
 async def edit(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
     values = _form_of(await request.form())
     try:
-        await offers.update_offer(app_context, request.user, offer_id, await _input_of(app_context, values, with_dates=False))
+        await offer_publishing.update_offer(app_context, request.user, offer_id, await _input_of(app_context, values, with_dates=False))
     except DomainError as error:
         if error.status_code == 404:
             raise
-        view = await offers.get_offer(app_context, request.user, offer_id, upcoming_only=False)
+        view = await offer_catalogue.get_offer(app_context, request.user, offer_id, upcoming_only=False)
         options = await _form_options(app_context, request)
         return render_page(request, "offers/form.html", {
             "form": values, "errors": error_fields(request, error, "general", known=FORM_FIELDS), "offer": view.offer, "view": view,
@@ -401,7 +403,7 @@ async def edit(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
 
 async def _participants_page(request: Request, app_context: AppContext, offer_id: int, *, errors: FormErrors | None = None,
                              message_form: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    view, per_date = await offers.participants(app_context, request.user, offer_id)
+    view, per_date = await offer_organisers.participants(app_context, request.user, offer_id)
     return render_page(request, "offers/participants.html", {
         "view": view, "offer": view.offer, "per_date": per_date, "errors": errors or FormErrors(), "kinds": kind_names(request),
         "message_form": message_form or {}, "active_nav": "offers",
@@ -414,7 +416,7 @@ async def participants(request: Request, app_context: Ctx, offer_id: RowId) -> R
 
 
 async def _offer_of_date(app_context: AppContext, request: Request, date_id: int) -> int:
-    return await offers.offer_id_of_date(app_context, request.user, date_id)
+    return await offer_organisers.offer_id_of_date(app_context, request.user, date_id)
 
 
 @post("/mitmachen/termine/{date_id:int}/anwesenheit", guards=[page_login], name="offers:attendance")
@@ -428,7 +430,7 @@ async def attendance(request: Request, app_context: Ctx, date_id: RowId) -> Resp
             if value:
                 marks[int(key.removeprefix("attendance-"))] = value
     try:
-        count = await offers.mark_attendance(app_context, request.user, date_id, marks)
+        count = await offer_organisers.mark_attendance(app_context, request.user, date_id, marks)
     except DomainError as error:
         if error.status_code == 404:
             raise
@@ -440,7 +442,7 @@ async def attendance(request: Request, app_context: Ctx, date_id: RowId) -> Resp
 
 @get("/mitmachen/termine/{date_id:int}/liste", guards=[page_login], name="offers:sheet")
 async def sheet(request: Request, app_context: Ctx, date_id: RowId) -> Response:
-    data = await offers.sign_in_sheet(app_context, request.user, date_id)
+    data = await offer_organisers.sign_in_sheet(app_context, request.user, date_id)
     return render_page(request, "offers/sheet.html", {"sheet": data, "rows": max(len(data.names) + 5, 10), "kinds": kind_names(request)})
 
 
@@ -457,7 +459,7 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
         response.headers["Retry-After"] = str(wait)
         return response
     try:
-        count = await offers.message_participants(app_context, request.user, date_id, text)
+        count = await offer_organisers.message_participants(app_context, request.user, date_id, text)
     except DomainError as error:
         if error.status_code == 404:
             raise
@@ -467,18 +469,93 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
     return redirect(f"/mitmachen/{offer_id}/teilnehmende#date-{date_id}")
 
 
+OFFER_CANCELS_PER_HOUR = 10  # each cancel mails every participant and everyone waiting
+
+
+async def _cancel_offer_page(request: Request, app_context: AppContext, offer_id: int, *, error: str = "",
+                             status_code: int = 200) -> Response:
+    preview = await offer_publishing.cancel_preview(app_context, request.user, offer_id)
+    return render_page(request, "offers/cancel_offer.html", {"preview": preview, "error": error, "active_nav": "offers"},
+                       status_code=status_code)
+
+
+@get("/mitmachen/{offer_id:int}/absagen", guards=[page_login], name="offers:cancel-offer-form")
+async def cancel_offer_form(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
+    return await _cancel_offer_page(request, app_context, offer_id)
+
+
+@post("/mitmachen/{offer_id:int}/absagen", guards=[page_login], name="offers:cancel-offer")
+async def cancel_offer(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
+    preview = await offer_publishing.cancel_preview(app_context, request.user, offer_id)  # organisers only (404)
+    wait = _limiter(request).hit(f"offer-cancel|{request.user.user_id}", OFFER_CANCELS_PER_HOUR)
+    if wait:
+        response = await _cancel_offer_page(request, app_context, offer_id, status_code=429, error=gettext(
+            request, "Too many cancelled offers. Please wait %(seconds)s seconds and try again.", seconds=wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        await offer_publishing.cancel_offer(app_context, request.user, offer_id)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        return await _cancel_offer_page(request, app_context, offer_id, error=translate_message(request, error.message),
+                                        status_code=error.status_code)
+    flash(request, "success", _counted(request, "The offer has been cancelled; %(num)d participant is told by e-mail.",
+                                       "The offer has been cancelled; %(num)d participants are told by e-mail.", preview.participants))
+    return redirect(f"/mitmachen/{offer_id}/teilnehmende")
+
+
+async def _waiting_step(request: Request, app_context: AppContext, offer_id: int, step) -> Response:  # type: ignore[no-untyped-def]
+    """Run an organiser's waiting-list step; the participants page again with the message on error."""
+    try:
+        date_id = await step()
+    except DomainError as error:
+        if error.status_code in (403, 404) and error.field is None:
+            raise
+        return await _participants_page(request, app_context, offer_id, status_code=error.status_code,
+                                        errors=FormErrors({"waiting": translate_message(request, error.message)}))
+    return redirect(f"/mitmachen/{offer_id}/teilnehmende#waiting-{date_id}")
+
+
+@post("/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/verschieben", guards=[page_login], name="offers:waiting-move")
+async def waiting_move(request: Request, app_context: Ctx, offer_id: RowId, entry_id: RowId) -> Response:
+    direction = form_value(await request.form(), "direction")
+
+    async def step() -> int:
+        return await offer_waiting_list.move_entry(app_context, request.user, offer_id, entry_id, direction)
+
+    return await _waiting_step(request, app_context, offer_id, step)
+
+
+@post("/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/entfernen", guards=[page_login], name="offers:waiting-remove")
+async def waiting_remove(request: Request, app_context: Ctx, offer_id: RowId, entry_id: RowId) -> Response:
+    wait = removal_wait(request)  # each removal mails the person
+    if wait:
+        response = await _participants_page(request, app_context, offer_id, status_code=429, errors=FormErrors({"waiting": gettext(
+            request, "Too many removals. Please wait %(seconds)s seconds and try again.", seconds=wait)}))
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    async def step() -> int:
+        date_id = await offer_waiting_list.remove_entry(app_context, request.user, offer_id, entry_id)
+        flash(request, "success", gettext(request, "The entry is off the waiting list."))
+        return date_id
+
+    return await _waiting_step(request, app_context, offer_id, step)
+
+
 # --------------------------------------------------------------------------- engagement record
 
 
 @get("/mitmachen/mein-engagement", guards=[page_login], name="offers:record")
 async def record(request: Request, app_context: Ctx) -> Response:
-    data = await offers.engagement_record(app_context, request.user)
+    data = await offer_organisers.engagement_record(app_context, request.user)
     return render_page(request, "offers/record.html", {"record": data, "active_nav": "offers"})
 
 
 @get("/mitmachen/mein-engagement/bescheinigung", guards=[page_login], name="offers:certificate")
 async def certificate(request: Request, app_context: Ctx) -> Response:
-    data = await offers.engagement_record(app_context, request.user)
+    data = await offer_organisers.engagement_record(app_context, request.user)
     return render_page(request, "offers/certificate.html", {"record": data, "today": app_context.now(),
                                                             "service": app_context.settings.base_url})
 
@@ -486,7 +563,7 @@ async def certificate(request: Request, app_context: Ctx) -> Response:
 @post("/mitmachen/anmeldungen/{signup_id:int}/absagen", guards=[page_login], name="offers:cancel-own")
 async def cancel_own(request: Request, app_context: Ctx, signup_id: RowId) -> Response:
     try:
-        await offers.cancel_own_signup(app_context, request.user, signup_id)
+        await offer_signups.cancel_own_signup(app_context, request.user, signup_id)
     except DomainError as error:
         if error.status_code == 404:
             raise
@@ -500,4 +577,5 @@ ROUTES: list[Any] = [
     offers_index, offers_ics, offers_atom, manage, new_form, create, record, certificate, offer_detail, offer_sign_up,
     offer_join_waiting_list,
     confirm_form, confirm, cancel_form, cancel, edit_form, edit, participants, attendance, sheet, message, cancel_own,
+    waiting_move, waiting_remove, cancel_offer_form, cancel_offer,
 ]

@@ -23,7 +23,7 @@ from booking.domain.errors import DomainError
 from booking.domain.geo import check_coordinates, directions_url, parse_coordinate
 from booking.domain.opening_hours import WEEKDAYS
 from booking.domain.recurrence import local_to_utc
-from booking.services import directory, feeds, offers, site_map
+from booking.services import directory, feeds, offer_catalogue, site_map
 from booking.services.catalogue import RESOURCE_KINDS
 from booking.services.context import AppContext
 from booking.web.base import FormErrors, login_url_for, page_language, page_login, render_page
@@ -180,7 +180,7 @@ async def site_page(request: Request, app_context: Ctx, site_id: FromPath[int]) 
         "active_nav": "map",
         "next_free_days": site_map.NEXT_FREE_DAYS,
         "closure_weeks": site_map.CLOSURE_WEEKS,
-        "site_offers": await offers.site_offers(app_context, site.id),  # type: ignore[arg-type]
+        "site_offers": await offer_catalogue.site_offers(app_context, site.id),  # type: ignore[arg-type]
     }
     return render_page(request, "sites/site.html", context)
 

@@ -7,7 +7,8 @@
 - GET|POST /waiting-list/offers/{token}: the offer mail's link. GET only shows the offer
   (mail scanners open links); the buttons post. The token is signed, works while the offer is
   open, and is redacted from logs (``booking.log_redaction``).
-- /lender/waiting-lists: the site's waiting lists per resource, with move up/down and remove.
+- /lender/waiting-lists: the site's waiting lists per resource, with move up/down and remove;
+  volunteer offers' dates with people waiting link to each offer's organiser page (ordered there).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from booking.auth.guards import public
+from booking.auth.ratelimit import RateLimiter
 from booking.domain.errors import DomainError
-from booking.services import waiting_list
+from booking.services import offer_waiting_list, waiting_list
 from booking.services.context import AppContext
 from booking.web.base import FormErrors, flash, form_value, page_lender, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import gettext, translate_message
@@ -26,6 +28,19 @@ from booking.web.texts import gettext, translate_message
 Ctx = NamedDependency[AppContext]
 
 JOIN_FIELDS = ("starts_at", "ends_at", "quantity", "organisation_id", "title")
+# Each removal mails the person taken off: per staff member or organiser and hour (the lenders'
+# page and the offers' organiser pages count together).
+REMOVALS_PER_HOUR = 30
+LIMITER_KEY = "waiting_list_rate_limiter"
+
+
+def removal_wait(request: Request) -> int:
+    """Seconds ``request.user`` must wait before the next removal (0: go ahead; counts this one)."""
+    limiter = request.app.state.get(LIMITER_KEY)
+    if limiter is None:
+        limiter = RateLimiter(window_seconds=3600.0)
+        request.app.state[LIMITER_KEY] = limiter
+    return limiter.hit(f"waiting-list-removal|{request.user.user_id}", REMOVALS_PER_HOUR)
 
 
 def join_form_fields(values: dict[str, str], starts_at: str, ends_at: str) -> dict[str, str]:
@@ -162,8 +177,9 @@ async def _lender_page(request: Request, app_context: AppContext, site_id: int |
     if site_id not in site_ids:
         site_id = site_ids[0] if site_ids else None
     lists = await waiting_list.site_lists(app_context, request.user, site_id) if site_id is not None else {}
+    offer_dates = await offer_waiting_list.site_waiting_dates(app_context, request.user, site_id) if site_id is not None else []
     return render_page(request, "waiting_list/lender.html", {
-        "sites": sites, "site_id": site_id, "lists": lists, "errors": errors or FormErrors(),
+        "sites": sites, "site_id": site_id, "lists": lists, "offer_dates": offer_dates, "errors": errors or FormErrors(),
         "lender_page": "waiting_lists", "active_nav": "inbox",
     }, status_code=status_code)
 
@@ -197,6 +213,15 @@ async def move(request: Request, app_context: Ctx, entry_id: FromPath[int]) -> R
 
 @post("/lender/waiting-lists/{entry_id:int}/remove", guards=[page_lender])
 async def remove(request: Request, app_context: Ctx, entry_id: FromPath[int]) -> Response:
+    wait = removal_wait(request)
+    if wait:
+        site = form_value(await request.form(), "site")
+        message = gettext(request, "Too many removals. Please wait %(seconds)s seconds and try again.", seconds=wait)
+        response = await _lender_page(request, app_context, int(site) if site.isdigit() and len(site) < 10 else None,
+                                      errors=FormErrors(waiting_list=message), status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+
     async def step(data) -> None:  # type: ignore[no-untyped-def]
         await waiting_list.remove(app_context, request.user, entry_id)
         flash(request, "success", gettext(request, "The entry is off the waiting list."))

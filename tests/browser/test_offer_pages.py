@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from booking.services import offers
+from booking.services import offer_catalogue, offer_publishing, offer_signups, offer_waiting_list
 from booking.services.context import AppContext
 from tests.browser.conftest import assert_no_axe_violations, own_sqlite_url, screenshot, worker_env
 from tests.browser.test_admin_pages import sign_in
@@ -48,14 +48,14 @@ async def test_calendar_sign_up_and_organiser_view_at_360(phone_page, server: st
     page = phone_page
     page.problems.ignore(r"favicon\.ico")
     start = next_monday(world.app.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
-    offer = await offers.create_offer(world.app, world["org_admin_a"], offers.OfferInput(
+    offer = await offer_publishing.create_offer(world.app, world["org_admin_a"], offer_publishing.OfferInput(
         kind="task", title="Strandputz an der Förde", site_id=world.site_a.id, places=3, local_start=start, duration=timedelta(hours=3),
         organisation_id=world.org_a.id, category="Umwelt", repeat="weekly", count=2, requirements=["ab 16"],
         description="Wir sammeln Müll am Ufer. Handschuhe und Zangen sind da."))
-    await offers.create_offer(world.app, world["lender_a"], offers.OfferInput(
+    await offer_publishing.create_offer(world.app, world["lender_a"], offer_publishing.OfferInput(
         kind="training", title="Erste Hilfe für Ehrenamtliche", site_id=world.site_a.id, places=1, local_start=start + timedelta(days=2),
         duration=timedelta(hours=6), category="Bildung"))
-    await offers.sign_up(world.app, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    await offer_signups.sign_up(world.app, world["member_a"], offer.id, None)  # type: ignore[arg-type]
 
     await page.goto(server + "/mitmachen")
     main = page.locator("main")
@@ -105,7 +105,7 @@ async def test_calendar_sign_up_and_organiser_view_at_360(phone_page, server: st
     await screenshot(page, "offers-new-360")
     await assert_no_axe_violations(page)
     await no_sideways_scroll(page)
-    await page.goto(f"{server}/mitmachen/termine/{(await offers.get_offer(world.app, None, offer.id)).dates[0].id}/liste")  # type: ignore[arg-type]
+    await page.goto(f"{server}/mitmachen/termine/{(await offer_catalogue.get_offer(world.app, None, offer.id)).dates[0].id}/liste")  # type: ignore[arg-type]
     await assert_no_axe_violations(page)
 
     await page.context.clear_cookies()
@@ -119,13 +119,14 @@ async def test_calendar_sign_up_and_organiser_view_at_360(phone_page, server: st
 
 async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, server: str, world: World) -> None:
     """Issue 14: a full date offers "Auf die Warteliste" to a signed-in person; the organiser
-    sees the line under the participants. axe finds nothing; nothing scrolls sideways."""
+    sees the line under the participants, moves one up, takes one off it and cancels the offer.
+    axe finds nothing; nothing scrolls sideways."""
     page = phone_page
     start = next_monday(world.app.now(), 3).replace(tzinfo=None) + timedelta(hours=9)
-    offer = await offers.create_offer(world.app, world["org_admin_a"], offers.OfferInput(
+    offer = await offer_publishing.create_offer(world.app, world["org_admin_a"], offer_publishing.OfferInput(
         kind="task", title="Kleiderkammer sortieren", site_id=world.site_a.id, places=1, local_start=start,
         duration=timedelta(hours=2), organisation_id=world.org_a.id))
-    await offers.sign_up(world.app, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    await offer_signups.sign_up(world.app, world["member_a"], offer.id, None)  # type: ignore[arg-type]
     await sign_in(page, server, world, "member_b")
     await page.goto(f"{server}/mitmachen/{offer.id}")
     main = page.locator("main")
@@ -138,9 +139,37 @@ async def test_full_date_waiting_list_and_organiser_line_at_360(phone_page, serv
     await no_sideways_scroll(page)
     await page.context.clear_cookies()
     await sign_in(page, server, world, "org_admin_a")
+    date_id = (await offer_catalogue.get_offer(world.app, None, offer.id)).dates[0].id  # type: ignore[arg-type]
+    await offer_waiting_list.join_waiting_list(world.app, world["lender_b"], offer.id, date_id)  # type: ignore[arg-type]
     await page.goto(f"{server}/mitmachen/{offer.id}/teilnehmende")
     text = await main.inner_text()
     assert "Warteliste" in text and "Member B" in text[text.index("Warteliste"):]
     await screenshot(page, "offers-participants-waiting-360")
     await assert_no_axe_violations(page)
     await no_sideways_scroll(page)
+    # The organiser's controls: the second moves up, then the (new) second is taken off the list.
+    entries = page.locator(".app-waiting-entry")
+    assert await entries.count() == 2
+    async with page.expect_navigation():
+        await entries.nth(1).get_by_role("button", name="Nach oben").click()
+    assert "Lender B" in await entries.nth(0).inner_text() and "Member B" in await entries.nth(1).inner_text()
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    async with page.expect_navigation():
+        await entries.nth(1).get_by_role("button", name="Entfernen").click()
+    assert "Der Eintrag ist von der Warteliste genommen." in await main.inner_text()
+    assert await entries.count() == 1
+    await screenshot(page, "offers-participants-waiting-controls-360")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    # Cancelling the offer: a page says whom it tells, one button does it.
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Angebot absagen").click()
+    assert "1 teilnehmende Person wird per E-Mail informiert" in await main.inner_text()
+    await screenshot(page, "offers-cancel-360")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Angebot absagen").click()
+    assert "Das Angebot ist abgesagt" in await main.inner_text()
+    await assert_no_axe_violations(page)

@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 
 from booking.models import Booking, OfferSignup, User
 from booking.resources import CHECKOUT_ROOT
-from booking.services import offers
+from booking.services import offer_catalogue, offer_publishing
 from booking.services.accounts import create_api_token
 from booking.services.context import AppContext
 from tests.support.live_server import live_server
@@ -38,10 +38,10 @@ async def test_fifty_sign_ups_from_four_processes_never_exceed_three_places(data
     app = AppContext(database=database, settings=settings)
     world = await build_world(app)
     start = next_monday(app.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
-    offer = await offers.create_offer(app, world["org_admin_a"], offers.OfferInput(
+    offer = await offer_publishing.create_offer(app, world["org_admin_a"], offer_publishing.OfferInput(
         kind="task", title="Rennen", site_id=world.site_a.id, places=PLACES, local_start=start, duration=timedelta(hours=2),
         organisation_id=world.org_a.id))
-    date_id = (await offers.get_offer(app, None, offer.id)).dates[0].id  # type: ignore[arg-type]
+    date_id = (await offer_catalogue.get_offer(app, None, offer.id)).dates[0].id  # type: ignore[arg-type]
     async with app.database.transaction() as session:
         session.add_all([User(email=f"racer{n}@example.org", display_name=f"Racer {n}", email_verified_at=app.now()) for n in range(PEOPLE)])
     tokens = [await create_api_token(app, f"racer{n}@example.org") for n in range(PEOPLE)]

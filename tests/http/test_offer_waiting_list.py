@@ -19,8 +19,8 @@ from sqlmodel import col, func, select
 from booking.app import create_app
 from booking.domain.lifecycle import HOLDING
 from booking.models import Booking, Offer, OfferSignup, OutboxMessage, WaitingListEntry
-from booking.services import offers, waiting_list
-from booking.services.offers import OfferInput
+from booking.services import offer_catalogue, offer_publishing, waiting_list
+from booking.services.offer_publishing import OfferInput
 from tests.http.conftest import login
 from tests.support.pages import csrf_token, mail_link, send_outbox
 from tests.support.world import World, next_monday
@@ -55,7 +55,7 @@ async def clients(settings, app_context, world):
 
 async def make_offer(app_context, world: World) -> Offer:
     start = next_monday(app_context.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
-    return await offers.create_offer(app_context, world["org_admin_a"], OfferInput(
+    return await offer_publishing.create_offer(app_context, world["org_admin_a"], OfferInput(
         kind="task", title="Tafel: Lebensmittel sortieren", site_id=world.site_a.id, places=3, local_start=start,
         duration=timedelta(hours=3), organisation_id=world.org_a.id))
 
@@ -74,7 +74,7 @@ async def held(app_context, offer: Offer) -> list[Booking]:
 async def five_sign_ups(app_context, world, clients) -> tuple[Offer, int]:
     """3 confirmed (page), then the 4th joins the list on the page, the 5th through the API."""
     offer = await make_offer(app_context, world)
-    view = await offers.get_offer(app_context, None, offer.id)
+    view = await offer_catalogue.get_offer(app_context, None, offer.id)
     date_id = view.dates[0].id
     for role in PARTICIPANTS:
         client = await clients(role)
@@ -197,6 +197,15 @@ async def test_the_general_bookings_cancel_ends_the_sign_up_and_offers_the_place
         offered = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == "waiting_list_offer"))).one()
     assert offered == 1
+    async with app_context.database.reader() as session:
+        to_member_b = [m.kind for m in (await session.exec(select(OutboxMessage).where(OutboxMessage.recipient == world.emails["member_b"]))).all()]
+    assert to_member_b.count("offer_cancelled") == 1 and "cancelled" not in to_member_b  # the offer's mail, as by the link
+    # The cancel of an offer's place is not undone on the booking pages (the place is held for the next one).
+    member_b = await clients("member_b")
+    cancelled_page = await member_b.get(f"/bookings/{signup.booking_id}/cancelled")
+    assert "/undo-cancel" not in cancelled_page.text
+    undo = await member_b.post(f"/bookings/{signup.booking_id}/undo-cancel", data={"_csrf_token": await csrf_token(member_b, "/bookings")})
+    assert undo.status_code == 409 and "Bitte melden Sie sich erneut an." in undo.text, undo.text[:300]
     # Taking it on "Meine Buchungen" (the hold's confirm form) makes a participant as well.
     client = await clients("lender_a")
     token = await csrf_token(client, "/bookings")

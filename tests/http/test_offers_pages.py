@@ -10,8 +10,8 @@ import httpx
 from sqlmodel import func, select
 
 from booking.models import Booking, Offer, OfferSignup
-from booking.services import offers
-from booking.services.offers import OfferInput
+from booking.services import offer_organisers, offer_publishing, offer_signups
+from booking.services.offer_publishing import OfferInput
 from tests.http.conftest import login
 from tests.support.pages import csrf_token, field_error, mail_link, post_form, send_outbox
 from tests.support.world import World, next_monday
@@ -19,7 +19,7 @@ from tests.support.world import World, next_monday
 
 async def make_offer(app_context, world: World, *, places: int = 3, count: int = 1, kind: str = "task") -> Offer:
     start = next_monday(app_context.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
-    return await offers.create_offer(app_context, world["org_admin_a"], OfferInput(
+    return await offer_publishing.create_offer(app_context, world["org_admin_a"], OfferInput(
         kind=kind, title="Parkputz am Sonntag", site_id=world.site_a.id, places=places, local_start=start, duration=timedelta(hours=3),
         organisation_id=world.org_a.id, repeat="weekly" if count > 1 else "none", count=count, category="Umwelt"))
 
@@ -106,8 +106,8 @@ async def test_a_training_asks_for_a_login(client: httpx.AsyncClient, app_contex
 
 async def test_certificate_page_lists_attended_dates_only(client: httpx.AsyncClient, app_context, world):
     offer = await make_offer(app_context, world, count=2)
-    await offers.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
-    view, per_date = await offers.participants(app_context, world["org_admin_a"], offer.id)  # type: ignore[arg-type]
+    await offer_signups.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    view, per_date = await offer_organisers.participants(app_context, world["org_admin_a"], offer.id)  # type: ignore[arg-type]
     async with app_context.database.transaction() as session:  # both dates lie in the past now
         from booking.models import OfferDate
 
@@ -156,7 +156,7 @@ async def test_public_feeds_and_site_page_show_offers_without_participants(clien
     from tests.support.icaljs import parse_with_icaljs
 
     offer = await make_offer(app_context, world, count=2)
-    await offers.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    await offer_signups.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
     ics = await client.get("/mitmachen/angebote.ics")
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
     assert b"ATTENDEE" not in ics.content and b"member_a" not in ics.content

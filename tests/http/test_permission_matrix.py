@@ -116,6 +116,12 @@ class Fixture:
     offer_id: int = 0
     offer_date_id: int = 0
     offer_signup_id: int = 0
+    # A full offer of Org A (its one place taken by member_a) with three people waiting for its
+    # date (member_b, lender_b, city_admin), in this order.
+    waiting_offer_id: int = 0
+    # An offer of Org A with member_a's place, cancelled by the first organiser who may.
+    cancel_offer_id: int = 0
+    offer_waiting_entry_ids: tuple[int, int, int] = (0, 0, 0)
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -494,6 +500,16 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/mitmachen/mein-engagement"): Expect(SIGNED_IN),
     ("GET", "/mitmachen/mein-engagement/bescheinigung"): Expect(SIGNED_IN),
     ("POST", "/mitmachen/anmeldungen/{signup_id:int}/absagen"): Expect(frozenset({"member_a"}), denied_status=404),
+    # The organisers cancel an offer (the page says whom it tells; the second organiser meets it cancelled: 409).
+    ("GET", "/mitmachen/{offer_id:int}/absagen"): Expect(OFFER_ORGANISERS, denied_status=404, params={"offer_id": lambda fx: fx.cancel_offer_id}),
+    ("POST", "/mitmachen/{offer_id:int}/absagen"): Expect(OFFER_ORGANISERS, denied_status=404, params={"offer_id": lambda fx: fx.cancel_offer_id}),
+    # The organisers order a date's waiting list (moves until the entry is last: 400, still allowed)
+    # and take people off it (the second organiser meets an entry already gone: 409).
+    ("POST", "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/verschieben"): Expect(
+        OFFER_ORGANISERS, body=lambda fx: {"direction": "down"},
+        params={"offer_id": lambda fx: fx.waiting_offer_id, "entry_id": lambda fx: fx.offer_waiting_entry_ids[0]}),
+    ("POST", "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/entfernen"): Expect(
+        OFFER_ORGANISERS, params={"offer_id": lambda fx: fx.waiting_offer_id, "entry_id": lambda fx: fx.offer_waiting_entry_ids[2]}),
     ("GET", "/api/v1/offers"): Expect(EVERYONE),
     ("POST", "/api/v1/offers/{offer_id:int}/signups"): Expect(SIGNED_IN),
 }
@@ -602,18 +618,36 @@ async def make_fixture(app_context, world: World) -> Fixture:  # type: ignore[no
 
 async def add_offer(app_context, world: World, fixture: Fixture, start: datetime) -> None:  # type: ignore[no-untyped-def]
     from booking.models import OfferSignup
-    from booking.services import offers
+    from booking.services import offer_catalogue, offer_publishing, offer_signups
 
-    offer = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+    offer = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
         kind="task", title="Matrix-Angebot", site_id=world.site_a.id, places=5, organisation_id=world.org_a.id,
         local_start=(start + timedelta(days=2)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
-    await offers.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
-    view = await offers.get_offer(app_context, None, offer.id)  # type: ignore[arg-type]
+    await offer_signups.sign_up(app_context, world["member_a"], offer.id, None)  # type: ignore[arg-type]
+    view = await offer_catalogue.get_offer(app_context, None, offer.id)  # type: ignore[arg-type]
     async with app_context.database.reader() as session:
         from sqlmodel import select as select_rows
 
         signup = (await session.exec(select_rows(OfferSignup).where(OfferSignup.offer_id == offer.id))).one()
     fixture.offer_id, fixture.offer_date_id, fixture.offer_signup_id = offer.id, view.dates[0].id, signup.id  # type: ignore[assignment]
+    full = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
+        kind="task", title="Matrix-Warteliste", site_id=world.site_a.id, places=1, organisation_id=world.org_a.id,
+        local_start=(start + timedelta(days=3)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
+    await offer_signups.sign_up(app_context, world["member_a"], full.id, None)  # type: ignore[arg-type]
+    date = (await offer_catalogue.get_offer(app_context, None, full.id)).dates[0]  # type: ignore[arg-type]
+    async with app_context.database.transaction() as session:
+        waiting = [WaitingListEntry(resource_id=full.resource_id, starts_at=date.starts_at, ends_at=date.ends_at, title=full.title,  # type: ignore[arg-type]
+                                    person_id=world[role].user_id, position=n, status="waiting", created_at=start)
+                   for n, role in enumerate(("member_b", "lender_b", "city_admin"), start=1)]
+        session.add_all(waiting)
+        await session.flush()
+        fixture.waiting_offer_id = full.id  # type: ignore[assignment]
+        fixture.offer_waiting_entry_ids = tuple(e.id for e in waiting)  # type: ignore[assignment]
+    doomed = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
+        kind="task", title="Matrix-Absage", site_id=world.site_a.id, places=2, organisation_id=world.org_a.id,
+        local_start=(start + timedelta(days=4)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
+    await offer_signups.sign_up(app_context, world["member_a"], doomed.id, None)  # type: ignore[arg-type]
+    fixture.cancel_offer_id = doomed.id  # type: ignore[assignment]
 
 
 def concrete_path(template: str, fx: Fixture, overrides: dict[str, Callable[[Fixture], Any]] | None = None) -> str:

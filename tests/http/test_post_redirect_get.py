@@ -223,6 +223,12 @@ SUCCESS: dict[str, Success | Covered] = {
                                                             params={"date_id": lambda fx, ex: ex.past_date_id}),
     "/mitmachen/termine/{date_id:int}/nachricht": Success("org_admin_a", lambda fx, ex: {"message": "PRG"}),
     "/mitmachen/anmeldungen/{signup_id:int}/absagen": Success("member_a"),
+    "/mitmachen/{offer_id:int}/absagen": Success("org_admin_a", params={"offer_id": lambda fx, ex: fx.cancel_offer_id}),
+    "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/verschieben": Success(
+        "org_admin_a", lambda fx, ex: {"direction": "down"},
+        params={"offer_id": lambda fx, ex: fx.waiting_offer_id, "entry_id": lambda fx, ex: fx.offer_waiting_entry_ids[0]}),
+    "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/entfernen": Success(
+        "org_admin_a", params={"offer_id": lambda fx, ex: fx.waiting_offer_id, "entry_id": lambda fx, ex: fx.offer_waiting_entry_ids[2]}),
 }
 
 # The order the cases run in where it matters (a state one case needs, another one ends; the
@@ -348,12 +354,12 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
     # An offer whose date has begun: moved into the past after the sign-up (the service takes
     # future dates only).
     from booking.models import OfferDate, OfferSignup
-    from booking.services import offers
+    from booking.services import offer_catalogue, offer_publishing, offer_signups
 
-    past = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+    past = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
         kind="task", title="PRG vorbei", site_id=world.site_a.id, places=2, organisation_id=world.org_a.id,
         local_start=(start + timedelta(days=1)).replace(tzinfo=None, hour=8), duration=timedelta(hours=1)))
-    await offers.sign_up(app_context, world["member_a"], past.id, None)  # type: ignore[arg-type]
+    await offer_signups.sign_up(app_context, world["member_a"], past.id, None)  # type: ignore[arg-type]
     async with app_context.database.transaction() as session:
         signup = (await session.exec(select(OfferSignup).where(OfferSignup.offer_id == past.id))).one()
         offer_date = await session.get(OfferDate, signup.offer_date_id)
@@ -361,12 +367,12 @@ async def make_extra(app_context, world: World, fx: Fixture) -> Extra:  # type: 
         offer_date.starts_at, offer_date.ends_at = datetime.now(UTC) - timedelta(hours=3), datetime.now(UTC) - timedelta(hours=2)
         session.add(offer_date)
         extra.past_date_id, extra.past_signup_id = offer_date.id, signup.id  # type: ignore[assignment]
-    full = await offers.create_offer(app_context, world["org_admin_a"], offers.OfferInput(
+    full = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
         kind="task", title="PRG voll", site_id=world.site_a.id, places=1, organisation_id=world.org_a.id,
         local_start=(start + timedelta(days=2)).replace(tzinfo=None, hour=8), duration=timedelta(hours=1)))
-    await offers.sign_up(app_context, world["member_a"], full.id, None)  # type: ignore[arg-type]
+    await offer_signups.sign_up(app_context, world["member_a"], full.id, None)  # type: ignore[arg-type]
     extra.full_offer_id = full.id  # type: ignore[assignment]
-    extra.full_date_id = (await offers.get_offer(app_context, None, full.id)).dates[0].id  # type: ignore[arg-type]
+    extra.full_date_id = (await offer_catalogue.get_offer(app_context, None, full.id)).dates[0].id  # type: ignore[arg-type]
     return extra
 
 
