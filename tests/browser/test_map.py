@@ -19,9 +19,9 @@ from sqlmodel import select
 
 from booking.db import Database
 from booking.models import Policy, Resource, Site, User
-from booking.services import accounts, bookings, offers
+from booking.services import accounts, bookings, offer_publishing
 from booking.services.bookings import BookingRequest
-from booking.services.offers import OfferInput
+from booking.services.offer_publishing import OfferInput
 from booking.services.context import AppContext
 from booking.services.demo import SITES, load_demo_data
 from booking.settings import load_settings
@@ -81,7 +81,7 @@ async def seeded(db_url: str) -> str:
         admin_principal = await accounts.principal_for_user_id(live, admin.id)
         start = next_monday(live.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
         for name, where in ((OFFER_SITE, {}), ("Stadtteilhaus Fruerlund", {"location_kind": "online", "online_url": "https://example.org/x"})):
-            await offers.create_offer(live, admin_principal, OfferInput(
+            await offer_publishing.create_offer(live, admin_principal, OfferInput(
                 kind="task", title="Beete gießen", site_id=site_ids[name], places=4, local_start=start, duration=timedelta(hours=2), **where))
     finally:
         await database.dispose()

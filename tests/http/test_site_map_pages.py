@@ -12,9 +12,9 @@ from html import unescape
 import pytest
 
 from booking.models import Blackout, Resource, Site
-from booking.services import bookings, offers
+from booking.services import bookings, offer_publishing
 from booking.services.bookings import BookingRequest
-from booking.services.offers import OfferInput
+from booking.services.offer_publishing import OfferInput
 from booking.services.context import AppContext
 from tests.support.pages import field_error, is_described_by_error, post_form
 from tests.support.world import PASSWORD, next_monday
@@ -94,7 +94,7 @@ def offers_link(page: str, site: Site) -> str | None:
 async def test_cards_and_map_count_the_open_offers_and_offers_1_keeps_those_sites(client, app_context, world):
     start = next_monday(NOW, 2).replace(tzinfo=None) + timedelta(hours=10)
     for site, where in ((world.site_a, {}), (world.site_a, {}), (world.site_b, {"location_kind": "address", "address": "Südermarkt 1"})):
-        await offers.create_offer(app_context, world["city_admin"], OfferInput(
+        await offer_publishing.create_offer(app_context, world["city_admin"], OfferInput(
             kind="task", title="Beete gießen", site_id=site.id, places=2, local_start=start, duration=timedelta(hours=2), **where))
     await _place(world, world.site_a, 54.7993, 9.4327)
     page = (await client.get("/karte")).text

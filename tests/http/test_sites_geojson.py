@@ -13,10 +13,10 @@ from sqlmodel import select
 
 from booking.app import create_app
 from booking.models import Organisation, Site, User
-from booking.services import offers
+from booking.services import offer_publishing, offer_signups
 from booking.services.context import AppContext
 from booking.services.demo import load_demo_data
-from booking.services.offers import OfferInput
+from booking.services.offer_publishing import OfferInput
 from tests.support.world import build_world, next_monday
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "support" / "geojson-FeatureCollection.schema.json").read_text())
@@ -90,10 +90,10 @@ async def test_each_feature_counts_the_open_offers_and_offers_1_keeps_those_site
     start = next_monday(NOW, 2).replace(tzinfo=None) + timedelta(hours=10)
     full = None
     for site, places in ((world.site_b, 2), (world.site_b, 1), (world.site_a, 1)):
-        created = await offers.create_offer(app, world["city_admin"], OfferInput(
+        created = await offer_publishing.create_offer(app, world["city_admin"], OfferInput(
             kind="training", title="Erste Hilfe", site_id=site.id, places=places, local_start=start, duration=timedelta(hours=2)))
         full = created if site is world.site_a else full
-    await offers.sign_up(app, world["member_a"], full.id, None)  # site A's only offer is full
+    await offer_signups.sign_up(app, world["member_a"], full.id, None)  # site A's only offer is full
     transport = httpx.ASGITransport(app=create_app(settings, app_context=app))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
         everything = (await client.get("/api/v1/sites.geojson")).json()
