@@ -11,6 +11,9 @@ availability rule whether each now fits, and for those that do makes the held bo
 the entry offered and adds the offer mail to the outbox. ``bookings.transition`` calls it for
 every status change that ends a holding status (cancel, decline, return, hold expiry or
 decline); ``bookings.change_booking`` after a booking got shorter or smaller.
+``capacity_appeared`` (and ``capacity_appeared_at_site``) is the same for capacity that appears
+without a booking being released: a closure or repair removed or shortened, capacity raised, a
+resource active again, buffers shrunk, series dates moved away.
 
 The offer mail's link is signed by the worker (``auth.tokens.sign_waiting_list_offer``);
 nothing secret is stored, and it works only while the entry is offered that hold.
@@ -45,6 +48,10 @@ from booking.services.loading import buffers_of, load_blackouts_and_holdings, ru
 MAX_ENTRIES_PER_OFFER_ROUND = 50
 # Held bookings expired per run of the scheduled job.
 MAX_EXPIRED_PER_RUN = 200
+# Capacity that appears without a booking being released (a closure lifted, capacity raised, …):
+# how far ahead entries are looked at, and how many resources one site-wide change offers.
+MAX_APPEARED_SPAN = timedelta(days=2 * 366)
+MAX_RESOURCES_PER_SITE_CHANGE = 20
 MAX_TITLE = 200
 
 
@@ -291,6 +298,58 @@ async def capacity_released(session: AsyncSession, app: AppContext, booking: Boo
     await offer_freed_capacity(
         session, app, booking.resource_id, Interval(max(_aware(booking.starts_at), now), ends_at), now=now
     )
+
+
+async def capacity_appeared(
+    session: AsyncSession, app: AppContext, resource_id: int, interval: Interval | None = None, *, now: datetime
+) -> list[WaitingListEntry]:
+    """Capacity of ``resource_id`` appeared without a booking being released — a closure or
+    repair block removed or shortened, its capacity raised, the resource active again, its
+    buffers shrunk, a series date moved away — over ``interval`` (None: from now on). Offers
+    it to the waiting list inside the caller's transaction, after the change is flushed.
+
+    Bounded: the interval is cut to ``now`` … ``now`` + ``MAX_APPEARED_SPAN``, and
+    ``offer_freed_capacity`` looks at ``MAX_ENTRIES_PER_OFFER_ROUND`` entries at most.
+    """
+    horizon = Interval(now, now + MAX_APPEARED_SPAN)
+    wanted = horizon if interval is None else interval.in_utc()
+    if wanted.ends_at <= horizon.starts_at or wanted.starts_at >= horizon.ends_at:
+        return []
+    clipped = Interval(max(wanted.starts_at, horizon.starts_at), min(wanted.ends_at, horizon.ends_at))
+    await session.flush()
+    return await offer_freed_capacity(session, app, resource_id, clipped, now=now)
+
+
+async def capacity_appeared_at_site(
+    session: AsyncSession, app: AppContext, site_id: int, interval: Interval | None = None, *, now: datetime
+) -> list[WaitingListEntry]:
+    """``capacity_appeared`` for every resource of a site with someone waiting over
+    ``interval`` (a site-wide closure removed or shortened). Bounded: at most
+    ``MAX_RESOURCES_PER_SITE_CHANGE`` resources, locked in id order."""
+    horizon = Interval(now, now + MAX_APPEARED_SPAN)
+    wanted = horizon if interval is None else interval.in_utc()
+    await session.flush()
+    resource_ids = list(
+        (
+            await session.exec(
+                select(WaitingListEntry.resource_id).distinct()
+                .join(Resource, Resource.id == WaitingListEntry.resource_id)  # type: ignore[arg-type]
+                .where(
+                    Resource.site_id == site_id,
+                    WaitingListEntry.status == EntryStatus.WAITING.value,
+                    WaitingListEntry.starts_at > now,
+                    WaitingListEntry.starts_at < min(wanted.ends_at, horizon.ends_at),
+                    WaitingListEntry.ends_at > wanted.starts_at,
+                )
+                .order_by(col(WaitingListEntry.resource_id))
+                .limit(MAX_RESOURCES_PER_SITE_CHANGE)
+            )
+        ).all()
+    )
+    offered: list[WaitingListEntry] = []
+    for resource_id in resource_ids:
+        offered += await capacity_appeared(session, app, resource_id, interval, now=now)
+    return offered
 
 
 # --------------------------------------------------------------------------- answering an offer
@@ -682,6 +741,8 @@ __all__ = [
     "JoinRequest",
     "SlotIsFree",
     "answer_offer_by_token",
+    "capacity_appeared",
+    "capacity_appeared_at_site",
     "capacity_released",
     "confirm_hold",
     "decline_hold",
