@@ -47,7 +47,7 @@ from booking.domain.approval import Decision
 from booking.db.locking import lock_resource
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Action, Status
+from booking.domain.lifecycle import BUSY_VALUES, CHANGEABLE, HOLDING_VALUES, Action, Status
 from booking.domain.policies import check_day_in_range, check_quantity, check_start_in_window
 from booking.domain.recurrence import (
     MAX_OCCURRENCES,
@@ -465,7 +465,7 @@ def _loaded_refusal(stored: dict[str, str | None]) -> RefusedOccurrence:
     )
 
 
-HOLDING_OR_DONE = frozenset({*HOLDING_VALUES, Status.RETURNED.value})
+HOLDING_OR_DONE = frozenset(BUSY_VALUES)
 
 
 def _taken_for(series: Series, occurrences: Sequence[Booking], item: RefusedOccurrence) -> Booking | None:
