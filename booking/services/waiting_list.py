@@ -25,7 +25,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import String, cast, func, literal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,7 +38,7 @@ from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.domain.lifecycle import Action, Status, hold_expiry, status_after_hold
 from booking.domain.waiting_list import OPEN, EntryStatus, Waiting, choose_offers, swapped_positions
 from booking.mail.outbox import enqueue
-from booking.models import Booking, Resource, Site, User, WaitingListEntry
+from booking.models import Booking, OutboxMessage, Resource, Site, User, WaitingListEntry
 from booking.services import notifications
 from booking.services.audit import record_event
 from booking.services.context import AppContext
@@ -48,6 +48,8 @@ from booking.services.loading import buffers_of, load_blackouts_and_holdings, ru
 MAX_ENTRIES_PER_OFFER_ROUND = 50
 # Held bookings expired per run of the scheduled job.
 MAX_EXPIRED_PER_RUN = 200
+# Reminders of long holds queued per run of the scheduled job.
+MAX_REMINDERS_PER_RUN = 200
 # Capacity that appears without a booking being released (a closure lifted, capacity raised, …):
 # how far ahead entries are looked at, and how many resources one site-wide change offers.
 MAX_APPEARED_SPAN = timedelta(days=2 * 366)
@@ -544,6 +546,74 @@ async def expire_holds(app: AppContext, now: datetime | None = None) -> int:
     return expired
 
 
+HOLD_REMINDER_KEY = "waiting-list-hold-reminder:"
+
+
+def _reminder_key(booking_id: int) -> str:
+    return f"{HOLD_REMINDER_KEY}{booking_id}"
+
+
+async def remind_holds(app: AppContext, now: datetime | None = None) -> int:
+    """One reminder mail for each long hold (longer than ``remind_holds_longer_than_hours``)
+    that runs out within ``reminder_hours_before`` and is still unanswered, with the offer's
+    link. Idempotent (the outbox's dedupe key, also in the query, so a run never looks at a
+    reminded hold again); at most ``MAX_REMINDERS_PER_RUN`` per run, soonest expiry first. Run by
+    the worker's scheduled job. Returns how many reminders were queued."""
+    settings = app.settings.waiting_list
+    if not settings.reminder_hours_before:
+        return 0
+    now = now or app.now()
+    before = timedelta(hours=float(settings.reminder_hours_before))
+    longer_than = timedelta(hours=float(settings.remind_holds_longer_than_hours))
+    reminded = select(OutboxMessage.id).where(
+        OutboxMessage.dedupe_key == literal(HOLD_REMINDER_KEY) + cast(Booking.id, String)
+    )
+    async with app.database.reader() as session:
+        due = list(
+            (
+                await session.exec(
+                    select(Booking).where(
+                        Booking.status == Status.HELD.value,
+                        col(Booking.hold_expires_at) > now,
+                        col(Booking.hold_expires_at) <= now + before,
+                        # Necessary for a long hold (expiry - creation > longer_than) given the
+                        # expiry window; the exact test is below.
+                        Booking.created_at < now + before - longer_than,
+                        ~reminded.exists(),
+                    ).order_by(col(Booking.hold_expires_at), col(Booking.id)).limit(MAX_REMINDERS_PER_RUN)
+                )
+            ).all()
+        )
+    due_ids = [
+        b.id for b in due
+        if b.hold_expires_at is not None and _aware(b.hold_expires_at) - _aware(b.created_at) > longer_than
+    ]
+    queued = 0
+    for booking_id in due_ids:
+        async with app.database.transaction() as session:
+            booking = await session.get(Booking, booking_id)
+            if booking is None or booking.status != Status.HELD.value or not _hold_open(booking, now):
+                continue  # answered meanwhile
+            entry = (await session.exec(select(WaitingListEntry).where(WaitingListEntry.booking_id == booking.id))).first()
+            if entry is None or entry.status != EntryStatus.OFFERED.value:
+                continue
+            facts = await notifications._facts(session, booking)  # noqa: SLF001 - the same facts as every booking mail
+            extra: dict[str, object] = {}
+            if facts.resource.kind == OFFER_RESOURCE_KIND:
+                extra["resource_name"] = entry.title or booking.title
+            await enqueue(
+                session, settings=app.settings, kind="waiting_list_hold_reminder", recipient=facts.booker.email,
+                language=facts.booker.language,
+                context=notifications._context(  # noqa: SLF001
+                    facts, recipient_name=facts.booker.display_name, hold_expires_at=booking.hold_expires_at,
+                    waiting_entry_id=entry.id, booking_url="/bookings", **extra,
+                ),
+                booking_id=booking.id, dedupe_key=_reminder_key(booking.id), now=now,  # type: ignore[arg-type]
+            )
+            queued += 1
+    return queued
+
+
 # --------------------------------------------------------------------------- the person's entries
 
 
@@ -752,6 +822,7 @@ __all__ = [
     "my_entries",
     "offer_freed_capacity",
     "offer_for_token",
+    "remind_holds",
     "remove",
     "resource_list",
     "site_lists",
