@@ -25,7 +25,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, func, literal
+from sqlalchemy import String, cast, func, literal, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,7 +36,7 @@ from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from booking.domain.intervals import Interval
 from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.domain.lifecycle import Action, Status, hold_expiry, status_after_hold
-from booking.domain.waiting_list import OPEN, EntryStatus, Waiting, choose_offers, swapped_positions
+from booking.domain.waiting_list import ENDED, OPEN, EntryStatus, Waiting, choose_offers, swapped_positions
 from booking.mail.outbox import enqueue
 from booking.models import Booking, OutboxMessage, Resource, Site, User, WaitingListEntry
 from booking.services import notifications
@@ -50,6 +50,11 @@ MAX_ENTRIES_PER_OFFER_ROUND = 50
 MAX_EXPIRED_PER_RUN = 200
 # Reminders of long holds queued per run of the scheduled job.
 MAX_REMINDERS_PER_RUN = 200
+# Waiting entries whose time began, marked lapsed per run of the scheduled job.
+MAX_LAPSED_PER_RUN = 500
+# How long "Meine Buchungen" still shows an entry that ended, and how many.
+ENDED_SHOWN_FOR = timedelta(days=14)
+MAX_ENDED_SHOWN = 50
 # Capacity that appears without a booking being released (a closure lifted, capacity raised, …):
 # how far ahead entries are looked at, and how many resources one site-wide change offers.
 MAX_APPEARED_SPAN = timedelta(days=2 * 366)
@@ -614,6 +619,31 @@ async def remind_holds(app: AppContext, now: datetime | None = None) -> int:
     return queued
 
 
+async def lapse_past_entries(app: AppContext, now: datetime | None = None) -> int:
+    """Waiting entries whose time has begun can never be offered: they become ``lapsed`` (and
+    stop counting against the person's open entries). At most ``MAX_LAPSED_PER_RUN`` per run
+    of the worker's scheduled job; returns how many lapsed."""
+    now = now or app.now()
+    async with app.database.transaction() as session:
+        due = list(
+            (
+                await session.exec(
+                    select(WaitingListEntry.id).where(
+                        WaitingListEntry.status == EntryStatus.WAITING.value, WaitingListEntry.starts_at <= now
+                    ).order_by(col(WaitingListEntry.starts_at), col(WaitingListEntry.id)).limit(MAX_LAPSED_PER_RUN)
+                )
+            ).all()
+        )
+        if not due:
+            return 0
+        result = await session.exec(  # type: ignore[call-overload]
+            update(WaitingListEntry)
+            .where(col(WaitingListEntry.id).in_(due), WaitingListEntry.status == EntryStatus.WAITING.value)
+            .values(status=EntryStatus.LAPSED.value, decided_at=now)
+        )
+        return int(result.rowcount or 0)
+
+
 # --------------------------------------------------------------------------- the person's entries
 
 
@@ -657,6 +687,27 @@ async def my_entries(app: AppContext, actor: Principal, *, include_closed: bool 
     )
     if not include_closed:
         statement = statement.where(col(WaitingListEntry.status).in_(OPEN), WaitingListEntry.ends_at > app.now())
+    return await _entry_views(app, statement)
+
+
+async def my_ended_entries(app: AppContext, actor: Principal) -> list[EntryView]:
+    """The actor's entries that ended (booked, ran out, withdrawn, lapsed) within the last
+    ``ENDED_SHOWN_FOR``, latest first; at most ``MAX_ENDED_SHOWN``."""
+    statement = (
+        select(WaitingListEntry, Resource, Site)
+        .join(Resource, Resource.id == WaitingListEntry.resource_id)  # type: ignore[arg-type]
+        .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
+        .where(
+            WaitingListEntry.person_id == actor.user_id, col(WaitingListEntry.status).in_(ENDED),
+            col(WaitingListEntry.decided_at) >= app.now() - ENDED_SHOWN_FOR,
+        )
+        .order_by(col(WaitingListEntry.decided_at).desc(), col(WaitingListEntry.id).desc())
+        .limit(MAX_ENDED_SHOWN)
+    )
+    return await _entry_views(app, statement)
+
+
+async def _entry_views(app: AppContext, statement) -> list[EntryView]:  # type: ignore[no-untyped-def]
     async with app.database.reader() as session:
         rows = list((await session.exec(statement)).all())
         hold_ids = [entry.booking_id for entry, _, _ in rows if entry.booking_id is not None]
@@ -818,7 +869,9 @@ __all__ = [
     "decline_hold",
     "expire_holds",
     "join",
+    "lapse_past_entries",
     "move",
+    "my_ended_entries",
     "my_entries",
     "offer_freed_capacity",
     "offer_for_token",

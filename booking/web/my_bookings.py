@@ -50,8 +50,10 @@ async def list_page(request: Request, app_context: AppContext, *, page: int = 1,
     overview = await overviews.my_bookings(app_context, request.user, page=page)
     my_feeds = await feeds.list_feeds(app_context, request.user)
     waiting = await waiting_list.my_entries(app_context, request.user)
+    waiting_ended = await waiting_list.my_ended_entries(app_context, request.user)
     return render_page(request, "bookings/list.html", {
-        "overview": overview, "feeds": my_feeds, "waiting": waiting, "errors": errors or FormErrors(), "active_nav": "bookings",
+        "overview": overview, "feeds": my_feeds, "waiting": waiting, "waiting_ended": waiting_ended,
+        "errors": errors or FormErrors(), "active_nav": "bookings",
     }, status_code=status_code)
 
 
