@@ -153,12 +153,24 @@ class WaitingListSettings:
     hold_hours: float = 24.0
     # Open entries (waiting or offered) one person may have at once, over all resources.
     max_entries_per_person: int = 10
+    # Holds longer than this get one reminder mail ``reminder_hours_before`` their expiry
+    # (0 there: no reminders); a short hold is noticed anyway.
+    remind_holds_longer_than_hours: float = 12.0
+    reminder_hours_before: float = 3.0
 
     def __post_init__(self) -> None:
         if self.hold_hours <= 0:
             raise SettingsError("waiting_list.hold_hours: more than 0")
         if self.max_entries_per_person < 1:
             raise SettingsError("waiting_list.max_entries_per_person: at least 1")
+        if self.remind_holds_longer_than_hours < 0:
+            raise SettingsError("waiting_list.remind_holds_longer_than_hours: 0 or more")
+        if self.reminder_hours_before < 0:
+            raise SettingsError("waiting_list.reminder_hours_before: 0 or more")
+        if self.reminder_hours_before and self.reminder_hours_before >= self.remind_holds_longer_than_hours:
+            raise SettingsError(
+                "waiting_list.reminder_hours_before: less than remind_holds_longer_than_hours (else the reminder comes with the offer)"
+            )
 
 
 @dataclasses.dataclass(frozen=True)

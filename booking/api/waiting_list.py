@@ -37,7 +37,7 @@ class WaitingListEntryOut(msgspec.Struct):
     quantity: int
     organisation_id: int | None
     title: str
-    # waiting | offered | booked | expired | withdrawn
+    # waiting | offered | booked | expired | withdrawn | lapsed (its time began while still waiting)
     status: str
     # Place in the resource's line (1 = next to be offered) while waiting; null otherwise.
     place: int | None

@@ -9,7 +9,8 @@ see ``status_after_hold``), held → expired (final, the hold ran out), held →
 person declines the offer).
 
 Requested, confirmed, checked_out and held hold capacity: ``HOLDING`` is the one list every
-query, overview and the database's constraint are derived from (or checked against).
+query, overview and the database's constraint are derived from (or checked against); ``BUSY``
+(``HOLDING`` and returned) is what calendars, feeds and door signs show as busy time.
 
 confirmed → no_show (released: check-in was required and nobody checked in in time); ``no_show``
 is final and frees the time.
@@ -70,6 +71,13 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
 HOLDING = frozenset({Status.REQUESTED, Status.CONFIRMED, Status.CHECKED_OUT, Status.HELD})
 #: ``HOLDING`` as plain strings in a fixed order, for SQL ``IN (…)`` lists.
 HOLDING_VALUES: tuple[str, ...] = tuple(sorted(status.value for status in HOLDING))
+#: What calendars show as busy time — public feeds, door signs, the series page: what holds
+#: capacity (``HOLDING``: requested, confirmed, checked out, and a waiting list's ``held``
+#: offer, until it is taken, declined or expires) and what was used (returned). Cancelled,
+#: declined, expired and no-show bookings are free time.
+BUSY = HOLDING | {Status.RETURNED}
+#: ``BUSY`` as plain strings in a fixed order, for SQL ``IN (…)`` lists.
+BUSY_VALUES: tuple[str, ...] = tuple(sorted(status.value for status in BUSY))
 # States in which time and quantity may still be changed.
 CHANGEABLE = frozenset({Status.REQUESTED, Status.CONFIRMED})
 

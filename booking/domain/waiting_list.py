@@ -26,10 +26,14 @@ class EntryStatus(StrEnum):
     BOOKED = "booked"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
+    # Its time began while it was still waiting: it can never be offered any more.
+    LAPSED = "lapsed"
 
 
 #: Entries still in the line: waiting, or holding an offer not yet answered.
 OPEN = (EntryStatus.WAITING.value, EntryStatus.OFFERED.value)
+#: Entries that ended, one way or another.
+ENDED = (EntryStatus.BOOKED.value, EntryStatus.EXPIRED.value, EntryStatus.WITHDRAWN.value, EntryStatus.LAPSED.value)
 
 
 @dataclass(frozen=True)

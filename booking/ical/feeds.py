@@ -8,7 +8,9 @@ marked ``is_public`` shows its title, purpose and organisation there (never a pe
 or address). Cancelled and declined bookings are left out of public feeds (they are not busy
 time). A *private* feed (staff of a site, members of an organisation, a person's own) shows
 the details: title, purpose, organisation, the booker's name (and e-mail for site staff), the
-status (TENTATIVE for requested, CONFIRMED, CANCELLED for cancelled and declined).
+status (TENTATIVE for requested and held, CONFIRMED, CANCELLED for cancelled, declined and
+expired). Public feeds show ``lifecycle.BUSY``: a waiting list's held offer is busy time
+(TENTATIVE) until it is taken, and gone once it expired or was declined.
 
 Series in feeds: every occurrence is written as its own VEVENT with its own stable UID
 (``booking-<id>@<host>``, the id of the occurrence's booking row), not as one master with
@@ -35,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
+from booking.domain.lifecycle import BUSY_VALUES
 from booking.ical.builder import DEFAULT_PRODID, _is_utc, _new_calendar, _validate, _vevent, _years_used, build_freebusy
 from booking.ical.events import CalendarEvent, EventStatus
 from booking.ical.text import calendar_text
@@ -55,9 +58,12 @@ FEED_STATUS: dict[str, EventStatus] = {
     "declined": "CANCELLED",
     # Released because nobody checked in: the time is free again.
     "no_show": "CANCELLED",
+    # Offered to the first on a waiting list: busy, but not decided yet.
+    "held": "TENTATIVE",
+    "expired": "CANCELLED",
 }
-#: Statuses a public feed shows (busy time).
-PUBLIC_STATUSES = ("requested", "confirmed", "checked_out", "returned")
+#: Statuses a public feed shows (busy time): the one list of ``domain.lifecycle``.
+PUBLIC_STATUSES = BUSY_VALUES
 EVENT_CACHE_SIZE = 32_768
 
 

@@ -127,6 +127,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     # them until hold_expires_at; waiting_entry_id and booking_id -> offer_url (signed here, by
     # the worker: the outbox row carries no secret)
     "waiting_list_offer": (*_BOOKING, "offer_url", "hold_expires_text"),
+    # to the same person once, some hours before a long hold runs out unanswered (the same link)
+    "waiting_list_hold_reminder": (*_BOOKING, "offer_url", "hold_expires_text"),
     # to the same person when the hold ran out unanswered
     "waiting_list_expired": _BOOKING,
     # to a person the site's staff or an offer's organisers took off a waiting list
@@ -249,7 +251,7 @@ def prepare_context(
     hold_expires_at = values.get("hold_expires_at")
     if "hold_expires_text" not in context and isinstance(hold_expires_at, datetime):
         values["hold_expires_text"] = format_moment(hold_expires_at, zone, language)
-    if kind == "waiting_list_offer" and values.get("waiting_entry_id") is not None and values.get("booking_id") is not None:
+    if kind in ("waiting_list_offer", "waiting_list_hold_reminder") and values.get("waiting_entry_id") is not None and values.get("booking_id") is not None:
         from booking.auth.tokens import sign_waiting_list_offer
 
         token = sign_waiting_list_offer(settings.secret_key, int(values["waiting_entry_id"]), int(values["booking_id"]))

@@ -14,8 +14,8 @@ class WaitingListEntry(SQLModel, table=True):
     """One person waiting for ``quantity`` units of a resource over ``[starts_at, ends_at)``.
 
     ``status``: waiting → offered (a ``held`` booking, ``booking_id``, was made for them) →
-    booked (they took it) | expired (the hold ran out, or the time passed while waiting) |
-    withdrawn (they left the list, declined the offer, or the site's staff removed them).
+    booked (they took it) | expired (the hold ran out) | withdrawn (they left the list, declined
+    the offer, or the site's staff removed them) | lapsed (its time began while still waiting).
     ``position`` orders the entries of one resource (lower first); staff may move them.
     The offer mail's links carry an HMAC of the entry and its held booking (``services.waiting_list``):
     nothing secret is stored, and a link works only while the entry is ``offered``.

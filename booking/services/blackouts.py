@@ -1,12 +1,13 @@
 """Closures (blackouts) of a whole site or one of its resources, set by the site's managers.
 
 Bookings already in a closure's period stay: their number is reported so the staff can talk to
-the bookers."""
+the bookers. Time a closure no longer covers (removed, shortened, moved) is offered to the
+waiting lists in the same transaction (``waiting_list.capacity_appeared``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -15,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.auth.principal import Principal
 from booking.domain.availability import HOLDING_STATUSES
 from booking.domain.errors import NotFound
+from booking.domain.intervals import Interval
 from booking.models import (
     Blackout,
     Booking,
@@ -28,6 +30,7 @@ from booking.services.admin_common import (
     _text,
     require_site_manager,
 )
+from booking.services import waiting_list
 from booking.services.context import AppContext
 
 
@@ -124,11 +127,13 @@ async def update_blackout(app: AppContext, actor: Principal, blackout_id: int, d
             raise NotFound("This closure does not exist.")
         require_site_manager(actor, blackout.site_id)
         await _check_blackout_resource(session, blackout.site_id, data.resource_id)
+        was = closed_before(blackout)
         blackout.starts_at, blackout.ends_at = data.starts_at, data.ends_at
         blackout.resource_id, blackout.kind, blackout.reason = data.resource_id, kind, reason
         session.add(blackout)
         await session.flush()
         count = await _overlapping_bookings(session, blackout)
+        await offer_reopened_time(session, app, was)
     return BlackoutResult(blackout, count)
 
 
@@ -138,4 +143,35 @@ async def delete_blackout(app: AppContext, actor: Principal, site_id: int, black
         blackout = await session.get(Blackout, blackout_id)
         if blackout is None or blackout.site_id != site_id:
             raise NotFound("This closure does not exist.")
+        was = closed_before(blackout)
         await session.delete(blackout)
+        await session.flush()
+        await offer_reopened_time(session, app, was)
+
+
+@dataclass(frozen=True)
+class ClosedBefore:
+    """What a closure covered before it was changed or removed."""
+
+    site_id: int
+    resource_id: int | None
+    interval: Interval
+
+
+def closed_before(blackout: Blackout) -> ClosedBefore:
+    return ClosedBefore(blackout.site_id, blackout.resource_id, Interval(_aware(blackout.starts_at), _aware(blackout.ends_at)))
+
+
+async def offer_reopened_time(session: AsyncSession, app: AppContext, was: ClosedBefore) -> None:
+    """Offer what the closure covered to the waiting lists (after the change is flushed): the
+    availability rule sees the closures as they are now, so only what is really open again
+    is offered."""
+    now = app.now()
+    if was.resource_id is not None:
+        await waiting_list.capacity_appeared(session, app, was.resource_id, was.interval, now=now)
+    else:
+        await waiting_list.capacity_appeared_at_site(session, app, was.site_id, was.interval, now=now)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

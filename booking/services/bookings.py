@@ -499,7 +499,8 @@ async def transition(
     old_status = booking.status
     booking.status = next_status(old_status, action).value
     booking.updated_at = app.now()
-    if action in (Action.APPROVE, Action.DECLINE, Action.CANCEL):
+    if action in (Action.APPROVE, Action.DECLINE, Action.CANCEL, Action.EXPIRE):
+        # Calendars take a changed STATUS only with a higher SEQUENCE (an expired hold is cancelled there).
         booking.sequence += 1
     if action == Action.DECLINE:
         booking.decision_reason = reason

@@ -1,5 +1,6 @@
 """Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, expired
-waiting-list holds (``services.waiting_list.expire_holds``), the release of no-shows
+waiting-list holds and reminders of long ones (``services.waiting_list.expire_holds``,
+``remind_holds``), the release of no-shows
 (``services.checkin``), the retention purge of personal data (``services.privacy.retention``)
 and the refresh of the report's monthly summary (``services.report_summary``).
 
@@ -44,12 +45,16 @@ async def run_scheduled_jobs(app: AppContext) -> None:
     from booking.services import report_summary
     from booking.services.checkin import release_no_shows
     from booking.services.privacy.retention import purge
-    from booking.services.waiting_list import expire_holds
+    from booking.services.waiting_list import expire_holds, lapse_past_entries, remind_holds
 
     await enqueue_due_reminders(app)
     await enqueue_overdue_notices(app)
     # Waiting lists: holds past their expiry end, and their time goes to the next in line.
     await expire_holds(app)
+    # Long holds not answered yet: one reminder some hours before they run out.
+    await remind_holds(app)
+    # Entries still waiting when their time began can never be offered: they lapse.
+    await lapse_past_entries(app)
     # Check-in: bookings nobody checked in to in time are released (no_show).
     await release_no_shows(app)
     # Retention: each step selects only what is not done yet, so a run every minute is cheap.

@@ -16,6 +16,7 @@ from booking.domain.errors import InvalidInput, NotFound, PermissionDenied, Poli
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import HOLDING_VALUES, Status
 from booking.models import Blackout, Booking, Resource, Site
+from booking.services import blackouts
 from booking.services.audit import record_event
 from booking.services.context import AppContext
 from booking.services.lending_common import LoanRow, _clean, _loan_rows
@@ -100,7 +101,11 @@ async def remove_repair_block(app: AppContext, actor: Principal, resource_id: in
         blackout = await session.get(Blackout, blackout_id)
         if blackout is None or blackout.resource_id != resource_id or blackout.kind != "repair":
             raise NotFound(f"repair block {blackout_id} does not exist")
+        was = blackouts.closed_before(blackout)
         await session.delete(blackout)
+        await session.flush()
+        # The thing is back early: who waits for it in that time is offered it.
+        await blackouts.offer_reopened_time(session, app, was)
 
 
 async def lender_resource(app: AppContext, actor: Principal, resource_id: int) -> tuple[Resource, Site]:

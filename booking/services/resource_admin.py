@@ -36,6 +36,7 @@ from booking.services.admin_common import (
     _whole,
     require_site_manager,
 )
+from booking.services import waiting_list
 from booking.services.context import AppContext
 from booking.services.loading import load_holdings
 
@@ -153,10 +154,14 @@ async def update_resource(app: AppContext, actor: Principal, resource_id: int, d
             if await _name_taken(session, Resource, data.name, resource_id, site_id=resource.site_id):
                 raise InvalidFields({"name": "This site has a resource with this name already."})
             new_capacity = data.capacity or 1
+            raised = new_capacity > resource.capacity
             if new_capacity != resource.capacity:
                 await _check_capacity_change(session, resource, new_capacity, app.now())
             _apply_resource(resource, data)
             session.add(resource)
+            if raised:
+                # More units: who waits may fit now.
+                await waiting_list.capacity_appeared(session, app, resource_id, now=app.now())
     except IntegrityError:
         raise InvalidFields({"name": "This site has a resource with this name already."}) from None
     return resource
@@ -193,8 +198,11 @@ async def set_resource_active(app: AppContext, actor: Principal, resource_id: in
         if resource is None:
             raise NotFound("This resource does not exist.")
         require_site_manager(actor, resource.site_id)
+        reactivated = active and not resource.is_active
         resource.is_active = active
         session.add(resource)
+        if reactivated:
+            await waiting_list.capacity_appeared(session, app, resource_id, now=app.now())
     return resource
 
 
@@ -283,6 +291,8 @@ async def update_policy(app: AppContext, actor: Principal, resource_id: int, dat
                 if known != set(wanted):
                     raise InvalidFields({name: "Please choose organisations from the list."})
         policy = (await session.exec(select(Policy).where(Policy.resource_id == resource_id))).first()
+        buffers_before_change = (policy.buffer_before_minutes, policy.buffer_after_minutes) if policy else (0, 0)
+        was_active = resource.is_active
         if policy is None:
             policy = Policy(resource_id=resource_id)
             if not resource.is_active:
@@ -310,4 +320,8 @@ async def update_policy(app: AppContext, actor: Principal, resource_id: int, dat
         policy.checkin_release_minutes = data.checkin_release_minutes or 15
         session.add(policy)
         await session.flush()
+        shrunk = policy.buffer_before_minutes < buffers_before_change[0] or policy.buffer_after_minutes < buffers_before_change[1]
+        if shrunk or (resource.is_active and not was_active):
+            # Smaller buffers leave room between bookings; a resource bookable again has room at all.
+            await waiting_list.capacity_appeared(session, app, resource_id, now=app.now())
     return policy

@@ -19,13 +19,13 @@ from booking.domain.offers import LISTED_RESOURCE_KINDS
 from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
 from booking.domain.errors import NotFound, PermissionDenied
-from booking.domain.lifecycle import Status
+from booking.domain.lifecycle import BUSY_VALUES, Status
 from booking.domain.short_codes import code_for, resource_id_for
 from booking.models import Booking, Organisation, Policy, Resource, Site
 from booking.services.context import AppContext
 
-# What a door sign shows: the statuses a public feed shows as busy (booking.ical.feeds).
-DOOR_SIGN_STATUSES = (Status.REQUESTED.value, Status.CONFIRMED.value, Status.CHECKED_OUT.value, Status.RETURNED.value)
+# What a door sign shows: busy time, as public feeds show it (held offers included).
+DOOR_SIGN_STATUSES = BUSY_VALUES
 DOOR_SIGN_KINDS = ("room", "desk")
 MAX_LABELS = 2000
 MAX_DOOR_ENTRIES = 200

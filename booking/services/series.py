@@ -47,7 +47,7 @@ from booking.domain.approval import Decision
 from booking.db.locking import lock_resource
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import CHANGEABLE, HOLDING_VALUES, Action, Status
+from booking.domain.lifecycle import BUSY_VALUES, CHANGEABLE, HOLDING_VALUES, Action, Status
 from booking.domain.policies import check_day_in_range, check_quantity, check_start_in_window
 from booking.domain.recurrence import (
     MAX_OCCURRENCES,
@@ -60,7 +60,7 @@ from booking.domain.recurrence import (
     parse_rrule,
 )
 from booking.models import Booking, Resource, Series, Site
-from booking.services import notifications, reporting
+from booking.services import notifications, reporting, waiting_list
 from booking.domain.availability import Holding
 from booking.services.alternatives import suggest_alternatives_for_dates
 from booking.services.audit import new_event, record_event, record_events
@@ -465,7 +465,7 @@ def _loaded_refusal(stored: dict[str, str | None]) -> RefusedOccurrence:
     )
 
 
-HOLDING_OR_DONE = frozenset({*HOLDING_VALUES, Status.RETURNED.value})
+HOLDING_OR_DONE = frozenset(BUSY_VALUES)
 
 
 def _taken_for(series: Series, occurrences: Sequence[Booking], item: RefusedOccurrence) -> Booking | None:
@@ -755,6 +755,7 @@ async def change_series(
             # PostgreSQL's exclusion constraint, which is not deferrable; a moved date holds
             # again at once, so the dates are checked against each other as well.
             old_statuses = {booking.id: booking.status for booking in chosen}
+            old_intervals = [Interval(booking.starts_at.astimezone(UTC), booking.ends_at.astimezone(UTC)) for booking in chosen]
             for booking in chosen:
                 booking.status = Status.CANCELLED.value
                 session.add(booking)
@@ -793,6 +794,13 @@ async def change_series(
             series.updated_at = now
             session.add(series)
             await session.flush()
+            # The time the dates left may fit someone waiting: one round over all of it.
+            left = [interval for interval in old_intervals if not any(
+                Interval(b.starts_at.astimezone(UTC), b.ends_at.astimezone(UTC)).contains(interval) for b in chosen)]
+            if left:
+                await waiting_list.capacity_appeared(
+                    session, app, resource_id, Interval(min(i.starts_at for i in left), max(i.ends_at for i in left)), now=now
+                )
             # One message for all moved dates (the series' invite with them as overrides);
             # dates sent back to "requested" ask the lenders once.
             await notifications.series_message(

@@ -11,6 +11,9 @@ availability rule whether each now fits, and for those that do makes the held bo
 the entry offered and adds the offer mail to the outbox. ``bookings.transition`` calls it for
 every status change that ends a holding status (cancel, decline, return, hold expiry or
 decline); ``bookings.change_booking`` after a booking got shorter or smaller.
+``capacity_appeared`` (and ``capacity_appeared_at_site``) is the same for capacity that appears
+without a booking being released: a closure or repair removed or shortened, capacity raised, a
+resource active again, buffers shrunk, series dates moved away.
 
 The offer mail's link is signed by the worker (``auth.tokens.sign_waiting_list_offer``);
 nothing secret is stored, and it works only while the entry is offered that hold.
@@ -22,7 +25,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import String, cast, func, literal, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,9 +36,9 @@ from booking.domain.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from booking.domain.intervals import Interval
 from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.domain.lifecycle import Action, Status, hold_expiry, status_after_hold
-from booking.domain.waiting_list import OPEN, EntryStatus, Waiting, choose_offers, swapped_positions
+from booking.domain.waiting_list import ENDED, OPEN, EntryStatus, Waiting, choose_offers, swapped_positions
 from booking.mail.outbox import enqueue
-from booking.models import Booking, Resource, Site, User, WaitingListEntry
+from booking.models import Booking, OutboxMessage, Resource, Site, User, WaitingListEntry
 from booking.services import notifications
 from booking.services.audit import record_event
 from booking.services.context import AppContext
@@ -45,6 +48,17 @@ from booking.services.loading import buffers_of, load_blackouts_and_holdings, ru
 MAX_ENTRIES_PER_OFFER_ROUND = 50
 # Held bookings expired per run of the scheduled job.
 MAX_EXPIRED_PER_RUN = 200
+# Reminders of long holds queued per run of the scheduled job.
+MAX_REMINDERS_PER_RUN = 200
+# Waiting entries whose time began, marked lapsed per run of the scheduled job.
+MAX_LAPSED_PER_RUN = 500
+# How long "Meine Buchungen" still shows an entry that ended, and how many.
+ENDED_SHOWN_FOR = timedelta(days=14)
+MAX_ENDED_SHOWN = 50
+# Capacity that appears without a booking being released (a closure lifted, capacity raised, …):
+# how far ahead entries are looked at, and how many resources one site-wide change offers.
+MAX_APPEARED_SPAN = timedelta(days=2 * 366)
+MAX_RESOURCES_PER_SITE_CHANGE = 20
 MAX_TITLE = 200
 
 
@@ -293,6 +307,58 @@ async def capacity_released(session: AsyncSession, app: AppContext, booking: Boo
     )
 
 
+async def capacity_appeared(
+    session: AsyncSession, app: AppContext, resource_id: int, interval: Interval | None = None, *, now: datetime
+) -> list[WaitingListEntry]:
+    """Capacity of ``resource_id`` appeared without a booking being released — a closure or
+    repair block removed or shortened, its capacity raised, the resource active again, its
+    buffers shrunk, a series date moved away — over ``interval`` (None: from now on). Offers
+    it to the waiting list inside the caller's transaction, after the change is flushed.
+
+    Bounded: the interval is cut to ``now`` … ``now`` + ``MAX_APPEARED_SPAN``, and
+    ``offer_freed_capacity`` looks at ``MAX_ENTRIES_PER_OFFER_ROUND`` entries at most.
+    """
+    horizon = Interval(now, now + MAX_APPEARED_SPAN)
+    wanted = horizon if interval is None else interval.in_utc()
+    if wanted.ends_at <= horizon.starts_at or wanted.starts_at >= horizon.ends_at:
+        return []
+    clipped = Interval(max(wanted.starts_at, horizon.starts_at), min(wanted.ends_at, horizon.ends_at))
+    await session.flush()
+    return await offer_freed_capacity(session, app, resource_id, clipped, now=now)
+
+
+async def capacity_appeared_at_site(
+    session: AsyncSession, app: AppContext, site_id: int, interval: Interval | None = None, *, now: datetime
+) -> list[WaitingListEntry]:
+    """``capacity_appeared`` for every resource of a site with someone waiting over
+    ``interval`` (a site-wide closure removed or shortened). Bounded: at most
+    ``MAX_RESOURCES_PER_SITE_CHANGE`` resources, locked in id order."""
+    horizon = Interval(now, now + MAX_APPEARED_SPAN)
+    wanted = horizon if interval is None else interval.in_utc()
+    await session.flush()
+    resource_ids = list(
+        (
+            await session.exec(
+                select(WaitingListEntry.resource_id).distinct()
+                .join(Resource, Resource.id == WaitingListEntry.resource_id)  # type: ignore[arg-type]
+                .where(
+                    Resource.site_id == site_id,
+                    WaitingListEntry.status == EntryStatus.WAITING.value,
+                    WaitingListEntry.starts_at > now,
+                    WaitingListEntry.starts_at < min(wanted.ends_at, horizon.ends_at),
+                    WaitingListEntry.ends_at > wanted.starts_at,
+                )
+                .order_by(col(WaitingListEntry.resource_id))
+                .limit(MAX_RESOURCES_PER_SITE_CHANGE)
+            )
+        ).all()
+    )
+    offered: list[WaitingListEntry] = []
+    for resource_id in resource_ids:
+        offered += await capacity_appeared(session, app, resource_id, interval, now=now)
+    return offered
+
+
 # --------------------------------------------------------------------------- answering an offer
 
 
@@ -485,6 +551,99 @@ async def expire_holds(app: AppContext, now: datetime | None = None) -> int:
     return expired
 
 
+HOLD_REMINDER_KEY = "waiting-list-hold-reminder:"
+
+
+def _reminder_key(booking_id: int) -> str:
+    return f"{HOLD_REMINDER_KEY}{booking_id}"
+
+
+async def remind_holds(app: AppContext, now: datetime | None = None) -> int:
+    """One reminder mail for each long hold (longer than ``remind_holds_longer_than_hours``)
+    that runs out within ``reminder_hours_before`` and is still unanswered, with the offer's
+    link. Idempotent (the outbox's dedupe key, also in the query, so a run never looks at a
+    reminded hold again); at most ``MAX_REMINDERS_PER_RUN`` per run, soonest expiry first. Run by
+    the worker's scheduled job. Returns how many reminders were queued."""
+    settings = app.settings.waiting_list
+    if not settings.reminder_hours_before:
+        return 0
+    now = now or app.now()
+    before = timedelta(hours=float(settings.reminder_hours_before))
+    longer_than = timedelta(hours=float(settings.remind_holds_longer_than_hours))
+    reminded = select(OutboxMessage.id).where(
+        OutboxMessage.dedupe_key == literal(HOLD_REMINDER_KEY) + cast(Booking.id, String)
+    )
+    async with app.database.reader() as session:
+        due = list(
+            (
+                await session.exec(
+                    select(Booking).where(
+                        Booking.status == Status.HELD.value,
+                        col(Booking.hold_expires_at) > now,
+                        col(Booking.hold_expires_at) <= now + before,
+                        # Necessary for a long hold (expiry - creation > longer_than) given the
+                        # expiry window; the exact test is below.
+                        Booking.created_at < now + before - longer_than,
+                        ~reminded.exists(),
+                    ).order_by(col(Booking.hold_expires_at), col(Booking.id)).limit(MAX_REMINDERS_PER_RUN)
+                )
+            ).all()
+        )
+    due_ids = [
+        b.id for b in due
+        if b.hold_expires_at is not None and _aware(b.hold_expires_at) - _aware(b.created_at) > longer_than
+    ]
+    queued = 0
+    for booking_id in due_ids:
+        async with app.database.transaction() as session:
+            booking = await session.get(Booking, booking_id)
+            if booking is None or booking.status != Status.HELD.value or not _hold_open(booking, now):
+                continue  # answered meanwhile
+            entry = (await session.exec(select(WaitingListEntry).where(WaitingListEntry.booking_id == booking.id))).first()
+            if entry is None or entry.status != EntryStatus.OFFERED.value:
+                continue
+            facts = await notifications._facts(session, booking)  # noqa: SLF001 - the same facts as every booking mail
+            extra: dict[str, object] = {}
+            if facts.resource.kind == OFFER_RESOURCE_KIND:
+                extra["resource_name"] = entry.title or booking.title
+            await enqueue(
+                session, settings=app.settings, kind="waiting_list_hold_reminder", recipient=facts.booker.email,
+                language=facts.booker.language,
+                context=notifications._context(  # noqa: SLF001
+                    facts, recipient_name=facts.booker.display_name, hold_expires_at=booking.hold_expires_at,
+                    waiting_entry_id=entry.id, booking_url="/bookings", **extra,
+                ),
+                booking_id=booking.id, dedupe_key=_reminder_key(booking.id), now=now,  # type: ignore[arg-type]
+            )
+            queued += 1
+    return queued
+
+
+async def lapse_past_entries(app: AppContext, now: datetime | None = None) -> int:
+    """Waiting entries whose time has begun can never be offered: they become ``lapsed`` (and
+    stop counting against the person's open entries). At most ``MAX_LAPSED_PER_RUN`` per run
+    of the worker's scheduled job; returns how many lapsed."""
+    now = now or app.now()
+    async with app.database.transaction() as session:
+        due = list(
+            (
+                await session.exec(
+                    select(WaitingListEntry.id).where(
+                        WaitingListEntry.status == EntryStatus.WAITING.value, WaitingListEntry.starts_at <= now
+                    ).order_by(col(WaitingListEntry.starts_at), col(WaitingListEntry.id)).limit(MAX_LAPSED_PER_RUN)
+                )
+            ).all()
+        )
+        if not due:
+            return 0
+        result = await session.exec(  # type: ignore[call-overload]
+            update(WaitingListEntry)
+            .where(col(WaitingListEntry.id).in_(due), WaitingListEntry.status == EntryStatus.WAITING.value)
+            .values(status=EntryStatus.LAPSED.value, decided_at=now)
+        )
+        return int(result.rowcount or 0)
+
+
 # --------------------------------------------------------------------------- the person's entries
 
 
@@ -528,6 +687,27 @@ async def my_entries(app: AppContext, actor: Principal, *, include_closed: bool 
     )
     if not include_closed:
         statement = statement.where(col(WaitingListEntry.status).in_(OPEN), WaitingListEntry.ends_at > app.now())
+    return await _entry_views(app, statement)
+
+
+async def my_ended_entries(app: AppContext, actor: Principal) -> list[EntryView]:
+    """The actor's entries that ended (booked, ran out, withdrawn, lapsed) within the last
+    ``ENDED_SHOWN_FOR``, latest first; at most ``MAX_ENDED_SHOWN``."""
+    statement = (
+        select(WaitingListEntry, Resource, Site)
+        .join(Resource, Resource.id == WaitingListEntry.resource_id)  # type: ignore[arg-type]
+        .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
+        .where(
+            WaitingListEntry.person_id == actor.user_id, col(WaitingListEntry.status).in_(ENDED),
+            col(WaitingListEntry.decided_at) >= app.now() - ENDED_SHOWN_FOR,
+        )
+        .order_by(col(WaitingListEntry.decided_at).desc(), col(WaitingListEntry.id).desc())
+        .limit(MAX_ENDED_SHOWN)
+    )
+    return await _entry_views(app, statement)
+
+
+async def _entry_views(app: AppContext, statement) -> list[EntryView]:  # type: ignore[no-untyped-def]
     async with app.database.reader() as session:
         rows = list((await session.exec(statement)).all())
         hold_ids = [entry.booking_id for entry, _, _ in rows if entry.booking_id is not None]
@@ -739,16 +919,21 @@ __all__ = [
     "JoinRequest",
     "SlotIsFree",
     "answer_offer_by_token",
+    "capacity_appeared",
+    "capacity_appeared_at_site",
     "capacity_released",
     "close_line",
     "confirm_hold",
     "decline_hold",
     "expire_holds",
     "join",
+    "lapse_past_entries",
     "move",
+    "my_ended_entries",
     "my_entries",
     "offer_freed_capacity",
     "offer_for_token",
+    "remind_holds",
     "remove",
     "resource_list",
     "site_lists",

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_time
 
 from booking.domain.errors import Conflict, DomainError, NotFound, PermissionDenied
+from booking.domain.lifecycle import BUSY_VALUES
 from booking.services import bookings, feeds, overviews, series
 from booking.services.context import AppContext
 from booking.web import booking_form
@@ -49,8 +50,10 @@ async def list_page(request: Request, app_context: AppContext, *, page: int = 1,
     overview = await overviews.my_bookings(app_context, request.user, page=page)
     my_feeds = await feeds.list_feeds(app_context, request.user)
     waiting = await waiting_list.my_entries(app_context, request.user)
+    waiting_ended = await waiting_list.my_ended_entries(app_context, request.user)
     return render_page(request, "bookings/list.html", {
-        "overview": overview, "feeds": my_feeds, "waiting": waiting, "errors": errors or FormErrors(), "active_nav": "bookings",
+        "overview": overview, "feeds": my_feeds, "waiting": waiting, "waiting_ended": waiting_ended,
+        "errors": errors or FormErrors(), "active_nav": "bookings",
     }, status_code=status_code)
 
 
@@ -256,7 +259,7 @@ async def _series_page(request: Request, app_context: AppContext, series_id: int
     not_booked = await series.open_refused_dates(app_context, request.user, view) if may_change else []
     not_booked_views = [dataclasses.replace(item, reason=translate_message(request, item.reason),
                                             alternatives=_series_offers(series_id, item)) for item in not_booked]  # type: ignore[arg-type]
-    holding = [b for b in view.occurrences if b.status in ("requested", "confirmed", "checked_out", "returned")]
+    holding = [b for b in view.occurrences if b.status in BUSY_VALUES]
     context = {"view": view, "created": created, "timezone": timezone, "errors": errors or FormErrors(),
                "form": form or _series_form(view, timezone, now), "from_options": _from_options(request, view, timezone, now),
                "refused": refused or [], "not_booked": not_booked_views, "booked_count": len(holding), "now": now,

@@ -1,6 +1,6 @@
 """Waiting lists in a real browser at 360 px against a live server: a taken time answers with
 "Auf die Warteliste" beside the alternatives; "Meine Buchungen" lists the entry and a hold with
-its expiry and the confirm/decline buttons; the offer mail's page; the lenders' list with move
+its expiry and the confirm/decline buttons, and an entry that ended; the offer mail's page; the lenders' list with move
 up/down. axe-core finds no WCAG 2.1 A/AA violation; nothing scrolls sideways. Screenshots in
 tests/artifacts/screenshots/waiting-*.png.
 """
@@ -56,7 +56,11 @@ async def waiting_site(waiting_db_url) -> AsyncIterator[dict]:
                                    title="Theatergruppe", position=1, status="offered", booking_id=hold.id)
         ahead = WaitingListEntry(resource_id=world.room.id, starts_at=taken.starts_at, ends_at=taken.ends_at,
                                  person_id=world["org_admin_a"].user_id, title="Vorstand", position=1, status="waiting")
-        session.add_all([offered, ahead])
+        # Ended yesterday: its time began while member B was still waiting.
+        yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        lapsed = WaitingListEntry(resource_id=world.room.id, starts_at=yesterday - timedelta(hours=2), ends_at=yesterday,
+                                  person_id=world["member_b"].user_id, title="Probe", position=2, status="lapsed", decided_at=yesterday)
+        session.add_all([offered, ahead, lapsed])
         await session.flush()
     token = sign_waiting_list_offer(secret, offered.id, hold.id)  # type: ignore[arg-type]
     try:
@@ -91,6 +95,7 @@ async def test_waiting_list_on_a_phone(phone_page, waiting_site):
     listing = await page.locator("#waiting-list").locator("xpath=..").inner_text()
     assert "Platz 2 auf der Warteliste" in listing
     assert "Frei für Sie – freigehalten bis" in listing and "Theatergruppe" in listing
+    assert "In den letzten 14 Tagen beendet" in listing and "Bis zum Beginn ist kein Platz frei geworden." in listing
     assert await page.get_by_role("button", name="Bestätigen").is_visible()
     await check(page, "my-bookings")
 

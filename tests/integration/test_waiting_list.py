@@ -187,3 +187,41 @@ async def test_entries_are_exported_and_erased_with_the_person(app, world):
         user = await session.get(User, world["member_b"].user_id)
         await erase_user_in_session(session, app, user, actor_id=None)
     assert await entries(app, world.room.id) == []
+
+
+async def _erase(app, principal) -> None:
+    from booking.models import User
+
+    async with app.database.transaction() as session:
+        user = await session.get(User, principal.user_id)
+        await erase_user_in_session(session, app, user, actor_id=None)
+
+
+async def test_erasing_a_holder_offers_the_hold_to_the_next_in_line(app, world):
+    starts_at, ends_at = tuesday_evening(app)
+    taken = await bookings.create_booking(app, world["member_a"], BookingRequest(world.room.id, starts_at, ends_at))
+    await waiting_list.join(app, world["member_b"], JoinRequest(world.room.id, starts_at, ends_at))
+    second = await waiting_list.join(app, world["org_admin_a"], JoinRequest(world.room.id, starts_at, ends_at))
+    await bookings.cancel_booking(app, world["member_a"], taken.id)
+    [hold] = await held(app, world.room.id)
+    assert hold.booker_id == world["member_b"].user_id
+    await _erase(app, world["member_b"])
+    [next_hold] = await held(app, world.room.id)
+    assert next_hold.booker_id == world["org_admin_a"].user_id
+    by_id = {e.id: e for e in await entries(app, world.room.id)}
+    assert set(by_id) == {second.id} and by_id[second.id].status == "offered"
+    assert [m.recipient for m in await offers(app)] == [world.emails["org_admin_a"]]
+
+
+async def test_erasing_a_booker_offers_the_time_but_never_to_the_erased_person(app, world):
+    starts_at, ends_at = tuesday_evening(app)
+    # The erased person both holds the slot and waits for an overlapping one of the benches.
+    await bookings.create_booking(app, world["member_a"], BookingRequest(world.room.id, starts_at, ends_at))
+    await bookings.create_booking(app, world["org_admin_a"], BookingRequest(world.benches.id, starts_at, ends_at, quantity=10))
+    await waiting_list.join(app, world["member_a"], JoinRequest(world.benches.id, starts_at, ends_at))
+    waiting = await waiting_list.join(app, world["member_b"], JoinRequest(world.room.id, starts_at, ends_at))
+    await _erase(app, world["member_a"])
+    [hold] = await held(app, world.room.id)
+    assert hold.booker_id == world["member_b"].user_id
+    assert [(e.id, e.status) for e in await entries(app, world.room.id)] == [(waiting.id, "offered")]
+    assert await entries(app, world.benches.id) == []

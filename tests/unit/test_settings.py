@@ -102,3 +102,14 @@ def test_a_city_tile_server_with_sub_domains_is_allowed_as_an_image_origin():
 def test_a_tile_url_without_a_template_is_refused():
     with pytest.raises(SettingsError, match="map.tile_url"):
         load_settings(env={"BOOKING_SECRET_KEY": GOOD_KEY, "BOOKING_MAP__TILE_URL": "javascript:alert(1)"})
+
+
+def test_hold_reminder_settings_are_read_and_checked() -> None:
+    from booking.settings import WaitingListSettings
+
+    defaults = WaitingListSettings()
+    assert (defaults.remind_holds_longer_than_hours, defaults.reminder_hours_before) == (12.0, 3.0)
+    assert WaitingListSettings(reminder_hours_before=0).reminder_hours_before == 0  # reminders off
+    for wrong in ({"reminder_hours_before": -1}, {"remind_holds_longer_than_hours": 2, "reminder_hours_before": 3}):
+        with pytest.raises(SettingsError, match="waiting_list"):
+            WaitingListSettings(**wrong)  # type: ignore[arg-type]

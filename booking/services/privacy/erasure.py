@@ -2,8 +2,10 @@
 
 What happens, table by table, follows the registry (``registry.REGISTRY`` ``on_erasure``):
 
-- upcoming bookings (requested or confirmed, not ended) are cancelled; the site's lenders get
+- upcoming bookings (requested, confirmed or held, not ended) are cancelled; the site's lenders get
   the cancellation notice (without the person), the person gets nothing (their mail is dropped);
+  their own waiting-list entries end first, then the freed time is offered to the next in line
+  (``waiting_list.offer_freed_capacity``) as for any cancel;
 - past bookings, their series, loans and audit trail stay for the usage statistics but are
   anonymised: the booker becomes the shared "deleted account" row, titles, purposes, reasons
   and loan notes are emptied, the person's own audit entries lose their actor;
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, update
 from sqlmodel import col, select
@@ -28,13 +30,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.auth.passwords import verify_password
 from booking.auth.principal import Principal
 from booking.domain.errors import DomainError, NotFound, PermissionDenied
+from booking.domain.intervals import Interval
 from booking.domain.lifecycle import Action, Status
+from booking.domain.waiting_list import OPEN, EntryStatus
 from booking.models import (
     ApiToken, Booking, BookingEvent, EmailToken, FeedDocumentCache, FeedToken, Invitation, JoinRequest, Loan, LoginSession,
     Membership, Organisation,
     OutboxMessage, Series, Site, SiteRole, User, WaitingListEntry,
 )
-from booking.services import notifications
+from booking.services import notifications, waiting_list
 from booking.services.accounts import normalise_email
 from booking.services.context import AppContext
 
@@ -68,6 +72,10 @@ async def erased_person_id(session: AsyncSession, now: datetime) -> int:
         session.add(row)
         await session.flush()
     return row.id  # type: ignore[return-value]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
@@ -140,7 +148,8 @@ async def erase_user_in_session(
     for chunk in _chunks(own_ids):  # type: ignore[arg-type]
         await session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
             col(OutboxMessage.booking_id).in_(chunk), OutboxMessage.status == "pending"))
-    upcoming = [b for b in own if b.status in UPCOMING and b.ends_at > now]
+    upcoming = [b for b in own if b.status in UPCOMING and _aware(b.ends_at) > now]
+    freed = [(b.resource_id, Interval(max(_aware(b.starts_at), now), _aware(b.ends_at))) for b in upcoming]
     for booking in upcoming:
         old = booking.status
         booking.status = next_status(old, Action.CANCEL).value
@@ -158,6 +167,13 @@ async def erase_user_in_session(
         booking = await session.get(Booking, booking_id)
         assert booking is not None
         await notifications.booking_cancelled_to_staff(session, app, booking)
+    # Their own place in every line ends before the freed time is handed on, so that none of it
+    # is offered back to them; the entries themselves are deleted below.
+    await session.exec(update(WaitingListEntry).where(  # type: ignore[call-overload]
+        WaitingListEntry.person_id == user_id, col(WaitingListEntry.status).in_(OPEN)
+    ).values(status=EntryStatus.WITHDRAWN.value, decided_at=now))
+    for resource_id, interval in freed:
+        await waiting_list.offer_freed_capacity(session, app, resource_id, interval, now=now)
     # Bulk statements below do not autoflush pending rows inside the async bridge: flush first.
     await session.flush()
 
