@@ -15,14 +15,13 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
-from booking.auth.guards import page_login
 from booking.auth.ratelimit import RateLimiter
 from booking.domain.errors import Conflict, DomainError, InvalidInput
 from booking.i18n import format_interval
 from booking.services import offer_dates
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId
-from booking.web.base import FormErrors, flash, form_value, page_language, parse_local_datetime, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, page_language, page_login, parse_local_datetime, redirect, render_page
 from booking.web.filters import datetime_local_value
 from booking.web.texts import error_fields, gettext, ngettext
 

@@ -494,6 +494,13 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/mitmachen/mein-engagement"): Expect(SIGNED_IN),
     ("GET", "/mitmachen/mein-engagement/bescheinigung"): Expect(SIGNED_IN),
     ("POST", "/mitmachen/anmeldungen/{signup_id:int}/absagen"): Expect(frozenset({"member_a"}), denied_status=404),
+    # The organisers change an offer's dates; without input (or without the confirmation box) a
+    # 400 at the field, so the matrix changes nothing.
+    ("GET", "/mitmachen/{offer_id:int}/termine"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/{offer_id:int}/termine"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/{offer_id:int}/plaetze"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/termine/{date_id:int}/verschieben"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/termine/{date_id:int}/entfernen"): Expect(OFFER_ORGANISERS, denied_status=404),
     ("GET", "/api/v1/offers"): Expect(EVERYONE),
     ("POST", "/api/v1/offers/{offer_id:int}/signups"): Expect(SIGNED_IN),
 }
