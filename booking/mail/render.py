@@ -142,6 +142,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "offer_cancelled": ("offer_title", "interval"),
     "offer_reminder": ("offer_title", "interval"),
     "offer_message": ("offer_title", "interval", "message_text"),
+    # volunteer offers (services/offer_dates.py): an organiser moved a date (REQUEST with a
+    # higher SEQUENCE; optional previous_interval); removed a date someone waited for
+    "offer_date_moved": ("offer_title", "interval"),
+    "offer_waiting_ended": ("offer_title", "interval"),
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.

@@ -26,6 +26,7 @@ from booking.services.context import AppContext
 from booking.services.offer_permissions import may_create_offer, may_manage
 from booking.services.offer_places import CONFIRMED, lock_places
 from booking.services.offer_signups import _cancel_signup
+from booking.services.offer_waiting_list import places_raised
 
 
 @dataclass
@@ -185,6 +186,7 @@ async def update_offer(app: AppContext, actor: Principal, offer_id: int, data: O
             most = await _most_taken(session, offer, now)
             if data.places < most:
                 raise InvalidInput("a date already has more sign-ups than that", field="places")
+        raised = data.places > offer.places
         for name in ("kind", "title", "description", "category", "location_kind", "address", "online_url", "requirements",
                      "contact_name", "contact_email", "places", "is_published", "organisation_id"):
             setattr(offer, name, getattr(data, name))
@@ -192,6 +194,8 @@ async def update_offer(app: AppContext, actor: Principal, offer_id: int, data: O
         placement.resource.capacity = data.places
         session.add_all([offer, placement.resource])
         await session.flush()
+        if raised:
+            await places_raised(session, app, offer)
     return offer
 
 

@@ -72,8 +72,23 @@ async def _take_places(
                                       OfferSignup.status == CONFIRMED)
         )).all()
     }
+    # Read the dates again under the lock: on PostgreSQL they were read before it, and an
+    # organiser may have moved or removed one in between (SQLite's write transaction had
+    # serialised already). A removed or started date is full for this request.
+    fresh = {d.id: d for d in (await session.exec(
+        select(OfferDate).where(col(OfferDate.id).in_([d.id for d, _ in wanted]))
+        .execution_options(populate_existing=True)
+    )).all()}
     result = SignupResult()
     for offer_date, pending in wanted:
+        current = fresh.get(offer_date.id)
+        if current is None or current.is_cancelled or _utc(current.starts_at) <= now:
+            result.full.append(offer_date)
+            if pending is not None:
+                pending.status, pending.confirm_token_hash = REFUSED, None
+                session.add(pending)
+            continue
+        offer_date = current
         if offer_date.id in existing:
             result.already.append(offer_date)
             if pending is not None:

@@ -37,6 +37,25 @@ async def date_is_full(session: AsyncSession, app: AppContext, offer: Offer, off
     """
 
 
+async def places_raised(session: AsyncSession, app: AppContext, offer: Offer) -> None:
+    """The offer has more places per date now (its edit form or its dates page; inside that
+    transaction, under the places' lock): each upcoming date with people waiting offers them
+    the new places at once, as for a freed place."""
+    from booking.domain.waiting_list import EntryStatus
+
+    now = app.now()
+    waiting_starts = select(WaitingListEntry.starts_at).where(
+        WaitingListEntry.resource_id == offer.resource_id, WaitingListEntry.status == EntryStatus.WAITING.value,
+        WaitingListEntry.starts_at > now).distinct()
+    dates = (await session.exec(
+        select(OfferDate).where(OfferDate.offer_id == offer.id, col(OfferDate.is_cancelled).is_(False),
+                                col(OfferDate.starts_at).in_(waiting_starts))
+        .order_by(col(OfferDate.starts_at))
+    )).all()
+    for offer_date in dates:
+        await place_freed(session, app, offer, offer_date)
+
+
 async def place_freed(session: AsyncSession, app: AppContext, offer: Offer, offer_date: OfferDate) -> None:
     """A place of ``offer_date`` became free (a sign-up cancelled by its link, the engagement
     page or the organiser; inside that transaction, under the places' lock): the first in line

@@ -32,6 +32,7 @@ WEB_MODULES = (
     "booking.web.checkin",
     "booking.web.admin_quotas",
     "booking.web.offers",
+    "booking.web.offer_dates",
 )
 
 

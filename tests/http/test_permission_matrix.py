@@ -510,6 +510,13 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         params={"offer_id": lambda fx: fx.waiting_offer_id, "entry_id": lambda fx: fx.offer_waiting_entry_ids[0]}),
     ("POST", "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/entfernen"): Expect(
         OFFER_ORGANISERS, params={"offer_id": lambda fx: fx.waiting_offer_id, "entry_id": lambda fx: fx.offer_waiting_entry_ids[2]}),
+    # The organisers change an offer's dates; without input (or without the confirmation box) a
+    # 400 at the field, so the matrix changes nothing.
+    ("GET", "/mitmachen/{offer_id:int}/termine"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/{offer_id:int}/termine"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/{offer_id:int}/plaetze"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/termine/{date_id:int}/verschieben"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/mitmachen/termine/{date_id:int}/entfernen"): Expect(OFFER_ORGANISERS, denied_status=404),
     ("GET", "/api/v1/offers"): Expect(EVERYONE),
     ("POST", "/api/v1/offers/{offer_id:int}/signups"): Expect(SIGNED_IN),
 }

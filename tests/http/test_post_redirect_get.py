@@ -85,6 +85,12 @@ def local(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
 
 
+def weeks_ahead(weeks: int) -> dict[str, str]:
+    """A two-hour date ``weeks`` weeks from now (inside every horizon), as the date forms take it."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(weeks=weeks)
+    return {"starts_at": local(start), "ends_at": local(start + timedelta(hours=2))}
+
+
 SUCCESS: dict[str, Success | Covered] = {
     # --- accounts
     "/login": Success("anonymous", lambda fx, ex: {"email": "member_b@example.org", "password": PASSWORD}),
@@ -229,6 +235,11 @@ SUCCESS: dict[str, Success | Covered] = {
         params={"offer_id": lambda fx, ex: fx.waiting_offer_id, "entry_id": lambda fx, ex: fx.offer_waiting_entry_ids[0]}),
     "/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/entfernen": Success(
         "org_admin_a", params={"offer_id": lambda fx, ex: fx.waiting_offer_id, "entry_id": lambda fx, ex: fx.offer_waiting_entry_ids[2]}),
+    "/mitmachen/{offer_id:int}/termine": Success("org_admin_a", lambda fx, ex: weeks_ahead(3)),
+    "/mitmachen/{offer_id:int}/plaetze": Success("org_admin_a", lambda fx, ex: {"places": "6"}),
+    "/mitmachen/termine/{date_id:int}/verschieben": Success("lender_a", lambda fx, ex: weeks_ahead(4)),
+    # Last of the offer's cases (see LAST): the fixture's date is gone afterwards.
+    "/mitmachen/termine/{date_id:int}/entfernen": Success("org_admin_a", lambda fx, ex: {"confirm": "1"}),
 }
 
 # The order the cases run in where it matters (a state one case needs, another one ends; the
@@ -241,7 +252,7 @@ FIRST = ("/resources/{resource_id:int}/book", "/resources/{resource_id:int}/wait
          "/admin/organisations/{organisation_id:int}/members/{user_id:int}/remove", "/admin/organisations/{organisation_id:int}/members",
          "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/resend",
          "/organisation/{organisation_id:int}/invitations/{invitation_id:int}/revoke")
-LAST = ("/login", "/logout", "/profile/password", "/profile/delete")
+LAST = ("/mitmachen/termine/{date_id:int}/entfernen", "/login", "/logout", "/profile/password", "/profile/delete")
 
 
 def page_post_routes(app) -> set[str]:  # type: ignore[no-untyped-def]
