@@ -86,9 +86,10 @@ def drop_holding_span_index(op) -> None:  # type: ignore[no-untyped-def]
 # in migration 0016_avail (an expression index on a range type); the statuses are the
 # lifecycle's list as of that migration, checked by tests/integration/test_migrations.py.
 HOLDING_RANGE_INDEX_NAME = "ix_booking_holding_range"
-# When a search names more resources than this, the holdings query leaves the resources out
-# of its condition (the planner would take the two-column index, one descent per id) and the
-# rows of other resources are dropped after grouping.
+# When a search names more resources than this, its queries leave the resources out of their
+# condition and drop the rows of other resources afterwards: for the holdings the planner would
+# otherwise take the two-column index (one descent per id), and 500 expanded parameters cost
+# more to send than the few policy rows with buffers.
 MANY_RESOURCES = 50
 
 
