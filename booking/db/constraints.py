@@ -93,6 +93,13 @@ HOLDING_RANGE_INDEX_NAME = "ix_booking_holding_range"
 MANY_RESOURCES = 50
 
 
+def holdings_by_resource_list(dialect: str, resource_count: int) -> bool:
+    """Whether a holdings query names its resources (``resource_id IN (…)``). Not for many of
+    them on PostgreSQL, where the time range index answers in one descent; SQLite has no such
+    index and reads each resource's part of ix_booking_resource_span instead of the table."""
+    return dialect != "postgresql" or resource_count <= MANY_RESOURCES
+
+
 def create_holding_range_index_sql(statuses: str) -> str:
     return (
         f"CREATE INDEX IF NOT EXISTS {HOLDING_RANGE_INDEX_NAME} ON booking"

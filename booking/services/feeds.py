@@ -496,10 +496,11 @@ class _PendingDocuments:
 
     def __init__(self) -> None:
         self.stored_at: dict[str, datetime] = {}
-        self.pending: dict[str, tuple[int, str, bytes, list[_Event], datetime]] = {}
+        # token hash -> (database, feed id, ETag, body, events, rendered at)
+        self.pending: dict[str, tuple[object, int, str, bytes, list[_Event], datetime]] = {}
 
     def size(self) -> int:
-        return sum(len(body) for _, _, body, _, _ in self.pending.values())
+        return sum(len(entry[3]) for entry in self.pending.values())
 
     def clear(self) -> None:
         self.stored_at.clear()
@@ -517,7 +518,7 @@ async def _keep_document(app: AppContext, feed: FeedToken, etag: str, body: byte
     if last is not None and timedelta(0) <= now - last < DOCUMENT_STORE_INTERVAL and (
         _pending.size() + len(body) <= PENDING_DOCUMENTS_BYTES
     ):
-        _pending.pending[key] = (feed.id, etag, body, events, now)  # type: ignore[assignment]
+        _pending.pending[key] = (app.database, feed.id, etag, body, events, now)  # type: ignore[assignment]
         return
     _pending.pending.pop(key, None)
     if len(_pending.stored_at) > 4096:
@@ -527,10 +528,12 @@ async def _keep_document(app: AppContext, feed: FeedToken, etag: str, body: byte
 
 
 async def store_pending_documents(app: AppContext) -> int:
-    """Write the documents kept back (the app calls it when it stops); how many were written."""
-    pending = list(_pending.pending.items())
-    _pending.pending.clear()
-    for key, (feed_id, etag, body, events, now) in pending:
+    """Write the documents kept back (the app calls it when it stops); how many were written.
+    Only those of ``app``'s database (one process, one database; tests make many)."""
+    pending = [(key, entry) for key, entry in _pending.pending.items() if entry[0] is app.database]
+    for key, _ in pending:
+        del _pending.pending[key]
+    for key, (_, feed_id, etag, body, events, now) in pending:
         _pending.stored_at[key] = now
         await _store_document(app, feed_id, etag, body, b"".join(event[4][3] for event in events), now)
     return len(pending)

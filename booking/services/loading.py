@@ -10,7 +10,7 @@ from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, o
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.db.constraints import MANY_RESOURCES, overlaps_window
+from booking.db.constraints import MANY_RESOURCES, holdings_by_resource_list, overlaps_window
 from booking.domain.approval import ApprovalRule
 from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding, HoldingSummary
 from booking.domain.intervals import Interval
@@ -183,8 +183,7 @@ async def load_holding_summaries(
         .where(col(Booking.status).in_(HOLDING_STATUSES), _overlapping(session, near, overdue_too=now is not None))
         .group_by(col(Booking.resource_id))
     )
-    if len(ids) <= MANY_RESOURCES:
-        # Few resources: the two-column index finds each one's (constraints.MANY_RESOURCES).
+    if holdings_by_resource_list(session.get_bind().dialect.name, len(ids)):
         statement = statement.where(col(Booking.resource_id).in_(ids))
     summaries = {resource_id: HoldingSummary() for resource_id in ids}
     for resource_id, nearby, overlapping, largest, covering in (await session.exec(statement)).all():
