@@ -115,7 +115,7 @@ async def _free_over(app: AppContext, session: AsyncSession, resources: list[Res
     buffers = await load_buffers_for(session, resources)
     widest = max((b.total for b in buffers.values()), default=timedelta(0))
     now = app.now()
-    summaries = await load_holding_summaries(session, buffers, window, widest, now=now)
+    summaries = await load_holding_summaries(session, [r.id for r in resources], window, widest, now=now)  # type: ignore[misc]
     free: set[int] = set()
     undecided: list[Resource] = []
     for resource in resources:
