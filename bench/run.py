@@ -300,13 +300,14 @@ def run_feeds(rounds: int, skip_postgresql: bool, scratch: Path) -> tuple[dict[s
             timings["first_ever"] = cb.timed("feed, first request ever (nothing stored)", 1, lambda: client.get(path))
         # A new process: its memory is empty, the document the last one rendered is stored.
         with uvicorn("booking.asgi:create", env, 1) as base, httpx.Client(base_url=base, timeout=600) as client:
-            timings["after_restart"] = cb.timed("feed, first request after a restart", 1, lambda: client.get(path))
+            server = _child_pid("uvicorn")
+            timings["after_restart"] = _with_cpu(label, server, lambda: cb.timed("feed, first request after a restart", 1, lambda: client.get(path)))
             first = client.get(path)
             body = first.content
-            timings["unchanged"] = cb.timed("feed, unchanged (200, full body)", rounds, lambda: client.get(path))
+            timings["unchanged"] = _with_cpu(label, server, lambda: cb.timed("feed, unchanged (200, full body)", rounds, lambda: client.get(path)))
             etag = first.headers["etag"]
-            timings["not_modified"] = cb.timed("feed, If-None-Match (304)", rounds,
-                                               lambda: client.get(path, headers={"If-None-Match": etag}), expect=304)
+            timings["not_modified"] = _with_cpu(label, server, lambda: cb.timed(
+                "feed, If-None-Match (304)", rounds, lambda: client.get(path, headers={"If-None-Match": etag}), expect=304))
             ids = iter(range(1, cb.FEED_BOOKINGS, 97))
 
             def touch() -> None:
@@ -319,7 +320,8 @@ def run_feeds(rounds: int, skip_postgresql: bool, scratch: Path) -> tuple[dict[s
 
                 asyncio.run(run())
 
-            timings["changed"] = cb.timed("feed after one booking changed (200)", max(5, rounds // 4), lambda: client.get(path), before=touch)
+            timings["changed"] = _with_cpu(label, server, lambda: cb.timed(
+                "feed after one booking changed (200)", max(5, rounds // 4), lambda: client.get(path), before=touch))
         for timing in timings.values():
             print(timing.line())
         results[label] = timings
@@ -331,6 +333,18 @@ def run_feeds(rounds: int, skip_postgresql: bool, scratch: Path) -> tuple[dict[s
     except Exception as error:  # noqa: BLE001 - Radicale missing: the rest still counts
         print(f"Radicale not measured: {error}")
     return results, radicale
+
+
+# CPU seconds per request of the app process, by (backend label, timing name), for RESULTS.md.
+_FEED_CPU: dict[tuple[str, str], float] = {}
+
+
+def _with_cpu(label: str, server: int | None, measure) -> cb.Timing:  # type: ignore[no-untyped-def]
+    """``measure()``, noting the app process's CPU time per request it took."""
+    before = _cpu_seconds(server)
+    timing = measure()
+    _FEED_CPU[(label, timing.name)] = (_cpu_seconds(server) - before) / len(timing.samples)
+    return timing
 
 
 async def _fill_scale(database: Database, bookings: int) -> None:
@@ -355,55 +369,165 @@ async def _fill_scale(database: Database, bookings: int) -> None:
         await session.exec(cb._text("ANALYZE"))  # type: ignore[call-overload]
 
 
-def run_availability(rounds: int, skip_postgresql: bool, bookings: int) -> tuple[cb.Timing | None, str]:
+def run_availability(rounds: int, skip_postgresql: bool, bookings: int, *, reuse: bool = False,
+                     keep: bool = False) -> tuple[cb.Timing | None, str]:
     print(f"\n== availability search, {bookings:,} bookings, {ROOMS} rooms (PostgreSQL) ==")
     if skip_postgresql:
         return None, ""
-    url = _pg_database("booking_bench_scale")
+    url = _scale_database(reuse)
     if url is None:
         return None, ""
-    upgrade(url)
+    try:
+        return _measure_availability(url, rounds, bookings, reuse)
+    finally:
+        if not keep:
+            _drop_database(SCALE_DATABASE)
 
-    async def fill() -> None:
-        database = Database(url)
-        try:
-            await _fill_scale(database, bookings)
-        finally:
-            await database.dispose()
 
-    started = time.perf_counter()
-    asyncio.run(fill())
-    print(f"  filled in {time.perf_counter() - started:.0f} s")
+SCALE_DATABASE = "booking_bench_scale"
+
+
+def _scale_database(reuse: bool) -> str | None:
+    """The scale database: dropped and created, or with ``reuse`` the last one as it is (filled
+    once: a million rows take minutes to insert and index)."""
+    if not reuse:
+        return _pg_database(SCALE_DATABASE)
+    return f"postgresql+asyncpg://{cb.PG_USER}@{cb.PG_HOST}:{cb.PG_PORT}/{SCALE_DATABASE}"
+
+
+def _drop_database(name: str) -> None:
+    subprocess.run(["psql", "-h", cb.PG_HOST, "-U", cb.PG_USER, "-d", "postgres", "-qc",
+                    f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False)
+
+
+async def _booking_count(url: str) -> int:
+    import asyncpg
+
+    try:
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    except Exception:  # noqa: BLE001 - no such database yet
+        return 0
+    try:
+        return await connection.fetchval("SELECT count(*) FROM booking")
+    except Exception:  # noqa: BLE001 - not migrated yet
+        return 0
+    finally:
+        await connection.close()
+
+
+def _measure_availability(url: str, rounds: int, bookings: int, reuse: bool) -> tuple[cb.Timing, str]:
+    if reuse and asyncio.run(_booking_count(url)) >= bookings:
+        upgrade(url)  # the current head's indexes
+        print(f"  reusing {SCALE_DATABASE}")
+    else:
+        if reuse:
+            url = _pg_database(SCALE_DATABASE) or url
+        upgrade(url)
+
+        async def fill() -> None:
+            database = Database(url)
+            try:
+                await _fill_scale(database, bookings)
+            finally:
+                await database.dispose()
+
+        started = time.perf_counter()
+        asyncio.run(fill())
+        print(f"  filled in {time.perf_counter() - started:.0f} s")
     today = datetime.now(cb.BERLIN).date()
     tuesday = today + timedelta(days=(1 - today.weekday()) % 7 or 7)
     free_from = datetime.combine(tuesday, datetime.min.time(), cb.BERLIN).replace(hour=18)
-    params = {"kind": "room", "free_from": free_from.isoformat(), "free_until": (free_from + timedelta(hours=2)).isoformat()}
+    windows = [("Tuesday 18-20", free_from),
+               # 06:00 UTC: before the bench's 08-22 UTC slots, every room is free.
+               ("Tuesday 06-08 UTC (all free)", datetime.combine(tuesday, datetime.min.time(), UTC).replace(hour=6))]
+    timing: cb.Timing | None = None
     with cb.booking_server(url) as base, httpx.Client(base_url=base, timeout=120) as client:
-        answer = client.get("/api/v1/resources", params=params)
-        found = len(answer.json()) if answer.status_code == 200 else answer.text[:200]
-        timing = cb.timed(f"rooms free Tuesday 18-20 ({found} of {ROOMS} free)", rounds,
-                          lambda: client.get("/api/v1/resources", params=params))
-    print(timing.line())
+        server = _child_pid("uvicorn")
+        for label, start in windows:
+            params = {"kind": "room", "free_from": start.isoformat(), "free_until": (start + timedelta(hours=2)).isoformat()}
+            answer = client.get("/api/v1/resources", params=params)
+            found = len(answer.json()) if answer.status_code == 200 else answer.text[:200]
+            cpu_before, backends_before = _cpu_seconds(server), _backend_cpu_seconds(SCALE_DATABASE)
+            measured = cb.timed(f"rooms free {label} ({found} of {ROOMS} free)", rounds,
+                                lambda params=params: client.get("/api/v1/resources", params=params))
+            cpu = (_cpu_seconds(server) - cpu_before) / rounds
+            backends = (_backend_cpu_seconds(SCALE_DATABASE) - backends_before) / rounds
+            print(f"{measured.line()}  CPU per request: app {cpu * 1000:.1f} ms, PostgreSQL {backends * 1000:.1f} ms")
+            timing = timing or measured
+            _AVAILABILITY_LINES.append((measured, cpu, backends))
     plan = asyncio.run(_explain(url, free_from))
-    return timing, plan
+    print(plan)
+    return timing, plan  # type: ignore[return-value]
+
+
+# (timing, CPU seconds per request of the app and of its PostgreSQL backends) of every window
+# measured, for RESULTS.md: on a loaded machine the wall time is mostly waiting for a core.
+_AVAILABILITY_LINES: list[tuple[cb.Timing, float, float]] = []
+
+
+def _child_pid(name: str) -> int | None:
+    """The pid of this process's child whose command line names ``name`` (the server)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and name in (entry / "cmdline").read_text():
+                return int(entry.name)
+    return None
+
+
+def _backend_cpu_seconds(database: str) -> float:
+    """CPU time of the PostgreSQL backends connected to ``database`` (their process titles name it)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if f" {database} ".encode() in (entry / "cmdline").read_bytes().replace(b"\0", b" "):
+                    total += _cpu_seconds(int(entry.name))
+    return total
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _explain(url: str, free_from: datetime) -> str:
-    import asyncpg
+    """EXPLAIN ANALYZE of the query the search really sends: run the service's loader once with
+    the SQL captured, then explain that SQL with its own parameters."""
+    from sqlalchemy import event
 
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    from booking.domain.intervals import Interval
+    from booking.services.loading import load_holding_summaries
+
+    database = Database(url)
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        captured.append((statement, parameters))
+
     try:
-        rows = await connection.fetch(
-            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) "
-            "SELECT resource_id, starts_at, ends_at, quantity, status FROM booking "
-            "WHERE resource_id = ANY($1::int[]) AND status IN ('requested', 'confirmed', 'checked_out') "
-            "AND (tstzrange(starts_at, ends_at, '[)') && tstzrange($2, $3, '[)')"
-            " OR (status = 'checked_out' AND starts_at < $3))",
-            list(range(1, ROOMS + 1)), free_from, free_from + timedelta(hours=2),
-        )
-        return "\n".join(row[0] for row in rows)
+        window = Interval(free_from.astimezone(UTC), (free_from + timedelta(hours=2)).astimezone(UTC))
+        async with database.reader() as session:
+            event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+            try:
+                await load_holding_summaries(session, list(range(1, ROOMS + 1)), window, timedelta(0), now=datetime.now(UTC))
+            finally:
+                event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+            statement, parameters = captured[-1]
+            connection = await session.connection()
+            result = await connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY ON) " + statement,
+                                                      parameters)  # type: ignore[arg-type]
+            return "\n".join(row[0] for row in result)
     finally:
-        await connection.close()
+        await database.dispose()
 
 
 # --------------------------------------------------------------------------- report
@@ -478,19 +602,73 @@ def main() -> None:
     parser.add_argument("--scale-bookings", type=int, default=SCALE_BOOKINGS)
     parser.add_argument("--skip-postgresql", action="store_true")
     parser.add_argument("--quick", action="store_true", help="short run to check the script (3 s, 10 rounds, 50,000 bookings)")
+    parser.add_argument("--only", choices=("availability", "feeds"),
+                        help="run one part and append its section to RESULTS.md (the rest of the file stays)")
+    parser.add_argument("--reuse", action="store_true", help="availability: time the last scale database again (kept with --keep)")
+    parser.add_argument("--keep", action="store_true", help="availability: keep the scale database for --reuse (dropped otherwise)")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.rounds, args.scale_bookings = 3.0, 10, 50_000
     scratch = Path(tempfile.mkdtemp(prefix="booking-bench-run-"))
     try:
+        if args.only:
+            print("\n" + run_one_part(args, scratch))
+            return
         create = run_create(args.duration, args.skip_postgresql, scratch)
         feeds, radicale = run_feeds(args.rounds, args.skip_postgresql, scratch)
-        availability, plan = run_availability(args.rounds, args.skip_postgresql, args.scale_bookings)
+        availability, plan = run_availability(args.rounds, args.skip_postgresql, args.scale_bookings, reuse=args.reuse, keep=args.keep)
         print("\n" + write_results(create, feeds, radicale, availability, plan, args))
     finally:
         import shutil
 
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_one_part(args: argparse.Namespace, scratch: Path) -> str:
+    """``--only availability|feeds``: run that part and append a labelled section to RESULTS.md."""
+    load_before = os.getloadavg()
+    if args.only == "availability":
+        run_availability(args.rounds, args.skip_postgresql, args.scale_bookings, reuse=args.reuse, keep=args.keep)
+        body = availability_section(args)
+    else:
+        feeds, radicale = run_feeds(args.rounds, args.skip_postgresql, scratch)
+        body = feeds_section(feeds, radicale)
+    load_after = os.getloadavg()
+    heading = [
+        "", f"## `--only {args.only}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
+        f"- Machine: {platform.node()}, {os.cpu_count()} cores; load average before {load_before[0]:.1f} / "
+        f"{load_before[1]:.1f} / {load_before[2]:.1f}, after {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f}"
+        " (shared with other work: read the ratios measured side by side)",
+        f"- Versions: {versions()}", "",
+    ]
+    text = "\n".join(heading + body) + "\n"
+    with (ROOT / "bench" / "RESULTS.md").open("a") as results:
+        results.write(text)
+    return text
+
+
+def availability_section(args: argparse.Namespace) -> list[str]:
+    lines = [f"Availability search, {args.scale_bookings:,} bookings over {ROOMS} rooms (PostgreSQL), "
+             "`GET /api/v1/resources?kind=room&free_from=…&free_until=…`, one keep-alive client:", "",
+             "| window | p50 | p95 | CPU per request: app | CPU per request: PostgreSQL |", "|---|---|---|---|---|"]
+    for timing, cpu, backends in _AVAILABILITY_LINES:
+        lines.append(f"| {timing.name} | {ms(timing.p50)} | {ms(timing.p95)} | {ms(cpu)} | {ms(backends)} |")
+    return lines
+
+
+def feeds_section(feeds: dict[str, dict[str, cb.Timing]], radicale: cb.Timing | None) -> list[str]:
+    lines = ["Feeds (5,000 events, 100,000 bookings, one keep-alive client); app CPU: the server process's CPU time",
+             "per request (what a quiet machine's latency would be without the database's share):", "",
+             "| | p50 | p95 | rate | x Radicale | app CPU per request |", "|---|---|---|---|---|---|"]
+    if radicale:
+        lines.append(f"| Radicale GET of the same collection | {ms(radicale.p50)} | {ms(radicale.p95)} | {radicale.rate:.1f} /s | 1.0 | |")
+    for label, timings in feeds.items():
+        for timing in timings.values():
+            ratio = f"{timing.rate / radicale.rate:.1f}" if radicale else ""
+            cpu = _FEED_CPU.get((label, timing.name))
+            lines.append(f"| {label}: {timing.name} | {ms(timing.p50)} | {ms(timing.p95)} | {timing.rate:.1f} /s | {ratio} | "
+                         f"{ms(cpu) if cpu is not None else ''} |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
@@ -43,6 +44,17 @@ def _derived_key(secret: str, purpose: str) -> bytes:
     return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
 
 
+async def _store_pending_feed_documents(context: AppContext) -> None:
+    """Feed documents kept back from the database (services.feeds.DOCUMENT_STORE_INTERVAL) are
+    written before the process ends, so the next start serves them as they are."""
+    from booking.services.feeds import store_pending_documents
+
+    try:
+        await store_pending_documents(context)
+    except Exception:  # noqa: BLE001 - the next start renders from an older document instead
+        logging.getLogger(__name__).warning("feed documents not stored at shutdown", exc_info=True)
+
+
 def create_app(settings: Settings, *, app_context: AppContext | None = None) -> Litestar:
     """The whole application for ``settings``; tests may pass their own context (clock)."""
     check_secret_key(settings.secret_key)  # also for settings not read by load_settings
@@ -63,6 +75,7 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(worker_task, timeout=10)
+            await _store_pending_feed_documents(context)
             if app_context is None:
                 await context.database.dispose()
 

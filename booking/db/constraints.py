@@ -78,6 +78,38 @@ def drop_holding_span_index(op) -> None:  # type: ignore[no-untyped-def]
         op.execute(DROP_HOLDING_SPAN_INDEX_SQL)
 
 
+# Searches over many resources ("which of 500 rooms are free Tuesday 18-20") ask for the
+# window's holdings of all resources at once: ix_booking_holding_span cannot serve
+# ``resource_id IN (…)`` with one descent (GiST runs one per id: 1,648 pages at 500 rooms and a
+# million bookings), this index on the time range alone finds them in one (8 pages). Chosen by
+# EXPLAIN (ANALYZE, BUFFERS), bench/run.py --only availability prints the plan. Written by hand
+# in migration 0016_avail (an expression index on a range type); the statuses are the
+# lifecycle's list as of that migration, checked by tests/integration/test_migrations.py.
+HOLDING_RANGE_INDEX_NAME = "ix_booking_holding_range"
+# When a search names more resources than this, its queries leave the resources out of their
+# condition and drop the rows of other resources afterwards: for the holdings the planner would
+# otherwise take the two-column index (one descent per id), and 500 expanded parameters cost
+# more to send than the few policy rows with buffers.
+MANY_RESOURCES = 50
+
+
+def holdings_by_resource_list(dialect: str, resource_count: int) -> bool:
+    """Whether a holdings query names its resources (``resource_id IN (…)``). Not for many of
+    them on PostgreSQL, where the time range index answers in one descent; SQLite has no such
+    index and reads each resource's part of ix_booking_resource_span instead of the table."""
+    return dialect != "postgresql" or resource_count <= MANY_RESOURCES
+
+
+def create_holding_range_index_sql(statuses: str) -> str:
+    return (
+        f"CREATE INDEX IF NOT EXISTS {HOLDING_RANGE_INDEX_NAME} ON booking"
+        f" USING gist (tstzrange(starts_at, ends_at, '[)')) WHERE status IN ({statuses})"
+    )
+
+
+DROP_HOLDING_RANGE_INDEX_SQL = f"DROP INDEX IF EXISTS {HOLDING_RANGE_INDEX_NAME}"
+
+
 def overlaps_window(dialect: str, starts_at, ends_at, window_start, window_end):  # type: ignore[no-untyped-def]
     """``[starts_at, ends_at)`` overlaps ``[window_start, window_end)``, written so that the
     database's index is used: a range overlap on PostgreSQL (``ix_booking_holding_span``),
@@ -93,4 +125,4 @@ def overlaps_window(dialect: str, starts_at, ends_at, window_start, window_end):
 
 def is_hand_written(name: str | None) -> bool:
     """Objects autogenerate must not compare (it cannot see them in the models)."""
-    return name in (EXCLUSION_CONSTRAINT_NAME, HOLDING_SPAN_INDEX_NAME)
+    return name in (EXCLUSION_CONSTRAINT_NAME, HOLDING_SPAN_INDEX_NAME, HOLDING_RANGE_INDEX_NAME)

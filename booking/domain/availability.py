@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from booking.domain.intervals import Interval, merge
 from booking.domain.lifecycle import HOLDING_VALUES
@@ -117,3 +118,43 @@ class Timeline:
             for h in self._holdings[low:high]
             if h.interval.starts_at - margin < window.ends_at and window.starts_at < h.interval.ends_at + margin
         ]
+
+
+@dataclass(frozen=True)
+class HoldingSummary:
+    """What a search needs to know of one resource's holdings around a window, counted by the
+    database instead of loaded row by row (``services.loading.load_holding_summaries``).
+
+    ``nearby``: holdings overlapping the window widened by a margin at least as wide as the
+    resource's buffers; ``overlapping``: those overlapping the window itself; ``largest``: the
+    most units one of those holds; ``covering``: units held over the whole window.
+    """
+
+    nearby: int = 0
+    overlapping: int = 0
+    largest: int = 0
+    covering: int = 0
+
+
+class Verdict(StrEnum):
+    FREE = "free"
+    TAKEN = "taken"
+    # The summary cannot tell (pooled units, buffers): the caller runs ``conflicting``.
+    UNDECIDED = "undecided"
+
+
+def quick_verdict(summary: HoldingSummary, capacity: int, quantity: int, buffers: Buffers) -> Verdict:
+    """Whether ``quantity`` units are free over the window, from the summary alone when it can
+    tell; agrees with ``conflicting`` whenever it does not answer UNDECIDED.
+
+    Free: nothing near the window (with buffers) or nothing in it (without). Taken: one holding
+    in the window, or those covering all of it together, leave too few units at some instant
+    (with buffers each occupies at least its own interval, so the instant stays shared).
+    """
+    if quantity > capacity:
+        return Verdict.TAKEN
+    if summary.nearby == 0 or (summary.overlapping == 0 and buffers.total == timedelta(0)):
+        return Verdict.FREE
+    if max(summary.largest, summary.covering) + quantity > capacity:
+        return Verdict.TAKEN
+    return Verdict.UNDECIDED

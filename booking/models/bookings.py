@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index
+from sqlalchemy import JSON, CheckConstraint, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from booking.models.base import instant_field
@@ -44,6 +44,14 @@ class Booking(SQLModel, table=True):
         CheckConstraint("ends_at > starts_at", name="interval_positive"),
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         Index("ix_booking_resource_span", "resource_id", "starts_at", "ends_at"),
+        # Things handed out hold their units until they come back, however long ago they
+        # started: availability queries ask for "checked out, started before the window ends"
+        # next to the window's overlap (loading._overlapping); without this index that arm reads
+        # every checked-out row through ix_booking_status.
+        Index(
+            "ix_booking_checked_out_start", "starts_at",
+            postgresql_where=text("status = 'checked_out'"), sqlite_where=text("status = 'checked_out'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, cast, literal, null, or_, union_all
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.db.constraints import overlaps_window
+from booking.db.constraints import MANY_RESOURCES, holdings_by_resource_list, overlaps_window
 from booking.domain.approval import ApprovalRule
-from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding
+from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding, HoldingSummary
 from booking.domain.intervals import Interval
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules
@@ -65,6 +65,22 @@ async def load_rules_for(session: AsyncSession, resources: Iterable[Resource]) -
         for p in (await session.exec(select(Policy).where(col(Policy.resource_id).in_(ids)))).all()
     }
     return {r.id: rules_from_policy(policies.get(r.id), r) for r in resources}  # type: ignore[misc]
+
+
+async def load_buffers_for(session: AsyncSession, resources: Iterable[Resource]) -> dict[int, Buffers]:
+    """The buffers of many resources (what a search needs of their rules), per resource id;
+    ``load_rules_for`` without building every resource's full rules."""
+    ids = [resource.id for resource in resources]
+    statement = select(Policy.resource_id, Policy.buffer_before_minutes, Policy.buffer_after_minutes).where(
+        (col(Policy.buffer_before_minutes) > 0) | (col(Policy.buffer_after_minutes) > 0)
+    )
+    if len(ids) <= MANY_RESOURCES:
+        statement = statement.where(col(Policy.resource_id).in_(ids))
+    buffers = {resource_id: Buffers() for resource_id in ids}
+    for resource_id, before, after in (await session.exec(statement)).all():
+        if resource_id in buffers:
+            buffers[resource_id] = Buffers(timedelta(minutes=before), timedelta(minutes=after))
+    return buffers  # type: ignore[return-value]
 
 
 async def load_blackouts(session: AsyncSession, resource: Resource, window: Interval) -> list[BlackoutRule]:
@@ -133,6 +149,47 @@ async def load_holdings(
             ends_at = max(now, window.ends_at) + timedelta(seconds=1)
         holdings[resource_id].append(Holding(Interval(starts_at, ends_at), quantity, status))
     return holdings
+
+
+async def load_holding_summaries(
+    session: AsyncSession, resource_ids: Iterable[int], window: Interval, margin: timedelta, *, now: datetime | None = None
+) -> dict[int, HoldingSummary]:
+    """Per resource, its capacity-holding bookings around ``window`` counted in the database
+    (one grouped query; resources with none get an empty summary): what
+    ``domain.availability.quick_verdict`` decides from. ``margin``: at least the widest
+    buffers (before + after) of the resources. Overdue things count as ``load_holdings``
+    counts them with ``now``: held past the end of the widened window.
+    """
+    ids = list(resource_ids)
+    near = window.padded(margin, margin)
+    ends_at: Any = col(Booking.ends_at)
+    if now is not None:
+        # Bound with the column's own type (UTC text on SQLite, timestamptz on PostgreSQL).
+        held_until = literal(max(now, near.ends_at) + timedelta(seconds=1), type_=col(Booking.ends_at).type)
+        ends_at = case((and_(Booking.status == "checked_out", col(Booking.ends_at) <= now), held_until), else_=ends_at)
+
+    def units_where(condition: Any, units: Any = 1) -> Any:
+        return case((condition, units), else_=0)
+
+    in_window = and_(col(Booking.starts_at) < window.ends_at, ends_at > window.starts_at)
+    statement = (
+        select(
+            Booking.resource_id,
+            func.sum(units_where(and_(col(Booking.starts_at) < near.ends_at, ends_at > near.starts_at))),
+            func.sum(units_where(in_window)),
+            func.max(units_where(in_window, col(Booking.quantity))),
+            func.sum(units_where(and_(col(Booking.starts_at) <= window.starts_at, ends_at >= window.ends_at), col(Booking.quantity))),
+        )
+        .where(col(Booking.status).in_(HOLDING_STATUSES), _overlapping(session, near, overdue_too=now is not None))
+        .group_by(col(Booking.resource_id))
+    )
+    if holdings_by_resource_list(session.get_bind().dialect.name, len(ids)):
+        statement = statement.where(col(Booking.resource_id).in_(ids))
+    summaries = {resource_id: HoldingSummary() for resource_id in ids}
+    for resource_id, nearby, overlapping, largest, covering in (await session.exec(statement)).all():
+        if resource_id in summaries:
+            summaries[resource_id] = HoldingSummary(int(nearby), int(overlapping), int(largest), int(covering))
+    return summaries
 
 
 async def load_blackouts_and_holdings(

@@ -63,13 +63,13 @@ def test_downgrade_and_upgrade_again(tmp_path):
 
 
 async def test_capacity_guards_cover_exactly_the_holding_statuses(db_url):
-    """The exclusion constraint and the availability index at head name the lifecycle's list
+    """The exclusion constraint and the availability indexes at head name the lifecycle's list
     of statuses that hold capacity (``held`` included), no more, no fewer."""
     import re
 
     from sqlalchemy import text
 
-    from booking.db.constraints import HOLDING_SPAN_INDEX_NAME, HOLDING_STATUSES
+    from booking.db.constraints import HOLDING_RANGE_INDEX_NAME, HOLDING_SPAN_INDEX_NAME, HOLDING_STATUSES
 
     engine = create_async_engine(db_url)
     try:
@@ -82,11 +82,12 @@ async def test_capacity_guards_cover_exactly_the_holding_statuses(db_url):
                     {"name": EXCLUSION_CONSTRAINT_NAME},
                 )
             ).scalar_one()
-            index = (
-                await connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": HOLDING_SPAN_INDEX_NAME})
-            ).scalar_one()
+            indexes = [
+                (await connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": name})).scalar_one()
+                for name in (HOLDING_SPAN_INDEX_NAME, HOLDING_RANGE_INDEX_NAME)
+            ]
     finally:
         await engine.dispose()
-    for definition in (constraint, index):
+    for definition in (constraint, *indexes):
         named = set(re.findall(r"'([a-z_]+)'::", definition))
         assert named == set(HOLDING_STATUSES), definition

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from booking.domain.availability import (
     HOLDING_STATUSES,
+    HoldingSummary,
+    Verdict,
     Buffers,
     Holding,
     Timeline,
@@ -19,6 +21,7 @@ from booking.domain.availability import (
     conflicting,
     free_units,
     peak_usage,
+    quick_verdict,
 )
 from booking.domain.intervals import Interval, merge
 from booking.domain.lifecycle import HOLDING, Status
@@ -287,3 +290,45 @@ def test_holding_statuses_match_the_lifecycle() -> None:
 def test_conflicting_reports_nothing_for_holdings_far_away(capacity: int) -> None:
     far = [Holding(span(500, 600), capacity)]
     assert conflicting(far, span(0, 60), 1, capacity, Buffers(minutes(30), minutes(30))) == []
+
+
+# --- quick_verdict -------------------------------------------------------------------------
+
+
+def summary_of(holdings: list[Holding], window: Interval, margin: timedelta) -> HoldingSummary:
+    """What load_holding_summaries counts in SQL, counted here."""
+    near = [h for h in holdings if h.interval.overlaps(window.padded(margin, margin))]
+    inside = [h for h in near if h.interval.overlaps(window)]
+    covering = [h for h in inside if h.interval.starts_at <= window.starts_at and h.interval.ends_at >= window.ends_at]
+    return HoldingSummary(len(near), len(inside), max((h.quantity for h in inside), default=0), sum(h.quantity for h in covering))
+
+
+def test_quick_verdict_examples() -> None:
+    window = span(60, 120)
+    room = Buffers()
+    assert quick_verdict(HoldingSummary(), 1, 1, room) is Verdict.FREE
+    # Something near, nothing inside, no buffers: free without looking closer.
+    assert quick_verdict(HoldingSummary(nearby=2), 1, 1, room) is Verdict.FREE
+    # ... with buffers the neighbour may reach into the window: look closer.
+    assert quick_verdict(HoldingSummary(nearby=2), 1, 1, Buffers(after=minutes(15))) is Verdict.UNDECIDED
+    # A one-unit room with any booking inside the window is taken.
+    assert quick_verdict(summary_of([Holding(span(100, 130), 1)], window, timedelta(0)), 1, 1, room) is Verdict.TAKEN
+    # Pooled: two bookings of 2 of 3 units that may or may not meet.
+    apart = summary_of([Holding(span(60, 80), 2), Holding(span(90, 120), 2)], window, timedelta(0))
+    assert quick_verdict(apart, 3, 1, room) is Verdict.UNDECIDED
+    assert conflicting([Holding(span(60, 80), 2), Holding(span(90, 120), 2)], window, 1, 3, room) == []
+    # ... two covering the whole window add up.
+    assert quick_verdict(summary_of([Holding(span(0, 130), 2), Holding(span(50, 120), 1)], window, timedelta(0)), 3, 1, room) is Verdict.TAKEN
+    assert quick_verdict(HoldingSummary(), 2, 3, room) is Verdict.TAKEN
+
+
+@settings(max_examples=400, deadline=None)
+@given(holdings_strategy, intervals(), quantity_and_capacity(), buffers_strategy, st.integers(0, 30).map(minutes))
+def test_quick_verdict_agrees_with_conflicting_whenever_it_decides(
+    holdings: list[Holding], window: Interval, quantity_capacity: tuple[int, int], buffers: Buffers, extra: timedelta
+) -> None:
+    quantity, capacity = quantity_capacity
+    # The search widens by the widest buffers of all resources: at least this one's.
+    verdict = quick_verdict(summary_of(holdings, window, buffers.total + extra), capacity, quantity, buffers)
+    if verdict is not Verdict.UNDECIDED:
+        assert (verdict is Verdict.FREE) == (conflicting(holdings, window, quantity, capacity, buffers) == [])
