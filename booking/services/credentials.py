@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,7 +102,7 @@ async def principal_for_session(app: AppContext, token: str) -> tuple[Principal,
 
 async def _live_session(app: AppContext, token: str, *, with_roles: bool) -> tuple[User, Principal, int] | None:
     now = app.now()
-    found = await _with_user(app, LoginSession, col(LoginSession.token_hash) == hash_token(token), with_roles=with_roles)
+    found = await _with_user(app, LoginSession, hash_token(token), with_roles=with_roles)
     if found is None:
         return None
     login_session, user, principal = found
@@ -117,16 +118,30 @@ async def _live_session(app: AppContext, token: str, *, with_roles: bool) -> tup
     return user, principal, login_session.id  # type: ignore[return-value]
 
 
-async def _with_user(app: AppContext, model: Any, condition: Any, *, with_roles: bool) -> tuple[Any, User, Principal] | None:
-    """The credential row matching ``condition`` with its user and (``with_roles``) the user's
-    roles, in one query on a read session; None when there is no such row."""
+@cache
+def _credential_query(model: Any, with_roles: bool) -> Any:
+    """The credential row of ``model`` whose hash is the parameter ``token_hash`` (an API token
+    also not revoked), with its user and (``with_roles``) the user's roles.
+
+    Built once per process: every request runs it, and building a statement costs more
+    Python than running a compiled one (SQLAlchemy caches the compiled form by the statement).
+    """
+    condition = col(model.token_hash) == bindparam("token_hash")
+    if model is ApiToken:
+        condition = condition & col(ApiToken.revoked_at).is_(None)
     roles = accounts.roles_relation()
     columns = (roles.c.kind, roles.c.target_id, roles.c.role) if with_roles else ()
     statement = select(model, User, *columns).join(User, col(User.id) == model.user_id).where(condition)
     if with_roles:
         statement = statement.outerjoin(roles, roles.c.user_id == User.id)
+    return statement
+
+
+async def _with_user(app: AppContext, model: Any, token_hash: str, *, with_roles: bool) -> tuple[Any, User, Principal] | None:
+    """The credential row of ``model`` with this token hash, its user and (``with_roles``) the
+    user's roles, in one query on a read session; None when there is no such row."""
     async with app.database.reader() as session:
-        rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+        rows = (await session.exec(_credential_query(model, with_roles), params={"token_hash": token_hash})).all()  # type: ignore[call-overload]
     if not rows:
         return None
     row, user = rows[0][0], rows[0][1]
@@ -246,9 +261,7 @@ async def principal_for_api_token(app: AppContext, token: str) -> tuple[Principa
 
 async def _live_api_token(app: AppContext, token: str, *, with_roles: bool) -> tuple[User, Principal, int] | None:
     now = app.now()
-    found = await _with_user(
-        app, ApiToken, (col(ApiToken.token_hash) == hash_token(token)) & col(ApiToken.revoked_at).is_(None), with_roles=with_roles
-    )
+    found = await _with_user(app, ApiToken, hash_token(token), with_roles=with_roles)
     if found is None:
         return None
     row, user, principal = found
