@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.db.outage import OutageMonitor
@@ -121,6 +121,13 @@ class Database:
         """A session for reading; closing it ends the transaction without a commit."""
         async with self._read_sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection for reading rows as plain values (no ORM session, no objects);
+        closing it ends the transaction without a commit. For hot read-only loads."""
+        async with self._read_engine.connect() as connection:
+            yield connection
 
     async def ping(self) -> bool:
         from sqlalchemy import text
