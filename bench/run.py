@@ -123,6 +123,35 @@ async def _load(name: str, url: str, headers: dict[str, str], duration: float, o
 @contextlib.contextmanager
 def uvicorn(factory: str, env: dict[str, str], workers: int, root: Path = ROOT) -> Iterator[str]:
     """``factory`` served by uvicorn, imported from the checkout ``root`` (default: this one)."""
+    with served(factory, env, workers, root) as (base_url, _process):
+        yield base_url
+
+
+def server_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time of ``process`` and its descendants (uvicorn's workers), from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    family = {process.pid}
+    grew = True
+    while grew:
+        grown = {pid for pid, parent in parents.items() if parent in family} | family
+        grew, family = grown != family, grown
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
+@contextlib.contextmanager
+def served(factory: str, env: dict[str, str], workers: int, root: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``uvicorn`` that also hands out the server process (for its CPU time)."""
     port = cb.free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
@@ -132,7 +161,7 @@ def uvicorn(factory: str, env: dict[str, str], workers: int, root: Path = ROOT) 
     try:
         _wait_until_up(base_url + "/health", process, factory)
         time.sleep(1.0 if workers > 1 else 0.2)  # let every worker finish its start
-        yield base_url
+        yield base_url, process
     finally:
         process.terminate()
         try:
@@ -290,10 +319,15 @@ def run_create_side_by_side(duration: float, skip_postgresql: bool, scratch: Pat
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
     checkouts = [("this checkout", ROOT), (f"{other}", other)]
 
-    def load(name: str, base: str, path: str, hdrs: dict[str, str]) -> LoadResult:
+    def load(name: str, served_at: tuple[str, subprocess.Popen[bytes]], path: str, hdrs: dict[str, str]) -> LoadResult:
+        base, process = served_at
+        cpu_before = server_cpu_seconds(process)
         result = asyncio.run(_load(name, base + path, hdrs, duration, origin, {}))
+        # Warm-up requests included: CPU per request of the server processes (less load-bound than the rate).
+        cpu = (server_cpu_seconds(process) - cpu_before) / max(1, len(result.latencies) + result.errors + CLIENTS * 2)
         print(f"  {name:<66} {result.rate:8.1f}/s  p50 {result.percentile(0.5) * 1000:7.1f} ms  "
-              f"p99 {result.percentile(0.99) * 1000:7.1f} ms  errors {result.errors} {result.first_error[:80]}")
+              f"p99 {result.percentile(0.99) * 1000:7.1f} ms  server CPU {cpu * 1000:5.2f} ms/request  "
+              f"errors {result.errors} {result.first_error[:80]}")
         return result
 
     def ratios(bare: LoadResult, apps: list[LoadResult]) -> None:
@@ -304,26 +338,27 @@ def run_create_side_by_side(duration: float, skip_postgresql: bool, scratch: Pat
     if not skip_postgresql and _pg_database("booking_bench_create") is not None:
         url = _pg_database("booking_bench_create")
         assert url is not None
-        with uvicorn("bench.bare_app:create", {"BARE_MODE": "core", "BARE_DATABASE": url}, 2) as base:
-            core_pg = load("PostgreSQL, 2 procs: bare endpoint, SQLAlchemy Core INSERT", base, "/bookings", {})
+        prepare_bare_table("asyncpg", url.replace("postgresql+asyncpg://", "postgresql://"))
+        with served("bench.bare_app:create", {"BARE_MODE": "core", "BARE_DATABASE": url}, 2) as server:
+            core_pg = load("PostgreSQL, 2 procs: bare endpoint, SQLAlchemy Core INSERT", server, "/bookings", {})
         apps = []
         for label, root in checkouts:
             url = _pg_database("booking_bench_create")
             assert url is not None
             prepare_create_database(url)
-            with uvicorn("booking.asgi:create", booking_env(url), 2, root) as base:
-                apps.append(load(f"PostgreSQL, 2 procs: POST /api/v1/bookings ({label})", base, "/api/v1/bookings", headers))
+            with served("booking.asgi:create", booking_env(url), 2, root) as server:
+                apps.append(load(f"PostgreSQL, 2 procs: POST /api/v1/bookings ({label})", server, "/api/v1/bookings", headers))
         ratios(core_pg, apps)
     sqlite_file = scratch / "bare.sqlite3"
     prepare_bare_table("aiosqlite", str(sqlite_file))
-    with uvicorn("bench.bare_app:create", {"BARE_MODE": "aiosqlite", "BARE_DATABASE": str(sqlite_file)}, 1) as base:
-        bare_sqlite = load("SQLite, 1 proc: bare checked insert (BEGIN IMMEDIATE)", base, "/bookings", {})
+    with served("bench.bare_app:create", {"BARE_MODE": "aiosqlite", "BARE_DATABASE": str(sqlite_file)}, 1) as server:
+        bare_sqlite = load("SQLite, 1 proc: bare checked insert (BEGIN IMMEDIATE)", server, "/bookings", {})
     apps = []
     for index, (label, root) in enumerate(checkouts):
         app_url = f"sqlite+aiosqlite:///{scratch / f'create-{index}.sqlite3'}"
         prepare_create_database(app_url)
-        with uvicorn("booking.asgi:create", booking_env(app_url), 1, root) as base:
-            apps.append(load(f"SQLite, 1 proc: POST /api/v1/bookings ({label})", base, "/api/v1/bookings", headers))
+        with served("booking.asgi:create", booking_env(app_url), 1, root) as server:
+            apps.append(load(f"SQLite, 1 proc: POST /api/v1/bookings ({label})", server, "/api/v1/bookings", headers))
     ratios(bare_sqlite, apps)
     print(f"  load average at the end {_load_average()}")
 
