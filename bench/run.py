@@ -1,6 +1,7 @@
 """Every comparison of issue 10 in one go; writes bench/RESULTS.md.
 
     python3 tasks.py bench            (or: .venv/bin/python bench/run.py [--duration 12] [--quick])
+    .venv/bin/python bench/run.py --only create [--compare-with /work/main]   (printed only)
 
 1. Create rate: 10 concurrent httpx clients for ``--duration`` seconds, non-overlapping
    bookings over 500 rooms of a site open around the clock (no approval), against
@@ -120,17 +121,47 @@ async def _load(name: str, url: str, headers: dict[str, str], duration: float, o
 
 
 @contextlib.contextmanager
-def uvicorn(factory: str, env: dict[str, str], workers: int) -> Iterator[str]:
+def uvicorn(factory: str, env: dict[str, str], workers: int, root: Path = ROOT) -> Iterator[str]:
+    """``factory`` served by uvicorn, imported from the checkout ``root`` (default: this one)."""
+    with served(factory, env, workers, root) as (base_url, _process):
+        yield base_url
+
+
+def server_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU time of ``process`` and its descendants (uvicorn's workers), from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    family = {process.pid}
+    grew = True
+    while grew:
+        grown = {pid for pid, parent in parents.items() if parent in family} | family
+        grew, family = grown != family, grown
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
+@contextlib.contextmanager
+def served(factory: str, env: dict[str, str], workers: int, root: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``uvicorn`` that also hands out the server process (for its CPU time)."""
     port = cb.free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+    process = subprocess.Popen(command, cwd=root, env={**os.environ, **env, "PYTHONPATH": str(root)},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(base_url + "/health", process, factory)
         time.sleep(1.0 if workers > 1 else 0.2)  # let every worker finish its start
-        yield base_url
+        yield base_url, process
     finally:
         process.terminate()
         try:
@@ -278,6 +309,62 @@ def run_create(duration: float, skip_postgresql: bool, scratch: Path) -> list[tu
         app_sqlite = load("SQLite, 1 proc: POST /api/v1/bookings", base, "/api/v1/bookings", headers, 0)
     rows += [("SQLite bare checked insert", bare_sqlite, None), ("SQLite POST /api/v1/bookings", app_sqlite, bare_sqlite)]
     return rows
+
+
+def run_create_side_by_side(duration: float, skip_postgresql: bool, scratch: Path, other: Path) -> None:
+    """The create rate of this checkout's app and of the app in ``other`` (e.g. the main branch),
+    each against the bare endpoint, in one run: on a shared machine only ratios measured
+    together compare. Each app gets a fresh database; the schema is this checkout's."""
+    origin = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
+    checkouts = [("this checkout", ROOT), (f"{other}", other)]
+
+    def load(name: str, served_at: tuple[str, subprocess.Popen[bytes]], path: str, hdrs: dict[str, str]) -> LoadResult:
+        base, process = served_at
+        cpu_before = server_cpu_seconds(process)
+        result = asyncio.run(_load(name, base + path, hdrs, duration, origin, {}))
+        # Warm-up requests included: CPU per request of the server processes (less load-bound than the rate).
+        cpu = (server_cpu_seconds(process) - cpu_before) / max(1, len(result.latencies) + result.errors + CLIENTS * 2)
+        print(f"  {name:<66} {result.rate:8.1f}/s  p50 {result.percentile(0.5) * 1000:7.1f} ms  "
+              f"p99 {result.percentile(0.99) * 1000:7.1f} ms  server CPU {cpu * 1000:5.2f} ms/request  "
+              f"errors {result.errors} {result.first_error[:80]}")
+        return result
+
+    def ratios(bare: LoadResult, apps: list[LoadResult]) -> None:
+        for app in apps:
+            print(f"    {app.name}: {app.rate / bare.rate:.0%} of the bare endpoint" if bare.rate else "")
+
+    print(f"\n== create rate (10 clients), side by side; load average {_load_average()} ==")
+    if not skip_postgresql and _pg_database("booking_bench_create") is not None:
+        url = _pg_database("booking_bench_create")
+        assert url is not None
+        prepare_bare_table("asyncpg", url.replace("postgresql+asyncpg://", "postgresql://"))
+        with served("bench.bare_app:create", {"BARE_MODE": "core", "BARE_DATABASE": url}, 2) as server:
+            core_pg = load("PostgreSQL, 2 procs: bare endpoint, SQLAlchemy Core INSERT", server, "/bookings", {})
+        apps = []
+        for label, root in checkouts:
+            url = _pg_database("booking_bench_create")
+            assert url is not None
+            prepare_create_database(url)
+            with served("booking.asgi:create", booking_env(url), 2, root) as server:
+                apps.append(load(f"PostgreSQL, 2 procs: POST /api/v1/bookings ({label})", server, "/api/v1/bookings", headers))
+        ratios(core_pg, apps)
+    sqlite_file = scratch / "bare.sqlite3"
+    prepare_bare_table("aiosqlite", str(sqlite_file))
+    with served("bench.bare_app:create", {"BARE_MODE": "aiosqlite", "BARE_DATABASE": str(sqlite_file)}, 1) as server:
+        bare_sqlite = load("SQLite, 1 proc: bare checked insert (BEGIN IMMEDIATE)", server, "/bookings", {})
+    apps = []
+    for index, (label, root) in enumerate(checkouts):
+        app_url = f"sqlite+aiosqlite:///{scratch / f'create-{index}.sqlite3'}"
+        prepare_create_database(app_url)
+        with served("booking.asgi:create", booking_env(app_url), 1, root) as server:
+            apps.append(load(f"SQLite, 1 proc: POST /api/v1/bookings ({label})", server, "/api/v1/bookings", headers))
+    ratios(bare_sqlite, apps)
+    print(f"  load average at the end {_load_average()}")
+
+
+def _load_average() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def run_feeds(rounds: int, skip_postgresql: bool, scratch: Path) -> tuple[dict[str, dict[str, cb.Timing]], cb.Timing | None]:
@@ -595,6 +682,23 @@ def write_results(create: list, feeds: dict, radicale: cb.Timing | None, availab
     return text
 
 
+def only_create(args: argparse.Namespace, scratch: Path) -> None:
+    """``--only create``: the create rates, printed (side by side with ``--compare-with``)."""
+    if args.compare_with:
+        run_create_side_by_side(args.duration, args.skip_postgresql, scratch, args.compare_with.resolve())
+    else:
+        run_create(args.duration, args.skip_postgresql, scratch)
+        print(f"  load average at the end {_load_average()}")
+
+
+# --only PART: one function per part of the run.
+ONLY = {
+    "create": only_create,
+    "availability": lambda args, scratch: print("\n" + run_one_part(args, scratch)),
+    "feeds": lambda args, scratch: print("\n" + run_one_part(args, scratch)),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=12.0, help="seconds of load per create measurement")
@@ -602,8 +706,10 @@ def main() -> None:
     parser.add_argument("--scale-bookings", type=int, default=SCALE_BOOKINGS)
     parser.add_argument("--skip-postgresql", action="store_true")
     parser.add_argument("--quick", action="store_true", help="short run to check the script (3 s, 10 rounds, 50,000 bookings)")
-    parser.add_argument("--only", choices=("availability", "feeds"),
-                        help="run one part and append its section to RESULTS.md (the rest of the file stays)")
+    parser.add_argument("--only", choices=sorted(ONLY),
+                        help="run one part: create is printed; availability and feeds append their section to RESULTS.md")
+    parser.add_argument("--compare-with", type=Path, metavar="CHECKOUT",
+                        help="with --only create: also the app of another checkout (e.g. /work/main), in the same run")
     parser.add_argument("--reuse", action="store_true", help="availability: time the last scale database again (kept with --keep)")
     parser.add_argument("--keep", action="store_true", help="availability: keep the scale database for --reuse (dropped otherwise)")
     args = parser.parse_args()
@@ -612,7 +718,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="booking-bench-run-"))
     try:
         if args.only:
-            print("\n" + run_one_part(args, scratch))
+            ONLY[args.only](args, scratch)
             return
         create = run_create(args.duration, args.skip_postgresql, scratch)
         feeds, radicale = run_feeds(args.rounds, args.skip_postgresql, scratch)

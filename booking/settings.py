@@ -7,6 +7,7 @@ Nested keys use a double underscore in the environment: ``BOOKING_MAIL__SMTP_POR
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import secrets
 import time
@@ -200,12 +201,18 @@ class Settings:
     @property
     def host_name(self) -> str:
         """The host part of base_url, used in UIDs and Message-IDs."""
-        from urllib.parse import urlsplit
-
-        return urlsplit(self.base_url).hostname or "localhost"
+        return _host_name(self.base_url)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+@functools.lru_cache(maxsize=8)
+def _host_name(base_url: str) -> str:
+    # Cached: every booking's UID and Message-ID asks (issue 10); settings are immutable.
+    from urllib.parse import urlsplit
+
+    return urlsplit(base_url).hostname or "localhost"
 
 
 class SettingsError(ValueError):

@@ -113,12 +113,17 @@ DROP_HOLDING_RANGE_INDEX_SQL = f"DROP INDEX IF EXISTS {HOLDING_RANGE_INDEX_NAME}
 def overlaps_window(dialect: str, starts_at, ends_at, window_start, window_end):  # type: ignore[no-untyped-def]
     """``[starts_at, ends_at)`` overlaps ``[window_start, window_end)``, written so that the
     database's index is used: a range overlap on PostgreSQL (``ix_booking_holding_span``),
-    two comparisons elsewhere."""
+    two comparisons elsewhere.
+
+    The window's ends are instants or SQL expressions (e.g. ``bindparam`` for a statement built
+    once and run with new values); instants are bound with the column's own type (timestamptz).
+    """
     from sqlalchemy import and_, func, literal
+    from sqlalchemy.sql.expression import ColumnElement
 
     if dialect == "postgresql":
-        # The window's instants bound with the column's own type (timestamptz).
-        start, end = literal(window_start, type_=starts_at.type), literal(window_end, type_=ends_at.type)
+        start = window_start if isinstance(window_start, ColumnElement) else literal(window_start, type_=starts_at.type)
+        end = window_end if isinstance(window_end, ColumnElement) else literal(window_end, type_=ends_at.type)
         return func.tstzrange(starts_at, ends_at, literal("[)")).op("&&")(func.tstzrange(start, end, literal("[)")))
     return and_(starts_at < window_end, ends_at > window_start)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.db.outage import OutageMonitor
@@ -34,6 +34,8 @@ from booking.db.reporting_sql import register_sqlite_functions
 from booking.domain.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option of ``Database.read_connection`` on SQLite: no BEGIN (one statement only).
+_SINGLE_STATEMENT = "booking_single_statement"
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 #: SQLite stores integers in 64 bits and PostgreSQL's BIGINT too; a larger Python int is input
 #: no column can hold (an id or a number typed by someone), never a value of ours.
@@ -122,6 +124,20 @@ class Database:
         async with self._read_sessions() as session:
             yield session
 
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection for ONE read statement, rows as plain values (no ORM session, no
+        objects). For hot read-only loads such as every request's principal.
+
+        On SQLite no ``BEGIN`` is sent: a single statement is its own consistent snapshot, and
+        each statement sent costs the aiosqlite thread several hand-offs. Several statements
+        that must agree need ``reader()`` (one transaction).
+        """
+        async with self._read_engine.connect() as connection:
+            if self.is_sqlite:
+                await connection.execution_options(**{_SINGLE_STATEMENT: True})
+            yield connection
+
     async def ping(self) -> bool:
         from sqlalchemy import text
 
@@ -193,6 +209,8 @@ def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        if connection.get_execution_options().get(_SINGLE_STATEMENT):
+            return  # Database.read_connection: the statement is its own transaction
         connection.exec_driver_sql(begin)
 
     return engine

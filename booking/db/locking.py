@@ -9,8 +9,10 @@ the same select needs no extra clause.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, false, or_, text
+from sqlalchemy import and_, bindparam, false, or_, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,7 +53,21 @@ async def lock_resource_with(
     """
     if not session.in_transaction():
         raise LockOutsideTransaction("lock_resource_with needs an open write transaction")
-    organisation_match = Organisation.id == organisation_id if organisation_id is not None else false()
+    statement = _resource_with_query(session.bind.dialect.name, organisation_id is not None)
+    parameters = {"resource_id": resource_id} if organisation_id is None else {"resource_id": resource_id, "organisation_id": organisation_id}
+    rows = (await session.exec(statement, params=parameters)).all()  # type: ignore[call-overload]
+    if not rows:
+        return None
+    first = rows[0]
+    quotas = [row[4] for row in rows if row[4] is not None]
+    return first[0], first[1], first[2], first[3], quotas
+
+
+@cache
+def _resource_with_query(dialect: str, with_organisation: bool) -> Any:
+    """``lock_resource_with``'s statement, built once per process (parameters ``resource_id``
+    and ``organisation_id``): every booking runs it, and building costs more than running."""
+    organisation_match = Organisation.id == bindparam("organisation_id") if with_organisation else false()
     quota_match = or_(
         Quota.resource_id == Resource.id,
         and_(
@@ -67,17 +83,12 @@ async def lock_resource_with(
         .outerjoin(Policy, Policy.resource_id == Resource.id)  # type: ignore[arg-type]
         .outerjoin(Organisation, organisation_match)  # type: ignore[arg-type]
         .outerjoin(Quota, quota_match)  # type: ignore[arg-type]
-        .where(Resource.id == resource_id)
+        .where(Resource.id == bindparam("resource_id"))
         .order_by(Quota.id)  # type: ignore[arg-type]
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect == "postgresql":
         statement = statement.with_for_update(of=Resource)  # type: ignore[arg-type]
-    rows = (await session.exec(statement)).all()
-    if not rows:
-        return None
-    first = rows[0]
-    quotas = [row[4] for row in rows if row[4] is not None]
-    return first[0], first[1], first[2], first[3], quotas
+    return statement
 
 
 async def lock_quotas(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> None:

@@ -17,7 +17,8 @@ Caught here, whatever service wrote:
   a note with ``resource_id`` NULL ("recompute everything"; rare administrative changes).
 
 Not caught (documented, run ``booking report --rebuild-summary`` after them): raw SQL that writes
-bookings outside a session (bulk imports, the benchmark's fill).
+bookings outside a session (bulk imports, the benchmark's fill). Core inserts on a session's
+connection are not seen either: ``db/booking_writes.py`` (a new booking) writes its note itself.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ what ``aiosmtplib`` needs for a ``str`` message.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -96,7 +97,13 @@ def _reply_to(address: str | None) -> Address | None:
 
 def envelope_sender(settings: Settings) -> str:
     """The bare address for SMTP ``MAIL FROM``."""
-    return parseaddr(settings.mail.sender)[1]
+    return _bare_address(settings.mail.sender)
+
+
+@functools.lru_cache(maxsize=8)
+def _bare_address(sender: str) -> str:
+    # Cached: every booking's invite asks (issue 10), and parseaddr is slow.
+    return parseaddr(sender)[1]
 
 
 def _text_part(content: str, subtype: str) -> MIMEPart:

@@ -15,6 +15,7 @@ from datetime import datetime
 from email.utils import make_msgid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +29,8 @@ from booking.settings import Settings
 STATUS_PENDING = "pending"
 STATUS_SENT = "sent"
 STATUS_PARKED = "parked"
+# Built once: ``enqueue(write_now=True)`` runs it with the row's values.
+_INSERT_ROW = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
 
 
 async def enqueue(
@@ -44,8 +47,13 @@ async def enqueue(
     booking_id: int | None = None,
     dedupe_key: str | None = None,
     now: datetime | None = None,
-) -> OutboxMessage:
+    write_now: bool = False,
+) -> OutboxMessage | None:
     """Add one outbox row to ``session`` without committing; the worker renders it.
+
+    ``write_now`` (without ``dedupe_key``): INSERT the row at once as plain values instead of
+    adding an ORM object for the next flush, and return None — the same row for less Python
+    (the booking paths, issue 10).
 
     ``kind`` and ``context``: see ``booking.mail.render`` (``KINDS`` and its docstring).
     ``calendar``: iCalendar bytes for an invite (REQUEST or CANCEL); ``calendar_method``, when
@@ -63,21 +71,16 @@ async def enqueue(
     payload = dump_payload(
         context=context, language=language, date_at=now, calendar=calendar, calendar_method=calendar_method, invite=invite
     )
-    row = OutboxMessage(
-        kind=kind,
-        recipient=recipient,
-        subject="",
-        message_id=make_msgid(domain=settings.host_name),
-        raw=None,
-        payload=payload,
-        language=language,
-        booking_id=booking_id,
-        dedupe_key=dedupe_key,
-        status=STATUS_PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    values: dict[str, Any] = {
+        "kind": kind, "recipient": recipient, "subject": "", "message_id": make_msgid(domain=settings.host_name),
+        "raw": None, "payload": payload, "language": language, "booking_id": booking_id, "dedupe_key": dedupe_key,
+        "status": STATUS_PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
+    }
+    if write_now and dedupe_key is None:
+        connection = await session.connection()
+        await connection.execute(_INSERT_ROW, values)
+        return None
+    row = OutboxMessage(**values)
     if dedupe_key is None:
         session.add(row)
         return row

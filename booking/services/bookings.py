@@ -23,6 +23,7 @@ from booking.auth.permissions import (
     can_view_booking,
 )
 from booking.auth.principal import Principal
+from booking.db.booking_writes import insert_booking
 from booking.db.errors import is_overlap_violation
 from booking.db.locking import lock_quotas, lock_resource, lock_resource_with, lock_resources
 from booking.domain.approval import ApprovalFacts, Decision, decide
@@ -43,6 +44,7 @@ from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules, check_quantity, check_request, may_book
 from booking.domain.quotas import CountedBooking, Quota, QuotaExceeded, QuotaState, counting_window, describe_exceeded, state_for
 from booking.models import Booking, BookingEvent, Organisation, Resource, Site
+from booking.models.base import utc_now
 from booking.services import notifications, reporting
 from booking.services.alternatives import suggest_alternatives
 from booking.services.audit import record_event
@@ -287,6 +289,14 @@ def new_booking(
     )
 
 
+# Every column of a booking but its id (database-generated), as ``insert_booking`` takes them.
+_BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns if column.key != "id")  # type: ignore[attr-defined]
+
+
+def _column_values(booking: Booking) -> dict[str, object]:
+    return {name: getattr(booking, name) for name in _BOOKING_COLUMNS}
+
+
 async def create_booking(app: AppContext, actor: Principal, request: BookingRequest) -> Booking:
     """Book ``request`` for ``actor``: confirmed at once, or requested where approval is needed.
 
@@ -301,7 +311,8 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
     """``create_booking`` that also returns the booked resource (for answers without a read-back).
 
     Round trips: the lock with resource, site, policy and organisation; blackouts and holdings;
-    the insert; the audit event and the outbox row (what happened, rendered by the worker).
+    the insert with its audit event and report change note (one statement on PostgreSQL); the
+    outbox row (what happened, rendered by the worker).
     """
     interval = Interval(request.starts_at, request.ends_at).in_utc()
     now = app.now()
@@ -311,9 +322,12 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
             await check_booker(session, actor, placement, request.organisation_id)
             decision = await check_placement(session, placement, interval, request.quantity, now=now)
             booking = new_booking(placement, actor, request, interval, decision=decision)
-            session.add(booking)
-            await session.flush()
-            record_event(session, booking, actor_id=actor.user_id, action="created", from_status=None, to_status=booking.status)
+            # Core inserts, not the ORM's unit of work (db/booking_writes.py): the booking, its
+            # audit event and the report's change note, in one statement on PostgreSQL.
+            booking.id = await insert_booking(session, _column_values(booking), {
+                "actor_id": actor.user_id, "action": "created", "from_status": None, "to_status": booking.status,
+                "reason": "", "details": {}, "at": utc_now(),
+            })
             # The booker is the actor: their name, address and language are at hand (no query).
             await notifications.booking_created(session, app, booking, booker=actor)
             resource = placement.resource

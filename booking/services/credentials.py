@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,13 +102,13 @@ async def principal_for_session(app: AppContext, token: str) -> tuple[Principal,
 
 async def _live_session(app: AppContext, token: str, *, with_roles: bool) -> tuple[User, Principal, int] | None:
     now = app.now()
-    found = await _with_user(app, LoginSession, col(LoginSession.token_hash) == hash_token(token), with_roles=with_roles)
+    found = await _with_user(app, LoginSession, hash_token(token), with_roles=with_roles)
     if found is None:
         return None
     login_session, user, principal = found
     if login_session.expires_at <= now or not user.is_active:
         return None
-    if now - login_session.last_seen_at >= TOUCH_INTERVAL:
+    if now - login_session.touched_at >= TOUCH_INTERVAL:
         async with app.database.transaction() as session:
             await session.exec(  # type: ignore[call-overload]
                 update(LoginSession)
@@ -117,20 +118,79 @@ async def _live_session(app: AppContext, token: str, *, with_roles: bool) -> tup
     return user, principal, login_session.id  # type: ignore[return-value]
 
 
-async def _with_user(app: AppContext, model: Any, condition: Any, *, with_roles: bool) -> tuple[Any, User, Principal] | None:
-    """The credential row matching ``condition`` with its user and (``with_roles``) the user's
-    roles, in one query on a read session; None when there is no such row."""
+@cache
+def _credential_query(model: Any, with_roles: bool) -> Any:
+    """The credential row of ``model`` whose hash is the parameter ``token_hash`` (an API token
+    also not revoked), with its user and (``with_roles``) the user's roles.
+
+    Built once per process: every request runs it, and building a statement costs more
+    Python than running a compiled one (SQLAlchemy caches the compiled form by the statement).
+    With roles (every request's principal) it selects plain columns, read on a Core connection:
+    no ORM objects to build and forget per request.
+    """
+    condition = col(model.token_hash) == bindparam("token_hash")
+    if model is ApiToken:
+        condition = condition & col(ApiToken.revoked_at).is_(None)
+    if not with_roles:
+        return select(model, User).join(User, col(User.id) == model.user_id).where(condition)
     roles = accounts.roles_relation()
-    columns = (roles.c.kind, roles.c.target_id, roles.c.role) if with_roles else ()
-    statement = select(model, User, *columns).join(User, col(User.id) == model.user_id).where(condition)
-    if with_roles:
-        statement = statement.outerjoin(roles, roles.c.user_id == User.id)
-    async with app.database.reader() as session:
-        rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    touched = model.last_used_at if model is ApiToken else model.last_seen_at
+    return (
+        select(
+            model.id, model.expires_at, touched.label("touched_at"), col(User.id).label("user_id"), User.email,
+            User.display_name, User.language, User.is_city_admin, User.is_active, roles.c.kind, roles.c.target_id, roles.c.role,
+        )
+        .join(User, col(User.id) == model.user_id)
+        .outerjoin(roles, roles.c.user_id == User.id)
+        .where(condition)
+    )
+
+
+@dataclass(frozen=True)
+class _CredentialRow:
+    """What the checks read of a credential row (``touched_at``: last seen / last used)."""
+
+    id: int
+    expires_at: datetime | None
+    touched_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _UserRow:
+    """What the checks and the Principal read of a user."""
+
+    id: int
+    email: str
+    display_name: str
+    language: str
+    is_city_admin: bool
+    is_active: bool
+
+
+async def _with_user(app: AppContext, model: Any, token_hash: str, *, with_roles: bool) -> tuple[Any, Any, Principal] | None:
+    """The credential row of ``model`` with this token hash, its user and (``with_roles``) the
+    user's roles, in one query; None when there is no such row.
+
+    With roles: plain values (``_CredentialRow``, ``_UserRow``) from a read connection.
+    Without: the ORM rows (``LoginSession`` or ``ApiToken``, and ``User``).
+    """
+    statement = _credential_query(model, with_roles)
+    if not with_roles:
+        async with app.database.reader() as session:
+            found = (await session.exec(statement, params={"token_hash": token_hash})).first()  # type: ignore[call-overload]
+        if found is None:
+            return None
+        row, user = found
+        touched = row.last_used_at if model is ApiToken else row.last_seen_at
+        return _CredentialRow(row.id, row.expires_at, touched), user, accounts.principal_of(user, [])
+    async with app.database.read_connection() as connection:
+        rows = (await connection.execute(statement, {"token_hash": token_hash})).all()
     if not rows:
         return None
-    row, user = rows[0][0], rows[0][1]
-    return row, user, accounts.principal_of(user, [tuple(found[2:]) for found in rows] if with_roles else [])
+    first = rows[0]
+    user = _UserRow(first.user_id, first.email, first.display_name, first.language, first.is_city_admin, first.is_active)
+    principal = accounts.principal_of(user, [(found.kind, found.target_id, found.role) for found in rows])  # type: ignore[arg-type]
+    return _CredentialRow(first.id, first.expires_at, first.touched_at), user, principal
 
 
 async def end_all(session: AsyncSession, user_id: int, now: datetime) -> None:
@@ -246,15 +306,13 @@ async def principal_for_api_token(app: AppContext, token: str) -> tuple[Principa
 
 async def _live_api_token(app: AppContext, token: str, *, with_roles: bool) -> tuple[User, Principal, int] | None:
     now = app.now()
-    found = await _with_user(
-        app, ApiToken, (col(ApiToken.token_hash) == hash_token(token)) & col(ApiToken.revoked_at).is_(None), with_roles=with_roles
-    )
+    found = await _with_user(app, ApiToken, hash_token(token), with_roles=with_roles)
     if found is None:
         return None
     row, user, principal = found
     if (row.expires_at is not None and row.expires_at <= now) or not user.is_active:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
+    if row.touched_at is None or now - row.touched_at >= TOUCH_INTERVAL:
         async with app.database.transaction() as session:
             await session.exec(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))  # type: ignore[call-overload]
     return user, principal, row.id  # type: ignore[return-value]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, or_, union_all
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal, null, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -203,28 +204,17 @@ async def load_blackouts_and_holdings(
 ) -> tuple[list[BlackoutRule], list[Holding]]:
     """``load_blackouts`` and ``load_holdings`` of one resource in one round trip (UNION ALL)."""
     excluded = list(exclude_booking_ids)
-    blackouts = select(
-        literal("blackout").label("row_kind"), Blackout.starts_at, Blackout.ends_at,
-        cast(null(), Integer).label("quantity"), col(Blackout.reason).label("text"), col(Blackout.kind).label("detail"),
-    ).where(
-        Blackout.site_id == resource.site_id,
-        or_(col(Blackout.resource_id).is_(None), Blackout.resource_id == resource.id),
-        Blackout.starts_at < blackout_window.ends_at,
-        Blackout.ends_at > blackout_window.starts_at,
-    )
-    holdings = select(
-        literal("holding").label("row_kind"), Booking.starts_at, Booking.ends_at,
-        col(Booking.quantity).label("quantity"), col(Booking.status).label("text"), cast(null(), String).label("detail"),
-    ).where(
-        Booking.resource_id == resource.id,
-        col(Booking.status).in_(HOLDING_STATUSES),
-        _overlapping(session, holding_window, overdue_too=now is not None),
-    )
+    statement = _blackouts_and_holdings_query(session.get_bind().dialect.name, now is not None, bool(excluded))
+    parameters: dict[str, Any] = {
+        "site_id": resource.site_id, "resource_id": resource.id,
+        "blackout_start": blackout_window.starts_at, "blackout_end": blackout_window.ends_at,
+        "holding_start": holding_window.starts_at, "holding_end": holding_window.ends_at,
+    }
     if excluded:
-        holdings = holdings.where(col(Booking.id).not_in(excluded))
+        parameters["excluded"] = excluded
     found_blackouts: list[BlackoutRule] = []
     found_holdings: list[Holding] = []
-    for row_kind, starts_at, ends_at, quantity, text, detail in (await session.exec(union_all(blackouts, holdings))).all():  # type: ignore[call-overload]
+    for row_kind, starts_at, ends_at, quantity, text, detail in (await session.exec(statement, params=parameters)).all():  # type: ignore[call-overload]
         if row_kind == "blackout":
             found_blackouts.append(BlackoutRule(Interval(starts_at, ends_at), text, detail))
             continue
@@ -232,6 +222,38 @@ async def load_blackouts_and_holdings(
             ends_at = max(now, holding_window.ends_at) + timedelta(seconds=1)
         found_holdings.append(Holding(Interval(starts_at, ends_at), quantity, text))
     return found_blackouts, found_holdings
+
+
+@cache
+def _blackouts_and_holdings_query(dialect: str, overdue_too: bool, excluding: bool) -> Any:
+    """``load_blackouts_and_holdings``'s UNION ALL, built once per process and shape; its
+    parameters: ``site_id``, ``resource_id``, ``blackout_start``/``_end``, ``holding_start``/``_end``
+    and (``excluding``) ``excluded``. Every booking runs it: building costs more than running."""
+    instant = Booking.__table__.c.starts_at.type  # type: ignore[attr-defined]
+    blackouts = select(
+        literal("blackout").label("row_kind"), Blackout.starts_at, Blackout.ends_at,
+        cast(null(), Integer).label("quantity"), col(Blackout.reason).label("text"), col(Blackout.kind).label("detail"),
+    ).where(
+        Blackout.site_id == bindparam("site_id"),
+        or_(col(Blackout.resource_id).is_(None), Blackout.resource_id == bindparam("resource_id")),
+        Blackout.starts_at < bindparam("blackout_end", type_=instant),
+        Blackout.ends_at > bindparam("blackout_start", type_=instant),
+    )
+    window_start, window_end = bindparam("holding_start", type_=instant), bindparam("holding_end", type_=instant)
+    overlap = overlaps_window(dialect, col(Booking.starts_at), col(Booking.ends_at), window_start, window_end)
+    if overdue_too:
+        overlap = or_(overlap, and_(Booking.status == "checked_out", Booking.starts_at < window_end))
+    holdings = select(
+        literal("holding").label("row_kind"), Booking.starts_at, Booking.ends_at,
+        col(Booking.quantity).label("quantity"), col(Booking.status).label("text"), cast(null(), String).label("detail"),
+    ).where(
+        Booking.resource_id == bindparam("resource_id"),
+        col(Booking.status).in_(HOLDING_STATUSES),
+        overlap,
+    )
+    if excluding:
+        holdings = holdings.where(col(Booking.id).not_in(bindparam("excluded", expanding=True)))
+    return union_all(blackouts, holdings)
 
 
 def _overlapping(session: AsyncSession, window: Interval, *, overdue_too: bool) -> Any:

@@ -222,6 +222,7 @@ async def _to_booker(
         booking_id=facts.booking.id,
         dedupe_key=dedupe_key,
         now=app.now(),
+        write_now=True,
     )
 
 
@@ -251,6 +252,7 @@ async def _to_staff(
             booking_id=facts.booking.id,
             dedupe_key=f"{dedupe_prefix}:{lender.id}" if dedupe_prefix else None,
             now=app.now(),
+            write_now=True,
         )
 
 

@@ -35,6 +35,29 @@ async def test_create_confirms_at_once_and_records_audit(app, world):
     assert [(e.action, e.from_status, e.to_status) for e in history] == [("created", None, "confirmed")]
 
 
+async def test_create_writes_the_booking_its_event_its_report_note_and_its_mail_together(app, world):
+    # Written as Core statements (db/booking_writes.py, one statement on PostgreSQL), not by
+    # the ORM's flush: each row is there once, with the booking's id and values.
+    from booking.models import OutboxMessage, ReportSummaryChange
+
+    starts_at, ends_at = slot(app)
+    booking = await bookings.create_booking(
+        app, world["member_a"], BookingRequest(world.room.id, starts_at, ends_at, organisation_id=world.org_a.id, title="Chor")
+    )
+    async with app.database.reader() as session:
+        stored = await session.get(Booking, booking.id)
+        events = (await session.exec(select(BookingEvent).where(BookingEvent.booking_id == booking.id))).all()
+        notes = (await session.exec(select(ReportSummaryChange))).all()
+        mails = (await session.exec(select(OutboxMessage).where(OutboxMessage.booking_id == booking.id))).all()
+    assert stored is not None and (stored.title, stored.starts_at, stored.status) == ("Chor", starts_at, "confirmed")
+    assert stored.created_at == booking.created_at
+    assert [(e.actor_id, e.action, e.from_status, e.to_status, e.details) for e in events] == [
+        (world["member_a"].user_id, "created", None, "confirmed", {})
+    ]
+    assert [(n.resource_id, n.starts_at) for n in notes] == [(world.room.id, starts_at)]
+    assert [(m.kind, m.recipient, m.status) for m in mails] == [("confirmed", world["member_a"].email, "pending")]
+
+
 async def test_request_approve_decline_cancel(app, world):
     starts_at, ends_at = slot(app)
     requested = await bookings.create_booking(
