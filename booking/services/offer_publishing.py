@@ -15,13 +15,13 @@ from booking.auth.principal import Principal
 from booking.domain import offers as rules
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import HOLDING
+from booking.domain.lifecycle import HOLDING, HOLDING_VALUES, Action
 from booking.domain.recurrence import RecurrenceRule, expand
 from booking.models import Booking, Offer, OfferDate, OfferSignup, Organisation, Policy, Resource, Site, WaitingListEntry
 from booking.services import notifications
 from booking.services.accounts import normalise_email
 from booking.services.audit import record_event
-from booking.services.bookings import BookingRequest, check_booker, check_placement, lock_for_booking, new_booking
+from booking.services.bookings import BookingRequest, check_booker, check_placement, lock_for_booking, new_booking, transition
 from booking.services.context import AppContext
 from booking.services.offer_permissions import may_create_offer, may_manage
 from booking.services.offer_places import CONFIRMED, lock_places
@@ -251,6 +251,16 @@ async def cancel_offer(app: AppContext, actor: Principal, offer_id: int) -> Offe
             if offer_date is not None and offer_date.ends_at > now:
                 await _cancel_signup(session, app, offer, offer_date, signup, actor_id=actor.user_id, by_organiser=True)
         await waiting_list.close_line(session, app, actor, offer.resource_id)  # type: ignore[arg-type]
+        # The rooms and things the task reserved are free again (their booker is told as for
+        # any cancel, and their waiting lists get the time).
+        if offer.reserved_booking_ids:
+            reserved = (await session.exec(
+                select(Booking).where(col(Booking.id).in_(list(offer.reserved_booking_ids)),
+                                      col(Booking.status).in_(HOLDING_VALUES), Booking.ends_at > now)
+                .order_by(col(Booking.resource_id), col(Booking.starts_at))
+            )).all()
+            for booking in reserved:
+                await transition(session, app, actor, booking, Action.CANCEL, reason="offer cancelled")
     return offer
 
 

@@ -88,3 +88,15 @@ async def test_cancel_ends_a_hold_offered_from_the_waiting_list_and_offers_it_to
     assert statuses[hold.id] == "cancelled" and "held" not in statuses.values()
     assert sorted(e.status for e in entries) == ["withdrawn", "withdrawn"]
     assert sorted(m.recipient for m in removed) == sorted([world.emails["member_b"], world.emails["lender_b"]])
+
+
+async def test_cancel_frees_the_rooms_the_task_reserved(app, world):
+    start = next_monday(app.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
+    offer = await offer_publishing.create_offer(app, world["org_admin_a"], OfferInput(
+        kind="task", title="Kleidertausch", site_id=world.site_a.id, places=2, local_start=start, duration=timedelta(hours=3),
+        organisation_id=world.org_a.id, repeat="weekly", count=2, reserve_resource_ids=[world.room.id]))
+    assert len(offer.reserved_booking_ids) == 2
+    await offer_publishing.cancel_offer(app, world["org_admin_a"], offer.id)
+    async with app.database.reader() as session:
+        statuses = (await session.exec(select(Booking.status).where(col(Booking.id).in_(offer.reserved_booking_ids)))).all()
+    assert statuses == ["cancelled", "cancelled"]
