@@ -41,7 +41,7 @@ async def test_lapsing_is_bounded_per_run(app, world, clock, monkeypatch):
     starts_at, ends_at = tuesday_evening(app)
     await _waiting(app, world, starts_at, ends_at)
     await _waiting(app, world, starts_at + timedelta(days=1), ends_at + timedelta(days=1))
-    monkeypatch.setattr(waiting_list, "MAX_LAPSED_PER_RUN", 1)
+    monkeypatch.setattr(waiting_list_jobs, "MAX_LAPSED_PER_RUN", 1)
     later = ends_at + timedelta(days=2)
     assert [await waiting_list_jobs.lapse_past_entries(app, now=later) for _ in range(3)] == [1, 1, 0]
 

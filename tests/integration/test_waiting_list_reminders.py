@@ -61,7 +61,7 @@ async def test_reminders_are_bounded_per_run_without_starving_the_rest(app, worl
     first_start, first_end = tuesday_evening(app)
     await _hold_for_member_b(app, world, first_start, first_end)
     await _hold_for_member_b(app, world, first_start + timedelta(days=1), first_end + timedelta(days=1))
-    monkeypatch.setattr(waiting_list, "MAX_REMINDERS_PER_RUN", 1)
+    monkeypatch.setattr(waiting_list_jobs, "MAX_REMINDERS_PER_RUN", 1)
     later = clock.now + timedelta(hours=22)
     assert [await waiting_list_jobs.remind_holds(app, now=later) for _ in range(3)] == [1, 1, 0]
     assert len({m.booking_id for m in await _reminders(app)}) == 2
