@@ -1,5 +1,6 @@
 """/api/v1/waiting-list: join the waiting list of a taken slot, list and leave one's entries,
-take or decline a hold offered from it (see ``services.waiting_list``)."""
+take or decline a hold offered from it (see ``services.waiting_list``, ``waiting_list_views``,
+``waiting_list_holds``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from booking.api.schemas import BookingOut, Id, Instant, PositiveInt, ShortText
 from booking.auth.guards import requires_login
-from booking.services import bookings, waiting_list
+from booking.services import bookings, waiting_list, waiting_list_holds, waiting_list_views
 from booking.services.context import AppContext
 
 Ctx = NamedDependency[AppContext]
@@ -49,7 +50,7 @@ class WaitingListEntryOut(msgspec.Struct):
     decided_at: datetime | None
 
     @classmethod
-    def of(cls, view: waiting_list.EntryView) -> WaitingListEntryOut:
+    def of(cls, view: waiting_list_views.EntryView) -> WaitingListEntryOut:
         entry = view.entry
         return cls(
             id=entry.id, resource_id=entry.resource_id, resource_name=view.resource.name,  # type: ignore[arg-type]
@@ -76,29 +77,29 @@ class WaitingListController(Controller):
                 organisation_id=data.organisation_id, title=data.title,
             ),
         )
-        return WaitingListEntryOut.of(await waiting_list.get_entry(app_context, request.user, entry.id))  # type: ignore[arg-type]
+        return WaitingListEntryOut.of(await waiting_list_views.get_entry(app_context, request.user, entry.id))  # type: ignore[arg-type]
 
     @get("/")
     async def mine(self, request: Request, app_context: Ctx) -> list[WaitingListEntryOut]:
         """The caller's open entries (waiting, or offered with a hold), soonest first."""
-        return [WaitingListEntryOut.of(view) for view in await waiting_list.my_entries(app_context, request.user)]
+        return [WaitingListEntryOut.of(view) for view in await waiting_list_views.my_entries(app_context, request.user)]
 
     @delete("/{entry_id:int}", status_code=204)
     async def withdraw(self, request: Request, app_context: Ctx, entry_id: FromPath[int]) -> None:
         """Leave the waiting list (a hold offered from it is declined with it)."""
-        await waiting_list.withdraw(app_context, request.user, entry_id)
+        await waiting_list_views.withdraw(app_context, request.user, entry_id)
 
     @post("/holds/{booking_id:int}/confirm", status_code=200)
     async def confirm(self, request: Request, app_context: Ctx, booking_id: FromPath[int]) -> BookingOut:
         """Take the hold offered: confirmed, or requested where the site approves each booking."""
-        await waiting_list.confirm_hold(app_context, request.user, booking_id)
+        await waiting_list_holds.confirm_hold(app_context, request.user, booking_id)
         booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
         return BookingOut.of(booking, resource)
 
     @post("/holds/{booking_id:int}/decline", status_code=200)
     async def decline(self, request: Request, app_context: Ctx, booking_id: FromPath[int]) -> BookingOut:
         """Decline the hold offered; the next person in line is offered it."""
-        await waiting_list.decline_hold(app_context, request.user, booking_id)
+        await waiting_list_holds.decline_hold(app_context, request.user, booking_id)
         booking, resource = await bookings.get_booking(app_context, request.user, booking_id)
         return BookingOut.of(booking, resource)
 

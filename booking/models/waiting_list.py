@@ -17,7 +17,7 @@ class WaitingListEntry(SQLModel, table=True):
     booked (they took it) | expired (the hold ran out) | withdrawn (they left the list, declined
     the offer, or the site's staff removed them) | lapsed (its time began while still waiting).
     ``position`` orders the entries of one resource (lower first); staff may move them.
-    The offer mail's links carry an HMAC of the entry and its held booking (``services.waiting_list``):
+    The offer mail's links carry an HMAC of the entry and its held booking (``services.waiting_list_holds``):
     nothing secret is stored, and a link works only while the entry is ``offered``.
     """
 

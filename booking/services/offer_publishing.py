@@ -232,7 +232,7 @@ async def cancel_preview(app: AppContext, actor: Principal, offer_id: int) -> Ca
 async def cancel_offer(app: AppContext, actor: Principal, offer_id: int) -> Offer:
     """Take an offer off the calendar; its participants' places are cancelled with a mail (and
     a CANCEL invite), the people on its waiting lists are taken off them with a mail. Once."""
-    from booking.services import waiting_list
+    from booking.services import waiting_list_staff
 
     now = app.now()
     async with app.database.transaction() as session:
@@ -250,7 +250,7 @@ async def cancel_offer(app: AppContext, actor: Principal, offer_id: int) -> Offe
             offer_date = await session.get(OfferDate, signup.offer_date_id)
             if offer_date is not None and offer_date.ends_at > now:
                 await _cancel_signup(session, app, offer, offer_date, signup, actor_id=actor.user_id, by_organiser=True)
-        await waiting_list.close_line(session, app, actor, offer.resource_id)  # type: ignore[arg-type]
+        await waiting_list_staff.close_line(session, app, actor, offer.resource_id)  # type: ignore[arg-type]
         # The rooms and things the task reserved are free again (their booker is told as for
         # any cancel, and their waiting lists get the time).
         if offer.reserved_booking_ids:

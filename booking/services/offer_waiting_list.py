@@ -2,7 +2,7 @@
 offer's resource. A signed-in person joins the line of a full date (``join_waiting_list``); a
 freed place is offered to the first in line as a held booking (``place_freed``); taking it makes
 them a participant (``hold_taken``). The offer's organisers order each date's line and take
-people off it (``move_entry`` / ``remove_entry`` over ``waiting_list.move`` / ``remove``); the
+people off it (``move_entry`` / ``remove_entry`` over ``waiting_list_staff.move`` / ``remove``); the
 site's staff page links the dates (``site_waiting_dates``).
 """
 
@@ -109,7 +109,7 @@ async def join_waiting_list(app: AppContext, actor: Principal, offer_id: int, da
 
 
 async def hold_taken(session: AsyncSession, app: AppContext, booking: Booking, person: Principal) -> None:
-    """A waiting person took the held place (``waiting_list._take``, booking now confirmed):
+    """A waiting person took the held place (``waiting_list_holds._take``, booking now confirmed):
     they become a participant like any sign-up — a confirmed sign-up row linked to the booking,
     the offer's confirmation with its invite and a cancel link."""
     offer = (await session.exec(select(Offer).where(Offer.resource_id == booking.resource_id))).first()
@@ -219,21 +219,21 @@ async def _date_of_entry(app: AppContext, actor: Principal, offer_id: int, entry
 
 async def move_entry(app: AppContext, actor: Principal, offer_id: int, entry_id: int, direction: str) -> int:
     """An organiser moves a waiting person one place up or down in the line of their date
-    (``waiting_list.move``, which checks the organiser again under the lock). Returns the date's id."""
-    from booking.services import waiting_list
+    (``waiting_list_staff.move``, which checks the organiser again under the lock). Returns the date's id."""
+    from booking.services import waiting_list_staff
 
     date_id = await _date_of_entry(app, actor, offer_id, entry_id)
-    await waiting_list.move(app, actor, entry_id, direction)
+    await waiting_list_staff.move(app, actor, entry_id, direction)
     return date_id
 
 
 async def remove_entry(app: AppContext, actor: Principal, offer_id: int, entry_id: int) -> int:
     """An organiser takes a person off a date's waiting list; the person is told by mail
-    (``waiting_list.remove``). Rate limits are the caller's. Returns the date's id."""
-    from booking.services import waiting_list
+    (``waiting_list_staff.remove``). Rate limits are the caller's. Returns the date's id."""
+    from booking.services import waiting_list_staff
 
     date_id = await _date_of_entry(app, actor, offer_id, entry_id)
-    await waiting_list.remove(app, actor, entry_id)
+    await waiting_list_staff.remove(app, actor, entry_id)
     return date_id
 
 

@@ -89,7 +89,7 @@ async def my_bookings(app: AppContext, actor: Principal, *, page: int = 1, per_p
     past_pairs, total, page, page_count = await _past_page(app, actor, now, page, per_page)
     return MyBookings(
         requested=[row for row in current_rows if row.booking.status == Status.REQUESTED.value],
-        # Holds offered from a waiting list are shown with their entries (``waiting_list.my_entries``).
+        # Holds offered from a waiting list are shown with their entries (``waiting_list_views.my_entries``).
         upcoming=[row for row in current_rows if row.booking.status not in (Status.REQUESTED.value, Status.HELD.value)],
         past=await _rows(app, past_pairs),
         organisations=await organisations.organisations_of(app, actor),

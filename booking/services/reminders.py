@@ -1,5 +1,5 @@
 """Scheduled jobs: reminders before a start, pick-up reminders, overdue notices, expired
-waiting-list holds and reminders of long ones (``services.waiting_list.expire_holds``,
+waiting-list holds and reminders of long ones (``services.waiting_list_jobs.expire_holds``,
 ``remind_holds``), the release of no-shows
 (``services.checkin``), the retention purge of personal data (``services.privacy.retention``)
 and the refresh of the report's monthly summary (``services.report_summary``).
@@ -45,7 +45,7 @@ async def run_scheduled_jobs(app: AppContext) -> None:
     from booking.services import report_summary
     from booking.services.checkin import release_no_shows
     from booking.services.privacy.retention import purge
-    from booking.services.waiting_list import expire_holds, lapse_past_entries, remind_holds
+    from booking.services.waiting_list_jobs import expire_holds, lapse_past_entries, remind_holds
 
     await enqueue_due_reminders(app)
     await enqueue_overdue_notices(app)

@@ -45,18 +45,16 @@ async def my_bookings(request: Request, app_context: Ctx) -> Response:
 async def list_page(request: Request, app_context: AppContext, *, page: int = 1, errors: FormErrors | None = None,
                     status_code: int = 200) -> Response:
     """My bookings with the waiting list's entries and holds (also the answer of a failed waiting-list button)."""
-    from booking.services import waiting_list
+    from booking.services import waiting_list_views
 
     overview = await overviews.my_bookings(app_context, request.user, page=page)
     my_feeds = await feeds.list_feeds(app_context, request.user)
-    waiting = await waiting_list.my_entries(app_context, request.user)
-    waiting_ended = await waiting_list.my_ended_entries(app_context, request.user)
+    waiting = await waiting_list_views.my_entries(app_context, request.user)
+    waiting_ended = await waiting_list_views.my_ended_entries(app_context, request.user)
     return render_page(request, "bookings/list.html", {
         "overview": overview, "feeds": my_feeds, "waiting": waiting, "waiting_ended": waiting_ended,
         "errors": errors or FormErrors(), "active_nav": "bookings",
     }, status_code=status_code)
-
-
 
 
 def feed_created(request: Request, app_context: AppContext, view: feeds.FeedView, back: str) -> Response:

@@ -1,4 +1,4 @@
-"""Waiting-list pages (``services.waiting_list``).
+"""Waiting-list pages (``services.waiting_list`` and its ``waiting_list_*`` neighbours).
 
 - POST /resources/{id}/waiting-list: "Auf die Warteliste" from a booking conflict (the form
   again with the message on error; 303 to "Meine Buchungen" on success).
@@ -20,7 +20,7 @@ from litestar.params import FromPath
 from booking.auth.guards import public
 from booking.auth.ratelimit import RateLimiter
 from booking.domain.errors import DomainError
-from booking.services import offer_waiting_list, waiting_list
+from booking.services import offer_waiting_list, waiting_list, waiting_list_holds, waiting_list_staff, waiting_list_views
 from booking.services.context import AppContext
 from booking.web.base import FormErrors, flash, form_value, page_lender, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import gettext, translate_message
@@ -108,7 +108,7 @@ async def _list_with_error(request: Request, app_context: AppContext, error: Dom
 @post("/waiting-list/{entry_id:int}/withdraw", guards=[page_login])
 async def withdraw(request: Request, app_context: Ctx, entry_id: FromPath[int]) -> Response:
     try:
-        await waiting_list.withdraw(app_context, request.user, entry_id)
+        await waiting_list_views.withdraw(app_context, request.user, entry_id)
     except DomainError as error:
         return await _list_with_error(request, app_context, error)
     flash(request, "success", gettext(request, "You have left the waiting list."))
@@ -118,7 +118,7 @@ async def withdraw(request: Request, app_context: Ctx, entry_id: FromPath[int]) 
 @post("/waiting-list/holds/{booking_id:int}/confirm", guards=[page_login])
 async def confirm_hold(request: Request, app_context: Ctx, booking_id: FromPath[int]) -> Response:
     try:
-        booking = await waiting_list.confirm_hold(app_context, request.user, booking_id)
+        booking = await waiting_list_holds.confirm_hold(app_context, request.user, booking_id)
     except DomainError as error:
         return await _list_with_error(request, app_context, error)
     return redirect(f"/bookings/{booking.id}/confirmation")
@@ -127,7 +127,7 @@ async def confirm_hold(request: Request, app_context: Ctx, booking_id: FromPath[
 @post("/waiting-list/holds/{booking_id:int}/decline", guards=[page_login])
 async def decline_hold(request: Request, app_context: Ctx, booking_id: FromPath[int]) -> Response:
     try:
-        await waiting_list.decline_hold(app_context, request.user, booking_id)
+        await waiting_list_holds.decline_hold(app_context, request.user, booking_id)
     except DomainError as error:
         return await _list_with_error(request, app_context, error)
     flash(request, "success", gettext(request, "You have declined the place. It goes to the next person on the waiting list."))
@@ -135,7 +135,7 @@ async def decline_hold(request: Request, app_context: Ctx, booking_id: FromPath[
 
 
 async def _offer_page(request: Request, app_context: AppContext, token: str, *, error: str | None = None, status_code: int = 200) -> Response:
-    offer = await waiting_list.offer_for_token(app_context, token)
+    offer = await waiting_list_holds.offer_for_token(app_context, token)
     return render_page(request, "waiting_list/offer.html", {
         "offer": offer, "action": f"/waiting-list/offers/{token}", "error": error, "active_nav": "bookings",
     }, status_code=status_code)
@@ -154,7 +154,7 @@ async def answer_offer(request: Request, app_context: Ctx, token: FromPath[str])
     if answer not in ("confirm", "decline"):
         return await _offer_page(request, app_context, token, error=gettext(request, "please choose from the list"), status_code=400)
     try:
-        await waiting_list.answer_offer_by_token(app_context, token, accept=answer == "confirm")
+        await waiting_list_holds.answer_offer_by_token(app_context, token, accept=answer == "confirm")
     except DomainError as error:
         if error.status_code == 404:
             raise
@@ -172,11 +172,11 @@ def _site_choice(request: Request) -> int | None:
 
 async def _lender_page(request: Request, app_context: AppContext, site_id: int | None, *, errors: FormErrors | None = None,
                        status_code: int = 200) -> Response:
-    sites = await waiting_list.staff_sites(app_context, request.user)
+    sites = await waiting_list_staff.staff_sites(app_context, request.user)
     site_ids = [site.id for site in sites]
     if site_id not in site_ids:
         site_id = site_ids[0] if site_ids else None
-    lists = await waiting_list.site_lists(app_context, request.user, site_id) if site_id is not None else {}
+    lists = await waiting_list_staff.site_lists(app_context, request.user, site_id) if site_id is not None else {}
     offer_dates = await offer_waiting_list.site_waiting_dates(app_context, request.user, site_id) if site_id is not None else []
     return render_page(request, "waiting_list/lender.html", {
         "sites": sites, "site_id": site_id, "lists": lists, "offer_dates": offer_dates, "errors": errors or FormErrors(),
@@ -206,7 +206,7 @@ async def _after_staff_step(request: Request, app_context: AppContext, entry_id:
 @post("/lender/waiting-lists/{entry_id:int}/move", guards=[page_lender])
 async def move(request: Request, app_context: Ctx, entry_id: FromPath[int]) -> Response:
     async def step(data) -> None:  # type: ignore[no-untyped-def]
-        await waiting_list.move(app_context, request.user, entry_id, form_value(data, "direction"))
+        await waiting_list_staff.move(app_context, request.user, entry_id, form_value(data, "direction"))
 
     return await _after_staff_step(request, app_context, entry_id, step)
 
@@ -223,7 +223,7 @@ async def remove(request: Request, app_context: Ctx, entry_id: FromPath[int]) ->
         return response
 
     async def step(data) -> None:  # type: ignore[no-untyped-def]
-        await waiting_list.remove(app_context, request.user, entry_id)
+        await waiting_list_staff.remove(app_context, request.user, entry_id)
         flash(request, "success", gettext(request, "The entry is off the waiting list."))
 
     return await _after_staff_step(request, app_context, entry_id, step)

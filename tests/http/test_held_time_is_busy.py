@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from booking.domain.short_codes import code_for
 from booking.models import Booking, FeedDocumentCache
-from booking.services import bookings, feeds, waiting_list
+from booking.services import bookings, feeds, waiting_list, waiting_list_holds, waiting_list_jobs
 from booking.services.bookings import BookingRequest
 from booking.services.context import AppContext
 from booking.services.waiting_list import JoinRequest
@@ -72,7 +72,7 @@ async def test_public_feeds_show_a_hold_as_tentative_until_it_expires(client, wo
     # Another app process (or a restart): the stored document follows the hold too.
     feeds.clear_document_cache()
     clock.now = clock.now + timedelta(hours=24, minutes=1)
-    assert await waiting_list.expire_holds(app_context) == 1
+    assert await waiting_list_jobs.expire_holds(app_context) == 1
     for feed in (resource_feed, site_feed):
         assert _events((await client.get(path_of(feed))).content) == {}
         await feeds.store_pending_documents(app_context)
@@ -85,11 +85,11 @@ async def test_a_taken_hold_stays_busy_and_a_declined_one_goes(client, world, ap
     client.cookies.clear()
     first = await _held_offer(app_context, world, datetime(2026, 1, 20, 17, tzinfo=UTC))
     assert _events((await client.get(path_of(feed))).content) == {f"booking-{first.id}@testserver.local": "TENTATIVE"}
-    await waiting_list.confirm_hold(app_context, world["member_b"], first.id)
+    await waiting_list_holds.confirm_hold(app_context, world["member_b"], first.id)
     assert _events((await client.get(path_of(feed))).content) == {f"booking-{first.id}@testserver.local": "CONFIRMED"}
     second = await _held_offer(app_context, world, datetime(2026, 1, 27, 17, tzinfo=UTC))
     assert f"booking-{second.id}@testserver.local" in _events((await client.get(path_of(feed))).content)
-    await waiting_list.decline_hold(app_context, world["member_b"], second.id)
+    await waiting_list_holds.decline_hold(app_context, world["member_b"], second.id)
     assert _events((await client.get(path_of(feed))).content) == {f"booking-{first.id}@testserver.local": "CONFIRMED"}
 
 
@@ -100,6 +100,6 @@ async def test_the_door_sign_shows_a_hold_as_busy(client, world, app_context):
     assert page.status_code == 200
     assert "14:00" in page.text and "für die Warteliste vorgemerkt" in page.text
     assert "Member B" not in page.text
-    await waiting_list.decline_hold(app_context, world["member_b"], hold.id)
+    await waiting_list_holds.decline_hold(app_context, world["member_b"], hold.id)
     page = await client.get(f"/r/{code}/tuer")
     assert "für die Warteliste vorgemerkt" not in page.text and "14:00" not in page.text

@@ -19,7 +19,7 @@ from sqlmodel import col, func, select
 from booking.app import create_app
 from booking.domain.lifecycle import HOLDING
 from booking.models import Booking, Offer, OfferSignup, OutboxMessage, WaitingListEntry
-from booking.services import offer_catalogue, offer_publishing, waiting_list
+from booking.services import offer_catalogue, offer_publishing, waiting_list_jobs
 from booking.services.offer_publishing import OfferInput
 from tests.http.conftest import login
 from tests.support.pages import csrf_token, mail_link, send_outbox
@@ -168,9 +168,9 @@ async def test_acceptance_offer_hold_expires_and_the_next_gets_it(app_context, w
     await cancel_first(app_context, world, clients, offer)
     [hold] = await held(app_context, offer)
     assert hold.booker_id == world["lender_a"].user_id
-    assert await waiting_list.expire_holds(app_context, now=NOW + timedelta(hours=23)) == 0
+    assert await waiting_list_jobs.expire_holds(app_context, now=NOW + timedelta(hours=23)) == 0
     app_context.clock = lambda: NOW + timedelta(hours=24, minutes=1)
-    assert await waiting_list.expire_holds(app_context) == 1
+    assert await waiting_list_jobs.expire_holds(app_context) == 1
     [next_hold] = await held(app_context, offer)
     assert next_hold.booker_id == world["manager_a"].user_id
     assert await holding(app_context, offer) == 3

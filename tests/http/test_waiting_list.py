@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from booking.app import create_app
 from booking.models import Booking, OutboxMessage, WaitingListEntry
-from booking.services import waiting_list
+from booking.services import waiting_list_jobs
 from booking.services.accounts import create_api_token
 from booking.services.context import AppContext
 from booking.resources import CHECKOUT_ROOT
@@ -139,9 +139,9 @@ async def test_acceptance_a_room_waiting_list(app_context, world, people, fixed_
     assert (await waiting.post(f"/api/v1/bookings/{hold.id}/cancel", json={})).status_code == 200
     [second_hold] = await held_bookings(app_context, room)
     assert second_hold.booker_id == world["lender_b"].user_id
-    assert await waiting_list.expire_holds(app_context, now=NOW + timedelta(hours=23)) == 0
+    assert await waiting_list_jobs.expire_holds(app_context, now=NOW + timedelta(hours=23)) == 0
     app_context.clock = lambda: NOW + timedelta(hours=25)
-    assert await waiting_list.expire_holds(app_context) == 1
+    assert await waiting_list_jobs.expire_holds(app_context) == 1
     assert await status_of(app_context, second_hold.id) == "expired"
     assert await held_bookings(app_context, room) == []
     # Released: now the third person can book it.
@@ -158,7 +158,7 @@ async def test_expiry_offers_the_next_in_line(app_context, world, people, fixed_
         assert (await person.post("/api/v1/waiting-list", json=slot(room))).status_code == 201
     await holder.post(f"/api/v1/bookings/{booked['id']}/cancel", json={})
     [hold] = await held_bookings(app_context, room)
-    assert await waiting_list.expire_holds(app_context, now=NOW + timedelta(hours=24, seconds=1)) == 1
+    assert await waiting_list_jobs.expire_holds(app_context, now=NOW + timedelta(hours=24, seconds=1)) == 1
     [next_hold] = await held_bookings(app_context, room)
     assert (hold.booker_id, next_hold.booker_id) == (world["member_b"].user_id, world["org_admin_a"].user_id)
     # Declining over the API hands it on (nobody left: free again).

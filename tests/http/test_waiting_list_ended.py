@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from booking.services import bookings, waiting_list
+from booking.services import bookings, waiting_list, waiting_list_jobs
 from booking.services.bookings import BookingRequest
 from booking.services.context import AppContext
 from booking.services.waiting_list import JoinRequest
@@ -35,7 +35,7 @@ async def test_my_bookings_shows_a_lapsed_entry_for_14_days(client, world, app_c
     page = (await client.get("/bookings")).text
     assert f'id="waiting-{entry.id}"' in page and "Platz 1" in page and LAPSED not in page
     clock.now = STARTS_AT
-    assert await waiting_list.lapse_past_entries(app_context) == 1
+    assert await waiting_list_jobs.lapse_past_entries(app_context) == 1
     client.cookies.clear()
     await login(client, world, "member_b")  # a fresh session on the moved clock
     page = (await client.get("/bookings")).text

@@ -1,6 +1,6 @@
 """An offer's organisers order the waiting list of each of its dates (issue 14), on both databases.
 
-``waiting_list.move`` / ``remove`` admit the offer's organisers (``offer_permissions.may_manage``)
+``waiting_list_staff.move`` / ``remove`` admit the offer's organisers (``offer_permissions.may_manage``)
 besides the site's staff, and nobody else; for an offer's places a move stays within the line of
 the entry's date; a removal tells the person by mail (outbox, composed by the worker).
 """
@@ -15,7 +15,7 @@ from sqlmodel import select
 from booking.auth.principal import Principal
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.models import Membership, OutboxMessage, User, WaitingListEntry
-from booking.services import offer_catalogue, offer_organisers, offer_publishing, offer_signups, offer_waiting_list, waiting_list
+from booking.services import offer_catalogue, offer_organisers, offer_publishing, offer_signups, offer_waiting_list, waiting_list_staff
 from booking.services.accounts import load_principal
 from booking.services.offer_publishing import OfferInput
 from tests.integration.test_notifications import deliver, mail_app  # noqa: F401 (fixture)
@@ -66,7 +66,7 @@ async def test_organisers_move_within_a_date_and_everybody_else_is_refused(app, 
     assert await offer_waiting_list.move_entry(app, organiser, offer.id, c.id, "up") == first
     assert await line_of(app, organiser, offer.id, first) == [a.id, c.id, b.id]
     # The site's staff order it too (their page links here).
-    await waiting_list.move(app, world["lender_a"], a.id, "down")
+    await waiting_list_staff.move(app, world["lender_a"], a.id, "down")
     assert await line_of(app, organiser, offer.id, first) == [c.id, a.id, b.id]
     # The line is the date's: the only one waiting for the second date cannot move up past the
     # people waiting for the first (on the resource's whole line it would have).
@@ -83,9 +83,9 @@ async def test_organisers_move_within_a_date_and_everybody_else_is_refused(app, 
         with pytest.raises(PermissionDenied):
             await offer_waiting_list.remove_entry(app, role, offer.id, a.id)
         with pytest.raises(PermissionDenied):
-            await waiting_list.move(app, role, a.id, "up")
+            await waiting_list_staff.move(app, role, a.id, "up")
         with pytest.raises(PermissionDenied):
-            await waiting_list.remove(app, role, a.id)
+            await waiting_list_staff.remove(app, role, a.id)
     assert await line_of(app, organiser, offer.id, first) == [c.id, a.id, b.id]
     with pytest.raises(NotFound):  # no such entry
         await offer_waiting_list.move_entry(app, organiser, offer.id, d.id + 1000, "up")
@@ -100,11 +100,11 @@ async def test_an_offers_organiser_orders_no_other_waiting_list(app, world):
         await session.flush()
     offer, _first, _second, _entries = await full_offer_with_lines(app, world)
     with pytest.raises(PermissionDenied):  # a room's line is the site staff's alone
-        await waiting_list.remove(app, world["org_admin_a"], entry.id)  # type: ignore[arg-type]
+        await waiting_list_staff.remove(app, world["org_admin_a"], entry.id)  # type: ignore[arg-type]
     with pytest.raises(NotFound):  # the room's entry is no entry of the offer
         await offer_waiting_list.remove_entry(app, world["org_admin_a"], offer.id, entry.id)  # type: ignore[arg-type]
     # The site's staff list rooms only; the offer's dates are linked by title and date.
-    lists = await waiting_list.site_lists(app, world["lender_a"], world.site_a.id)
+    lists = await waiting_list_staff.site_lists(app, world["lender_a"], world.site_a.id)
     assert list(lists) == [world.room.id]
     dates = await offer_waiting_list.site_waiting_dates(app, world["lender_a"], world.site_a.id)
     assert [(d.offer_title, d.waiting) for d in dates] == [("Tafel: Ausgabe", 3), ("Tafel: Ausgabe", 1)]

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from booking.domain.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from booking.models import Booking, OutboxMessage, WaitingListEntry
-from booking.services import bookings, waiting_list
+from booking.services import bookings, waiting_list, waiting_list_holds, waiting_list_jobs, waiting_list_staff, waiting_list_views
 from booking.services.bookings import BookingRequest
 from booking.services.privacy.erasure import erase_user_in_session
 from booking.services.privacy.export import export_person
@@ -79,15 +79,15 @@ async def test_cancel_offers_a_hold_that_blocks_others_until_taken(app, world, c
     assert (refreshed.status, refreshed.booking_id) == ("offered", hold.id)
     with pytest.raises(Conflict):
         await bookings.create_booking(app, world["org_admin_a"], BookingRequest(world.room.id, starts_at, ends_at))
-    confirmed = await waiting_list.confirm_hold(app, world["member_b"], hold.id)
+    confirmed = await waiting_list_holds.confirm_hold(app, world["member_b"], hold.id)
     assert confirmed.status == "confirmed" and confirmed.hold_expires_at is None
     (refreshed,) = await entries(app, world.room.id)
     assert refreshed.status == "booked"
     with pytest.raises(TransitionNotAllowed):
-        await waiting_list.confirm_hold(app, world["member_b"], hold.id)
+        await waiting_list_holds.confirm_hold(app, world["member_b"], hold.id)
     # Someone else's hold is not there for them.
     with pytest.raises(NotFound):
-        await waiting_list.decline_hold(app, world["org_admin_a"], hold.id)
+        await waiting_list_holds.decline_hold(app, world["org_admin_a"], hold.id)
 
 
 async def test_a_hold_on_a_resource_needing_approval_becomes_a_request(app, world):
@@ -96,7 +96,7 @@ async def test_a_hold_on_a_resource_needing_approval_becomes_a_request(app, worl
     await waiting_list.join(app, world["member_b"], JoinRequest(world.room_approval.id, starts_at, ends_at))
     await bookings.cancel_booking(app, world["lender_a"], taken.id)
     [hold] = await held(app, world.room_approval.id)
-    assert (await waiting_list.confirm_hold(app, world["member_b"], hold.id)).status == "requested"
+    assert (await waiting_list_holds.confirm_hold(app, world["member_b"], hold.id)).status == "requested"
 
 
 async def test_expiry_releases_the_hold_and_offers_the_next(app, world, clock):
@@ -106,9 +106,9 @@ async def test_expiry_releases_the_hold_and_offers_the_next(app, world, clock):
     second = await waiting_list.join(app, world["org_admin_a"], JoinRequest(world.room.id, starts_at, ends_at))
     await bookings.cancel_booking(app, world["member_a"], taken.id)
     [hold] = await held(app, world.room.id)
-    assert await waiting_list.expire_holds(app, now=clock.now + timedelta(hours=23)) == 0
+    assert await waiting_list_jobs.expire_holds(app, now=clock.now + timedelta(hours=23)) == 0
     clock.now = clock.now + timedelta(hours=24, minutes=1)
-    assert await waiting_list.expire_holds(app) == 1
+    assert await waiting_list_jobs.expire_holds(app) == 1
     async with app.database.reader() as session:
         assert (await session.get(Booking, hold.id)).status == "expired"
     [next_hold] = await held(app, world.room.id)
@@ -119,7 +119,7 @@ async def test_expiry_releases_the_hold_and_offers_the_next(app, world, clock):
         kinds = [m.kind for m in (await session.exec(select(OutboxMessage).where(OutboxMessage.recipient == world.emails["member_b"]))).all()]
     assert "waiting_list_expired" in kinds
     # Declining hands it on again (nobody left: the time is simply free).
-    await waiting_list.decline_hold(app, world["org_admin_a"], next_hold.id)
+    await waiting_list_holds.decline_hold(app, world["org_admin_a"], next_hold.id)
     assert await held(app, world.room.id) == []
     await bookings.create_booking(app, world["member_a"], BookingRequest(world.room.id, starts_at, ends_at))
 
@@ -151,28 +151,28 @@ async def test_only_staff_order_and_remove_and_see_names(app, world):
     second = await waiting_list.join(app, world["org_admin_a"], JoinRequest(world.room.id, starts_at, ends_at))
     for role in ("member_a", "member_b", "lender_b", "org_admin_a"):
         with pytest.raises(PermissionDenied):
-            await waiting_list.move(app, world[role], second.id, "up")
+            await waiting_list_staff.move(app, world[role], second.id, "up")
         with pytest.raises(PermissionDenied):
-            await waiting_list.resource_list(app, world[role], world.room.id)
+            await waiting_list_staff.resource_list(app, world[role], world.room.id)
         with pytest.raises(PermissionDenied):
-            await waiting_list.remove(app, world[role], first.id)
+            await waiting_list_staff.remove(app, world[role], first.id)
     for role in ("lender_a", "manager_a", "city_admin"):
-        await waiting_list.move(app, world[role], second.id, "up")
-        line = await waiting_list.resource_list(app, world[role], world.room.id)
+        await waiting_list_staff.move(app, world[role], second.id, "up")
+        line = await waiting_list_staff.resource_list(app, world[role], world.room.id)
         assert [v.entry.id for v in line] == [second.id, first.id]
         assert line[0].person_name == "Org Admin A"
-        await waiting_list.move(app, world[role], second.id, "down")
+        await waiting_list_staff.move(app, world[role], second.id, "down")
     with pytest.raises(Exception):
-        await waiting_list.move(app, world["lender_a"], second.id, "down")  # already last
-    await waiting_list.remove(app, world["lender_a"], first.id)
-    assert [v.entry.id for v in await waiting_list.resource_list(app, world["lender_a"], world.room.id)] == [second.id]
+        await waiting_list_staff.move(app, world["lender_a"], second.id, "down")  # already last
+    await waiting_list_staff.remove(app, world["lender_a"], first.id)
+    assert [v.entry.id for v in await waiting_list_staff.resource_list(app, world["lender_a"], world.room.id)] == [second.id]
     # The person's own view: place 1 now; someone else's entry is not theirs to withdraw.
-    [mine] = await waiting_list.my_entries(app, world["org_admin_a"])
+    [mine] = await waiting_list_views.my_entries(app, world["org_admin_a"])
     assert mine.place == 1
     with pytest.raises(NotFound):
-        await waiting_list.withdraw(app, world["member_b"], second.id)
-    await waiting_list.withdraw(app, world["org_admin_a"], second.id)
-    assert await waiting_list.my_entries(app, world["org_admin_a"]) == []
+        await waiting_list_views.withdraw(app, world["member_b"], second.id)
+    await waiting_list_views.withdraw(app, world["org_admin_a"], second.id)
+    assert await waiting_list_views.my_entries(app, world["org_admin_a"]) == []
 
 
 async def test_entries_are_exported_and_erased_with_the_person(app, world):
