@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, func, literal_column
+from sqlalchemy import CTE, Integer, String, cast, func, literal_column, null, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from booking.db.types import raw_instant
@@ -51,3 +51,23 @@ def _sqlite_local_month(stored: str | None, timezone: str | None) -> str | None:
 def register_sqlite_functions(dbapi_connection) -> None:  # type: ignore[no-untyped-def]
     """Called for every new SQLite connection (db/engine.py)."""
     dbapi_connection.create_function(SQLITE_LOCAL_MONTH, 2, _sqlite_local_month, deterministic=True)
+
+
+def distinct_rollup(base: CTE, member, *, overall_only: bool = False, unique_per_site_month: bool = False):  # type: ignore[no-untyped-def]
+    """Distinct ``member`` values of ``base`` (a CTE with ``site_id`` and ``month``) per (site, month),
+    per site, per month and overall, in one statement — distinct counts never add up across
+    months or sites. Only overall with ``overall_only``; ``unique_per_site_month`` says a
+    (site, month, member) row is unique in ``base``, so the finest level is a plain count."""
+    distinct = func.count(member.distinct())
+    no_site = cast(null(), Integer).label("site_id")
+    no_month = cast(null(), String).label("month")
+    overall = select(no_site, no_month, distinct).select_from(base)
+    if overall_only:
+        return overall
+    finest = func.count() if unique_per_site_month else distinct
+    return union_all(
+        select(base.c.site_id, base.c.month, finest).group_by(base.c.site_id, base.c.month),
+        select(base.c.site_id, no_month, distinct).group_by(base.c.site_id),
+        select(no_site, base.c.month, distinct).group_by(base.c.month),
+        overall,
+    )

@@ -252,13 +252,7 @@ async def cancel_with_link(app: AppContext, token: str) -> CancelView:
     now = app.now()
     async with app.database.transaction() as session:
         signup = await _signup_by_cancel_token(session, token)
-        offer = await session.get(Offer, signup.offer_id)
-        offer_date = await session.get(OfferDate, signup.offer_date_id)
-        assert offer is not None and offer_date is not None
-        if _utc(offer_date.ends_at) <= now:
-            raise PolicyViolation("this date is over")
-        await lock_places(session, offer)
-        await _cancel_signup(session, app, offer, offer_date, signup, actor_id=signup.user_id)
+        offer, offer_date = await _cancel_before_the_end(session, app, signup, actor_id=signup.user_id, now=now)
     return CancelView(offer.title, offer_date.starts_at, offer_date.ends_at)
 
 
@@ -269,13 +263,21 @@ async def cancel_own_signup(app: AppContext, actor: Principal, signup_id: int) -
         signup = await session.get(OfferSignup, signup_id)
         if signup is None or signup.user_id != actor.user_id or signup.status != CONFIRMED:
             raise NotFound("this sign-up does not exist")
-        offer = await session.get(Offer, signup.offer_id)
-        offer_date = await session.get(OfferDate, signup.offer_date_id)
-        assert offer is not None and offer_date is not None
-        if _utc(offer_date.ends_at) <= now:
-            raise PolicyViolation("this date is over")
-        await lock_places(session, offer)
-        await _cancel_signup(session, app, offer, offer_date, signup, actor_id=actor.user_id)
+        await _cancel_before_the_end(session, app, signup, actor_id=actor.user_id, now=now)
+
+
+async def _cancel_before_the_end(
+    session: AsyncSession, app: AppContext, signup: OfferSignup, *, actor_id: int | None, now: datetime,
+) -> tuple[Offer, OfferDate]:
+    """The person's own cancel (link or page): refused once the date is over, else under the lock."""
+    offer = await session.get(Offer, signup.offer_id)
+    offer_date = await session.get(OfferDate, signup.offer_date_id)
+    assert offer is not None and offer_date is not None
+    if _utc(offer_date.ends_at) <= now:
+        raise PolicyViolation("this date is over")
+    await lock_places(session, offer)
+    await _cancel_signup(session, app, offer, offer_date, signup, actor_id=actor_id)
+    return offer, offer_date
 
 
 async def _cancel_signup(

@@ -32,10 +32,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Integer, Select, String, case, cast, func, literal, null, or_, union_all
+from sqlalchemy import ColumnElement, Float, Select, String, case, cast, func, literal, or_, union_all
 from sqlmodel import col, select
 
-from booking.db.reporting_sql import local_month, seconds_between
+from booking.db.reporting_sql import distinct_rollup, local_month, seconds_between
 from booking.models import Offer, OfferDate, OfferSignup, Site
 from booking.services.reporting import Period, _in_period, _site_filter
 
@@ -142,18 +142,7 @@ def _volunteers(dialect: str, period: Period, site_ids: Sequence[int] | None, zo
         .join(Offer, Offer.id == OfferDate.offer_id).join(Site, Site.id == Offer.site_id)
         .where(_site_filter(site_ids), _filled(), *_in_period(period, OfferDate.starts_at, Site.timezone, zones))
     ).cte("filled_places")
-    distinct = func.count(base.c.person.distinct())
-    no_site = cast(null(), Integer).label("site_id")
-    no_month = cast(null(), String).label("month")
-    overall = select(no_site, no_month, distinct).select_from(base)
-    if overall_only:
-        return overall
-    return union_all(
-        select(base.c.site_id, base.c.month, distinct).group_by(base.c.site_id, base.c.month),
-        select(base.c.site_id, no_month, distinct).group_by(base.c.site_id),
-        select(no_site, base.c.month, distinct).group_by(base.c.month),
-        overall,
-    )
+    return distinct_rollup(base, base.c.person, overall_only=overall_only)
 
 
 def _first_time(dialect: str, period: Period, site_ids: Sequence[int] | None) -> Select:  # type: ignore[type-arg]

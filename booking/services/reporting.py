@@ -69,7 +69,7 @@ from sqlalchemy import Integer, String, and_, case, cast, false, func, null, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from booking.db.reporting_sql import local_month, seconds_between
+from booking.db.reporting_sql import distinct_rollup, local_month, seconds_between
 from booking.domain.errors import InvalidInput
 from booking.domain.intervals import Interval
 from booking.domain.lifecycle import Status
@@ -701,18 +701,7 @@ def _distinct_members(model, member, period: Period, site_ids: Sequence[int] | N
         .where(col(model.month) >= period.first_month, col(model.month) <= period.last_month,
                True if site_ids is None else col(model.site_id).in_(list(site_ids)))
     ).cte(f"{model.__tablename__}_in_period")
-    distinct = func.count(base.c.member_id.distinct())
-    no_site = cast(null(), Integer).label("site_id")
-    no_month = cast(null(), String).label("month")
-    overall = select(no_site, no_month, distinct).select_from(base)
-    if overall_only:
-        return overall
-    return union_all(
-        select(base.c.site_id, base.c.month, func.count()).group_by(base.c.site_id, base.c.month),
-        select(base.c.site_id, no_month, distinct).group_by(base.c.site_id),
-        select(no_site, base.c.month, distinct).group_by(base.c.month),
-        overall,
-    )
+    return distinct_rollup(base, base.c.member_id, overall_only=overall_only, unique_per_site_month=True)
 
 
 def _utilisation(period: Period, sites: Sequence[Site], unit_rows, usage: list[UsageRow]) -> list[UtilisationRow]:  # type: ignore[no-untyped-def]
