@@ -14,27 +14,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from booking.auth.guards import public
-from booking.auth.ratelimit import RateLimiter, client_address
+from booking.auth.ratelimit import client_address
 from booking.domain.errors import DomainError
 from booking.services import directory, join_requests
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, small_id
-from booking.web.base import FormErrors, flash, form_value, page_login, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_login, redirect, render_page
 from booking.web.texts import error_fields, gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
 CONTACT_LIMITER_KEY = "organisation_contact_rate_limiter"
 JOIN_LIMITER_KEY = "join_request_rate_limiter"
-HOUR = 3600.0
 JOIN_REQUESTS_PER_HOUR = 10
-
-
-def _limiter(request: Request, key: str) -> RateLimiter:
-    limiter = request.app.state.get(key)
-    if limiter is None:
-        limiter = RateLimiter(window_seconds=HOUR)
-        request.app.state[key] = limiter
-    return limiter
 
 
 @get("/organisationen", guards=[public], name="directory:index")
@@ -81,7 +72,7 @@ async def contact(request: Request, app_context: Ctx, organisation_id: RowId) ->
     data = await request.form()
     values = {"name": form_value(data, "name"), "email": form_value(data, "email"), "message": str(data.get("message") or "").strip()}
     limit = max(1, app_context.settings.privacy.feedback_per_hour)
-    wait = _limiter(request, CONTACT_LIMITER_KEY).hit(f"contact|{client_address(request)}", limit)
+    wait = hourly_limiter(request, CONTACT_LIMITER_KEY).hit(f"contact|{client_address(request)}", limit)
     if wait:
         errors = FormErrors(general=gettext(request, "Too many messages. Please wait %(seconds)s seconds and try again.", seconds=wait))
         response = await _profile_page(request, app_context, organisation_id, form=values, errors=errors, status_code=429)
@@ -101,7 +92,7 @@ async def contact(request: Request, app_context: Ctx, organisation_id: RowId) ->
 @post("/organisationen/{organisation_id:int}/join", guards=[page_login], name="directory:join")
 async def ask_to_join(request: Request, app_context: Ctx, organisation_id: RowId) -> Response:
     data = await request.form()
-    wait = _limiter(request, JOIN_LIMITER_KEY).hit(f"join|{request.user.user_id}", JOIN_REQUESTS_PER_HOUR)
+    wait = hourly_limiter(request, JOIN_LIMITER_KEY).hit(f"join|{request.user.user_id}", JOIN_REQUESTS_PER_HOUR)
     if wait:
         errors = FormErrors(general=gettext(request, "Too many requests. Please wait %(seconds)s seconds and try again.", seconds=wait))
         response = await _profile_page(request, app_context, organisation_id, join_errors=errors, status_code=429)

@@ -13,16 +13,15 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
 from booking.auth.guards import public
-from booking.auth.ratelimit import RateLimiter, client_address
+from booking.auth.ratelimit import client_address
 from booking.domain.errors import DomainError
 from booking.services import feedback, legal_pages
 from booking.services.context import AppContext
-from booking.web.base import FormErrors, flash, form_value, page_language, redirect, render_page, safe_next
+from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_language, redirect, render_page, safe_next
 from booking.web.texts import error_fields, gettext
 
 Ctx = NamedDependency[AppContext]
 FEEDBACK_LIMITER_KEY = "feedback_rate_limiter"
-HOUR = 3600.0
 
 
 def _legal_page(request: Request, app: AppContext, name: str) -> Response:
@@ -72,20 +71,12 @@ async def feedback_form(request: Request) -> Response:
     return _feedback_page(request, {"page_url": page_url})
 
 
-def _limiter(request: Request) -> RateLimiter:
-    limiter = request.app.state.get(FEEDBACK_LIMITER_KEY)
-    if limiter is None:
-        limiter = RateLimiter(window_seconds=HOUR)
-        request.app.state[FEEDBACK_LIMITER_KEY] = limiter
-    return limiter
-
-
 @post("/accessibility/feedback", guards=[public], name="legal:feedback-send")
 async def feedback_send(request: Request, app_context: Ctx) -> Response:
     form = await request.form()
     values = {name: form_value(form, name) for name in ("name", "email", "message", "page_url")}
     values["message"] = str(form.get("message") or "").strip()
-    wait = _limiter(request).hit(f"feedback|{client_address(request)}", max(1, app_context.settings.privacy.feedback_per_hour))
+    wait = hourly_limiter(request, FEEDBACK_LIMITER_KEY).hit(f"feedback|{client_address(request)}", max(1, app_context.settings.privacy.feedback_per_hour))
     if wait:
         errors = FormErrors(general=gettext(request, "Too many messages. Please wait %(seconds)s seconds and try again.", seconds=wait))
         response = _feedback_page(request, values, errors, status_code=429)

@@ -15,30 +15,20 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
-from booking.auth.ratelimit import RateLimiter
 from booking.domain.errors import Conflict, DomainError, InvalidInput
 from booking.i18n import format_interval
 from booking.services import offer_dates
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId
-from booking.web.base import FormErrors, flash, form_value, page_language, page_login, parse_local_datetime, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_language, page_login, parse_local_datetime, redirect, render_page
 from booking.web.filters import datetime_local_value
 from booking.web.texts import error_fields, gettext, ngettext
 
 Ctx = NamedDependency[AppContext]
-HOUR = 3600.0
 # Moves, removals and place changes per organiser and hour: each may mail every participant.
 MAIL_ACTIONS_PER_HOUR = 30
 LIMITER_KEY = "offer_dates_rate_limiter"
 DATE_FIELDS = ("starts_at", "ends_at")
-
-
-def _limiter(request: Request) -> RateLimiter:
-    limiter = request.app.state.get(LIMITER_KEY)
-    if limiter is None:
-        limiter = RateLimiter(window_seconds=HOUR)
-        request.app.state[LIMITER_KEY] = limiter
-    return limiter
 
 
 def _date_form(view: offer_dates.OfferDates, date: offer_dates.ManagedDate) -> dict[str, str]:
@@ -60,7 +50,7 @@ async def _dates_page(request: Request, app_context: AppContext, offer_id: int, 
 
 
 def _too_many(request: Request) -> int:
-    return _limiter(request).hit(f"offer-dates|{request.user.user_id}", MAIL_ACTIONS_PER_HOUR)
+    return hourly_limiter(request, LIMITER_KEY).hit(f"offer-dates|{request.user.user_id}", MAIL_ACTIONS_PER_HOUR)
 
 
 def _errors_of(request: Request, error: DomainError, timezone: str, suffix: str = "") -> FormErrors:

@@ -22,7 +22,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 
 from booking.auth.guards import public
-from booking.auth.ratelimit import RateLimiter, client_address
+from booking.auth.ratelimit import client_address
 from booking.domain import offers as rules
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from booking.ical import CalendarEvent, build_calendar
@@ -30,12 +30,11 @@ from booking.models import Offer
 from booking.services import offer_catalogue, offer_organisers, offer_permissions, offer_publishing, offer_signups, offer_waiting_list
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, small_id
-from booking.web.base import FormErrors, flash, form_value, page_login, parse_local_datetime, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import error_fields, gettext, ngettext, translate_message
 from booking.web.waiting_list import removal_wait
 
 Ctx = NamedDependency[AppContext]
-HOUR = 3600.0
 SIGNUPS_PER_ADDRESS_PER_HOUR = 3
 SIGNUPS_PER_CLIENT_PER_HOUR = 10
 MESSAGES_PER_HOUR = 5
@@ -47,14 +46,6 @@ FORM_FIELDS = ("kind", "title", "description", "category", "site_id", "organisat
 def _counted(request: Request, singular: str, plural: str, number: int) -> str:
     """The singular or plural form with ``%(num)d`` filled in."""
     return ngettext(request, singular, plural, number, num=number)
-
-
-def _limiter(request: Request) -> RateLimiter:
-    limiter = request.app.state.get(LIMITER_KEY)
-    if limiter is None:
-        limiter = RateLimiter(window_seconds=HOUR)
-        request.app.state[LIMITER_KEY] = limiter
-    return limiter
 
 
 def kind_names(request: Request) -> dict[str, str]:
@@ -149,7 +140,7 @@ async def offer_sign_up(request: Request, app_context: Ctx, offer_id: RowId) -> 
         return redirect(f"/mitmachen/{offer_id}")
     # Anonymous: name and e-mail, double opt-in; rate-limited per address and per client.
     address = values["email"].lower()
-    limiter = _limiter(request)
+    limiter = hourly_limiter(request, LIMITER_KEY)
     wait = limiter.hit(f"signup-client|{client_address(request)}", SIGNUPS_PER_CLIENT_PER_HOUR)
     if not wait and address:
         wait = limiter.hit("signup-address|" + hashlib.sha256(address.encode()).hexdigest(), SIGNUPS_PER_ADDRESS_PER_HOUR)
@@ -451,7 +442,7 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
     offer_id = await _offer_of_date(app_context, request, date_id)
     data = await request.form()
     text = str(data.get("message") or "").strip()
-    wait = _limiter(request).hit(f"offer-message|{request.user.user_id}", MESSAGES_PER_HOUR)
+    wait = hourly_limiter(request, LIMITER_KEY).hit(f"offer-message|{request.user.user_id}", MESSAGES_PER_HOUR)
     if wait:
         response = await _participants_page(request, app_context, offer_id, status_code=429, message_form={str(date_id): text},
                                             errors=FormErrors({f"message-{date_id}": gettext(
@@ -487,7 +478,7 @@ async def cancel_offer_form(request: Request, app_context: Ctx, offer_id: RowId)
 @post("/mitmachen/{offer_id:int}/absagen", guards=[page_login], name="offers:cancel-offer")
 async def cancel_offer(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
     preview = await offer_publishing.cancel_preview(app_context, request.user, offer_id)  # organisers only (404)
-    wait = _limiter(request).hit(f"offer-cancel|{request.user.user_id}", OFFER_CANCELS_PER_HOUR)
+    wait = hourly_limiter(request, LIMITER_KEY).hit(f"offer-cancel|{request.user.user_id}", OFFER_CANCELS_PER_HOUR)
     if wait:
         response = await _cancel_offer_page(request, app_context, offer_id, status_code=429, error=gettext(
             request, "Too many cancelled offers. Please wait %(seconds)s seconds and try again.", seconds=wait))

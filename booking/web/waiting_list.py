@@ -18,11 +18,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from booking.auth.guards import public
-from booking.auth.ratelimit import RateLimiter
 from booking.domain.errors import DomainError
 from booking.services import offer_waiting_list, waiting_list, waiting_list_holds, waiting_list_staff, waiting_list_views
 from booking.services.context import AppContext
-from booking.web.base import FormErrors, flash, form_value, page_lender, page_login, parse_local_datetime, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_lender, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
@@ -36,11 +35,7 @@ LIMITER_KEY = "waiting_list_rate_limiter"
 
 def removal_wait(request: Request) -> int:
     """Seconds ``request.user`` must wait before the next removal (0: go ahead; counts this one)."""
-    limiter = request.app.state.get(LIMITER_KEY)
-    if limiter is None:
-        limiter = RateLimiter(window_seconds=3600.0)
-        request.app.state[LIMITER_KEY] = limiter
-    return limiter.hit(f"waiting-list-removal|{request.user.user_id}", REMOVALS_PER_HOUR)
+    return hourly_limiter(request, LIMITER_KEY).hit(f"waiting-list-removal|{request.user.user_id}", REMOVALS_PER_HOUR)
 
 
 def join_form_fields(values: dict[str, str], starts_at: str, ends_at: str) -> dict[str, str]:
