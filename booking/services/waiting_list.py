@@ -233,26 +233,31 @@ async def offer_freed_capacity(
         entry.booking_id = booking.id
         entry.offered_at = now
         session.add(entry)
-        await _offer_mail(session, app, booking, entry)
+        await hold_mail(session, app, booking, entry, kind="waiting_list_offer",
+                        dedupe_key=f"waiting-list-offer:{entry.id}:{booking.id}", now=app.now())
         offered.append(entry)
     await session.flush()
     return offered
 
 
-async def _offer_mail(session: AsyncSession, app: AppContext, booking: Booking, entry: WaitingListEntry) -> None:
+async def hold_mail(
+    session: AsyncSession, app: AppContext, booking: Booking, entry: WaitingListEntry, *, kind: str, dedupe_key: str,
+    now: datetime,
+) -> None:
+    """A mail about the hold ``booking`` made for ``entry``: the offer itself or its reminder."""
     facts = await notifications._facts(session, booking)  # noqa: SLF001 - the same facts as every booking mail
     extra: dict[str, object] = {}
     if facts.resource.kind == OFFER_RESOURCE_KIND:
         # The hidden places resource has no name to show; the offer's title is what the person waited for.
         extra["resource_name"] = entry.title or booking.title
     await enqueue(
-        session, settings=app.settings, kind="waiting_list_offer", recipient=facts.booker.email,
+        session, settings=app.settings, kind=kind, recipient=facts.booker.email,
         language=facts.booker.language,
         context=notifications._context(  # noqa: SLF001
             facts, recipient_name=facts.booker.display_name, hold_expires_at=booking.hold_expires_at,
             waiting_entry_id=entry.id, booking_url="/bookings", **extra,
         ),
-        booking_id=booking.id, dedupe_key=f"waiting-list-offer:{entry.id}:{booking.id}", now=app.now(),
+        booking_id=booking.id, dedupe_key=dedupe_key, now=now,
     )
 
 

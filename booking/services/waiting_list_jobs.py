@@ -12,13 +12,12 @@ from sqlmodel import col, select
 
 from booking.db.locking import lock_resource_with
 from booking.domain.lifecycle import Action, Status
-from booking.domain.offers import OFFER_RESOURCE_KIND
 from booking.domain.waiting_list import EntryStatus
 from booking.mail.outbox import enqueue
 from booking.models import Booking, OutboxMessage, WaitingListEntry
 from booking.services import notifications
 from booking.services.context import AppContext
-from booking.services.waiting_list import _aware
+from booking.services.waiting_list import _aware, hold_mail
 from booking.services.waiting_list_holds import _hold_open, _person
 
 # Held bookings expired per run of the scheduled job.
@@ -121,19 +120,8 @@ async def remind_holds(app: AppContext, now: datetime | None = None) -> int:
             entry = (await session.exec(select(WaitingListEntry).where(WaitingListEntry.booking_id == booking.id))).first()
             if entry is None or entry.status != EntryStatus.OFFERED.value:
                 continue
-            facts = await notifications._facts(session, booking)  # noqa: SLF001 - the same facts as every booking mail
-            extra: dict[str, object] = {}
-            if facts.resource.kind == OFFER_RESOURCE_KIND:
-                extra["resource_name"] = entry.title or booking.title
-            await enqueue(
-                session, settings=app.settings, kind="waiting_list_hold_reminder", recipient=facts.booker.email,
-                language=facts.booker.language,
-                context=notifications._context(  # noqa: SLF001
-                    facts, recipient_name=facts.booker.display_name, hold_expires_at=booking.hold_expires_at,
-                    waiting_entry_id=entry.id, booking_url="/bookings", **extra,
-                ),
-                booking_id=booking.id, dedupe_key=_reminder_key(booking.id), now=now,  # type: ignore[arg-type]
-            )
+            await hold_mail(session, app, booking, entry, kind="waiting_list_hold_reminder",
+                            dedupe_key=_reminder_key(booking.id), now=now)  # type: ignore[arg-type]
             queued += 1
     return queued
 
