@@ -388,12 +388,7 @@ async def change_places(app: AppContext, actor: Principal, offer_id: int, places
         offer = await _managed_offer(session, actor, offer_id)
         _open_for_changes(offer)
         placement = await offer_places.lock_places(session, offer)
-        taken = (await session.exec(
-            select(func.coalesce(func.sum(Booking.quantity), 0)).where(
-                Booking.resource_id == offer.resource_id, col(Booking.status).in_(HOLDING_VALUES), Booking.ends_at > now)
-            .group_by(Booking.starts_at)
-        )).all()
-        if places < max((int(v) for v in taken), default=0):
+        if places < await offer_places.most_taken_per_date(session, offer, now):
             raise PolicyViolation("a date already has more sign-ups than that", field="places")
         raised = places > offer.places
         offer.places, offer.updated_at = places, now

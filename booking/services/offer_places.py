@@ -73,3 +73,14 @@ async def _load_open_offer(session: AsyncSession, offer_id: int) -> tuple[Offer,
         raise NotFound("this offer does not exist")
     dates = list((await session.exec(select(OfferDate).where(OfferDate.offer_id == offer.id).order_by(col(OfferDate.starts_at)))).all())
     return offer, dates
+
+
+async def most_taken_per_date(session: AsyncSession, offer: Offer, now: datetime) -> int:
+    """The most places any date still ahead holds (a floor for the places per date)."""
+    statement = (
+        select(func.coalesce(func.sum(Booking.quantity), 0))
+        .where(Booking.resource_id == offer.resource_id, col(Booking.status).in_([s.value for s in HOLDING]), Booking.ends_at > now)
+        .group_by(Booking.starts_at)
+    )
+    values = (await session.exec(statement)).all()
+    return max((int(v) for v in values), default=0)

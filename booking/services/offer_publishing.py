@@ -15,7 +15,7 @@ from booking.auth.principal import Principal
 from booking.domain import offers as rules
 from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from booking.domain.intervals import Interval
-from booking.domain.lifecycle import HOLDING, HOLDING_VALUES, Action
+from booking.domain.lifecycle import HOLDING_VALUES, Action
 from booking.domain.recurrence import RecurrenceRule, expand
 from booking.models import Booking, Offer, OfferDate, OfferSignup, Organisation, Policy, Resource, Site, WaitingListEntry
 from booking.services import notifications
@@ -24,7 +24,7 @@ from booking.services.audit import record_event
 from booking.services.bookings import BookingRequest, check_booker, check_placement, lock_for_booking, new_booking, transition
 from booking.services.context import AppContext
 from booking.services.offer_permissions import may_create_offer, may_manage
-from booking.services.offer_places import CONFIRMED, lock_places
+from booking.services.offer_places import CONFIRMED, lock_places, most_taken_per_date
 from booking.services.offer_signups import _cancel_signup
 from booking.services.offer_waiting_list import places_raised
 
@@ -183,7 +183,7 @@ async def update_offer(app: AppContext, actor: Principal, offer_id: int, data: O
             raise PermissionDenied("you may publish offers only for your organisation or your site", field="organisation_id")
         placement = await lock_places(session, offer)
         if data.places < offer.places:
-            most = await _most_taken(session, offer, now)
+            most = await most_taken_per_date(session, offer, now)
             if data.places < most:
                 raise InvalidInput("a date already has more sign-ups than that", field="places")
         raised = data.places > offer.places
@@ -262,16 +262,6 @@ async def cancel_offer(app: AppContext, actor: Principal, offer_id: int) -> Offe
             for booking in reserved:
                 await transition(session, app, actor, booking, Action.CANCEL, reason="offer cancelled")
     return offer
-
-
-async def _most_taken(session: AsyncSession, offer: Offer, now: datetime) -> int:
-    statement = (
-        select(func.coalesce(func.sum(Booking.quantity), 0))
-        .where(Booking.resource_id == offer.resource_id, col(Booking.status).in_([s.value for s in HOLDING]), Booking.ends_at > now)
-        .group_by(Booking.starts_at)
-    )
-    values = (await session.exec(statement)).all()
-    return max((int(v) for v in values), default=0)
 
 
 @dataclass
