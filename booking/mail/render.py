@@ -146,6 +146,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     # higher SEQUENCE; optional previous_interval); removed a date someone waited for
     "offer_date_moved": ("offer_title", "interval"),
     "offer_waiting_ended": ("offer_title", "interval"),
+    # moved a date someone waits for: they stay in line (optional previous_interval); one holding
+    # an offered place gets hold_expires_text and the signed offer_url as in waiting_list_offer
+    "offer_waiting_moved": ("offer_title", "interval"),
 }
 
 # Defaults so that templates can test optional keys without StrictUndefined errors.
@@ -255,7 +258,7 @@ def prepare_context(
     hold_expires_at = values.get("hold_expires_at")
     if "hold_expires_text" not in context and isinstance(hold_expires_at, datetime):
         values["hold_expires_text"] = format_moment(hold_expires_at, zone, language)
-    if kind in ("waiting_list_offer", "waiting_list_hold_reminder") and values.get("waiting_entry_id") is not None and values.get("booking_id") is not None:
+    if kind in ("waiting_list_offer", "waiting_list_hold_reminder", "offer_waiting_moved") and values.get("waiting_entry_id") is not None and values.get("booking_id") is not None:
         from booking.auth.tokens import sign_waiting_list_offer
 
         token = sign_waiting_list_offer(settings.secret_key, int(values["waiting_entry_id"]), int(values["booking_id"]))

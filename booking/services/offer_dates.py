@@ -255,6 +255,9 @@ async def move_date(app: AppContext, actor: Principal, date_id: int, starts_at: 
         await _move_rooms(session, app, actor, offer, previous, interval, now)
         for booking in places:
             _shift(session, booking, interval, actor, now)
+            if booking.status == Status.HELD.value and booking.hold_expires_at is not None:
+                # An offered hold still runs out before its date begins, at the new time too.
+                booking.hold_expires_at = min(_utc(booking.hold_expires_at), interval.starts_at)
         entries = (await session.exec(select(WaitingListEntry).where(
             WaitingListEntry.resource_id == offer.resource_id, WaitingListEntry.starts_at == previous.starts_at,
             col(WaitingListEntry.status).in_(OPEN)))).all()
@@ -266,6 +269,7 @@ async def move_date(app: AppContext, actor: Principal, date_id: int, starts_at: 
         session.add_all([offer_date, offer])
         await session.flush()
         await _mail_moved(session, app, offer, offer_date, previous)
+        await _mail_waiting_moved(session, app, offer, offer_date, previous, {b.id: b for b in places}, now)
     return offer_date
 
 
@@ -314,6 +318,34 @@ async def _mail_moved(session: AsyncSession, app: AppContext, offer: Offer, offe
                 previous_starts_at=previous.starts_at, previous_ends_at=previous.ends_at),
             invite=Invite(offer_mail._event(app, offer, site, booking, user, status="CONFIRMED"), "REQUEST"),  # noqa: SLF001
             booking_id=booking.id, now=app.now(),
+        )
+
+
+async def _mail_waiting_moved(
+    session: AsyncSession, app: AppContext, offer: Offer, offer_date: OfferDate, previous: Interval,
+    places: dict[int | None, Booking], now: datetime,
+) -> None:
+    """One mail per person on the moved date's waiting list: they keep their place in the line
+    at the new time; a person holding an offered place is told until when it is still held,
+    with the same confirm-or-decline link as the offer itself."""
+    site = await session.get(Site, offer.site_id)
+    assert site is not None
+    rows = (await session.exec(
+        select(WaitingListEntry, User).join(User, User.id == WaitingListEntry.person_id)  # type: ignore[arg-type]
+        .where(WaitingListEntry.resource_id == offer.resource_id, WaitingListEntry.starts_at == _utc(offer_date.starts_at),
+               col(WaitingListEntry.status).in_(OPEN))
+        .order_by(col(WaitingListEntry.position), col(WaitingListEntry.id))
+    )).all()
+    for entry, user in rows:
+        hold = places.get(entry.booking_id) if entry.booking_id is not None else None
+        held = hold is not None and hold.status == Status.HELD.value
+        extra = {"hold_expires_at": hold.hold_expires_at, "waiting_entry_id": entry.id, "booking_id": hold.id} if held else {}
+        await enqueue(
+            session, settings=app.settings, kind="offer_waiting_moved", recipient=user.email, language=user.language,
+            context=offer_mail._offer_context(  # noqa: SLF001 - the offer mails' one context
+                offer, site, offer_date, recipient_name=user.display_name,
+                previous_starts_at=previous.starts_at, previous_ends_at=previous.ends_at, **extra),
+            dedupe_key=f"offer-waiting-moved:{entry.id}:{offer_date.starts_at.isoformat()}", now=now,
         )
 
 

@@ -34,7 +34,7 @@ from booking.services.bookings import BookingRequest, check_placement, new_booki
 from booking.services.context import AppContext
 from booking.services.offer_mail import _mail_cancelled, _mail_confirmed
 from booking.services.offer_places import CANCELLED, CONFIRMED, PENDING, REFUSED, _bookable_dates, _load_open_offer, _utc, lock_places
-from booking.services.offer_waiting_list import date_is_full, place_freed
+from booking.services.offer_waiting_list import place_freed
 
 
 CONFIRM_LINK_LIFETIME = timedelta(hours=48)
@@ -103,7 +103,6 @@ async def _take_places(
             if pending is not None:
                 pending.status, pending.confirm_token_hash = REFUSED, None
                 session.add(pending)
-            await date_is_full(session, app, offer, offer_date, person)
             continue
         booking = new_booking(placement, person, BookingRequest(offer.resource_id, interval.starts_at, interval.ends_at,  # type: ignore[arg-type]
                                                                 title=offer.title), interval, decision=decision)

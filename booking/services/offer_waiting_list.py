@@ -29,14 +29,6 @@ from booking.services.offer_permissions import may_manage
 from booking.services.offer_places import CANCELLED, CONFIRMED, _bookable_dates, _load_open_offer, _utc, lock_places
 
 
-async def date_is_full(session: AsyncSession, app: AppContext, offer: Offer, offer_date: OfferDate, person: Principal) -> None:
-    """A sign-up met a full date (inside its transaction, under the places' lock).
-
-    Nothing happens by itself: waiting is the person's choice ("Auf die Warteliste",
-    ``join_waiting_list``, or ``waiting_list: true`` in the API's sign-up).
-    """
-
-
 async def places_raised(session: AsyncSession, app: AppContext, offer: Offer) -> None:
     """The offer has more places per date now (its edit form or its dates page; inside that
     transaction, under the places' lock): each upcoming date with people waiting offers them

@@ -184,3 +184,33 @@ async def test_a_sign_up_that_read_a_date_before_it_was_removed_does_not_take_a_
     assert result.confirmed == [] and [d.id for d in result.full] == [stale.id]
     async with app.database.reader() as session:
         assert (await session.exec(select(Booking).where(Booking.resource_id == offer.resource_id))).all() == []
+
+
+async def test_people_waiting_for_a_moved_date_are_told_and_a_held_place_keeps_its_link(mail_app, world, smtp_server):
+    app = mail_app
+    offer = await offer_publishing.create_offer(app, world["org_admin_a"], task(world, places=1))
+    date = await first_date(app, offer)
+    helpers = await people(app, 3)
+    await offer_signups.sign_up(app, helpers[0], offer.id, date.id)
+    await offer_waiting_list.join_waiting_list(app, helpers[1], offer.id, date.id)  # type: ignore[arg-type]
+    await offer_waiting_list.join_waiting_list(app, helpers[2], offer.id, date.id)  # type: ignore[arg-type]
+    await offer_dates.change_places(app, world["org_admin_a"], offer.id, 2)  # helpers[1] is offered the new place
+    # Moved to a time sooner than the hold would run out: the hold ends when the date begins.
+    soon = app.now() + timedelta(hours=3)
+    await offer_dates.move_date(app, world["org_admin_a"], date.id, soon, soon + timedelta(hours=2))  # type: ignore[arg-type]
+    assert await kinds_to(app, helpers[1].email) == ["waiting_list_offer", "offer_waiting_moved"]
+    assert await kinds_to(app, helpers[2].email) == ["offer_waiting_moved"]
+    async with app.database.reader() as session:
+        hold = (await session.exec(select(Booking).where(Booking.booker_id == helpers[1].user_id))).one()
+        entries = (await session.exec(select(WaitingListEntry).where(WaitingListEntry.resource_id == offer.resource_id))).all()
+    assert hold.status == "held" and hold.starts_at.replace(tzinfo=None) == soon.replace(tzinfo=None)
+    assert hold.hold_expires_at.replace(tzinfo=None) <= soon.replace(tzinfo=None)  # type: ignore[union-attr]
+    assert {(e.person_id, e.status) for e in entries} == {(helpers[1].user_id, "offered"), (helpers[2].user_id, "waiting")}
+    assert all(e.starts_at.replace(tzinfo=None) == soon.replace(tzinfo=None) for e in entries)
+    await deliver(app)
+    to = {m.message["To"]: m.message.get_body(("plain",)).get_content() for m in smtp_server.messages if "verschoben" in str(m.message["Subject"])}
+    held_text, waiting_text = to[helpers[1].email], to[helpers[2].email]
+    assert "freihalten" in held_text and "/waiting-list/offers/" in held_text and "Bisher:" in held_text
+    assert "Warteliste" in waiting_text and "/waiting-list/offers/" not in waiting_text and "Bisher:" in waiting_text
+    # Nobody else's data: the other person's name is in neither mail.
+    assert helpers[2].display_name not in held_text and helpers[1].display_name not in waiting_text
