@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking.services import offer_catalogue, offer_dates, offer_publishing, offer_signups
+from booking.services import offer_catalogue, offer_dates, offer_publishing, offer_signups, offer_waiting_list
 from booking.services.context import AppContext
 from tests.browser.conftest import assert_no_axe_violations, own_sqlite_url, screenshot, worker_env
 from tests.browser.test_admin_pages import sign_in
@@ -98,5 +98,49 @@ async def test_move_add_and_remove_dates_at_360(phone_page, server: str, world: 
         await section.get_by_role("button", name="Termin entfernen").click()
     assert "Der Termin wurde entfernt" in await main.inner_text()
     assert await page.locator(f"#date-{second.id}").count() == 0
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+
+
+async def test_organiser_pages_at_1280(page, server: str, world: World) -> None:
+    """The organiser's pages at desktop width: the list of offers to manage, participants with a
+    date's waiting list and its controls, the dates page and the cancel page; axe finds nothing."""
+    page.problems.ignore(r"favicon\.ico")
+    start = next_monday(world.app.now(), 2).replace(tzinfo=None) + timedelta(hours=10)
+    offer = await offer_publishing.create_offer(world.app, world["org_admin_a"], offer_publishing.OfferInput(
+        kind="task", title="Bänke aufstellen im Volkspark", site_id=world.site_a.id, places=1, local_start=start,
+        duration=timedelta(hours=2), organisation_id=world.org_a.id, repeat="weekly", count=2))
+    first = (await offer_dates.offer_dates(world.app, world["org_admin_a"], offer.id)).dates[0]  # type: ignore[arg-type]
+    await offer_signups.sign_up(world.app, world["member_a"], offer.id, first.id)  # type: ignore[arg-type]
+    for name in ("member_b", "lender_b"):
+        await offer_waiting_list.join_waiting_list(world.app, world[name], offer.id, first.id)  # type: ignore[arg-type]
+
+    await sign_in(page, server, world, "org_admin_a")
+    main = page.locator("main")
+    await page.goto(f"{server}/mitmachen/verwalten")
+    assert "Bänke aufstellen im Volkspark" in await main.inner_text()
+    await screenshot(page, "offer-manage-1280")
+    await assert_no_axe_violations(page)
+
+    await page.goto(f"{server}/mitmachen/{offer.id}/teilnehmende")
+    text = await main.inner_text()
+    assert "Member A" in text and "Lender B" in text
+    await screenshot(page, "offer-participants-1280")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+    # The second in line moves up: the order on the page follows.
+    async with page.expect_navigation():
+        await page.locator("li.app-waiting-entry", has_text="Lender B").get_by_role("button", name="Nach oben").click()
+    text = await main.inner_text()
+    assert text.index("1. Lender B") < text.index("2. Member B")
+
+    await page.goto(f"{server}/mitmachen/{offer.id}/termine")
+    assert "1 teilnehmende Person" in await main.inner_text()
+    await screenshot(page, "offer-dates-1280")
+    await assert_no_axe_violations(page)
+    await no_sideways_scroll(page)
+
+    await page.goto(f"{server}/mitmachen/{offer.id}/absagen")
+    await screenshot(page, "offer-cancel-1280")
     await assert_no_axe_violations(page)
     await no_sideways_scroll(page)
