@@ -228,9 +228,10 @@ class OfferOrganiserController(Controller):
         return [ManagedOfferOut.of(view.offer, view.site, base) for view in views]
 
     @put("/{offer_id:int}", summary="Replace what an offer says",
-         description="Text, place, contact, places per date and whether it is published (its dates change under "
-                     "`/dates`). Fewer places than a date already holds: 400 at `places`. Only for the offer's "
-                     "organisers; everyone else: 404.")
+         description="Text, place, contact, places per date and whether it is published (its site and dates stay; "
+                     "dates change under `/dates`). A full replacement: a field left out takes its default (no "
+                     "`organisation_id`: none). Fewer places than a date already holds: 400 at `places`. Only for the "
+                     "offer's organisers; everyone else: 404.")
     async def replace(self, request: Request, app_context: Ctx, offer_id: RowId, data: JSONBody[OfferUpdate]) -> ManagedOfferOut:
         await offer_publishing.update_offer(app_context, request.user, offer_id, _input(data, site_id=0))  # the offer keeps its site
         return await _offer_out(app_context, request, offer_id)
