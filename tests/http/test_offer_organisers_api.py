@@ -311,3 +311,21 @@ async def test_everyone_who_does_not_organise_the_offer_meets_404_and_changes_no
     client.cookies.clear()
     for method, path, body in calls:
         assert (await client.request(method, path, json=body if body is not None else {})).status_code == 401
+
+
+async def test_an_api_token_works_like_the_session(app_context, world, api):
+    from booking.services import accounts
+
+    _app, client = api
+    offer = await make_offer(app_context, world)
+    token = await accounts.create_api_token(app_context, world.emails["lender_a"], "organiser's script")
+    headers = {"Authorization": f"Bearer {token}"}
+    replaced = await client.put(f"/api/v1/offers/{offer.id}", headers=headers, json={
+        "kind": "training", "title": "Parkputz, mit Einführung", "places": 3, "organisation_id": world.org_a.id})
+    assert replaced.status_code == 200, replaced.text
+    assert (await offer_catalogue.get_managed_offer(app_context, world["lender_a"], offer.id)).offer.kind == "training"
+    date_id = (await dates_of(app_context, offer))[0][0]
+    removed = await client.delete(f"/api/v1/offers/dates/{date_id}", headers=headers)  # no body needed with a token
+    assert removed.status_code == 200 and (await dates_of(app_context, offer))[0][3] is True
+    other = await accounts.create_api_token(app_context, world.emails["lender_b"], "a stranger's script")
+    assert (await client.get(f"/api/v1/offers/{offer.id}/dates", headers={"Authorization": f"Bearer {other}"})).status_code == 404
