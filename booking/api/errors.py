@@ -7,6 +7,7 @@ HTML error page. Nothing unexpected leaks: a 500 says only that something went w
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -175,8 +176,29 @@ def http_error_handler(request: Request, error: HTTPException) -> Response[Any]:
     extra: dict[str, Any] = {}
     if isinstance(error, ValidationException) and error.extra:
         extra["errors"] = error.extra
+        field = _field_of(error.extra)
+        if field:
+            extra["field"] = field
     detail = error.detail or "the request could not be processed"
     return _problem(request, error.status_code, _title(error.status_code), detail, headers=dict(error.headers or {}), **extra)
+
+
+_NAMED_FIELD = re.compile(r"field `([^`]{1,100})`")
+
+
+def _field_of(errors: Any) -> str | None:
+    """The field a validation error is about, as domain errors name it: the key of the first
+    error, or for a body that misses or adds a field (key ``data``) the field its message names."""
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        key = str(error.get("key") or "")
+        if key and key != "data":
+            return key
+        named = _NAMED_FIELD.search(str(error.get("message") or ""))
+        if named:
+            return named.group(1)
+    return None
 
 
 def value_error_handler(request: Request, error: ValueError) -> Response[Any]:

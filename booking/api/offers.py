@@ -1,5 +1,7 @@
 """/api/v1/offers: the public calendar of volunteer offers as JSON (no participants' data), and
-sign-up for signed-in persons (a place is a booking of the offer's hidden resource)."""
+sign-up for signed-in persons (a place is a booking of the offer's hidden resource). Publishing
+an offer shares the path (POST, ``booking.api.offer_organisers``, with the rest of the
+organisers' API)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
+from booking.api.offer_organisers import CREATE_DESCRIPTION, CREATE_SUMMARY, ManagedOfferOut, OfferCreate, create_offer
 from booking.auth.guards import public, requires_login
 from booking.domain import offers as rules
 from booking.domain.errors import Conflict, InvalidInput
@@ -102,6 +105,11 @@ class OfferController(Controller):
         data = await offer_catalogue.public_offers(app_context, flt, page=page)
         base = app_context.settings.base_url.rstrip("/")
         return OffersOut([_out(view, base) for view in data.items], data.total, data.page, data.pages)
+
+    @post("", guards=[requires_login], status_code=201, summary=CREATE_SUMMARY, description=CREATE_DESCRIPTION,
+          tags=["offers: organisers"])
+    async def create(self, request: Request, app_context: Ctx, data: JSONBody[OfferCreate]) -> ManagedOfferOut:
+        return await create_offer(request, app_context, data)
 
     @post("/{offer_id:int}/signups", guards=[requires_login], status_code=201, summary="Sign up for an offer",
           description="Takes a place on one date (`date_id`) or on every upcoming date (no `date_id`). One date that "

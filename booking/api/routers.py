@@ -20,6 +20,8 @@ API_MODULES = (
     "booking.api.directory",
     "booking.api.waiting_list",
     "booking.api.offers",
+    "booking.api.offer_organisers",
+    "booking.api.offer_participants",
 )
 
 

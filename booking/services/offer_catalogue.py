@@ -131,17 +131,32 @@ async def get_offer(app: AppContext, actor: Principal | None, offer_id: int, *, 
     return OfferView(offer, site, organisation, _date_views(offer, dates, taken))
 
 
+async def get_managed_offer(app: AppContext, actor: Principal, offer_id: int) -> OfferView:
+    """One offer with all its dates (past ones too) for those who manage it (others: NotFound,
+    the same answer as for an offer that does not exist)."""
+    view = await get_offer(app, actor, offer_id, upcoming_only=False)
+    if not may_manage(actor, view.offer):
+        raise NotFound("this offer does not exist")
+    return view
+
+
 async def site_offers(app: AppContext, site_id: int, *, limit: int = 10) -> list[OfferView]:
     """Upcoming published offers at a site (for its page /orte/<id>)."""
     page = await public_offers(app, rules.OfferFilter(site_id=site_id), page_size=limit)
     return page.items
 
 
-async def managed_offers(app: AppContext, actor: Principal) -> list[OfferView]:
-    """The offers ``actor`` manages (organisation admin, site staff; city admins all), newest first."""
+MAX_MANAGED_OFFERS = 200
+
+
+async def managed_offers(app: AppContext, actor: Principal, *, limit: int = MAX_MANAGED_OFFERS, offset: int = 0) -> list[OfferView]:
+    """The offers ``actor`` manages (organisation admin, site staff; city admins all), newest
+    first; at most ``MAX_MANAGED_OFFERS`` at once (``limit``, ``offset`` page through them)."""
     conditions = []
+    limit = min(max(1, limit), MAX_MANAGED_OFFERS)
     async with app.database.reader() as session:
-        statement = select(Offer, Site).join(Site, Site.id == Offer.site_id).order_by(col(Offer.id).desc()).limit(200)  # type: ignore[arg-type]
+        statement = (select(Offer, Site).join(Site, Site.id == Offer.site_id)  # type: ignore[arg-type]
+                     .order_by(col(Offer.id).desc()).offset(max(0, offset)).limit(limit))
         if not actor.is_city_admin:
             admin_of = [oid for oid, role in actor.organisation_roles.items() if role == "admin"]
             conditions = [col(Offer.site_id).in_(list(actor.site_roles))] + ([col(Offer.organisation_id).in_(admin_of)] if admin_of else [])

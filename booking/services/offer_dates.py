@@ -60,6 +60,8 @@ class ManagedDate:
     waiting: int
     rooms: tuple[str, ...]
     is_changeable: bool  # upcoming: may be moved or removed
+    taken: int = 0  # places the engine holds for the date (confirmed places and offered holds)
+    free: int = 0
 
 
 @dataclass
@@ -88,6 +90,13 @@ async def _managed_date(session: AsyncSession, actor: Principal, date_id: int) -
         return await _managed_offer(session, actor, offer_date.offer_id), offer_date
     except NotFound:
         raise NotFound("this date does not exist") from None
+
+
+async def check_may_manage_offer(app: AppContext, actor: Principal, offer_id: int) -> None:
+    """Whether ``actor`` organises the offer (others: NotFound, no oracle), for a caller that must
+    answer "does not exist" before it asks a service that answers otherwise."""
+    async with app.database.reader() as session:
+        await _managed_offer(session, actor, offer_id)
 
 
 async def check_may_manage_date(app: AppContext, actor: Principal, date_id: int) -> int:
@@ -126,14 +135,16 @@ async def offer_dates(app: AppContext, actor: Principal, offer_id: int) -> Offer
         )).all():
             waiting[_utc(starts_at)] += number
         rooms = await _reserved_by_start(session, offer)
-    return OfferDates(offer, site, [
-        ManagedDate(
+        taken = await offer_places._taken_by_date(session, [offer.resource_id], datetime.min.replace(tzinfo=UTC))  # type: ignore[list-item]  # noqa: SLF001
+    views = []
+    for d in dates:
+        held = taken.get((offer.resource_id, _utc(d.starts_at)), 0)  # type: ignore[arg-type]
+        views.append(ManagedDate(
             d.id, d.starts_at, d.ends_at, counts.get(d.id, 0), waiting.get(_utc(d.starts_at), 0),  # type: ignore[arg-type]
             tuple(name for booking, name in rooms.get((_utc(d.starts_at), _utc(d.ends_at)), [])),
-            offer.cancelled_at is None and _utc(d.starts_at) > now,
-        )
-        for d in dates
-    ])
+            offer.cancelled_at is None and _utc(d.starts_at) > now, held, offer_rules.free_places(offer.places, held),
+        ))
+    return OfferDates(offer, site, views)
 
 
 async def _reserved_by_start(session: AsyncSession, offer: Offer) -> dict[tuple[datetime, datetime], list[tuple[Booking, str]]]:

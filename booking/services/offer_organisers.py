@@ -16,7 +16,7 @@ from booking.domain.errors import NotFound, PolicyViolation
 from booking.mail.outbox import enqueue
 from booking.models import Offer, OfferDate, OfferSignup, Organisation, Site, User
 from booking.services.context import AppContext
-from booking.services.offer_catalogue import DateView, OfferView, get_offer
+from booking.services.offer_catalogue import DateView, OfferView, get_managed_offer
 from booking.services.offer_mail import _offer_context
 from booking.services.offer_permissions import may_manage
 from booking.services.offer_places import CANCELLED, CONFIRMED, _utc
@@ -41,28 +41,71 @@ class DateParticipants:
     waiting: list[Waiter] = field(default_factory=list)
 
 
+# One date's list holds at most this many sign-ups (confirmed and cancelled ones): a bound for
+# the work of a request, far above the places a date has (``rules.MAX_PLACES``).
+MAX_LISTED_SIGNUPS = 2000
+
+
+def _signups_with_people(*conditions):  # type: ignore[no-untyped-def]
+    """Confirmed and cancelled sign-ups with their person, by name."""
+    return (
+        select(OfferSignup, User).join(User, User.id == OfferSignup.user_id)  # type: ignore[arg-type]
+        .where(*conditions, col(OfferSignup.status).in_([CONFIRMED, CANCELLED]))
+        .order_by(col(User.display_name), col(OfferSignup.id))
+    )
+
+
+def _participant(signup: OfferSignup, user: User) -> Participant:
+    return Participant(signup.id, user.display_name, user.email, user.phone, signup.status, signup.attendance)  # type: ignore[arg-type]
+
+
 async def participants(app: AppContext, actor: Principal, offer_id: int) -> tuple[OfferView, list[DateParticipants]]:
     """Participants per date for the offer's organisers; contact details for them only."""
-    view = await get_offer(app, actor, offer_id, upcoming_only=False)
-    if not may_manage(actor, view.offer):
-        raise NotFound("this offer does not exist")
+    view = await get_managed_offer(app, actor, offer_id)
     now = app.now()
     async with app.database.reader() as session:
-        rows = (await session.exec(
-            select(OfferSignup, User).join(User, User.id == OfferSignup.user_id)  # type: ignore[arg-type]
-            .where(OfferSignup.offer_id == offer_id, col(OfferSignup.status).in_([CONFIRMED, CANCELLED]))
-            .order_by(col(User.display_name), col(OfferSignup.id))
-        )).all()
+        rows = (await session.exec(_signups_with_people(OfferSignup.offer_id == offer_id))).all()
         waiting = await _waiting_by_date(session, view.offer, view.dates, now)
     by_date: dict[int, list[Participant]] = defaultdict(list)
     for signup, user in rows:
-        by_date[signup.offer_date_id].append(
-            Participant(signup.id, user.display_name, user.email, user.phone, signup.status, signup.attendance)  # type: ignore[arg-type]
-        )
+        by_date[signup.offer_date_id].append(_participant(signup, user))
     return view, [
         DateParticipants(d, by_date.get(d.id, []), rules.may_mark_attendance(_utc(d.starts_at), now), waiting.get(d.id, []))
         for d in view.dates
     ]
+
+
+@dataclass(frozen=True)
+class DateRoster:
+    """One date's participants for the offer's organisers (the API's list of a date)."""
+
+    offer_id: int
+    date_id: int
+    starts_at: datetime
+    ends_at: datetime
+    may_mark: bool  # attendance can be marked (the date has begun)
+    participants: list[Participant]
+
+
+async def date_participants(app: AppContext, actor: Principal, date_id: int) -> DateRoster:
+    """A date's confirmed and cancelled places with names and contact details, for the offer's
+    organisers (others: NotFound); at most ``MAX_LISTED_SIGNUPS``."""
+    async with app.database.reader() as session:
+        offer, offer_date = await _managed_date(session, actor, date_id)
+        rows = (await session.exec(_signups_with_people(OfferSignup.offer_date_id == date_id).limit(MAX_LISTED_SIGNUPS))).all()
+    return DateRoster(offer.id, date_id, offer_date.starts_at, offer_date.ends_at,  # type: ignore[arg-type]
+                      rules.may_mark_attendance(_utc(offer_date.starts_at), app.now()),
+                      [_participant(signup, user) for signup, user in rows])
+
+
+async def waiting_line(app: AppContext, actor: Principal, date_id: int) -> list[Waiter]:
+    """A date's waiting list in line order (an offered place with until when it is held),
+    names only, for the offer's organisers (others: NotFound)."""
+    now = app.now()
+    async with app.database.reader() as session:
+        offer, offer_date = await _managed_date(session, actor, date_id)
+        line = await _waiting_by_date(session, offer, [offer_date], now, starts_at=_utc(offer_date.starts_at))
+    return line.get(date_id, [])
 
 
 async def _managed_date(session: AsyncSession, actor: Principal, date_id: int) -> tuple[Offer, OfferDate]:
@@ -83,10 +126,10 @@ async def offer_id_of_date(app: AppContext, actor: Principal, date_id: int) -> i
 async def mark_attendance(app: AppContext, actor: Principal, date_id: int, marks: dict[int, str]) -> int:
     """Mark confirmed participants of a date present or absent, once the date has begun."""
     now = app.now()
-    for value in marks.values():
-        rules.clean_choice(value, rules.ATTENDANCE, "attendance")
     async with app.database.transaction() as session:
-        offer, offer_date = await _managed_date(session, actor, date_id)
+        offer, offer_date = await _managed_date(session, actor, date_id)  # others: NotFound before the input
+        for value in marks.values():
+            rules.clean_choice(value, rules.ATTENDANCE, "attendance")
         if not rules.may_mark_attendance(_utc(offer_date.starts_at), now):
             raise PolicyViolation("attendance can be marked once the date has begun", field="attendance")
         rows = (await session.exec(select(OfferSignup).where(

@@ -73,6 +73,15 @@ def _clean(data: OfferInput) -> OfferInput:
     return data
 
 
+def local_schedule(starts_at: datetime, ends_at: datetime, timezone: str) -> tuple[datetime, timedelta]:
+    """A first date given as two instants (a form's local times, the API's instants with an
+    offset) as ``OfferInput`` takes it: the start's wall time in the site's zone and the length
+    (a series repeats that wall time across DST)."""
+    from zoneinfo import ZoneInfo
+
+    return starts_at.astimezone(ZoneInfo(timezone)).replace(tzinfo=None), ends_at - starts_at
+
+
 def _dates_of(data: OfferInput, timezone: str, now: datetime) -> list[tuple[datetime, datetime]]:
     """The offer's dates as UTC instants: one, or a series expanded in the site's local time."""
     if data.local_start is None:
@@ -173,12 +182,12 @@ async def update_offer(app: AppContext, actor: Principal, offer_id: int, data: O
     Fewer places than a date already has sign-ups for is refused; the capacity changes under
     the resource's lock, so no sign-up slips in between the count and the change.
     """
-    data = _clean(data)
     now = app.now()
     async with app.database.transaction() as session:
         offer = await session.get(Offer, offer_id)
         if offer is None or not may_manage(actor, offer):
-            raise NotFound("this offer does not exist")
+            raise NotFound("this offer does not exist")  # before any input is looked at: no oracle
+        data = _clean(data)
         if data.organisation_id != offer.organisation_id and not may_create_offer(actor, offer.site_id, data.organisation_id):
             raise PermissionDenied("you may publish offers only for your organisation or your site", field="organisation_id")
         placement = await lock_places(session, offer)

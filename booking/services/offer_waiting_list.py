@@ -162,16 +162,21 @@ class Waiter:
     hold_expires_at: datetime | None
 
 
-async def _waiting_by_date(session: AsyncSession, offer: Offer, dates: Sequence[Any], now: datetime) -> dict[int, list[Waiter]]:
-    """The open waiting-list entries per date of an offer, in line order (names only)."""
+async def _waiting_by_date(
+    session: AsyncSession, offer: Offer, dates: Sequence[Any], now: datetime, *, starts_at: datetime | None = None
+) -> dict[int, list[Waiter]]:
+    """The open waiting-list entries per date of an offer, in line order (names only); with
+    ``starts_at`` only the line of the date that starts then. At most 500 entries."""
     from booking.domain.waiting_list import OPEN
 
-    rows = (await session.exec(
+    statement = (
         select(WaitingListEntry, User).join(User, User.id == WaitingListEntry.person_id)  # type: ignore[arg-type]
         .where(WaitingListEntry.resource_id == offer.resource_id, col(WaitingListEntry.status).in_(OPEN),
                WaitingListEntry.ends_at > now)
-        .order_by(col(WaitingListEntry.position), col(WaitingListEntry.id)).limit(500)
-    )).all()
+    )
+    if starts_at is not None:
+        statement = statement.where(WaitingListEntry.starts_at == starts_at)
+    rows = (await session.exec(statement.order_by(col(WaitingListEntry.position), col(WaitingListEntry.id)).limit(500))).all()
     holds = {}
     hold_ids = [e.booking_id for e, _ in rows if e.booking_id is not None]
     if hold_ids:

@@ -49,7 +49,9 @@ async def _dates_page(request: Request, app_context: AppContext, offer_id: int, 
     }, status_code=status_code)
 
 
-def _too_many(request: Request) -> int:
+def mail_action_wait(request: Request) -> int:
+    """Seconds ``request.user`` must wait before the next move, removal or place change (0: go
+    ahead; counts this one). The pages and the API count together."""
     return hourly_limiter(request, LIMITER_KEY).hit(f"offer-dates|{request.user.user_id}", MAIL_ACTIONS_PER_HOUR)
 
 
@@ -108,7 +110,7 @@ async def move_date(request: Request, app_context: Ctx, date_id: RowId) -> Respo
     data = await request.form()
     values = {name: form_value(data, name)[:40] for name in DATE_FIELDS}
     forms = {f"date-{date_id}": values}
-    wait = _too_many(request)
+    wait = mail_action_wait(request)
     if wait:
         return _rate_limited(await _dates_page(request, app_context, offer_id, forms=forms, status_code=429, errors=FormErrors({
             f"date-{date_id}": gettext(request, "Too many requests. Please wait %(seconds)s seconds and try again.", seconds=wait)})), wait)
@@ -131,7 +133,7 @@ async def remove_date(request: Request, app_context: Ctx, date_id: RowId) -> Res
     if form_value(data, "confirm") != "1":
         return await _dates_page(request, app_context, offer_id, status_code=400, errors=FormErrors({
             f"confirm-{date_id}": gettext(request, "Please confirm that this date is to be removed.")}))
-    wait = _too_many(request)
+    wait = mail_action_wait(request)
     if wait:
         return _rate_limited(await _dates_page(request, app_context, offer_id, status_code=429, errors=FormErrors({
             f"date-{date_id}": gettext(request, "Too many requests. Please wait %(seconds)s seconds and try again.", seconds=wait)})), wait)
@@ -153,7 +155,7 @@ async def change_places(request: Request, app_context: Ctx, offer_id: RowId) -> 
     data = await request.form()
     values = {"places": form_value(data, "places")[:10]}
     forms = {"places": values}
-    wait = _too_many(request)
+    wait = mail_action_wait(request)
     if wait:
         return _rate_limited(await _dates_page(request, app_context, offer_id, forms=forms, status_code=429, errors=FormErrors(
             places=gettext(request, "Too many requests. Please wait %(seconds)s seconds and try again.", seconds=wait))), wait)

@@ -24,7 +24,7 @@ from litestar.params import FromPath, FromQuery
 from booking.auth.guards import public
 from booking.auth.ratelimit import client_address
 from booking.domain import offers as rules
-from booking.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from booking.domain.errors import Conflict, DomainError, InvalidInput
 from booking.ical import CalendarEvent, build_calendar
 from booking.models import Offer
 from booking.services import offer_catalogue, offer_organisers, offer_permissions, offer_publishing, offer_signups, offer_waiting_list
@@ -312,10 +312,7 @@ async def _input_of(app_context: AppContext, values: dict[str, Any], *, with_dat
         timezone = await offer_publishing.site_timezone(app_context, site_id)
         starts = parse_local_datetime(values["starts_at"], timezone, "starts_at")
         ends = parse_local_datetime(values["ends_at"], timezone, "ends_at")
-        from zoneinfo import ZoneInfo
-
-        local_start = starts.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-        duration = ends - starts
+        local_start, duration = offer_publishing.local_schedule(starts, ends, timezone)
         if values["repeat"] != "none":
             try:
                 count = int(values["count"])
@@ -363,9 +360,7 @@ async def create(request: Request, app_context: Ctx) -> Response:
 
 @get("/mitmachen/{offer_id:int}/bearbeiten", guards=[page_login], name="offers:edit-form")
 async def edit_form(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
-    view = await offer_catalogue.get_offer(app_context, request.user, offer_id, upcoming_only=False)
-    if not offer_permissions.may_manage(request.user, view.offer):
-        raise NotFound("this offer does not exist")
+    view = await offer_catalogue.get_managed_offer(app_context, request.user, offer_id)
     offer = view.offer
     form = {**_blank_form(), **{name: str(getattr(offer, name) or "") for name in FORM_FIELDS if hasattr(offer, name)}}
     form["requirements"] = "\n".join(offer.requirements)
@@ -463,6 +458,12 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
 OFFER_CANCELS_PER_HOUR = 10  # each cancel mails every participant and everyone waiting
 
 
+def offer_cancel_wait(request: Request) -> int:
+    """Seconds ``request.user`` must wait before cancelling another offer (0: go ahead; counts
+    this one). The page and the API count together."""
+    return hourly_limiter(request, LIMITER_KEY).hit(f"offer-cancel|{request.user.user_id}", OFFER_CANCELS_PER_HOUR)
+
+
 async def _cancel_offer_page(request: Request, app_context: AppContext, offer_id: int, *, error: str = "",
                              status_code: int = 200) -> Response:
     preview = await offer_publishing.cancel_preview(app_context, request.user, offer_id)
@@ -478,7 +479,7 @@ async def cancel_offer_form(request: Request, app_context: Ctx, offer_id: RowId)
 @post("/mitmachen/{offer_id:int}/absagen", guards=[page_login], name="offers:cancel-offer")
 async def cancel_offer(request: Request, app_context: Ctx, offer_id: RowId) -> Response:
     preview = await offer_publishing.cancel_preview(app_context, request.user, offer_id)  # organisers only (404)
-    wait = hourly_limiter(request, LIMITER_KEY).hit(f"offer-cancel|{request.user.user_id}", OFFER_CANCELS_PER_HOUR)
+    wait = offer_cancel_wait(request)
     if wait:
         response = await _cancel_offer_page(request, app_context, offer_id, status_code=429, error=gettext(
             request, "Too many cancelled offers. Please wait %(seconds)s seconds and try again.", seconds=wait))

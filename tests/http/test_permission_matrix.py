@@ -122,6 +122,10 @@ class Fixture:
     # An offer of Org A with member_a's place, cancelled by the first organiser who may.
     cancel_offer_id: int = 0
     offer_waiting_entry_ids: tuple[int, int, int] = (0, 0, 0)
+    # An offer of Org A with two dates for the organisers' API: its second date is removed, then
+    # the offer is cancelled, each by the first organiser who may.
+    api_offer_id: int = 0
+    api_removable_date_id: int = 0
 
 
 def site_form(fx: Fixture) -> dict[str, Any]:
@@ -145,6 +149,21 @@ def offer_form(fx: Fixture) -> dict[str, Any]:
     return {"kind": "task", "title": "Matrix-Einsatz", "site_id": str(fx.world.site_a.id), "organisation_id": str(fx.world.org_a.id),
             "location_kind": "site", "places": "3", "starts_at": "2031-06-02T10:00", "ends_at": "2031-06-02T12:00", "repeat": "none",
             "count": "1", "is_published": "1"}
+
+
+def api_offer(fx: Fixture) -> dict[str, Any]:
+    return {"kind": "task", "title": "Matrix-Einsatz", "site_id": fx.world.site_a.id, "organisation_id": fx.world.org_a.id,
+            "places": 3, "starts_at": "2031-06-02T10:00:00+02:00", "ends_at": "2031-06-02T12:00:00+02:00"}
+
+
+def api_offer_update(fx: Fixture) -> dict[str, Any]:
+    # What the fixture's offer says already: every organiser may send it, nothing else changes.
+    return {"kind": "task", "title": "Matrix-Angebot", "places": 5, "organisation_id": fx.world.org_a.id}
+
+
+def past_times(fx: Fixture) -> dict[str, Any]:
+    # A date in the past: refused (400 at starts_at) once the organiser is let through.
+    return {"starts_at": "2020-06-02T10:00:00+02:00", "ends_at": "2020-06-02T12:00:00+02:00"}
 
 
 def spare_email(fx: Fixture) -> dict[str, Any]:
@@ -519,6 +538,31 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/mitmachen/termine/{date_id:int}/entfernen"): Expect(OFFER_ORGANISERS, denied_status=404),
     ("GET", "/api/v1/offers"): Expect(EVERYONE),
     ("POST", "/api/v1/offers/{offer_id:int}/signups"): Expect(SIGNED_IN),
+    # The organisers' API (booking/api/offer_organisers.py, offer_participants.py): everyone else
+    # meets 404 for the offer; input that passes the permission check but not the rules (a date
+    # in the past, attendance before the date) changes nothing.
+    ("POST", "/api/v1/offers"): Expect(OFFER_ORGANISERS, body=api_offer),  # for Org A at site A
+    ("GET", "/api/v1/offers/managed"): Expect(SIGNED_IN),  # each sees the offers they manage (maybe none)
+    ("PUT", "/api/v1/offers/{offer_id:int}"): Expect(OFFER_ORGANISERS, denied_status=404, body=api_offer_update),
+    ("POST", "/api/v1/offers/{offer_id:int}/cancel"): Expect(
+        OFFER_ORGANISERS, denied_status=404, params={"offer_id": lambda fx: fx.api_offer_id}),  # the second organiser: 409
+    ("GET", "/api/v1/offers/{offer_id:int}/dates"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/api/v1/offers/{offer_id:int}/dates"): Expect(OFFER_ORGANISERS, denied_status=404, body=past_times),
+    ("PUT", "/api/v1/offers/{offer_id:int}/places"): Expect(OFFER_ORGANISERS, denied_status=404, body=lambda fx: {"places": 5}),
+    ("PATCH", "/api/v1/offers/dates/{date_id:int}"): Expect(OFFER_ORGANISERS, denied_status=404, body=past_times),
+    ("DELETE", "/api/v1/offers/dates/{date_id:int}"): Expect(
+        OFFER_ORGANISERS, denied_status=404, params={"date_id": lambda fx: fx.api_removable_date_id}),  # then: 400 removed
+    ("GET", "/api/v1/offers/dates/{date_id:int}/participants"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("PUT", "/api/v1/offers/dates/{date_id:int}/attendance"): Expect(  # before the date: 422
+        OFFER_ORGANISERS, denied_status=404,
+        body=lambda fx: {"marks": [{"signup_id": fx.offer_signup_id, "attendance": "present"}]}),
+    ("GET", "/api/v1/offers/dates/{date_id:int}/waiting-list"): Expect(OFFER_ORGANISERS, denied_status=404),
+    ("POST", "/api/v1/offers/{offer_id:int}/waiting-list/{entry_id:int}/move"): Expect(
+        OFFER_ORGANISERS, denied_status=404, body=lambda fx: {"direction": "down"},
+        params={"offer_id": lambda fx: fx.waiting_offer_id, "entry_id": lambda fx: fx.offer_waiting_entry_ids[0]}),
+    ("DELETE", "/api/v1/offers/{offer_id:int}/waiting-list/{entry_id:int}"): Expect(  # the second organiser: 409
+        OFFER_ORGANISERS, denied_status=404,
+        params={"offer_id": lambda fx: fx.waiting_offer_id, "entry_id": lambda fx: fx.offer_waiting_entry_ids[1]}),
 }
 
 # Routes the framework owns (no guard of ours): OpenAPI pages and static files.
@@ -655,6 +699,12 @@ async def add_offer(app_context, world: World, fixture: Fixture, start: datetime
         local_start=(start + timedelta(days=4)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
     await offer_signups.sign_up(app_context, world["member_a"], doomed.id, None)  # type: ignore[arg-type]
     fixture.cancel_offer_id = doomed.id  # type: ignore[assignment]
+    twice = await offer_publishing.create_offer(app_context, world["org_admin_a"], offer_publishing.OfferInput(
+        kind="task", title="Matrix-API", site_id=world.site_a.id, places=2, organisation_id=world.org_a.id, repeat="weekly", count=2,
+        local_start=(start + timedelta(days=5)).replace(tzinfo=None, hour=10), duration=timedelta(hours=2)))
+    await offer_signups.sign_up(app_context, world["member_a"], twice.id, None)  # type: ignore[arg-type]
+    fixture.api_offer_id = twice.id  # type: ignore[assignment]
+    fixture.api_removable_date_id = (await offer_catalogue.get_offer(app_context, None, twice.id)).dates[1].id  # type: ignore[arg-type]
 
 
 def concrete_path(template: str, fx: Fixture, overrides: dict[str, Callable[[Fixture], Any]] | None = None) -> str:
