@@ -27,8 +27,7 @@ from booking.domain.errors import NotFound
 from booking.models import Offer, Site
 from booking.services import offer_catalogue, offer_dates, offer_publishing
 from booking.services.context import AppContext
-from booking.web.offer_dates import mail_action_wait
-from booking.web.offers import offer_cancel_wait
+from booking.auth.action_limits import offer_cancel_wait, offer_date_change_wait
 
 Ctx = NamedDependency[AppContext]
 RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -266,7 +265,7 @@ class OfferOrganiserController(Controller):
                        "begun: 422. Rate-limited per organiser together with the page (429).")
     async def move_date(self, request: Request, app_context: Ctx, date_id: RowId, data: JSONBody[DateTimes]) -> ManagedDateOut:
         offer_id = await offer_dates.check_may_manage_date(app_context, request.user, date_id)  # others: 404 first
-        _rate_limited(mail_action_wait(request), "changes of dates")
+        _rate_limited(offer_date_change_wait(request), "changes of dates")
         await offer_dates.move_date(app_context, request.user, date_id, data.starts_at, data.ends_at)
         return await _date_out(app_context, request, offer_id, date_id)
 
@@ -276,7 +275,7 @@ class OfferOrganiserController(Controller):
                         "the page (429).")
     async def remove_date(self, request: Request, app_context: Ctx, date_id: RowId) -> DateRemovedOut:
         await offer_dates.check_may_manage_date(app_context, request.user, date_id)  # others: 404 first
-        _rate_limited(mail_action_wait(request), "changes of dates")
+        _rate_limited(offer_date_change_wait(request), "changes of dates")
         return DateRemovedOut(await offer_dates.remove_date(app_context, request.user, date_id))
 
     @put("/{offer_id:int}/places", summary="Set the places per date",
@@ -284,7 +283,7 @@ class OfferOrganiserController(Controller):
                      "once (`offered`). Rate-limited per organiser together with the page (429).")
     async def set_places(self, request: Request, app_context: Ctx, offer_id: RowId, data: JSONBody[PlacesIn]) -> PlacesOut:
         await offer_dates.check_may_manage_offer(app_context, request.user, offer_id)  # others: 404 first
-        _rate_limited(mail_action_wait(request), "changes of places")
+        _rate_limited(offer_date_change_wait(request), "changes of places")
         offered = await offer_dates.change_places(app_context, request.user, offer_id, data.places)
         return PlacesOut(data.places, offered)
 

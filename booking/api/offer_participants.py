@@ -5,7 +5,7 @@ down, take one off with a mail to the person).
 Thin over ``offer_organisers`` and ``offer_waiting_list``. Only the offer's organisers; everyone
 else is told it does not exist (404, no oracle) before their input is looked at. Taking someone
 off a waiting list mails them: it counts against the same hourly limit as the pages
-(``booking.web.waiting_list.removal_wait``).
+(``booking.auth.action_limits``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from booking.api.schemas import Id
 from booking.auth.guards import requires_login
 from booking.services import offer_dates, offer_organisers, offer_waiting_list
 from booking.services.context import AppContext
-from booking.web.waiting_list import removal_wait
+from booking.auth.action_limits import waiting_list_removal_wait
 
 Ctx = NamedDependency[AppContext]
 RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -122,7 +122,7 @@ class OfferParticipantsController(Controller):
                         "per organiser together with the pages (429).")
     async def remove_entry(self, request: Request, app_context: Ctx, offer_id: RowId, entry_id: RowId) -> None:
         await offer_dates.check_may_manage_offer(app_context, request.user, offer_id)  # others: 404 first
-        wait = removal_wait(request)
+        wait = waiting_list_removal_wait(request)
         if wait:
             raise TooManyRequestsException(f"too many removals; try again in {wait} seconds", headers={"Retry-After": str(wait)})
         await offer_waiting_list.remove_entry(app_context, request.user, offer_id, entry_id)

@@ -74,3 +74,13 @@ def check(request: Request, action: str, email: str, per_minute: int) -> int:
     if wait:
         return wait
     return limiter.hit(f"{action}|{address}", per_minute * PER_ADDRESS_FACTOR)
+
+
+def hourly_limiter(request: Request, key: str) -> RateLimiter:
+    """The app's one rate limiter under ``key`` with an hour's window (made at its first use;
+    one per process, like every limiter here)."""
+    limiter = request.app.state.get(key)
+    if limiter is None:
+        limiter = RateLimiter(window_seconds=3600.0)
+        request.app.state[key] = limiter
+    return limiter

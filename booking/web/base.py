@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Request
 
-from booking.auth.ratelimit import RateLimiter
+from booking.auth.ratelimit import RateLimiter, hourly_limiter  # noqa: F401 - the pages' import
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -95,16 +95,6 @@ class UserView:
             organisation_roles=dict(principal.organisation_roles),
             site_roles=dict(principal.site_roles),
         )
-
-
-def hourly_limiter(request: Request, key: str) -> RateLimiter:
-    """The app's one rate limiter under ``key`` with an hour's window (made at its first use;
-    one per process, like every limiter here)."""
-    limiter = request.app.state.get(key)
-    if limiter is None:
-        limiter = RateLimiter(window_seconds=3600.0)
-        request.app.state[key] = limiter
-    return limiter
 
 
 def page_language(request: Request) -> str:

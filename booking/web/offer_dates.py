@@ -20,14 +20,12 @@ from booking.i18n import format_interval
 from booking.services import offer_dates
 from booking.services.context import AppContext
 from booking.web.admin_forms import RowId
-from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_language, page_login, parse_local_datetime, redirect, render_page
+from booking.auth.action_limits import offer_date_change_wait
+from booking.web.base import FormErrors, flash, form_value, page_language, page_login, parse_local_datetime, redirect, render_page
 from booking.web.filters import datetime_local_value
 from booking.web.texts import error_fields, gettext, ngettext
 
 Ctx = NamedDependency[AppContext]
-# Moves, removals and place changes per organiser and hour: each may mail every participant.
-MAIL_ACTIONS_PER_HOUR = 30
-LIMITER_KEY = "offer_dates_rate_limiter"
 DATE_FIELDS = ("starts_at", "ends_at")
 
 
@@ -47,12 +45,6 @@ async def _dates_page(request: Request, app_context: AppContext, offer_id: int, 
         "date_forms": {d.id: given.get(f"date-{d.id}", _date_form(view, d)) for d in view.dates},
         "max_dates": offer_dates.rules.MAX_DATES_PER_OFFER,
     }, status_code=status_code)
-
-
-def mail_action_wait(request: Request) -> int:
-    """Seconds ``request.user`` must wait before the next move, removal or place change (0: go
-    ahead; counts this one). The pages and the API count together."""
-    return hourly_limiter(request, LIMITER_KEY).hit(f"offer-dates|{request.user.user_id}", MAIL_ACTIONS_PER_HOUR)
 
 
 def _errors_of(request: Request, error: DomainError, timezone: str, suffix: str = "") -> FormErrors:
@@ -110,7 +102,7 @@ async def move_date(request: Request, app_context: Ctx, date_id: RowId) -> Respo
     data = await request.form()
     values = {name: form_value(data, name)[:40] for name in DATE_FIELDS}
     forms = {f"date-{date_id}": values}
-    wait = mail_action_wait(request)
+    wait = offer_date_change_wait(request)
     if wait:
         return _rate_limited(await _dates_page(request, app_context, offer_id, forms=forms, status_code=429, errors=FormErrors({
             f"date-{date_id}": gettext(request, "Too many requests. Please wait %(seconds)s seconds and try again.", seconds=wait)})), wait)
@@ -133,7 +125,7 @@ async def remove_date(request: Request, app_context: Ctx, date_id: RowId) -> Res
     if form_value(data, "confirm") != "1":
         return await _dates_page(request, app_context, offer_id, status_code=400, errors=FormErrors({
             f"confirm-{date_id}": gettext(request, "Please confirm that this date is to be removed.")}))
-    wait = mail_action_wait(request)
+    wait = offer_date_change_wait(request)
     if wait:
         return _rate_limited(await _dates_page(request, app_context, offer_id, status_code=429, errors=FormErrors({
             f"date-{date_id}": gettext(request, "Too many requests. Please wait %(seconds)s seconds and try again.", seconds=wait)})), wait)
@@ -155,7 +147,7 @@ async def change_places(request: Request, app_context: Ctx, offer_id: RowId) -> 
     data = await request.form()
     values = {"places": form_value(data, "places")[:10]}
     forms = {"places": values}
-    wait = mail_action_wait(request)
+    wait = offer_date_change_wait(request)
     if wait:
         return _rate_limited(await _dates_page(request, app_context, offer_id, forms=forms, status_code=429, errors=FormErrors(
             places=gettext(request, "Too many requests. Please wait %(seconds)s seconds and try again.", seconds=wait))), wait)

@@ -21,6 +21,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 
+from booking.auth.action_limits import OFFER_LIMITER_KEY, offer_cancel_wait, waiting_list_removal_wait
 from booking.auth.guards import public
 from booking.auth.ratelimit import client_address
 from booking.domain import offers as rules
@@ -32,13 +33,12 @@ from booking.services.context import AppContext
 from booking.web.admin_forms import RowId, small_id
 from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import error_fields, gettext, ngettext, translate_message
-from booking.web.waiting_list import removal_wait
 
 Ctx = NamedDependency[AppContext]
 SIGNUPS_PER_ADDRESS_PER_HOUR = 3
 SIGNUPS_PER_CLIENT_PER_HOUR = 10
 MESSAGES_PER_HOUR = 5
-LIMITER_KEY = "offer_rate_limiter"
+LIMITER_KEY = OFFER_LIMITER_KEY  # one limiter with the cancels of auth.action_limits
 FORM_FIELDS = ("kind", "title", "description", "category", "site_id", "organisation_id", "location_kind", "address", "online_url",
                "requirements", "contact_name", "contact_email", "places", "starts_at", "ends_at", "repeat", "count")
 
@@ -455,13 +455,6 @@ async def message(request: Request, app_context: Ctx, date_id: RowId) -> Respons
     return redirect(f"/mitmachen/{offer_id}/teilnehmende#date-{date_id}")
 
 
-OFFER_CANCELS_PER_HOUR = 10  # each cancel mails every participant and everyone waiting
-
-
-def offer_cancel_wait(request: Request) -> int:
-    """Seconds ``request.user`` must wait before cancelling another offer (0: go ahead; counts
-    this one). The page and the API count together."""
-    return hourly_limiter(request, LIMITER_KEY).hit(f"offer-cancel|{request.user.user_id}", OFFER_CANCELS_PER_HOUR)
 
 
 async def _cancel_offer_page(request: Request, app_context: AppContext, offer_id: int, *, error: str = "",
@@ -521,7 +514,7 @@ async def waiting_move(request: Request, app_context: Ctx, offer_id: RowId, entr
 
 @post("/mitmachen/{offer_id:int}/warteliste/{entry_id:int}/entfernen", guards=[page_login], name="offers:waiting-remove")
 async def waiting_remove(request: Request, app_context: Ctx, offer_id: RowId, entry_id: RowId) -> Response:
-    wait = removal_wait(request)  # each removal mails the person
+    wait = waiting_list_removal_wait(request)  # each removal mails the person
     if wait:
         response = await _participants_page(request, app_context, offer_id, status_code=429, errors=FormErrors({"waiting": gettext(
             request, "Too many removals. Please wait %(seconds)s seconds and try again.", seconds=wait)}))

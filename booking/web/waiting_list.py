@@ -17,25 +17,17 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from booking.auth.action_limits import waiting_list_removal_wait
 from booking.auth.guards import public
 from booking.domain.errors import DomainError
 from booking.services import offer_waiting_list, waiting_list, waiting_list_holds, waiting_list_staff, waiting_list_views
 from booking.services.context import AppContext
-from booking.web.base import FormErrors, flash, form_value, hourly_limiter, page_lender, page_login, parse_local_datetime, redirect, render_page
+from booking.web.base import FormErrors, flash, form_value, page_lender, page_login, parse_local_datetime, redirect, render_page
 from booking.web.texts import gettext, translate_message
 
 Ctx = NamedDependency[AppContext]
 
 JOIN_FIELDS = ("starts_at", "ends_at", "quantity", "organisation_id", "title")
-# Each removal mails the person taken off: per staff member or organiser and hour (the lenders'
-# page and the offers' organiser pages count together).
-REMOVALS_PER_HOUR = 30
-LIMITER_KEY = "waiting_list_rate_limiter"
-
-
-def removal_wait(request: Request) -> int:
-    """Seconds ``request.user`` must wait before the next removal (0: go ahead; counts this one)."""
-    return hourly_limiter(request, LIMITER_KEY).hit(f"waiting-list-removal|{request.user.user_id}", REMOVALS_PER_HOUR)
 
 
 def join_form_fields(values: dict[str, str], starts_at: str, ends_at: str) -> dict[str, str]:
@@ -208,7 +200,7 @@ async def move(request: Request, app_context: Ctx, entry_id: FromPath[int]) -> R
 
 @post("/lender/waiting-lists/{entry_id:int}/remove", guards=[page_lender])
 async def remove(request: Request, app_context: Ctx, entry_id: FromPath[int]) -> Response:
-    wait = removal_wait(request)
+    wait = waiting_list_removal_wait(request)
     if wait:
         site = form_value(await request.form(), "site")
         message = gettext(request, "Too many removals. Please wait %(seconds)s seconds and try again.", seconds=wait)

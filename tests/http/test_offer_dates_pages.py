@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from booking.models import OfferDate
 from booking.services import offer_catalogue, offer_signups
-from booking.web import offer_dates as page_module
+from booking.auth import action_limits
 from tests.http.conftest import login
 from tests.http.test_offers_pages import make_offer
 from tests.support.pages import post_form
@@ -100,7 +100,7 @@ async def test_add_remove_and_places(client: httpx.AsyncClient, app_context, wor
 
 
 async def test_mail_actions_are_rate_limited(client: httpx.AsyncClient, app_context, world, monkeypatch):
-    monkeypatch.setattr(page_module, "MAIL_ACTIONS_PER_HOUR", 2)
+    monkeypatch.setattr(action_limits, "OFFER_DATE_CHANGES_PER_HOUR", 2)
     offer = await make_offer(app_context, world)
     page = f"/mitmachen/{offer.id}/termine"
     await login(client, world, "org_admin_a")

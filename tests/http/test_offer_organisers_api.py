@@ -18,8 +18,9 @@ from booking.models import OfferDate, OutboxMessage, User
 from booking.services import offer_catalogue, offer_dates, offer_organisers, offer_publishing, offer_signups, offer_waiting_list
 from booking.services.accounts import load_principal
 from booking.services.offer_publishing import OfferInput
-from booking.web import offer_dates as dates_page
-from booking.web.waiting_list import LIMITER_KEY, REMOVALS_PER_HOUR
+from booking.auth import action_limits
+from booking.auth.action_limits import WAITING_LIST_LIMITER_KEY as LIMITER_KEY
+from booking.auth.action_limits import WAITING_LIST_REMOVALS_PER_HOUR as REMOVALS_PER_HOUR
 from tests.http.conftest import login
 from tests.http.test_offer_waiting_list_organisers import line, offer_with_line
 from tests.http.test_offers_pages import make_offer
@@ -258,7 +259,7 @@ async def test_a_move_through_the_api_sends_what_the_page_sends(app_context, wor
 
 async def test_the_mail_actions_share_the_pages_hourly_limit(app_context, world, api, monkeypatch):
     _app, client = api
-    monkeypatch.setattr(dates_page, "MAIL_ACTIONS_PER_HOUR", 2)
+    monkeypatch.setattr(action_limits, "OFFER_DATE_CHANGES_PER_HOUR", 2)
     offer = await make_offer(app_context, world)
     await login(client, world, "org_admin_a")
     page = await post_form(client, f"/mitmachen/{offer.id}/plaetze", {"places": "4"}, form_page=f"/mitmachen/{offer.id}/termine")

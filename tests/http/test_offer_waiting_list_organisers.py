@@ -16,7 +16,8 @@ from booking.models import OutboxMessage, User, WaitingListEntry
 from booking.services import offer_catalogue, offer_publishing, offer_signups, offer_waiting_list
 from booking.services.accounts import load_principal
 from booking.services.offer_publishing import OfferInput
-from booking.web.waiting_list import LIMITER_KEY, REMOVALS_PER_HOUR
+from booking.auth.action_limits import WAITING_LIST_LIMITER_KEY as LIMITER_KEY
+from booking.auth.action_limits import WAITING_LIST_REMOVALS_PER_HOUR as REMOVALS_PER_HOUR
 from tests.http.conftest import login
 from tests.support.pages import csrf_token
 from tests.support.world import next_monday
