@@ -332,6 +332,16 @@ async def _mail_moved(session: AsyncSession, app: AppContext, offer: Offer, offe
         )
 
 
+async def _open_line(session: AsyncSession, offer: Offer, offer_date: OfferDate) -> list[tuple[WaitingListEntry, User]]:
+    """The date's open waiting-list entries (waiting or offered) in line order, with their people."""
+    return list((await session.exec(
+        select(WaitingListEntry, User).join(User, User.id == WaitingListEntry.person_id)  # type: ignore[arg-type]
+        .where(WaitingListEntry.resource_id == offer.resource_id, WaitingListEntry.starts_at == _utc(offer_date.starts_at),
+               col(WaitingListEntry.status).in_(OPEN))
+        .order_by(col(WaitingListEntry.position), col(WaitingListEntry.id))
+    )).all())
+
+
 async def _mail_waiting_moved(
     session: AsyncSession, app: AppContext, offer: Offer, offer_date: OfferDate, previous: Interval,
     places: dict[int | None, Booking], now: datetime,
@@ -341,12 +351,7 @@ async def _mail_waiting_moved(
     with the same confirm-or-decline link as the offer itself."""
     site = await session.get(Site, offer.site_id)
     assert site is not None
-    rows = (await session.exec(
-        select(WaitingListEntry, User).join(User, User.id == WaitingListEntry.person_id)  # type: ignore[arg-type]
-        .where(WaitingListEntry.resource_id == offer.resource_id, WaitingListEntry.starts_at == _utc(offer_date.starts_at),
-               col(WaitingListEntry.status).in_(OPEN))
-        .order_by(col(WaitingListEntry.position), col(WaitingListEntry.id))
-    )).all()
+    rows = await _open_line(session, offer, offer_date)
     for entry, user in rows:
         hold = places.get(entry.booking_id) if entry.booking_id is not None else None
         held = hold is not None and hold.status == Status.HELD.value
@@ -394,12 +399,7 @@ async def _end_waiting_list(
 ) -> None:
     site = await session.get(Site, offer.site_id)
     assert site is not None
-    rows = (await session.exec(
-        select(WaitingListEntry, User).join(User, User.id == WaitingListEntry.person_id)  # type: ignore[arg-type]
-        .where(WaitingListEntry.resource_id == offer.resource_id, WaitingListEntry.starts_at == _utc(offer_date.starts_at),
-               col(WaitingListEntry.status).in_(OPEN))
-        .order_by(col(WaitingListEntry.position), col(WaitingListEntry.id))
-    )).all()
+    rows = await _open_line(session, offer, offer_date)
     # Every entry ends before any hold is cancelled: a cancelled hold offers its time to the
     # line (``waiting_list.capacity_released``), which must be empty by then.
     holds = [entry.booking_id for entry, _user in rows if entry.booking_id is not None]
