@@ -24,6 +24,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,9 +32,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.db.outage import OutageMonitor
 from booking.db.report_changes import TrackedSession
 from booking.db.reporting_sql import register_sqlite_functions
+from booking.db.sqlite_inline import DRIVER as INLINE_DRIVER
 from booking.domain.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+registry.register(f"sqlite.{INLINE_DRIVER}", "booking.db.sqlite_inline", "InlineSQLiteDialect")
 # Execution option of ``Database.read_connection`` on SQLite: no BEGIN (one statement only).
 _SINGLE_STATEMENT = "booking_single_statement"
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
@@ -45,13 +48,15 @@ INT64 = range(-(2**63), 2**63)
 class Database:
     """Owns the engines; hands out read sessions and write transactions."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         if self.is_sqlite:
             _ensure_sqlite_directory(url)
-            self._write_engine = _sqlite_engine(url, echo=echo, begin="BEGIN IMMEDIATE")
-            self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN")
+            self._write_engine = _sqlite_engine(url, echo=echo, begin="BEGIN IMMEDIATE", inline=True, busy_timeout_ms=sqlite_busy_timeout_ms)
+            self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN", inline=True, busy_timeout_ms=sqlite_busy_timeout_ms)
         else:
             self._write_engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
@@ -74,6 +79,7 @@ class Database:
         )
         # SQLite: one asyncio lock per event loop (a lock belongs to the loop that first waits on it).
         self._writer_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._sqlite_busy_timeout_ms = sqlite_busy_timeout_ms
 
     @property
     def is_sqlite(self) -> bool:
@@ -111,7 +117,7 @@ class Database:
             queue = self._writer_queues[loop] = asyncio.Lock()
         # As long as SQLite's own busy_timeout: a writer that never finishes makes the others
         # fail the same way (TimeoutError, answered as 503 "try again") instead of waiting forever.
-        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+        async with asyncio.timeout(self._sqlite_busy_timeout_ms / 1000):
             await queue.acquire()
         try:
             yield
@@ -192,8 +198,11 @@ def _flat(parameters: object) -> Iterator[object]:
         yield parameters
 
 
-def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+def _sqlite_engine(url: str, *, echo: bool, begin: str, inline: bool, busy_timeout_ms: int) -> AsyncEngine:
+    address = make_url(url)
+    if inline:
+        address = address.set(drivername=f"sqlite+{INLINE_DRIVER}")
+    engine = create_async_engine(address, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -201,7 +210,8 @@ def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if not inline:  # the inline driver waits for locks itself, asynchronously (busy_timeout 0)
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
