@@ -37,8 +37,6 @@ from booking.domain.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 registry.register(f"sqlite.{INLINE_DRIVER}", "booking.db.sqlite_inline", "InlineSQLiteDialect")
-# Execution option of ``Database.read_connection`` on SQLite: no BEGIN (one statement only).
-_SINGLE_STATEMENT = "booking_single_statement"
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 #: SQLite stores integers in 64 bits and PostgreSQL's BIGINT too; a larger Python int is input
 #: no column can hold (an id or a number typed by someone), never a value of ours.
@@ -55,21 +53,21 @@ class Database:
         self.dialect = make_url(url).get_backend_name()
         if self.is_sqlite:
             _ensure_sqlite_directory(url)
-            self._write_engine = _sqlite_engine(url, echo=echo, begin="BEGIN IMMEDIATE", inline=True, busy_timeout_ms=sqlite_busy_timeout_ms)
-            self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN", inline=True, busy_timeout_ms=sqlite_busy_timeout_ms)
+            timeout = sqlite_busy_timeout_ms
+            self._write_engine = _sqlite_engine(url, echo=echo, begin="BEGIN IMMEDIATE", inline=True, busy_timeout_ms=timeout)
+            self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN", inline=False, busy_timeout_ms=timeout)
+            self._point_read_engine = _sqlite_engine(url, echo=echo, begin=None, inline=True, busy_timeout_ms=timeout)
         else:
             self._write_engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
                 # An unreachable host must not hold a request for asyncpg's default minute.
                 connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
             )
-            self._read_engine = self._write_engine
+            self._read_engine = self._point_read_engine = self._write_engine
         self.outage = OutageMonitor()
-        engines = [self._write_engine] + ([self._read_engine] if self._read_engine is not self._write_engine else [])
-        for engine in engines:
+        for engine in self.engines:
             # After pool_pre_ping: a checked-out connection works, so an outage is over.
             event.listen(engine.sync_engine, "checkout", lambda *_: self.outage.reachable())
-        for engine in engines:
             _refuse_unstorable_values(engine)
         self._write_sessions = async_sessionmaker(
             self._write_engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=TrackedSession
@@ -88,6 +86,11 @@ class Database:
     @property
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine of this database, each once (one on PostgreSQL, three on SQLite)."""
+        return tuple({id(engine): engine for engine in (self._write_engine, self._read_engine, self._point_read_engine)}.values())
 
     @property
     def engine(self) -> AsyncEngine:
@@ -132,16 +135,16 @@ class Database:
 
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A Core connection for ONE read statement, rows as plain values (no ORM session, no
-        objects). For hot read-only loads such as every request's principal.
+        """A Core connection for ONE short read statement (a few rows found by key), rows as
+        plain values (no ORM session, no objects). For hot read-only loads such as every
+        request's principal.
 
-        On SQLite no ``BEGIN`` is sent: a single statement is its own consistent snapshot, and
-        each statement sent costs the aiosqlite thread several hand-offs. Several statements
-        that must agree need ``reader()`` (one transaction).
+        On SQLite no ``BEGIN`` is sent (a single statement is its own consistent snapshot) and
+        the statement runs inline in the event loop (see the module docstring): a long read here
+        would stop every other request while it runs. Several statements that must agree, or a
+        read of many rows, need ``reader()``.
         """
-        async with self._read_engine.connect() as connection:
-            if self.is_sqlite:
-                await connection.execution_options(**{_SINGLE_STATEMENT: True})
+        async with self._point_read_engine.connect() as connection:
             yield connection
 
     async def ping(self) -> bool:
@@ -155,9 +158,8 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        await self._write_engine.dispose()
-        if self._read_engine is not self._write_engine:
-            await self._read_engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 def _ensure_sqlite_directory(url: str) -> None:
@@ -198,7 +200,10 @@ def _flat(parameters: object) -> Iterator[object]:
         yield parameters
 
 
-def _sqlite_engine(url: str, *, echo: bool, begin: str, inline: bool, busy_timeout_ms: int) -> AsyncEngine:
+def _sqlite_engine(url: str, *, echo: bool, begin: str | None, inline: bool, busy_timeout_ms: int) -> AsyncEngine:
+    """An engine on the SQLite file; ``begin`` is what starts its transactions (None: no
+    transaction, each statement is its own); ``inline``: the driver of db/sqlite_inline.py
+    instead of aiosqlite's thread."""
     address = make_url(url)
     if inline:
         address = address.set(drivername=f"sqlite+{INLINE_DRIVER}")
@@ -217,10 +222,10 @@ def _sqlite_engine(url: str, *, echo: bool, begin: str, inline: bool, busy_timeo
         cursor.close()
         register_sqlite_functions(dbapi_connection)
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        if connection.get_execution_options().get(_SINGLE_STATEMENT):
-            return  # Database.read_connection: the statement is its own transaction
-        connection.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql(begin)
 
     return engine
