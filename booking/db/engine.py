@@ -63,7 +63,10 @@ class Database:
                 # An unreachable host must not hold a request for asyncpg's default minute.
                 connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
             )
-            self._read_engine = self._point_read_engine = self._write_engine
+            self._read_engine = self._write_engine
+            # The same pool; each statement commits itself: no BEGIN and ROLLBACK round trips
+            # around a single read (asyncpg's adapter switches autocommit without a round trip).
+            self._point_read_engine = self._write_engine.execution_options(isolation_level="AUTOCOMMIT")
         self.outage = OutageMonitor()
         for engine in self.engines:
             # After pool_pre_ping: a checked-out connection works, so an outage is over.
@@ -89,8 +92,11 @@ class Database:
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
-        """Every engine of this database, each once (one on PostgreSQL, three on SQLite)."""
-        return tuple({id(engine): engine for engine in (self._write_engine, self._read_engine, self._point_read_engine)}.values())
+        """Every engine of this database with its own pool: three on SQLite, one on PostgreSQL
+        (whose point reads share the pool, events and all, through ``execution_options``)."""
+        if self.is_sqlite:
+            return (self._write_engine, self._read_engine, self._point_read_engine)
+        return (self._write_engine,)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -139,7 +145,8 @@ class Database:
         plain values (no ORM session, no objects). For hot read-only loads such as every
         request's principal.
 
-        On SQLite no ``BEGIN`` is sent (a single statement is its own consistent snapshot) and
+        No transaction is begun (a single statement is its own consistent snapshot): on
+        PostgreSQL that saves the BEGIN and ROLLBACK round trips, on SQLite a statement. On SQLite
         the statement runs inline in the event loop (see the module docstring): a long read here
         would stop every other request while it runs. Several statements that must agree, or a
         read of many rows, need ``reader()``.
