@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -186,25 +186,24 @@ def _refuse_unstorable_values(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _check_parameters(_connection, _cursor, _statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
-        for value in _flat(parameters):
-            if isinstance(value, str) and "\x00" in value:
+        _check_values(parameters.values() if isinstance(parameters, dict) else (parameters,))
+
+
+def _check_values(values: Iterable[object]) -> None:
+    """``_refuse_unstorable_values`` over the values of a statement's parameters: one row or
+    many, as tuples, lists or dicts, nested. A loop without generators: it runs for every
+    statement the app sends."""
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value:
                 raise InvalidInput("text must not contain the NUL character (\\0)")
-            if isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
+        elif isinstance(value, int):
+            if value not in INT64 and not isinstance(value, bool):
                 raise InvalidInput("a number or id is too large")
-
-
-def _flat(parameters: object) -> Iterator[object]:
-    """The values of a statement's parameters: one row or many, as tuples, lists or dicts."""
-    if isinstance(parameters, dict):
-        parameters = parameters.values()
-    if isinstance(parameters, (list, tuple, type({}.values()))):
-        for item in parameters:
-            if isinstance(item, (list, tuple, dict)):
-                yield from _flat(item)
-            else:
-                yield item
-    else:
-        yield parameters
+        elif isinstance(value, (list, tuple)):
+            _check_values(value)
+        elif isinstance(value, dict):
+            _check_values(value.values())
 
 
 def _sqlite_engine(url: str, *, echo: bool, begin: str | None, inline: bool, busy_timeout_ms: int) -> AsyncEngine:
