@@ -12,7 +12,23 @@ Writers of one process also queue on an asyncio lock before they take a connecti
 SQLite's busy handler, which polls with growing sleeps (up to 100 ms each): the lock is often
 free while every waiter sleeps, and a request waits seconds (p99 1.8 s in bench/RESULTS.md).
 The asyncio queue hands the lock over the moment it is released; other processes (a separate
-mail worker, a second app process) still meet at ``BEGIN IMMEDIATE`` and ``busy_timeout``.
+mail worker, a second app process) still meet at ``BEGIN IMMEDIATE``.
+
+Which SQLite engine runs where (issue 10, measured with bench/profile_create.py and
+``bench/run.py --only create``, figures in bench/README.md):
+
+- Writes run inline in the event loop (``db/sqlite_inline.py``), not in aiosqlite's thread:
+  in-process writers are serialised by the asyncio lock anyway, a write transaction of ours is
+  short, and every statement through aiosqlite cost several thread hand-offs (a create went
+  from 7,063 to 4,237 Python calls and its CPU time fell by about a third). The wait for another
+  process's lock is an asyncio sleep with backoff, bounded by ``sqlite_busy_timeout_ms``
+  (``SQLITE_BUSY_TIMEOUT_MS``), after which "database is locked" is answered 503.
+- ``read_connection`` (one short statement by key, every request's principal) runs inline too,
+  without a transaction.
+- ``reader()`` sessions stay on aiosqlite's thread: they serve reports, feeds and calendar
+  pages whose reads can take long, and inline they would stop every other request for that
+  long. The thread lets the loop go on (SQLite releases the GIL while it computes); the
+  hand-offs cost little next to such reads.
 """
 
 from __future__ import annotations
