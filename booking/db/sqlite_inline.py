@@ -12,7 +12,8 @@ and both are turned into awaits here:
 
 - the lock of another connection (another process: a separate mail worker, a second app
   process; or another connection of this one): the connection's own busy handler is off
-  (``timeout=0``, busy_timeout 0), and a statement answered ``SQLITE_BUSY`` is tried again after
+  (``timeout=0``, busy_timeout 0), and a statement answered ``SQLITE_BUSY`` (SQLite undid it,
+  so trying it again is safe; ``executemany`` is not tried again) is tried again after
   an ``asyncio.sleep`` with growing pauses, until ``busy_timeout`` seconds have passed; then it
   raises ``sqlite3.OperationalError("database is locked …")``, which ``db/errors.py`` answers as
   503 "try again" like every other lock timeout;
@@ -58,9 +59,10 @@ class InlineCursor(sqlite3.Cursor):
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> InlineCursor:  # type: ignore[override]
-        # A retry after SQLITE_BUSY needs the rows again: an iterator would be spent.
-        rows = seq_of_parameters if isinstance(seq_of_parameters, (list, tuple)) else list(seq_of_parameters)
-        self._run(super().executemany, sql, rows)
+        # Never tried again: the rows before the one that met the lock may stand already (each
+        # its own statement). Our writes run after BEGIN IMMEDIATE, which holds the lock.
+        super().executemany(sql, seq_of_parameters)
+        _satisfy_async_engine()
         return self
 
     async def _async_soft_close(self) -> None:
@@ -87,16 +89,19 @@ class InlineCursor(sqlite3.Cursor):
                     raise sqlite3.OperationalError(
                         f"database is locked: another connection held the lock for more than {connection.busy_timeout:g} s"
                     ) from error
-                connection.busy_waits += 1
                 await_(asyncio.sleep(min(pause, deadline - now)))
                 pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
             else:
                 break
-        if in_greenlet():
-            # SQLAlchemy's AsyncConnection.execute insists that the driver awaited something
-            # (AwaitRequired otherwise); a finished coroutine costs two greenlet switches and
-            # does not give the loop away.
-            await_(_nothing())
+        _satisfy_async_engine()
+
+
+def _satisfy_async_engine() -> None:
+    """SQLAlchemy's AsyncConnection.execute insists that the driver awaited something
+    (AwaitRequired otherwise); a finished coroutine costs two greenlet switches and does not
+    give the loop away."""
+    if in_greenlet():
+        await_(_nothing())
 
 
 class InlineConnection(sqlite3.Connection):
@@ -104,7 +109,6 @@ class InlineConnection(sqlite3.Connection):
     bounds how long a statement waits, asynchronously, for another connection's lock."""
 
     busy_timeout: float
-    busy_waits: int  # statements answered SQLITE_BUSY and tried again (for tests and logs)
 
     def cursor(self, factory: Any = InlineCursor) -> InlineCursor:  # type: ignore[override]
         return super().cursor(factory)  # type: ignore[no-any-return]
@@ -119,7 +123,6 @@ def connect(database: str, *, timeout: float = 5.0, **kwargs: Any) -> InlineConn
     kwargs["check_same_thread"] = False  # the pool may close a connection from a finaliser
     connection = sqlite3.connect(database, timeout=0, factory=InlineConnection, **kwargs)
     connection.busy_timeout = timeout
-    connection.busy_waits = 0
     return connection  # type: ignore[return-value]
 
 
