@@ -15,7 +15,7 @@ The statements are built once per process and run with bound parameters.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -25,6 +25,32 @@ from booking.models import Booking, BookingEvent, ReportSummaryChange
 
 # The columns of the audit event taken from the call (the booking id comes from the insert).
 _EVENT_COLUMNS = ("actor_id", "action", "from_status", "to_status", "reason", "details", "at")
+# Every column of a booking but its id (database-generated), as ``insert_booking`` takes them.
+_BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns if column.key != "id")  # type: ignore[attr-defined]
+
+
+def unsaved_booking(values: dict[str, Any]) -> Booking:
+    """A ``Booking`` with ``values`` and the model's defaults for every other field, for
+    ``insert_booking`` to write and the caller to answer with: built the way the ORM builds a
+    loaded row (its instance state, then the attribute dict) rather than through ``__init__``,
+    whose per-attribute events record a change history that no flush will ever read (the row
+    goes in through Core). Setting an attribute afterwards works as on any object."""
+    booking: Booking = Booking._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    booking.__dict__.update((name, values[name] if name in values else default()) for name, default in _booking_defaults())
+    return booking
+
+
+def booking_columns(booking: Booking) -> dict[str, Any]:
+    """The column values of ``booking`` but its id, as ``insert_booking`` takes them."""
+    return {name: getattr(booking, name) for name in _BOOKING_COLUMNS}
+
+
+@cache
+def _booking_defaults() -> tuple[tuple[str, Any], ...]:
+    """(field, a callable giving its default) for the fields of a booking, as ``__init__`` fills them."""
+    return tuple(
+        (name, partial(field.get_default, call_default_factory=True)) for name, field in Booking.model_fields.items()
+    )
 
 
 async def insert_booking(session: AsyncSession, booking: dict[str, Any], event: dict[str, Any]) -> int:

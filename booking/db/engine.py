@@ -12,18 +12,35 @@ Writers of one process also queue on an asyncio lock before they take a connecti
 SQLite's busy handler, which polls with growing sleeps (up to 100 ms each): the lock is often
 free while every waiter sleeps, and a request waits seconds (p99 1.8 s in bench/RESULTS.md).
 The asyncio queue hands the lock over the moment it is released; other processes (a separate
-mail worker, a second app process) still meet at ``BEGIN IMMEDIATE`` and ``busy_timeout``.
+mail worker, a second app process) still meet at ``BEGIN IMMEDIATE``.
+
+Which SQLite engine runs where (issue 10, measured with bench/profile_create.py and
+``bench/run.py --only create``, figures in bench/README.md):
+
+- Writes run inline in the event loop (``db/sqlite_inline.py``), not in aiosqlite's thread:
+  in-process writers are serialised by the asyncio lock anyway, a write transaction of ours is
+  short, and every statement through aiosqlite cost several thread hand-offs (a create went
+  from 7,063 to 4,237 Python calls and its CPU time fell by about a third). The wait for another
+  process's lock is an asyncio sleep with backoff, bounded by ``sqlite_busy_timeout_ms``
+  (``SQLITE_BUSY_TIMEOUT_MS``), after which "database is locked" is answered 503.
+- ``read_connection`` (one short statement by key, every request's principal) runs inline too,
+  without a transaction.
+- ``reader()`` sessions stay on aiosqlite's thread: they serve reports, feeds and calendar
+  pages whose reads can take long, and inline they would stop every other request for that
+  long. The thread lets the loop go on (SQLite releases the GIL while it computes); the
+  hand-offs cost little next to such reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,11 +48,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from booking.db.outage import OutageMonitor
 from booking.db.report_changes import TrackedSession
 from booking.db.reporting_sql import register_sqlite_functions
+from booking.db.sqlite_inline import DRIVER as INLINE_DRIVER
 from booking.domain.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Execution option of ``Database.read_connection`` on SQLite: no BEGIN (one statement only).
-_SINGLE_STATEMENT = "booking_single_statement"
+registry.register(f"sqlite.{INLINE_DRIVER}", "booking.db.sqlite_inline", "InlineSQLiteDialect")
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 #: SQLite stores integers in 64 bits and PostgreSQL's BIGINT too; a larger Python int is input
 #: no column can hold (an id or a number typed by someone), never a value of ours.
@@ -45,13 +62,17 @@ INT64 = range(-(2**63), 2**63)
 class Database:
     """Owns the engines; hands out read sessions and write transactions."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         if self.is_sqlite:
             _ensure_sqlite_directory(url)
-            self._write_engine = _sqlite_engine(url, echo=echo, begin="BEGIN IMMEDIATE")
-            self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN")
+            timeout = sqlite_busy_timeout_ms
+            self._write_engine = _sqlite_engine(url, echo=echo, begin="BEGIN IMMEDIATE", inline=True, busy_timeout_ms=timeout)
+            self._read_engine = _sqlite_engine(url, echo=echo, begin="BEGIN", inline=False, busy_timeout_ms=timeout)
+            self._point_read_engine = _sqlite_engine(url, echo=echo, begin=None, inline=True, busy_timeout_ms=timeout)
         else:
             self._write_engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
@@ -59,12 +80,13 @@ class Database:
                 connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
             )
             self._read_engine = self._write_engine
+            # The same pool; each statement commits itself: no BEGIN and ROLLBACK round trips
+            # around a single read (asyncpg's adapter switches autocommit without a round trip).
+            self._point_read_engine = self._write_engine.execution_options(isolation_level="AUTOCOMMIT")
         self.outage = OutageMonitor()
-        engines = [self._write_engine] + ([self._read_engine] if self._read_engine is not self._write_engine else [])
-        for engine in engines:
+        for engine in self.engines:
             # After pool_pre_ping: a checked-out connection works, so an outage is over.
             event.listen(engine.sync_engine, "checkout", lambda *_: self.outage.reachable())
-        for engine in engines:
             _refuse_unstorable_values(engine)
         self._write_sessions = async_sessionmaker(
             self._write_engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=TrackedSession
@@ -74,6 +96,7 @@ class Database:
         )
         # SQLite: one asyncio lock per event loop (a lock belongs to the loop that first waits on it).
         self._writer_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._sqlite_busy_timeout_ms = sqlite_busy_timeout_ms
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,6 +105,14 @@ class Database:
     @property
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine of this database with its own pool: three on SQLite, one on PostgreSQL
+        (whose point reads share the pool, events and all, through ``execution_options``)."""
+        if self.is_sqlite:
+            return (self._write_engine, self._read_engine, self._point_read_engine)
+        return (self._write_engine,)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -111,7 +142,7 @@ class Database:
             queue = self._writer_queues[loop] = asyncio.Lock()
         # As long as SQLite's own busy_timeout: a writer that never finishes makes the others
         # fail the same way (TimeoutError, answered as 503 "try again") instead of waiting forever.
-        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+        async with asyncio.timeout(self._sqlite_busy_timeout_ms / 1000):
             await queue.acquire()
         try:
             yield
@@ -126,16 +157,17 @@ class Database:
 
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A Core connection for ONE read statement, rows as plain values (no ORM session, no
-        objects). For hot read-only loads such as every request's principal.
+        """A Core connection for ONE short read statement (a few rows found by key), rows as
+        plain values (no ORM session, no objects). For hot read-only loads such as every
+        request's principal.
 
-        On SQLite no ``BEGIN`` is sent: a single statement is its own consistent snapshot, and
-        each statement sent costs the aiosqlite thread several hand-offs. Several statements
-        that must agree need ``reader()`` (one transaction).
+        No transaction is begun (a single statement is its own consistent snapshot): on
+        PostgreSQL that saves the BEGIN and ROLLBACK round trips, on SQLite a statement. On SQLite
+        the statement runs inline in the event loop (see the module docstring): a long read here
+        would stop every other request while it runs. Several statements that must agree, or a
+        read of many rows, need ``reader()``.
         """
-        async with self._read_engine.connect() as connection:
-            if self.is_sqlite:
-                await connection.execution_options(**{_SINGLE_STATEMENT: True})
+        async with self._point_read_engine.connect() as connection:
             yield connection
 
     async def ping(self) -> bool:
@@ -149,9 +181,8 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        await self._write_engine.dispose()
-        if self._read_engine is not self._write_engine:
-            await self._read_engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 def _ensure_sqlite_directory(url: str) -> None:
@@ -171,29 +202,34 @@ def _refuse_unstorable_values(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _check_parameters(_connection, _cursor, _statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
-        for value in _flat(parameters):
-            if isinstance(value, str) and "\x00" in value:
+        _check_values(parameters.values() if isinstance(parameters, dict) else (parameters,))
+
+
+def _check_values(values: Iterable[object]) -> None:
+    """``_refuse_unstorable_values`` over the values of a statement's parameters: one row or
+    many, as tuples, lists or dicts, nested. A loop without generators: it runs for every
+    statement the app sends."""
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value:
                 raise InvalidInput("text must not contain the NUL character (\\0)")
-            if isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
+        elif isinstance(value, int):
+            if value not in INT64 and not isinstance(value, bool):
                 raise InvalidInput("a number or id is too large")
+        elif isinstance(value, (list, tuple)):
+            _check_values(value)
+        elif isinstance(value, dict):
+            _check_values(value.values())
 
 
-def _flat(parameters: object) -> Iterator[object]:
-    """The values of a statement's parameters: one row or many, as tuples, lists or dicts."""
-    if isinstance(parameters, dict):
-        parameters = parameters.values()
-    if isinstance(parameters, (list, tuple, type({}.values()))):
-        for item in parameters:
-            if isinstance(item, (list, tuple, dict)):
-                yield from _flat(item)
-            else:
-                yield item
-    else:
-        yield parameters
-
-
-def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+def _sqlite_engine(url: str, *, echo: bool, begin: str | None, inline: bool, busy_timeout_ms: int) -> AsyncEngine:
+    """An engine on the SQLite file; ``begin`` is what starts its transactions (None: no
+    transaction, each statement is its own); ``inline``: the driver of db/sqlite_inline.py
+    instead of aiosqlite's thread."""
+    address = make_url(url)
+    if inline:
+        address = address.set(drivername=f"sqlite+{INLINE_DRIVER}")
+    engine = create_async_engine(address, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -201,16 +237,17 @@ def _sqlite_engine(url: str, *, echo: bool, begin: str) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if not inline:  # the inline driver waits for locks itself, asynchronously (busy_timeout 0)
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
         register_sqlite_functions(dbapi_connection)
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        if connection.get_execution_options().get(_SINGLE_STATEMENT):
-            return  # Database.read_connection: the statement is its own transaction
-        connection.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql(begin)
 
     return engine

@@ -23,7 +23,7 @@ from booking.auth.permissions import (
     can_view_booking,
 )
 from booking.auth.principal import Principal
-from booking.db.booking_writes import insert_booking
+from booking.db.booking_writes import booking_columns, insert_booking, unsaved_booking
 from booking.db.errors import is_overlap_violation
 from booking.db.locking import lock_quotas, lock_resource, lock_resource_with, lock_resources
 from booking.domain.approval import ApprovalFacts, Decision, decide
@@ -272,29 +272,29 @@ def new_booking(
     placement: PlacementContext, actor: Principal, request: BookingRequest, interval: Interval, *,
     decision: Decision, **extra: object,
 ) -> Booking:
+    return Booking(**booking_values(placement, actor, request, interval, decision=decision, **extra))
+
+
+def booking_values(
+    placement: PlacementContext, actor: Principal, request: BookingRequest, interval: Interval, *,
+    decision: Decision, **extra: object,
+) -> dict[str, object]:
+    """The columns ``new_booking`` sets (those the model defaults are left out)."""
     status = Status.CONFIRMED if decision.confirm_at_once else Status.REQUESTED
-    return Booking(
-        resource_id=placement.resource.id,  # type: ignore[arg-type]
-        quantity=request.quantity,
-        starts_at=interval.starts_at,
-        ends_at=interval.ends_at,
-        status=status.value,
-        is_exclusive=placement.resource.capacity == 1,
-        organisation_id=request.organisation_id,
-        booker_id=actor.user_id,
-        title=_clean_text(request.title, MAX_TITLE, "title"),
-        purpose=_clean_text(request.purpose, MAX_PURPOSE, "purpose"),
-        is_public=request.is_public,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-# Every column of a booking but its id (database-generated), as ``insert_booking`` takes them.
-_BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns if column.key != "id")  # type: ignore[attr-defined]
-
-
-def _column_values(booking: Booking) -> dict[str, object]:
-    return {name: getattr(booking, name) for name in _BOOKING_COLUMNS}
+    return {
+        "resource_id": placement.resource.id,
+        "quantity": request.quantity,
+        "starts_at": interval.starts_at,
+        "ends_at": interval.ends_at,
+        "status": status.value,
+        "is_exclusive": placement.resource.capacity == 1,
+        "organisation_id": request.organisation_id,
+        "booker_id": actor.user_id,
+        "title": _clean_text(request.title, MAX_TITLE, "title"),
+        "purpose": _clean_text(request.purpose, MAX_PURPOSE, "purpose"),
+        "is_public": request.is_public,
+        **extra,
+    }
 
 
 async def create_booking(app: AppContext, actor: Principal, request: BookingRequest) -> Booking:
@@ -321,10 +321,10 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
             placement = await lock_for_booking(session, actor, request.resource_id, organisation_id=request.organisation_id)
             await check_booker(session, actor, placement, request.organisation_id)
             decision = await check_placement(session, placement, interval, request.quantity, now=now)
-            booking = new_booking(placement, actor, request, interval, decision=decision)
             # Core inserts, not the ORM's unit of work (db/booking_writes.py): the booking, its
             # audit event and the report's change note, in one statement on PostgreSQL.
-            booking.id = await insert_booking(session, _column_values(booking), {
+            booking = unsaved_booking(booking_values(placement, actor, request, interval, decision=decision))
+            booking.id = await insert_booking(session, booking_columns(booking), {
                 "actor_id": actor.user_id, "action": "created", "from_status": None, "to_status": booking.status,
                 "reason": "", "details": {}, "at": utc_now(),
             })

@@ -53,7 +53,7 @@ def counted(database: Database) -> Iterator[list[str]]:
     def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement.split("\n")[0][:120])
 
-    engines = {id(e): e for e in (database._write_engine, database._read_engine)}.values()  # noqa: SLF001
+    engines = database.engines
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:

@@ -90,7 +90,7 @@ async def test_a_page_costs_the_same_queries_for_5_or_50_resources(app, world):
     def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    engines = {app.database.engine.sync_engine, app.database._read_engine.sync_engine}
+    engines = {engine.sync_engine for engine in app.database.engines}
     query = CalendarQuery(view="month", day=FEBRUARY, per_page=100)
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)

@@ -74,7 +74,7 @@ async def test_all_sites_are_counted_by_one_statement(app, world):
     def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    engines = {id(e): e for e in (app.database._write_engine, app.database._read_engine)}.values()  # noqa: SLF001
+    engines = app.database.engines
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
