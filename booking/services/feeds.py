@@ -38,12 +38,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
 from booking.auth.tokens import hash_token
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
@@ -53,9 +53,9 @@ from booking.ical.feeds import (
     EVENT_CACHE_SIZE, PUBLIC_STATUSES, FeedEntry, FeedLabels, assemble_feed, event_text, feed_event, feed_event_zone_years,
 )
 from booking.models import Booking, FeedDocumentCache, FeedToken, Organisation, Resource, Site, User
-from booking.services.accounts import load_principal
 from booking.db.types import raw_instant
 from booking.services.context import AppContext
+from booking.services.feed_access import FeedKey, FeedTarget, load_live_feed, may_have
 
 #: Scopes as the API names them; a person's feed is stored with scope "user".
 FEED_SCOPES: tuple[str, ...] = ("resource", "site", "organisation", "person")
@@ -98,41 +98,21 @@ def api_scope(feed: FeedToken) -> str:
     return _API_SCOPE.get(feed.scope, feed.scope)
 
 
-async def _target(session: AsyncSession, scope: str, target_id: int) -> tuple[str, Resource | Site | Organisation | User]:
-    """The feed's target and its name; NotFound when it does not exist."""
+async def _target(session: AsyncSession, scope: str, target_id: int) -> FeedTarget:
+    """The feed's target; NotFound when it does not exist."""
     model = {"resource": Resource, "site": Site, "organisation": Organisation, "user": User}[scope]
     target = await session.get(model, target_id)  # type: ignore[arg-type]
     if target is None:
         raise NotFound(f"{_API_SCOPE[scope]} {target_id} does not exist", field="target_id")
     if isinstance(target, Resource):
         site = await session.get(Site, target.site_id)
-        return f"{target.name} ({site.name})" if site else target.name, target
+        name = f"{target.name} ({site.name})" if site else target.name
+        return FeedTarget(scope, target_id, name, target.site_id, target.is_active, target.visibility, site.timezone if site else None)
     if isinstance(target, User):
-        return target.display_name, target
-    return target.name, target  # type: ignore[union-attr]
-
-
-def _may_have(actor: Principal, scope: str, target: object, private: bool) -> str | None:
-    """None when ``actor`` may have this feed, else the reason."""
-    if isinstance(target, Resource):
-        if not target.is_active or not can_see_resource(actor, target.visibility, target.site_id):
-            return "not_found"
-        if private and not actor.is_lender_at(target.site_id):
-            return "only the site's lenders and managers may have a private feed of a resource"
-        return None
+        return FeedTarget(scope, target_id, target.display_name)
     if isinstance(target, Site):
-        if private and not actor.is_lender_at(target.id):  # type: ignore[arg-type]
-            return "only the site's lenders and managers may have a private feed of a site"
-        return None
-    if isinstance(target, Organisation):
-        if not (actor.is_member_of(target.id) or actor.is_city_admin):
-            return "only members may have the feed of an organisation"
-        return None
-    if isinstance(target, User):
-        if target.id != actor.user_id:
-            return "a person's feed is only for that person"
-        return None
-    return "unknown feed"
+        return FeedTarget(scope, target_id, target.name, target_id, timezone=target.timezone)
+    return FeedTarget(scope, target_id, target.name)  # type: ignore[union-attr]
 
 
 async def create_feed(
@@ -150,8 +130,9 @@ async def create_feed(
         private = True
     token, token_hash, seed = _new_feed_secret(app)
     async with app.database.transaction() as session:
-        name, target = await _target(session, stored, target_id)
-        problem = _may_have(actor, stored, target, private)
+        target = await _target(session, stored, target_id)
+        name = target.name
+        problem = may_have(actor, target, private)
         if problem == "not_found":
             raise NotFound(f"{scope} {target_id} does not exist", field="target_id")
         if problem:
@@ -180,7 +161,7 @@ async def list_feeds(app: AppContext, actor: Principal, *, include_revoked: bool
         views = []
         for feed in (await session.exec(statement)).all():
             try:
-                name, _ = await _target(session, feed.scope, feed.target_id)
+                name = (await _target(session, feed.scope, feed.target_id)).name
             except NotFound:
                 name = ""
             views.append(FeedView(feed, api_scope(feed), name))
@@ -202,7 +183,7 @@ async def revoke_feed(app: AppContext, actor: Principal, feed_id: int) -> FeedVi
             feed.revoked_at = app.now()
             session.add(feed)
         try:
-            name, _ = await _target(session, feed.scope, feed.target_id)
+            name = (await _target(session, feed.scope, feed.target_id)).name
         except NotFound:
             name = ""
     return FeedView(feed, api_scope(feed), name)
@@ -215,8 +196,9 @@ async def regenerate_feed(app: AppContext, actor: Principal, feed_id: int) -> Fe
         feed = await _own_feed(session, actor, feed_id)
         if feed.revoked_at is not None:
             raise InvalidInput("a revoked feed cannot be renewed; make a new one", field="feed_id")
-        name, target = await _target(session, feed.scope, feed.target_id)
-        if _may_have(actor, feed.scope, target, feed.is_private):
+        target = await _target(session, feed.scope, feed.target_id)
+        name = target.name
+        if may_have(actor, target, feed.is_private):
             raise PermissionDenied("you may no longer have this feed")
         feed.token_hash = token_hash
         feed.token_seed = seed
@@ -246,8 +228,9 @@ async def feed_address(app: AppContext, actor: Principal, feed_id: int) -> FeedV
         feed = await _own_feed(session, actor, feed_id)
         if feed.revoked_at is not None:
             raise NotFound(f"feed {feed_id} does not exist")
-        name, target = await _target(session, feed.scope, feed.target_id)
-        if _may_have(actor, feed.scope, target, feed.is_private):
+        target = await _target(session, feed.scope, feed.target_id)
+        name = target.name
+        if may_have(actor, target, feed.is_private):
             raise NotFound(f"feed {feed_id} does not exist")
     if not feed.token_seed:
         raise InvalidInput("this address cannot be shown again; renew it to get a new one", field="feed_id")
@@ -318,14 +301,14 @@ def clear_document_cache() -> None:
 
 @dataclass(frozen=True)
 class _Feed:
-    feed: FeedToken
+    feed: FeedKey
     name: str
     timezone: str
     filename: str
     show_email: bool
 
 
-def _conditions(feed: FeedToken, window_start: datetime, *, with_status: bool = True) -> list[object]:
+def _conditions(feed: FeedKey | FeedToken, window_start: datetime, *, with_status: bool = True) -> list[object]:
     conditions: list[object] = [Booking.ends_at > window_start]
     if feed.scope == "resource":
         conditions.append(Booking.resource_id == feed.target_id)
@@ -342,32 +325,48 @@ def _conditions(feed: FeedToken, window_start: datetime, *, with_status: bool = 
     return conditions
 
 
-async def _load_feed(session: AsyncSession, app: AppContext, token: str) -> _Feed | None:
-    """The feed behind a token, if it is live and its owner may still have it."""
+async def _load_feed(connection: AsyncConnection, app: AppContext, token: str) -> _Feed | None:
+    """The feed behind a token, if it is live and its owner may still have it (one statement:
+    ``feed_access.load_live_feed``)."""
     if not token or len(token) > 200:
         return None
-    feed = (await session.exec(select(FeedToken).where(FeedToken.token_hash == hash_token(token)))).first()
-    if feed is None or feed.revoked_at is not None:
+    live = await load_live_feed(connection, hash_token(token))
+    if live is None:
         return None
-    owner = await session.get(User, feed.owner_id)
-    if owner is None or not owner.is_active:
-        return None
-    try:
-        name, target = await _target(session, feed.scope, feed.target_id)
-    except NotFound:
-        return None
-    if _may_have(await load_principal(session, owner), feed.scope, target, feed.is_private):
-        return None
-    timezone = app.settings.default_timezone
-    if isinstance(target, Resource):
-        site = await session.get(Site, target.site_id)
-        timezone = site.timezone if site else timezone
-    elif isinstance(target, Site):
-        timezone = target.timezone
-    elif isinstance(target, User):
+    feed, target = live.feed, live.target
+    name = target.name
+    if feed.scope == "user":
         name = get_translations(app.settings.default_language).gettext("Bookings of %(name)s") % {"name": name}
     filename = f"{feed.scope}-{feed.target_id}.ics"
-    return _Feed(feed, name, timezone, filename, show_email=feed.is_private and feed.scope in ("resource", "site"))
+    return _Feed(
+        feed, name, target.timezone or app.settings.default_timezone, filename,
+        show_email=feed.is_private and feed.scope in ("resource", "site"),
+    )
+
+
+class _Parameter:
+    """A feed's scope and privacy with its target as a bound parameter, for ``_conditions``."""
+
+    def __init__(self, scope: str, is_private: bool) -> None:
+        self.scope, self.is_private, self.target_id = scope, is_private, bindparam("target_id")
+
+
+_SUMMARIES: dict[tuple[str, bool], object] = {}
+
+
+def _summary_statement(scope: str, is_private: bool):  # type: ignore[no-untyped-def]
+    """Count, newest ``updated_at`` and sum of SEQUENCEs of a feed's bookings: what its ETag
+    is made of. Built once per scope and privacy (parameters: target_id, window_start); the
+    resource is joined only where a condition needs it (a site's feed)."""
+    statement = _SUMMARIES.get((scope, is_private))
+    if statement is None:
+        summary = select(func.count(col(Booking.id)), func.max(Booking.updated_at), func.coalesce(func.sum(Booking.sequence), 0))
+        summary = summary.select_from(Booking)
+        if scope == "site":
+            summary = summary.join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
+        conditions = _conditions(_Parameter(scope, is_private), bindparam("window_start"))  # type: ignore[arg-type]
+        statement = _SUMMARIES[(scope, is_private)] = summary.where(*conditions)  # type: ignore[arg-type]
+    return statement
 
 
 def _etag(app: AppContext, feed: _Feed, window_start: datetime, count: int, newest: datetime | None, sequences: int) -> str:
@@ -410,14 +409,20 @@ async def render_feed(
     window_start = datetime.combine((now - FEED_HISTORY).date(), time(0), tzinfo=UTC)
     events: list[_Event] | None = None
     seed: dict[bytes, bytes] = {}
-    async with app.database.reader() as session:
-        feed = await _load_feed(session, app, token)
+    # Core statements on one connection, no ORM session: a 304 is two statements (the feed
+    # with its rights, the summary). On SQLite each is its own snapshot (no BEGIN); they need
+    # not agree: a body's ETag is computed from the rows it was written from.
+    async with app.database.read_connection() as connection:
+        feed = await _load_feed(connection, app, token)
         if feed is None:
             raise NotFound("no such feed")
         conditions = _conditions(feed.feed, window_start)
-        summary = select(func.count(col(Booking.id)), func.max(Booking.updated_at), func.coalesce(func.sum(Booking.sequence), 0))
-        summary = summary.select_from(Booking).join(Resource, Resource.id == Booking.resource_id)  # type: ignore[arg-type]
-        count, newest, sequences = (await session.exec(summary.where(*conditions))).one()  # type: ignore[arg-type]
+        count, newest, sequences = (
+            await connection.execute(
+                _summary_statement(feed.feed.scope, feed.feed.is_private),
+                {"target_id": feed.feed.target_id, "window_start": window_start},
+            )
+        ).one()
         newest = _as_utc(newest)
         etag = _etag(app, feed, window_start, count, newest, int(sequences))
         last_modified = _last_modified(feed, window_start, newest)
@@ -431,18 +436,17 @@ async def render_feed(
             return FeedDocument(etag, last_modified, cached, feed.filename, _documents.gzipped(etag))
         # Rendered before, by this process before a restart or by another one.
         stored = (
-            await session.exec(
+            await connection.execute(
                 select(FeedDocumentCache.body).where(
                     FeedDocumentCache.feed_id == feed.feed.id, FeedDocumentCache.etag == etag.strip('"')
                 )
             )
         ).first()
         if stored is not None:
-            _documents.put(etag, stored)
-            return FeedDocument(etag, last_modified, stored, feed.filename)
+            _documents.put(etag, stored[0])
+            return FeedDocument(etag, last_modified, stored[0], feed.filename)
         variant = _variant_of(app, feed)
         state = _states.get(feed.feed.id)
-        connection = await session.connection()
         if state is not None and state.variant == variant and state.window_start == window_start and state.newest is not None:
             # This process rendered the feed before: load only the bookings changed since then
             # (without the status condition, so that one that left a public feed is seen too)
@@ -460,7 +464,7 @@ async def render_feed(
                 # Not rendered by this process yet: the stored document's events whose rows did
                 # not change are reused as they are (writing 5,000 events takes about a second).
                 stored_row = (
-                    await session.exec(
+                    await connection.execute(
                         select(FeedDocumentCache.body, FeedDocumentCache.event_keys).where(
                             FeedDocumentCache.feed_id == feed.feed.id
                         )
@@ -510,7 +514,7 @@ class _PendingDocuments:
 _pending = _PendingDocuments()
 
 
-async def _keep_document(app: AppContext, feed: FeedToken, etag: str, body: bytes, events: list[_Event], now: datetime) -> None:
+async def _keep_document(app: AppContext, feed: FeedKey, etag: str, body: bytes, events: list[_Event], now: datetime) -> None:
     """Write the document now, or keep it back when this process wrote the feed's document
     less than ``DOCUMENT_STORE_INTERVAL`` ago (``store_pending_documents`` writes it at the end)."""
     key = feed.token_hash
