@@ -416,7 +416,6 @@ async def render_feed(
         feed = await _load_feed(connection, app, token)
         if feed is None:
             raise NotFound("no such feed")
-        conditions = _conditions(feed.feed, window_start)
         count, newest, sequences = (
             await connection.execute(
                 _summary_statement(feed.feed.scope, feed.feed.is_private),
@@ -445,6 +444,7 @@ async def render_feed(
         if stored is not None:
             _documents.put(etag, stored[0])
             return FeedDocument(etag, last_modified, stored[0], feed.filename)
+        conditions = _conditions(feed.feed, window_start)
         variant = _variant_of(app, feed)
         state = _states.get(feed.feed.id)
         if state is not None and state.variant == variant and state.window_start == window_start and state.newest is not None:
