@@ -29,10 +29,11 @@ re-serialises one event. ``build_feed`` does the same for ``CalendarEvent``s (LR
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
@@ -199,28 +200,41 @@ cached_event_text = lru_cache(maxsize=EVENT_CACHE_SIZE)(event_text)
 
 
 def assemble_feed(
-    parts: Iterable[tuple[bytes, str, tuple[int, ...]]],
+    parts: Iterable[Sequence],  # type: ignore[type-arg]
     *,
     name: str,
     timezone_hint: str | None = None,
     prodid: str = DEFAULT_PRODID,
 ) -> bytes:
-    """A VCALENDAR from VEVENT texts (``event_text``): the calendar's properties, one
-    VTIMEZONE per TZID covering every year used, the events — as ``build_calendar`` writes."""
+    """A VCALENDAR from VEVENT texts (``event_text``: text, TZID, years; further items are
+    ignored): the calendar's properties, one VTIMEZONE per TZID covering every year used, the
+    events — as ``build_calendar`` writes. A feed of thousands of events is assembled again on
+    every change, so the per-event work is C-level (itemgetter, set) and the calendar's head is
+    written once per name."""
+    parts = parts if isinstance(parts, list) else list(parts)
     years_by_zone: dict[str, set[int]] = {}
-    bodies: list[bytes] = []
-    for text, tzid, years in parts:
-        bodies.append(text)
+    for tzid, years in set(map(_ZONE_YEARS, parts)):
         if years:
             years_by_zone.setdefault(tzid, set()).update(years)
-    head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
-    closing = b"END:VCALENDAR\r\n"
-    assert head.endswith(closing)
-    zones = []
-    for tzid in sorted(years_by_zone):
+    head = _calendar_head(name, timezone_hint, prodid)
+    zones = [
         # Every TZID here passed ``event_text``'s validation. The cached text of the same VTIMEZONE ``vtimezone()`` returns (parsed anew there).
-        zones.append(_vtimezone_text(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])))
-    return b"".join([head[: -len(closing)], *zones, *bodies, closing])
+        _vtimezone_text(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])) for tzid in sorted(years_by_zone)
+    ]
+    return b"".join([head, *zones, *map(_TEXT, parts), _CLOSING])
+
+
+_TEXT = itemgetter(0)
+_ZONE_YEARS = itemgetter(1, 2)
+_CLOSING = b"END:VCALENDAR\r\n"
+
+
+@lru_cache(maxsize=256)
+def _calendar_head(name: str, timezone_hint: str | None, prodid: str) -> bytes:
+    """The calendar's properties, without its closing line."""
+    head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
+    assert head.endswith(_CLOSING)
+    return head[: -len(_CLOSING)]
 
 
 def build_feed(

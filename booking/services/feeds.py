@@ -34,9 +34,11 @@ import gzip
 import hashlib
 import hmac
 import secrets
+from bisect import insort
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from operator import itemgetter
 
 from sqlalchemy import bindparam, delete, func
 from sqlalchemy.exc import IntegrityError
@@ -444,17 +446,18 @@ async def render_feed(
         if stored is not None:
             _documents.put(etag, stored[0])
             return FeedDocument(etag, last_modified, stored[0], feed.filename)
-        conditions = _conditions(feed.feed, window_start)
         variant = _variant_of(app, feed)
         state = _states.get(feed.feed.id)
         if state is not None and state.variant == variant and state.window_start == window_start and state.newest is not None:
             # This process rendered the feed before: load only the bookings changed since then
             # (without the status condition, so that one that left a public feed is seen too)
             # and patch the events; the aggregate above tells whether that gave the whole feed.
-            changed_statement = _rows_statement(
-                [*_conditions(feed.feed, window_start, with_status=False), col(Booking.updated_at) >= state.newest]
-            )
-            changed = (await connection.execute(changed_statement)).all()
+            changed = (
+                await connection.execute(
+                    _rows_of(feed.feed.scope, feed.feed.is_private, changed_since=True),
+                    {"target_id": feed.feed.target_id, "window_start": window_start, "since": state.newest},
+                )
+            ).all()
             events = _patched(state, variant, changed, private=feed.feed.is_private)
             body_etag, body_newest = _events_etag(app, feed, window_start, events)
             if body_etag != etag:
@@ -473,12 +476,17 @@ async def render_feed(
                 if stored_row is not None:
                     seed = _stored_events(stored_row[0], stored_row[1])
             # Core, not the ORM: plain rows, none of the ORM's per-row bookkeeping.
-            rows = (await connection.execute(_rows_statement(conditions))).all()
+            rows = (
+                await connection.execute(
+                    _rows_of(feed.feed.scope, feed.feed.is_private, changed_since=False),
+                    {"target_id": feed.feed.target_id, "window_start": window_start},
+                )
+            ).all()
             events = [_event_of(row, text) for row, text in zip(rows, _texts.texts(variant, rows, seed), strict=True)]
             # The body's own ETag: a change committed between the two queries must not be
             # cached under the older ETag.
             body_etag, body_newest = _events_etag(app, feed, window_start, events)
-    body = assemble_feed(((event[4][0], event[4][1], event[4][2]) for event in events), name=feed.name, timezone_hint=feed.timezone)
+    body = assemble_feed(list(map(_TEXT_OF_EVENT, events)), name=feed.name, timezone_hint=feed.timezone)
     _documents.put(body_etag, body)
     _states.put(feed.feed.id, _FeedState(variant, window_start, events, body_newest))  # type: ignore[arg-type]
     await _keep_document(app, feed.feed, body_etag, body, events, now)  # type: ignore[arg-type]
@@ -600,18 +608,24 @@ def _event_of(row: tuple, text: _Text) -> _Event:  # type: ignore[type-arg]
 
 def _patched(state: _FeedState, variant: _Variant, changed: list, *, private: bool) -> list[_Event]:  # type: ignore[type-arg]
     """``state``'s events with the ``changed`` rows replaced, added or (status no longer
-    shown) dropped, in the feed's order."""
+    shown) dropped, in the feed's order (kept sorted: the few changed ones are inserted)."""
     changed_ids = {row[0] for row in changed}
     kept = [row for row in changed if private or row[3] in PUBLIC_STATUSES]
     events = [event for event in state.events if event[1] not in changed_ids]
-    events += [_event_of(row, text) for row, text in zip(kept, _texts.texts(variant, kept), strict=True)]
-    events.sort(key=lambda event: event[0])
+    for event in (_event_of(row, text) for row, text in zip(kept, _texts.texts(variant, kept), strict=True)):
+        insort(events, event, key=_ORDER_OF_EVENT)
     return events
 
 
+_ORDER_OF_EVENT = itemgetter(0)
+_SEQUENCE_OF_EVENT = itemgetter(2)
+_UPDATED_OF_EVENT = itemgetter(3)
+_TEXT_OF_EVENT = itemgetter(4)
+
+
 def _events_etag(app: AppContext, feed: _Feed, window_start: datetime, events: list[_Event]) -> tuple[str, datetime | None]:
-    newest = max((event[3] for event in events if event[3] is not None), default=None)
-    return _etag(app, feed, window_start, len(events), newest, sum(event[2] for event in events)), newest
+    newest = max(filter(None, map(_UPDATED_OF_EVENT, events)), default=None)
+    return _etag(app, feed, window_start, len(events), newest, sum(map(_SEQUENCE_OF_EVENT, events))), newest
 
 
 _VEVENT_START = b"BEGIN:VEVENT\r\n"
@@ -629,6 +643,23 @@ def _stored_events(body: bytes, keys: bytes | None) -> dict[bytes, bytes]:
     if parts[-1] != b"" or (len(parts) - 1) * 8 != len(keys):
         return {}
     return {keys[index * 8:(index + 1) * 8]: part + _VEVENT_END for index, part in enumerate(parts[:-1])}
+
+
+_ROWS: dict[tuple[str, bool, bool], object] = {}
+
+
+def _rows_of(scope: str, is_private: bool, *, changed_since: bool):  # type: ignore[no-untyped-def]
+    """The statement loading a feed's rows, built once per scope and privacy (parameters:
+    target_id, window_start; with ``changed_since`` also since: only the rows updated since,
+    whatever their status, so that one that left a public feed is seen too)."""
+    key = (scope, is_private, changed_since)
+    statement = _ROWS.get(key)
+    if statement is None:
+        conditions = _conditions(_Parameter(scope, is_private), bindparam("window_start"), with_status=not changed_since)  # type: ignore[arg-type]
+        if changed_since:
+            conditions.append(col(Booking.updated_at) >= bindparam("since"))
+        statement = _ROWS[key] = _rows_statement(conditions)
+    return statement
 
 
 def _rows_statement(conditions: list[object]):  # type: ignore[no-untyped-def]
