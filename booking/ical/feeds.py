@@ -181,14 +181,29 @@ def event_text(event: CalendarEvent) -> tuple[bytes, str, tuple[int, ...]]:
 def feed_event_zone_years(starts_at: datetime, ends_at: datetime, timezone: str) -> tuple[str, tuple[int, ...]]:
     """What ``event_text`` returns besides the text for a feed event (``feed_event``: no
     recurrence, no EXDATE): its TZID and the local years its VTIMEZONE must cover. For a VEVENT
-    text kept from an earlier document, without building the event again."""
+    text kept from an earlier document, without building the event again.
+
+    Called for every event of a feed a process reads back from its stored document: an
+    instant's local year is its UTC year unless it falls on 31 December or 1 January in UTC (no
+    zone is more than 14 hours off), so only those are converted."""
     zone = _zone(timezone)
     if _is_utc(zone):
         return timezone, ()
-    years = {starts_at.astimezone(zone).year, ends_at.astimezone(zone).year}
+    return timezone, _years_covered(_local_year(starts_at, zone), _local_year(ends_at, zone))
+
+
+def _local_year(instant: datetime, zone: ZoneInfo) -> int:
+    if (instant.month == 12 and instant.day == 31) or (instant.month == 1 and instant.day == 1) or instant.utcoffset():
+        return instant.astimezone(zone).year
+    return instant.year
+
+
+@lru_cache(maxsize=256)
+def _years_covered(first: int, last: int) -> tuple[int, ...]:
     # As _years_used: the year before the first instant as well.
+    years = {first, last}
     years.add(min(years) - 1)
-    return timezone, tuple(sorted(years))
+    return tuple(sorted(years))
 
 
 @lru_cache(maxsize=64)

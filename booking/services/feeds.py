@@ -445,6 +445,10 @@ async def render_feed(
         ).first()
         if stored is not None:
             _documents.put(etag, stored[0])
+            # The stored document is current now: as if this process had just written it, the
+            # next changes within DOCUMENT_STORE_INTERVAL are kept back instead of written
+            # (1.5 MB for 5,000 events) in the request of the first change after a start.
+            _pending.stored_at.setdefault(feed.feed.token_hash, now)
             return FeedDocument(etag, last_modified, stored[0], feed.filename)
         variant = _variant_of(app, feed)
         state = _states.get(feed.feed.id)
@@ -683,10 +687,16 @@ def _rows_statement(conditions: list[object]):  # type: ignore[no-untyped-def]
 
 def _as_utc(value: datetime | str | None) -> datetime | None:
     # Aggregates bypass the column type: SQLite hands back text, PostgreSQL an aware value.
+    # Called several times per row of a 5,000-event feed: the common cases go first. Parsing
+    # with an explicit offset is several times faster than parsing and then replace(tzinfo=).
     if value is None:
         return None
     if isinstance(value, str):
+        if value[-6:-5] not in ("+", "-") and not value.endswith("Z"):
+            return datetime.fromisoformat(value + "+00:00")
         value = datetime.fromisoformat(value)
+    if value.tzinfo is UTC:
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
