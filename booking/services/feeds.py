@@ -735,13 +735,16 @@ class _Variant:
 
 
 class _TextCache:
-    """VEVENT texts per feed variant, keyed by the booking row's values themselves: a booking
-    that did not change (same values, same SEQUENCE and updated_at) is not written again, and
-    a changed one gets a new key. Bounded: past ``limit`` entries a variant starts afresh."""
+    """VEVENT texts per feed variant, keyed by the digest of the booking row's values: a
+    booking that did not change (same values, same SEQUENCE and updated_at) is not written
+    again, and a changed one gets a new key. The digest is what a stored document keeps per
+    event (``event_keys``), so one hash per row serves both; hashing the row tuple itself as
+    the key cost two tuple hashes per row (datetimes included) on every full load.
+    Bounded: past ``limit`` entries a variant starts afresh."""
 
     def __init__(self, limit: int = EVENT_CACHE_SIZE) -> None:
         self.limit = limit
-        self._by_variant: dict[_Variant, dict[tuple, _Text]] = {}  # type: ignore[type-arg]
+        self._by_variant: dict[_Variant, dict[bytes, _Text]] = {}
 
     def texts(self, variant: _Variant, rows: list, seed: dict[bytes, bytes] | None = None) -> list[_Text]:  # type: ignore[type-arg]
         """The text of every row; one missing here is taken from ``seed`` (texts of a stored
@@ -754,18 +757,19 @@ class _TextCache:
         if len(cache) + len(rows) > self.limit:
             cache.clear()
         prefix = repr(variant).encode()
+        blake2b = hashlib.blake2b
         texts = []
         for row in rows:
             key = tuple(row)
-            text = cache.get(key)
+            digest = blake2b(prefix + repr(key).encode(), digest_size=8).digest()
+            text = cache.get(digest)
             if text is None:
-                digest = hashlib.blake2b(prefix + repr(key).encode(), digest_size=8).digest()
                 kept = seed.get(digest) if seed else None
                 if kept is not None:
                     zone_years = feed_event_zone_years(_as_utc(key[1]), _as_utc(key[2]), key[13])  # type: ignore[arg-type]
-                    text = cache[key] = (kept, *zone_years, digest)
+                    text = cache[digest] = (kept, *zone_years, digest)
                 else:
-                    text = cache[key] = (*_row_text(key, variant), digest)
+                    text = cache[digest] = (*_row_text(key, variant), digest)
             texts.append(text)
         return texts
 
