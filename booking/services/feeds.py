@@ -12,8 +12,10 @@ Rights are checked when a feed is made *and* every time it is read: a lender who
 site, or a member who leaves the organisation, stops seeing its details (the feed answers
 404 like a revoked one).
 
-Reading a feed is cheap when nothing changed: the token row, the feed's name and one
-aggregate (count, newest ``updated_at``, sum of SEQUENCEs) give the ETag; an If-None-Match
+Reading a feed is cheap when nothing changed: two statements, the token with its owner's
+rights and the target's name (``feed_access.load_live_feed``: rights are checked on every read,
+never cached in the process) and one aggregate (count, newest ``updated_at``, sum of
+SEQUENCEs), give the ETag; an If-None-Match
 or If-Modified-Since that matches answers 304 without loading a booking, and an unchanged
 feed is served from a small in-process cache of finished documents keyed by that ETag, and
 after a restart (or in another app process) from the feed's last document kept in the
@@ -448,7 +450,7 @@ async def render_feed(
             # The stored document is current now: as if this process had just written it, the
             # next changes within DOCUMENT_STORE_INTERVAL are kept back instead of written
             # (1.5 MB for 5,000 events) in the request of the first change after a start.
-            _pending.stored_at.setdefault(feed.feed.token_hash, now)
+            _pending.stored_current(feed.feed.token_hash, now)
             return FeedDocument(etag, last_modified, stored[0], feed.filename)
         variant = _variant_of(app, feed)
         state = _states.get(feed.feed.id)
@@ -517,6 +519,13 @@ class _PendingDocuments:
 
     def size(self) -> int:
         return sum(len(entry[3]) for entry in self.pending.values())
+
+    def stored_current(self, key: str, now: datetime) -> None:
+        """The stored document of ``key`` was found current at ``now`` (served from the database)."""
+        if key not in self.stored_at:
+            if len(self.stored_at) > 4096:
+                self.stored_at.clear()
+            self.stored_at[key] = now
 
     def clear(self) -> None:
         self.stored_at.clear()
