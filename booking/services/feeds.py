@@ -437,27 +437,13 @@ async def render_feed(
         cached = _documents.get(etag)
         if cached is not None:
             return FeedDocument(etag, last_modified, cached, feed.filename, _documents.gzipped(etag))
-        # Rendered before, by this process before a restart or by another one.
-        stored = (
-            await connection.execute(
-                select(FeedDocumentCache.body).where(
-                    FeedDocumentCache.feed_id == feed.feed.id, FeedDocumentCache.etag == etag.strip('"')
-                )
-            )
-        ).first()
-        if stored is not None:
-            _documents.put(etag, stored[0])
-            # The stored document is current now: as if this process had just written it, the
-            # next changes within DOCUMENT_STORE_INTERVAL are kept back instead of written
-            # (1.5 MB for 5,000 events) in the request of the first change after a start.
-            _pending.stored_current(feed.feed.token_hash, now)
-            return FeedDocument(etag, last_modified, stored[0], feed.filename)
         variant = _variant_of(app, feed)
         state = _states.get(feed.feed.id)
         if state is not None and state.variant == variant and state.window_start == window_start and state.newest is not None:
             # This process rendered the feed before: load only the bookings changed since then
             # (without the status condition, so that one that left a public feed is seen too)
             # and patch the events; the aggregate above tells whether that gave the whole feed.
+            # (Before looking for a stored document: patching is cheaper than reading one.)
             changed = (
                 await connection.execute(
                     _rows_of(feed.feed.scope, feed.feed.is_private, changed_since=True),
@@ -469,6 +455,21 @@ async def render_feed(
             if body_etag != etag:
                 events = None  # something else changed (a booking deleted or moved away): load all
         if events is None:
+            # Rendered before, by this process before a restart or by another one.
+            stored = (
+                await connection.execute(
+                    select(FeedDocumentCache.body).where(
+                        FeedDocumentCache.feed_id == feed.feed.id, FeedDocumentCache.etag == etag.strip('"')
+                    )
+                )
+            ).first()
+            if stored is not None:
+                _documents.put(etag, stored[0])
+                # The stored document is current now: as if this process had just written it, the
+                # next changes within DOCUMENT_STORE_INTERVAL are kept back instead of written
+                # (1.5 MB for 5,000 events) in the request of the first change after a start.
+                _pending.stored_current(feed.feed.token_hash, now)
+                return FeedDocument(etag, last_modified, stored[0], feed.filename)
             if state is None:
                 # Not rendered by this process yet: the stored document's events whose rows did
                 # not change are reused as they are (writing 5,000 events takes about a second).
