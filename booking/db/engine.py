@@ -136,6 +136,9 @@ class Database:
         async with self._read_engine.connect() as connection:
             if self.is_sqlite:
                 await connection.execution_options(**{_SINGLE_STATEMENT: True})
+            else:
+                # Autocommit: each statement its own snapshot, no BEGIN and ROLLBACK round trips.
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
     async def ping(self) -> bool:
