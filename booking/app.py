@@ -29,6 +29,7 @@ from booking.api.health import health
 from booking.auth.client_address import ClientAddressMiddleware
 from booking.auth.middleware import AuthenticationMiddleware
 from booking.db import Database
+from booking.i18n import preload_translations
 from booking.services.context import AppContext
 from booking.resources import STATIC_DIR, TEMPLATES_DIR
 from booking.settings import Settings, check_secret_key
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
     """The whole application for ``settings``; tests may pass their own context (clock)."""
     check_secret_key(settings.secret_key)  # also for settings not read by load_settings
     context = app_context or AppContext(database=Database(settings.database_url), settings=settings)
+    preload_translations()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

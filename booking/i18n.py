@@ -102,6 +102,14 @@ def get_translations(language: str) -> Translations:
     return Translations(fp=buffer, domain=DOMAIN)
 
 
+def preload_translations() -> None:
+    """Read every language's catalogue now (the app calls it at start): reading one takes up to
+    a second on a busy machine, which would otherwise land on the first request that needs it
+    (the first changed feed, the first page)."""
+    for language in LANGUAGES:
+        get_translations(language)
+
+
 def clear_cache() -> None:
     """Forget the loaded catalogues (tests, or a reload after editing a ``.po``)."""
     get_translations.cache_clear()

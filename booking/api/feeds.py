@@ -28,6 +28,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from booking.auth.guards import public, requires_login
+from booking.auth.middleware import SKIP_AUTHENTICATION
 from booking.domain.errors import NotFound
 from booking.services import feeds
 from booking.services.context import AppContext
@@ -122,8 +123,11 @@ def _http_date(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
+# A feed is polled by calendar apps, anonymously (the secret is in the URL): no CSRF cookie, no
+# session and no signed-in person to look up for it (the middleware skip these per route).
 FEED_OPTIONS = {
-    "guards": [public], "tags": ["feeds"], "media_type": CALENDAR_MEDIA_TYPE, "opt": {"exclude_from_csrf": True},
+    "guards": [public], "tags": ["feeds"], "media_type": CALENDAR_MEDIA_TYPE,
+    "opt": {"exclude_from_csrf": True, "skip_session": True, SKIP_AUTHENTICATION: True},
 }
 
 

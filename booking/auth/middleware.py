@@ -29,8 +29,14 @@ def session_token(scope: Scope) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
+#: Route ``opt`` key: the route needs no principal (feeds: the secret URL is the key), so the
+#: middleware does not look one up (its handlers must not read ``request.user``).
+SKIP_AUTHENTICATION = "skip_authentication"
+
+
 class AuthenticationMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
+    exclude_opt_key = SKIP_AUTHENTICATION
 
     @staticmethod
     def should_bypass_for_scope(scope: Scope) -> bool:

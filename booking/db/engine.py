@@ -23,10 +23,10 @@ Which SQLite engine runs where (issue 10, measured with bench/profile_create.py 
   from 7,063 to 4,237 Python calls and its CPU time fell by about a third). The wait for another
   process's lock is an asyncio sleep with backoff, bounded by ``sqlite_busy_timeout_ms``
   (``SQLITE_BUSY_TIMEOUT_MS``), after which "database is locked" is answered 503.
-- ``read_connection`` (one short statement by key, every request's principal) runs inline too,
-  without a transaction.
-- ``reader()`` sessions stay on aiosqlite's thread: they serve reports, feeds and calendar
-  pages whose reads can take long, and inline they would stop every other request for that
+- ``read_connection`` (short statements by key: every request's principal, a feed's
+  authorisation, summary and changed rows) runs inline too, without a transaction.
+- ``reader()`` sessions stay on aiosqlite's thread: they serve reports and calendar pages
+  whose reads can take long, and inline they would stop every other request for that
   long. The thread lets the loop go on (SQLite releases the GIL while it computes); the
   hand-offs cost little next to such reads.
 """
@@ -157,15 +157,17 @@ class Database:
 
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A Core connection for ONE short read statement (a few rows found by key), rows as
-        plain values (no ORM session, no objects). For hot read-only loads such as every
-        request's principal.
+        """A Core connection for short reads by key, rows as plain values (no ORM session, no
+        objects). For hot read-only loads: every request's principal, a feed's authorisation
+        and ETag summary (a 304 is those two statements) and the rows that changed since.
 
-        No transaction is begun (a single statement is its own consistent snapshot): on
-        PostgreSQL that saves the BEGIN and ROLLBACK round trips, on SQLite a statement. On SQLite
-        the statement runs inline in the event loop (see the module docstring): a long read here
-        would stop every other request while it runs. Several statements that must agree, or a
-        read of many rows, need ``reader()``.
+        No transaction is begun: each statement is its own consistent snapshot (on PostgreSQL
+        that saves the BEGIN and ROLLBACK round trips, on SQLite a statement), so statements
+        that must agree with each other need ``reader()``. On SQLite the statements run inline
+        in the event loop (see the module docstring): while SQLite computes one, no other
+        request of the process runs. A feed's rare full load (its first request in a process
+        without a current stored document) reads its few thousand rows here too; reports and
+        pages that scan many rows use ``reader()``.
         """
         async with self._point_read_engine.connect() as connection:
             yield connection

@@ -29,10 +29,11 @@ re-serialises one event. ``build_feed`` does the same for ``CalendarEvent``s (LR
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
@@ -180,14 +181,29 @@ def event_text(event: CalendarEvent) -> tuple[bytes, str, tuple[int, ...]]:
 def feed_event_zone_years(starts_at: datetime, ends_at: datetime, timezone: str) -> tuple[str, tuple[int, ...]]:
     """What ``event_text`` returns besides the text for a feed event (``feed_event``: no
     recurrence, no EXDATE): its TZID and the local years its VTIMEZONE must cover. For a VEVENT
-    text kept from an earlier document, without building the event again."""
+    text kept from an earlier document, without building the event again.
+
+    Called for every event of a feed a process reads back from its stored document: an
+    instant's local year is its UTC year unless it falls on 31 December or 1 January in UTC (no
+    zone is more than 14 hours off), so only those are converted."""
     zone = _zone(timezone)
     if _is_utc(zone):
         return timezone, ()
-    years = {starts_at.astimezone(zone).year, ends_at.astimezone(zone).year}
+    return timezone, _years_covered(_local_year(starts_at, zone), _local_year(ends_at, zone))
+
+
+def _local_year(instant: datetime, zone: ZoneInfo) -> int:
+    if (instant.month == 12 and instant.day == 31) or (instant.month == 1 and instant.day == 1) or instant.utcoffset():
+        return instant.astimezone(zone).year
+    return instant.year
+
+
+@lru_cache(maxsize=256)
+def _years_covered(first: int, last: int) -> tuple[int, ...]:
     # As _years_used: the year before the first instant as well.
+    years = {first, last}
     years.add(min(years) - 1)
-    return timezone, tuple(sorted(years))
+    return tuple(sorted(years))
 
 
 @lru_cache(maxsize=64)
@@ -199,28 +215,41 @@ cached_event_text = lru_cache(maxsize=EVENT_CACHE_SIZE)(event_text)
 
 
 def assemble_feed(
-    parts: Iterable[tuple[bytes, str, tuple[int, ...]]],
+    parts: Iterable[Sequence],  # type: ignore[type-arg]
     *,
     name: str,
     timezone_hint: str | None = None,
     prodid: str = DEFAULT_PRODID,
 ) -> bytes:
-    """A VCALENDAR from VEVENT texts (``event_text``): the calendar's properties, one
-    VTIMEZONE per TZID covering every year used, the events — as ``build_calendar`` writes."""
+    """A VCALENDAR from VEVENT texts (``event_text``: text, TZID, years; further items are
+    ignored): the calendar's properties, one VTIMEZONE per TZID covering every year used, the
+    events — as ``build_calendar`` writes. A feed of thousands of events is assembled again on
+    every change, so the per-event work is C-level (itemgetter, set) and the calendar's head is
+    written once per name."""
+    parts = parts if isinstance(parts, list) else list(parts)
     years_by_zone: dict[str, set[int]] = {}
-    bodies: list[bytes] = []
-    for text, tzid, years in parts:
-        bodies.append(text)
+    for tzid, years in set(map(_ZONE_YEARS, parts)):
         if years:
             years_by_zone.setdefault(tzid, set()).update(years)
-    head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
-    closing = b"END:VCALENDAR\r\n"
-    assert head.endswith(closing)
-    zones = []
-    for tzid in sorted(years_by_zone):
+    head = _calendar_head(name, timezone_hint, prodid)
+    zones = [
         # Every TZID here passed ``event_text``'s validation. The cached text of the same VTIMEZONE ``vtimezone()`` returns (parsed anew there).
-        zones.append(_vtimezone_text(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])))
-    return b"".join([head[: -len(closing)], *zones, *bodies, closing])
+        _vtimezone_text(tzid, min(years_by_zone[tzid]), max(years_by_zone[tzid])) for tzid in sorted(years_by_zone)
+    ]
+    return b"".join([head, *zones, *map(_TEXT, parts), _CLOSING])
+
+
+_TEXT = itemgetter(0)
+_ZONE_YEARS = itemgetter(1, 2)
+_CLOSING = b"END:VCALENDAR\r\n"
+
+
+@lru_cache(maxsize=256)
+def _calendar_head(name: str, timezone_hint: str | None, prodid: str) -> bytes:
+    """The calendar's properties, without its closing line."""
+    head = _new_calendar(name=name, method=None, timezone_hint=timezone_hint, prodid=prodid).to_ical()
+    assert head.endswith(_CLOSING)
+    return head[: -len(_CLOSING)]
 
 
 def build_feed(

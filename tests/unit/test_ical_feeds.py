@@ -112,3 +112,22 @@ def test_zone_years_of_a_kept_event_are_those_event_text_gives():
                           site_name="Ort", site_address="", timezone=timezone)
         _, tzid, years = event_text(feed_event(entry, private=False, host="example.org"))
         assert feed_event_zone_years(starts_at, ends_at, timezone) == (tzid, years)
+
+
+def test_feed_event_zone_years_matches_converting_every_instant():
+    """The fast path (UTC year except on 31 December and 1 January) gives what converting gives,
+    around the turn of the year in zones far east and west of UTC."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from booking.ical.feeds import feed_event_zone_years
+
+    for timezone in ("Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago", "America/Los_Angeles", "UTC"):
+        zone = ZoneInfo(timezone)
+        start = datetime(2025, 12, 30, 0, 0, tzinfo=UTC)
+        for hour in range(0, 24 * 4, 1):
+            starts_at = start + timedelta(hours=hour)
+            ends_at = starts_at + timedelta(hours=3)
+            years = {starts_at.astimezone(zone).year, ends_at.astimezone(zone).year}
+            expected = () if timezone == "UTC" else tuple(sorted(years | {min(years) - 1}))
+            assert feed_event_zone_years(starts_at, ends_at, timezone) == (timezone, expected), (timezone, starts_at)
