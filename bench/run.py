@@ -63,6 +63,8 @@ class LoadResult:
     errors: int = 0
     seconds: float = 0.0
     first_error: str = ""
+    #: CPU seconds of the server processes per request, warm-up included (less load-bound than the rate)
+    server_cpu: float | None = None
 
     @property
     def rate(self) -> float:
@@ -271,16 +273,26 @@ def prepare_bare_table(mode: str, dsn: str) -> None:
 # --------------------------------------------------------------------------- runs
 
 
+def _measured_load(name: str, served_at: tuple[str, subprocess.Popen[bytes]], path: str, headers: dict[str, str],
+                   duration: float, origin: datetime) -> LoadResult:
+    """One create-rate measurement against a served app, with its server processes' CPU per request."""
+    base, process = served_at
+    cpu_before = server_cpu_seconds(process)
+    result = asyncio.run(_load(name, base + path, headers, duration, origin, {}))
+    result.server_cpu = (server_cpu_seconds(process) - cpu_before) / max(1, len(result.latencies) + result.errors + CLIENTS * 2)
+    print(f"  {name:<66} {result.rate:8.1f}/s  p50 {result.percentile(0.5) * 1000:7.1f} ms  "
+          f"p99 {result.percentile(0.99) * 1000:7.1f} ms  server CPU {result.server_cpu * 1000:5.2f} ms/request  "
+          f"errors {result.errors} {result.first_error[:80]}")
+    return result
+
+
 def run_create(duration: float, skip_postgresql: bool, scratch: Path) -> list[tuple[str, LoadResult, LoadResult | None]]:
     rows: list[tuple[str, LoadResult, LoadResult | None]] = []
     origin = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
 
-    def load(name: str, base: str, path: str, hdrs: dict[str, str], shift_days: int) -> LoadResult:
-        result = asyncio.run(_load(name, base + path, hdrs, duration, origin + timedelta(days=shift_days), {}))
-        print(f"  {name:<58} {result.rate:8.1f}/s  p50 {result.percentile(0.5) * 1000:7.1f} ms  "
-              f"p99 {result.percentile(0.99) * 1000:7.1f} ms  errors {result.errors} {result.first_error[:80]}")
-        return result
+    def load(name: str, served_at: tuple[str, subprocess.Popen[bytes]], path: str, hdrs: dict[str, str], shift_days: int) -> LoadResult:
+        return _measured_load(name, served_at, path, hdrs, duration, origin + timedelta(days=shift_days))
 
     print("\n== create rate (10 clients) ==")
     if not skip_postgresql:
@@ -290,22 +302,22 @@ def run_create(duration: float, skip_postgresql: bool, scratch: Path) -> list[tu
         else:
             dsn = url.replace("postgresql+asyncpg://", "postgresql://")
             prepare_bare_table("asyncpg", dsn)
-            with uvicorn("bench.bare_app:create", {"BARE_MODE": "asyncpg", "BARE_DATABASE": dsn}, 2) as base:
+            with served("bench.bare_app:create", {"BARE_MODE": "asyncpg", "BARE_DATABASE": dsn}, 2) as base:
                 bare_pg = load("PostgreSQL, 2 procs: bare endpoint, asyncpg INSERT", base, "/bookings", {}, 0)
-            with uvicorn("bench.bare_app:create", {"BARE_MODE": "core", "BARE_DATABASE": url}, 2) as base:
+            with served("bench.bare_app:create", {"BARE_MODE": "core", "BARE_DATABASE": url}, 2) as base:
                 core_pg = load("PostgreSQL, 2 procs: bare endpoint, SQLAlchemy Core INSERT", base, "/bookings", {}, 0)
             prepare_create_database(url)
-            with uvicorn("booking.asgi:create", booking_env(url), 2) as base:
+            with served("booking.asgi:create", booking_env(url), 2) as base:
                 app_pg = load("PostgreSQL, 2 procs: POST /api/v1/bookings", base, "/api/v1/bookings", headers, 0)
             rows += [("PostgreSQL bare asyncpg", bare_pg, None), ("PostgreSQL bare SQLAlchemy Core", core_pg, None),
                      ("PostgreSQL POST /api/v1/bookings", app_pg, core_pg)]
     sqlite_file = scratch / "bare.sqlite3"
     prepare_bare_table("aiosqlite", str(sqlite_file))
-    with uvicorn("bench.bare_app:create", {"BARE_MODE": "aiosqlite", "BARE_DATABASE": str(sqlite_file)}, 1) as base:
+    with served("bench.bare_app:create", {"BARE_MODE": "aiosqlite", "BARE_DATABASE": str(sqlite_file)}, 1) as base:
         bare_sqlite = load("SQLite, 1 proc: bare checked insert (BEGIN IMMEDIATE)", base, "/bookings", {}, 0)
     app_url = f"sqlite+aiosqlite:///{scratch / 'create.sqlite3'}"
     prepare_create_database(app_url)
-    with uvicorn("booking.asgi:create", booking_env(app_url), 1) as base:
+    with served("booking.asgi:create", booking_env(app_url), 1) as base:
         app_sqlite = load("SQLite, 1 proc: POST /api/v1/bookings", base, "/api/v1/bookings", headers, 0)
     rows += [("SQLite bare checked insert", bare_sqlite, None), ("SQLite POST /api/v1/bookings", app_sqlite, bare_sqlite)]
     return rows
@@ -320,15 +332,7 @@ def run_create_side_by_side(duration: float, skip_postgresql: bool, scratch: Pat
     checkouts = [("this checkout", ROOT), (f"{other}", other)]
 
     def load(name: str, served_at: tuple[str, subprocess.Popen[bytes]], path: str, hdrs: dict[str, str]) -> LoadResult:
-        base, process = served_at
-        cpu_before = server_cpu_seconds(process)
-        result = asyncio.run(_load(name, base + path, hdrs, duration, origin, {}))
-        # Warm-up requests included: CPU per request of the server processes (less load-bound than the rate).
-        cpu = (server_cpu_seconds(process) - cpu_before) / max(1, len(result.latencies) + result.errors + CLIENTS * 2)
-        print(f"  {name:<66} {result.rate:8.1f}/s  p50 {result.percentile(0.5) * 1000:7.1f} ms  "
-              f"p99 {result.percentile(0.99) * 1000:7.1f} ms  server CPU {cpu * 1000:5.2f} ms/request  "
-              f"errors {result.errors} {result.first_error[:80]}")
-        return result
+        return _measured_load(name, served_at, path, hdrs, duration, origin)
 
     def ratios(bare: LoadResult, apps: list[LoadResult]) -> None:
         for app in apps:
@@ -643,46 +647,54 @@ def ms(value: float) -> str:
     return f"{value * 1000:.1f} ms"
 
 
-def write_results(create: list, feeds: dict, radicale: cb.Timing | None, availability: cb.Timing | None, plan: str, args) -> str:
+#: RESULTS.md below this line is kept as it is by a full run (earlier ``--only`` sections, the
+#: report bench's figures): a full run rewrites only what stands above it.
+KEPT_MARKER = "<!-- Sections below are kept by bench/run.py: earlier runs and other benches. -->"
+
+
+def write_results(create: list, feeds: dict, radicale: cb.Timing | None, availability: cb.Timing | None, plan: str, args,
+                  load_before: tuple[float, float, float]) -> str:
     load = os.getloadavg()
     lines = [
         "# Benchmark results (issue 10)",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `python3 tasks.py bench` (bench/run.py, duration {args.duration:.0f} s)",
         f"- Machine: {platform.node()}, {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
-        f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
-        "- **Shared machine**: other engineers' test runs used the same 2 cores during this run; client, servers and",
-        "  databases share them too. Read ratios measured in the same run, not absolute figures.",
+        f"load average before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, "
+        f"at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+        "- Client, servers and databases share the cores: read the ratios measured in the same run rather than",
+        "  absolute figures, and the CPU time per request where it is given (it depends less on the load).",
         f"- Versions: {versions()}",
         "",
         "## Create rate (10 concurrent clients, non-overlapping bookings over 500 rooms)",
         "",
-        "| | rate | p50 | p99 | errors | ratio to bare |",
-        "|---|---|---|---|---|---|",
+        "| | rate | p50 | p99 | errors | server CPU per request | ratio to bare |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, result, reference in create:
         ratio = f"{result.rate / reference.rate:.0%} of {reference.name.split(': ', 1)[1]}" if reference and reference.rate else ""
-        lines.append(f"| {label} | {result.rate:.0f} /s | {ms(result.percentile(0.5))} | {ms(result.percentile(0.99))} | {result.errors} | {ratio} |")
+        cpu = ms(result.server_cpu) if result.server_cpu is not None else ""
+        lines.append(f"| {label} | {result.rate:.0f} /s | {ms(result.percentile(0.5))} | {ms(result.percentile(0.99))} | {result.errors} "
+                     f"| {cpu} | {ratio} |")
     lines += ["", "Goals: PostgreSQL (2 procs) >= 50 % of the SQLAlchemy-Core endpoint; SQLite >= 50 % of the bare checked",
               "insert; p99 < 100 ms at 10 clients.", "", "## Feeds (5,000 events, 100,000 bookings, one keep-alive client)", ""]
-    lines += ["| | p50 | p95 | rate | x Radicale |", "|---|---|---|---|---|"]
-    if radicale:
-        lines.append(f"| Radicale GET of the same collection | {ms(radicale.p50)} | {ms(radicale.p95)} | {radicale.rate:.1f} /s | 1.0 |")
-    for label, timings in feeds.items():
-        for timing in timings.values():
-            ratio = f"{timing.rate / radicale.rate:.1f}" if radicale else ""
-            lines.append(f"| {label}: {timing.name} | {ms(timing.p50)} | {ms(timing.p95)} | {timing.rate:.1f} /s | {ratio} |")
+    lines += feeds_section(feeds, radicale)[3:]
     lines += ["", "\"First request after a restart\": a new server process whose memory is empty; the document the",
-              "previous process rendered is read from `feed_document_cache` while the feed's ETag still matches.", ""]
+              "previous process rendered is read from `feed_document_cache` while the feed's ETag still matches.",
+              "Goals: first request after a restart < 150 ms; after one change >= 30x Radicale; 304 < 2 ms of server time.", ""]
     lines += [f"## Availability search ({args.scale_bookings:,} bookings, {ROOMS} rooms, PostgreSQL)", ""]
     if availability:
         lines += [f"`GET /api/v1/resources?kind=room&free_from=<Tuesday 18:00>&free_until=<20:00>`: p50 {ms(availability.p50)}, "
-                  f"p95 {ms(availability.p95)} over {len(availability.samples)} requests (goal: p50 < 30 ms).", "",
-                  "Plan of the holdings query:", "", "```", plan, "```"]
+                  f"p95 {ms(availability.p95)} over {len(availability.samples)} requests (goal: p50 < 30 ms).", ""]
+        lines += availability_section(args)[2:]
+        lines += ["", "Plan of the holdings query:", "", "```", plan, "```"]
     else:
         lines.append("not measured (no PostgreSQL)")
     text = "\n".join(lines) + "\n"
-    (ROOT / "bench" / "RESULTS.md").write_text(text)
+    path = ROOT / "bench" / "RESULTS.md"
+    previous = path.read_text() if path.exists() else ""
+    kept = previous[previous.index(KEPT_MARKER):] if KEPT_MARKER in previous else KEPT_MARKER + "\n"
+    path.write_text(text + "\n" + kept)
     return text
 
 
@@ -724,10 +736,11 @@ def main() -> None:
         if args.only:
             ONLY[args.only](args, scratch)
             return
+        load_before = os.getloadavg()
         create = run_create(args.duration, args.skip_postgresql, scratch)
         feeds, radicale = run_feeds(args.rounds, args.skip_postgresql, scratch)
         availability, plan = run_availability(args.rounds, args.skip_postgresql, args.scale_bookings, reuse=args.reuse, keep=args.keep)
-        print("\n" + write_results(create, feeds, radicale, availability, plan, args))
+        print("\n" + write_results(create, feeds, radicale, availability, plan, args, load_before))
     finally:
         import shutil
 
