@@ -150,27 +150,33 @@ def login_url_for(path: str) -> str:
     return "/login?next=" + quote(path, safe="/")
 
 
-def page_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Guard for pages: anonymous visitors are redirected to the login page (see errors)."""
-    if connection.scope.get("user") is None:
+# Guards are coroutines: Litestar runs a plain-function guard in its thread pool, a thread
+# hand-off on every page request for a check of a few attributes.
+def _signed_in(connection: ASGIConnection) -> Principal:
+    """The visitor's principal; anonymous visitors are redirected to the login page (see errors)."""
+    user = connection.scope.get("user")
+    if user is None:
         raise NotAuthorizedException("please log in")
+    return user
 
 
-def page_lender(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    page_login(connection, handler)
-    if not connection.scope["user"].is_lender_anywhere:
+async def page_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard for pages: anonymous visitors are redirected to the login page (see errors)."""
+    _signed_in(connection)
+
+
+async def page_lender(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not _signed_in(connection).is_lender_anywhere:
         raise PermissionDeniedException("only lenders may see this page")
 
 
-def page_manager(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    page_login(connection, handler)
-    if not connection.scope["user"].is_manager_anywhere:
+async def page_manager(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not _signed_in(connection).is_manager_anywhere:
         raise PermissionDeniedException("only site managers may see this page")
 
 
-def page_city_admin(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    page_login(connection, handler)
-    if not connection.scope["user"].is_city_admin:
+async def page_city_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not _signed_in(connection).is_city_admin:
         raise PermissionDeniedException("only city administrators may see this page")
 
 
