@@ -12,14 +12,10 @@ waiting, not the work per request.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
-import logging
-import os
 import pstats
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,20 +25,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import profiling  # noqa: E402
 from bench import run as bench_run  # noqa: E402
-
-
-def _profiled(app, profiler: cProfile.Profile):  # type: ignore[no-untyped-def]
-    """The app with the profiler on only while it handles a request (not the client's work)."""
-
-    async def asgi(scope, receive, send):  # type: ignore[no-untyped-def]
-        profiler.enable()
-        try:
-            await app(scope, receive, send)
-        finally:
-            profiler.disable()
-
-    return asgi
 
 
 async def _drive(app, count: int, origin: datetime, first: int) -> None:  # type: ignore[no-untyped-def]
@@ -58,27 +42,8 @@ async def _drive(app, count: int, origin: datetime, first: int) -> None:  # type
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--postgresql", action="store_true", help="PostgreSQL (booking_bench_profile) instead of SQLite")
-    parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--dump", help="also write the raw profile here (for pstats or snakeviz)")
-    args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="booking-profile-"))
-    if args.postgresql:
-        url = bench_run._pg_database("booking_bench_profile")  # noqa: SLF001
-        if url is None:
-            raise SystemExit("PostgreSQL does not listen on 127.0.0.1:5432")
-    else:
-        url = f"sqlite+aiosqlite:///{scratch / 'profile.sqlite3'}"
-    bench_run.prepare_create_database(url)
-    os.environ.update(bench_run.booking_env(url, "http://bench.example"))
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    from booking.app import create_app
-    from booking.settings import load_settings
-
-    app = create_app(load_settings())
+    args = profiling.parser(__doc__.split("\n")[0], requests=300, postgresql_database="booking_bench_profile").parse_args()
+    app = profiling.app_on_fresh_data(args, postgresql_database="booking_bench_profile", prepare=bench_run.prepare_create_database)
     origin = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
 
     async def session() -> float:
@@ -86,7 +51,7 @@ def main() -> None:
             await _drive(app, 20, origin, 0)
             profiler = cProfile.Profile()
             started = time.perf_counter()
-            await _drive(_profiled(app, profiler), args.requests, origin, 20)
+            await _drive(profiling.profiled(app, profiler), args.requests, origin, 20)
             elapsed = time.perf_counter() - started
         stats = pstats.Stats(profiler)
         print(f"{args.requests} creates ({'PostgreSQL' if args.postgresql else 'SQLite'}): "

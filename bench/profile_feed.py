@@ -14,14 +14,10 @@ stored document, then one booking changed): what a restarted process pays once.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
-import logging
-import os
 import pstats
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,47 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import calendar_bench as cb  # noqa: E402
-from bench import run as bench_run  # noqa: E402
+from bench import profiling  # noqa: E402
 
 PATH = f"/feeds/{cb.FEED_TOKEN}.ics"
 
 
-def _profiled(app, profiler: cProfile.Profile):  # type: ignore[no-untyped-def]
-    """The app with the profiler on only while it handles a request (not the client's work)."""
-
-    async def asgi(scope, receive, send):  # type: ignore[no-untyped-def]
-        profiler.enable()
-        try:
-            await app(scope, receive, send)
-        finally:
-            profiler.disable()
-
-    return asgi
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kind", choices=("304", "unchanged", "changed", "first-change"), default="304")
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--postgresql", action="store_true", help="PostgreSQL (booking_bench_profile_feed) instead of SQLite")
-    parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--dump", help="also write the raw profile of --kind here (for pstats or snakeviz)")
-    args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="booking-profile-feed-"))
-    if args.postgresql:
-        url = bench_run._pg_database("booking_bench_profile_feed")  # noqa: SLF001
-        if url is None:
-            raise SystemExit("PostgreSQL does not listen on 127.0.0.1:5432")
-    else:
-        url = f"sqlite+aiosqlite:///{scratch / 'profile.sqlite3'}"
-    cb.prepare(url)
-    os.environ.update(bench_run.booking_env(url, "http://bench.example"))
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    from booking.app import create_app
-    from booking.settings import load_settings
-
-    app = create_app(load_settings())
+    arguments = profiling.parser(__doc__.split("\n")[0], requests=200, postgresql_database="booking_bench_profile_feed")
+    arguments.add_argument("--kind", choices=("304", "unchanged", "changed", "first-change"), default="304")
+    args = arguments.parse_args()
+    app = profiling.app_on_fresh_data(args, postgresql_database="booking_bench_profile_feed", prepare=cb.prepare)
     booking_ids = iter(range(1, cb.FEED_BOOKINGS, 7))
 
     async def session() -> None:
@@ -83,7 +48,7 @@ def main() -> None:
             def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
                 statements.append(" ".join(statement.split())[:160])
 
-            for engine in {id(e): e for e in (database._write_engine, database._read_engine)}.values():  # noqa: SLF001
+            for engine in database.engines:
                 event.listen(engine.sync_engine, "before_cursor_execute", record)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench.example") as client:
@@ -94,7 +59,7 @@ def main() -> None:
                 for kind in kinds:
                     profiler = cProfile.Profile()
                     profiled_client = httpx.AsyncClient(
-                        transport=httpx.ASGITransport(app=_profiled(app, profiler)), base_url="http://bench.example"
+                        transport=httpx.ASGITransport(app=profiling.profiled(app, profiler)), base_url="http://bench.example"
                     )
                     await profiled_client.get(PATH)  # warm: this kind's first request is not counted
                     cpu = 0.0
@@ -127,7 +92,7 @@ def main() -> None:
                 from booking.services import feeds
 
                 profiler = cProfile.Profile()
-                profiled_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=_profiled(app, profiler)), base_url="http://bench.example")
+                profiled_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=profiling.profiled(app, profiler)), base_url="http://bench.example")
                 rounds = 5
                 for use in (client, profiled_client):  # without the profiler first: its CPU time is the figure
                     cpu = 0.0
