@@ -34,6 +34,7 @@ Which SQLite engine runs where (issue 10, measured with bench/profile_create.py 
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -42,6 +43,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,6 +56,8 @@ from booking.domain.errors import InvalidInput
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 registry.register(f"sqlite.{INLINE_DRIVER}", "booking.db.sqlite_inline", "InlineSQLiteDialect")
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+#: A pooled PostgreSQL connection unused for longer is pinged before use (``_ping_idle_connections``).
+PING_AFTER_IDLE_SECONDS = 5.0
 #: SQLite stores integers in 64 bits and PostgreSQL's BIGINT too; a larger Python int is input
 #: no column can hold (an id or a number typed by someone), never a value of ours.
 INT64 = range(-(2**63), 2**63)
@@ -75,17 +79,19 @@ class Database:
             self._point_read_engine = _sqlite_engine(url, echo=echo, begin=None, inline=True, busy_timeout_ms=timeout)
         else:
             self._write_engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2,
                 # An unreachable host must not hold a request for asyncpg's default minute.
                 connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
             )
+            _ping_idle_connections(self._write_engine)
             self._read_engine = self._write_engine
             # The same pool; each statement commits itself: no BEGIN and ROLLBACK round trips
             # around a single read (asyncpg's adapter switches autocommit without a round trip).
             self._point_read_engine = self._write_engine.execution_options(isolation_level="AUTOCOMMIT")
         self.outage = OutageMonitor()
         for engine in self.engines:
-            # After pool_pre_ping: a checked-out connection works, so an outage is over.
+            # After the ping of an idle connection (or a fresh connect): a checked-out
+            # connection works, so an outage is over.
             event.listen(engine.sync_engine, "checkout", lambda *_: self.outage.reachable())
             _refuse_unstorable_values(engine)
         self._write_sessions = async_sessionmaker(
@@ -185,6 +191,36 @@ class Database:
     async def dispose(self) -> None:
         for engine in self.engines:
             await engine.dispose()
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a pooled PostgreSQL connection at checkout when it lay unused for more than
+    ``PING_AFTER_IDLE_SECONDS``; a connection that fails the ping is replaced before the
+    request sees it (the pool retries the checkout with a new one).
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout, and asyncpg's adapter pings in a
+    transaction of its own (BEGIN, the ping, ROLLBACK): three round trips before each of a
+    create's two checkouts, more than the create's own statements (issue 10). A connection in
+    use moments ago needs no ping: when the server went away since, the statement fails, the
+    request answers 503 (db/outage.py) and SQLAlchemy invalidates every connection of the pool
+    that is older than the failure, so the next checkouts connect anew. What the ping is for —
+    a connection that lay idle while the server restarted or a firewall forgot it — keeps it.
+    """
+    pool_events = engine.sync_engine.pool
+
+    @event.listens_for(pool_events, "checkin")
+    def _note_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool_events, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at <= PING_AFTER_IDLE_SECONDS:
+            return  # a fresh connection, or one in use moments ago
+        try:
+            engine.sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - any failed ping: another connection
+            raise DisconnectionError(f"an idle pooled connection failed its ping: {error}") from error
 
 
 def _ensure_sqlite_directory(url: str) -> None:

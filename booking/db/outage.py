@@ -2,7 +2,7 @@
 
 While the database is away every request fails the same way; the first failure of an
 episode is logged (a warning naming the error), later ones only counted. The episode ends
-at the first connection that works again (a pool checkout, after ``pool_pre_ping``), which
+at the first connection that works again (a pool checkout, after the ping of db/engine.py), which
 logs one line at INFO with how long it lasted and how many requests were refused.
 """
 

@@ -141,3 +141,49 @@ async def test_postgres_restart_under_load(own_postgres: OwnPostgres, tmp_path: 
     assert len(outage_lines) == 1, "\n".join(lines)
     assert sum("database available again" in line for line in lines) == 1, "\n".join(lines)
     assert not [line for line in lines if "Traceback" in line or "ERROR" in line], "\n".join(lines)
+
+
+async def _select_one(database: Database) -> int:
+    from sqlalchemy import text
+
+    async with database.read_connection() as connection:
+        return (await connection.execute(text("SELECT 1"))).scalar_one()
+
+
+async def test_a_connection_that_lay_idle_through_a_restart_is_replaced_before_use(own_postgres: OwnPostgres, monkeypatch):
+    """The idle ping (db/engine.py): the server restarted while the pooled connection lay
+    unused; the next request gets a working connection instead of the dead one."""
+    own_postgres.create_database("idle")
+    database = Database(own_postgres.url("idle"), pool_size=1)
+    try:
+        assert await _select_one(database) == 1  # one pooled connection, now idle
+        await asyncio.to_thread(own_postgres.stop)
+        await asyncio.to_thread(own_postgres.start)
+        monkeypatch.setattr("booking.db.engine.PING_AFTER_IDLE_SECONDS", 0.0)  # it has lain idle long enough
+        assert await _select_one(database) == 1
+    finally:
+        await database.dispose()
+
+
+async def test_a_connection_in_use_moments_ago_is_not_pinged(own_postgres: OwnPostgres, monkeypatch):
+    """Under load a checkout costs no ping round trips (issue 10); after the idle time it does."""
+    own_postgres.create_database("busy")
+    database = Database(own_postgres.url("busy"), pool_size=1)
+    dialect = database.engine.sync_engine.dialect
+    pings: list[object] = []
+    real_ping = dialect.do_ping
+
+    def counted_ping(dbapi_connection):  # type: ignore[no-untyped-def]
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted_ping)
+    try:
+        for _ in range(5):
+            await _select_one(database)
+        assert pings == []
+        monkeypatch.setattr("booking.db.engine.PING_AFTER_IDLE_SECONDS", 0.0)
+        await _select_one(database)
+        assert len(pings) == 1
+    finally:
+        await database.dispose()
