@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db import direct
 from booking.models import Booking, BookingEvent, ReportSummaryChange
 
 # The columns of the audit event taken from the call (the booking id comes from the insert).
@@ -83,11 +84,10 @@ async def insert_booking(session: AsyncSession, booking: dict[str, Any], event: 
         parameters.update({f"event_{name}": event[name] for name in _EVENT_COLUMNS})
         return (await connection.execute(_postgresql_statement(tuple(booking)), parameters)).scalar_one()
     insert_booking_row, insert_event, insert_note = _sqlite_statements()
-    result = await connection.execute(insert_booking_row, booking)
-    booking_id = result.inserted_primary_key[0]
-    await connection.execute(insert_note, {"resource_id": booking["resource_id"], "starts_at": booking["starts_at"]})
-    await connection.execute(insert_event, {**event, "booking_id": booking_id})
-    return booking_id  # type: ignore[no-any-return]
+    booking_id = await direct.insert(connection, insert_booking_row, booking)
+    await direct.insert(connection, insert_note, {"resource_id": booking["resource_id"], "starts_at": booking["starts_at"]})
+    await direct.insert(connection, insert_event, {**event, "booking_id": booking_id})
+    return booking_id
 
 
 def _tables() -> tuple[Any, Any, Any]:

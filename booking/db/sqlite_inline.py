@@ -78,7 +78,7 @@ class InlineCursor(sqlite3.Cursor):
             try:
                 call(sql, parameters)
             except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode & 0xFF != _SQLITE_BUSY or error.sqlite_errorcode == _SQLITE_BUSY_SNAPSHOT:
+                if not is_busy(error):
                     raise
                 if not in_greenlet():  # outside SQLAlchemy's async engine: nothing can wait
                     raise
@@ -94,6 +94,15 @@ class InlineCursor(sqlite3.Cursor):
             else:
                 break
         _satisfy_async_engine()
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """The statement met another connection's lock and was undone: trying again is safe."""
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and error.sqlite_errorcode & 0xFF == _SQLITE_BUSY
+        and error.sqlite_errorcode != _SQLITE_BUSY_SNAPSHOT
+    )
 
 
 def _satisfy_async_engine() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db import direct
 from booking.i18n import normalise_language
 from booking.mail.payload import Invite, dump_payload
 from booking.models.base import utc_now
@@ -77,8 +78,7 @@ async def enqueue(
         "status": STATUS_PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
     }
     if write_now and dedupe_key is None:
-        connection = await session.connection()
-        await connection.execute(_INSERT_ROW, values)
+        await direct.insert(await session.connection(), _INSERT_ROW, values)
         return None
     row = OutboxMessage(**values)
     if dedupe_key is None:

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.principal import Principal
 from booking.auth.tokens import hash_token, new_token
+from booking.db import direct
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.models import ApiToken, LoginSession, User
 from booking.services import accounts
@@ -184,7 +185,7 @@ async def _with_user(app: AppContext, model: Any, token_hash: str, *, with_roles
         touched = row.last_used_at if model is ApiToken else row.last_seen_at
         return _CredentialRow(row.id, row.expires_at, touched), user, accounts.principal_of(user, [])
     async with app.database.read_connection() as connection:
-        rows = (await connection.execute(statement, {"token_hash": token_hash})).all()
+        rows = await direct.all_rows(connection, statement, {"token_hash": token_hash})
     if not rows:
         return None
     first = rows[0]

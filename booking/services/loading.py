@@ -11,6 +11,7 @@ from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, liter
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db import direct
 from booking.db.constraints import MANY_RESOURCES, holdings_by_resource_list, overlaps_window
 from booking.domain.approval import ApprovalRule
 from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding, HoldingSummary
@@ -214,7 +215,8 @@ async def load_blackouts_and_holdings(
         parameters["excluded"] = excluded
     found_blackouts: list[BlackoutRule] = []
     found_holdings: list[Holding] = []
-    for row_kind, starts_at, ends_at, quantity, text, detail in (await session.exec(statement, params=parameters)).all():  # type: ignore[call-overload]
+    rows = await direct.all_rows(await session.connection(), statement, parameters)
+    for row_kind, starts_at, ends_at, quantity, text, detail in rows:
         if row_kind == "blackout":
             found_blackouts.append(BlackoutRule(Interval(starts_at, ends_at), text, detail))
             continue

@@ -1,0 +1,153 @@
+"""Hot statements run directly on SQLite's driver (db/direct.py) and through the engine
+elsewhere: the same rows, the same values, the same errors, on both databases.
+
+The values are read back twice, through the direct path and through the ORM, and compared:
+aware datetimes, booleans, JSON, NULLs and column defaults the INSERT did not set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from booking.db import direct
+from booking.domain.errors import InvalidInput
+from booking.models import BookingEvent
+from booking.models.messaging import OutboxMessage
+from booking.services import bookings
+from booking.services.bookings import BookingRequest
+from tests.integration.test_sqlite_inline import LoopTicks, write_lock_held_by_another_thread
+from tests.support.world import next_monday
+
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+INSERT_OUTBOX = insert(OUTBOX)
+OUTBOX_BY_ID = select(OUTBOX).where(OUTBOX.c.id == bindparam("id"))
+OUTBOX_PENDING_OR_SENT = select(OUTBOX.c.id).where(OUTBOX.c.status.in_(("pending", "sent"))).order_by(OUTBOX.c.id)
+OUTBOX_IN_GIVEN = select(OUTBOX.c.id).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True))).order_by(OUTBOX.c.id)
+EVENT_TABLE = BookingEvent.__table__  # type: ignore[attr-defined]
+INSERT_EVENT = insert(EVENT_TABLE)
+
+
+def _outbox_row(**changes: object) -> dict[str, object]:
+    at = datetime(2026, 3, 17, 17, 0, 0, 123456, tzinfo=UTC)
+    values: dict[str, object] = {
+        "kind": "confirmed", "recipient": "kim@example.org", "subject": "", "message_id": "<1@example.org>",
+        "raw": None, "payload": '{"x":"Grüße"}', "language": "de", "booking_id": None, "dedupe_key": None,
+        "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at - timedelta(minutes=1),
+    }
+    values.update(changes)
+    return values
+
+
+async def test_an_insert_and_a_select_give_what_the_orm_reads(database):
+    async with database.transaction() as session:
+        connection = await session.connection()
+        new_id = await direct.insert(connection, INSERT_OUTBOX, _outbox_row())  # last_error: the column's default
+        [row] = await direct.all_rows(connection, OUTBOX_BY_ID, {"id": new_id})
+    async with database.reader() as session:
+        loaded = await session.get(OutboxMessage, new_id)
+    assert loaded is not None
+    for name in OUTBOX.c.keys():
+        assert getattr(row, name) == getattr(loaded, name), name
+    assert row.next_attempt_at == datetime(2026, 3, 17, 17, 0, 0, 123456, tzinfo=UTC)
+    assert row.next_attempt_at.utcoffset() == timedelta(0)
+    assert row.last_error == "" and row.raw is None and row.payload == '{"x":"Grüße"}'
+
+
+async def test_json_and_null_columns_round_trip(database, world, app):
+    starts_at = next_monday(app.now())
+    booking = await bookings.create_booking(
+        app, world["member_a"], BookingRequest(world.room.id, starts_at, starts_at + timedelta(hours=2), organisation_id=world.org_a.id)
+    )
+    details = {"reason": "Chor", "dates": ["2026-03-17"], "n": 3}
+    async with database.transaction() as session:
+        connection = await session.connection()
+        event_id = await direct.insert(connection, INSERT_EVENT, {
+            "booking_id": booking.id, "actor_id": None, "action": "created", "from_status": None,
+            "to_status": "confirmed", "reason": "", "details": details, "at": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        })
+    async with database.reader() as session:
+        loaded = await session.get(BookingEvent, event_id)
+    assert loaded is not None
+    assert loaded.details == details and loaded.actor_id is None and loaded.from_status is None
+    assert loaded.at == datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+async def test_an_in_list_of_constants_and_one_given_per_call(database):
+    async with database.transaction() as session:
+        connection = await session.connection()
+        ids = [await direct.insert(connection, INSERT_OUTBOX, _outbox_row(message_id=f"<{n}@x>", status=status))
+               for n, status in enumerate(("pending", "parked", "sent"))]
+        assert [row.id for row in await direct.all_rows(connection, OUTBOX_PENDING_OR_SENT, {})] == [ids[0], ids[2]]
+        # An IN list given with the call changes the SQL per call: the engine runs it.
+        assert [row.id for row in await direct.all_rows(connection, OUTBOX_IN_GIVEN, {"ids": ids[1:]})] == ids[1:]
+
+
+async def test_on_sqlite_the_hot_statements_are_prepared_once_and_others_are_left_to_the_engine(database):
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL runs every statement through the engine")
+    dialect = database.engine.sync_engine.dialect
+    assert direct.prepared(INSERT_OUTBOX, dialect, tuple(_outbox_row())) is not None
+    assert direct.prepared(OUTBOX_BY_ID, dialect, ("id",)) is direct.prepared(OUTBOX_BY_ID, dialect, ("id",))
+    assert direct.prepared(OUTBOX_PENDING_OR_SENT, dialect, ()) is not None
+    assert direct.prepared(OUTBOX_IN_GIVEN, dialect, ("ids",)) is None
+    # created_at and next_attempt_at default to a clock: computed per row by the engine.
+    without_times = {name: value for name, value in _outbox_row().items() if name not in ("created_at", "next_attempt_at")}
+    assert direct.prepared(INSERT_OUTBOX, dialect, tuple(without_times)) is None
+
+
+async def test_listeners_see_the_statement_and_unstorable_values_are_refused(database):
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with database.transaction() as session:
+            connection = await session.connection()
+            await direct.insert(connection, INSERT_OUTBOX, _outbox_row())
+        assert any(statement.startswith("INSERT INTO outbox_message") for statement in seen)
+        with pytest.raises(InvalidInput):
+            async with database.transaction() as session:
+                await direct.insert(await session.connection(), INSERT_OUTBOX, _outbox_row(recipient="a\x00b"))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_constraint_violation_is_sqlalchemys_integrity_error_and_undoes_the_transaction(database):
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            connection = await session.connection()
+            await direct.insert(connection, INSERT_OUTBOX, _outbox_row(dedupe_key="same"))
+            await direct.insert(connection, INSERT_OUTBOX, _outbox_row(dedupe_key="same", message_id="<2@x>"))
+    async with database.reader() as session:
+        assert (await session.exec(select(OutboxMessage))).all() == []  # type: ignore[call-overload]
+
+
+async def test_a_direct_write_waits_for_another_connections_lock_without_blocking_the_loop(tmp_path):
+    from booking.db import Database
+    from tests.conftest import _migrated_url
+
+    path = tmp_path / "direct.sqlite3"
+    await asyncio.to_thread(_migrated_url, f"sqlite+aiosqlite:///{path}")
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with database.read_connection() as connection:  # switches the file to WAL first
+            assert await direct.all_rows(connection, OUTBOX_PENDING_OR_SENT, {}) == []
+        release = threading.Event()
+        with write_lock_held_by_another_thread(path, release), LoopTicks(release, release_after=200) as ticks:
+            # Outside a write transaction (no BEGIN IMMEDIATE): the INSERT itself meets the lock.
+            async with database.read_connection() as connection:
+                new_id = await direct.insert(connection, INSERT_OUTBOX, _outbox_row())
+            ticks_when_written = ticks.count
+        assert ticks.count_at_release == 200 and ticks_when_written >= 200
+        async with database.read_connection() as connection:
+            assert [row.id for row in await direct.all_rows(connection, OUTBOX_PENDING_OR_SENT, {})] == [new_id]
+    finally:
+        await database.dispose()
