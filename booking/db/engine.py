@@ -37,7 +37,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
@@ -133,11 +133,12 @@ class Database:
         check-then-insert inside it cannot interleave with another writer; the writers of this
         process queue first on an asyncio lock (see the module docstring).
         """
-        async with AsyncExitStack() as stack:
-            if self.is_sqlite:
-                await stack.enter_async_context(self._sqlite_writer_turn())
-            session = await stack.enter_async_context(self._write_sessions())
-            await stack.enter_async_context(session.begin())
+        # Plain nested blocks, no AsyncExitStack: every write of the service passes here.
+        if not self.is_sqlite:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

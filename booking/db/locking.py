@@ -13,9 +13,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, false, or_, text
+from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db import direct
 from booking.models import Booking, Organisation, Policy, Quota, Resource, Site
 
 
@@ -43,19 +45,27 @@ async def lock_resource(session: AsyncSession, resource_id: int) -> Resource | N
 
 
 async def lock_resource_with(
-    session: AsyncSession, resource_id: int, *, organisation_id: int | None = None
+    session: AsyncSession, resource_id: int, *, organisation_id: int | None = None, attach: bool = True
 ) -> tuple[Resource, Site, Policy | None, Organisation | None, list[Quota]] | None:
     """Lock one resource like ``lock_resource`` and load, in the same round trip, its site,
     its policy, (when given) the organisation booked for and the quotas that count its
     bookings (its own and its category's at the site); None when there is no resource.
 
     Only the resource row is locked (``FOR UPDATE OF resource`` on PostgreSQL).
+
+    ``attach=False``: the objects are read-only snapshots outside the session (plain columns,
+    no ORM loading — the create path's lock, issue 10): changing one changes nothing in the
+    database, and the session's ``get`` does not know them.
     """
     if not session.in_transaction():
         raise LockOutsideTransaction("lock_resource_with needs an open write transaction")
-    statement = _resource_with_query(session.bind.dialect.name, organisation_id is not None)
     parameters = {"resource_id": resource_id} if organisation_id is None else {"resource_id": resource_id, "organisation_id": organisation_id}
-    rows = (await session.exec(statement, params=parameters)).all()  # type: ignore[call-overload]
+    if not attach:
+        statement = _resource_with_query(session.bind.dialect.name, organisation_id is not None, as_columns=True)
+        rows = [_snapshots(row) for row in await direct.all_rows(await session.connection(), statement, parameters)]
+    else:
+        statement = _resource_with_query(session.bind.dialect.name, organisation_id is not None)
+        rows = (await session.exec(statement, params=parameters)).all()  # type: ignore[call-overload]
     if not rows:
         return None
     first = rows[0]
@@ -63,10 +73,41 @@ async def lock_resource_with(
     return first[0], first[1], first[2], first[3], quotas
 
 
+# The models ``lock_resource_with`` loads, in the order of its result.
+_LOADED = (Resource, Site, Policy, Organisation, Quota)
+
+
+def _snapshots(row: Any) -> tuple[Any, ...]:
+    """One row of the column query as objects of ``_LOADED`` (None for an outer join that found
+    nothing), built like loaded rows but outside any session: ``booking_writes.unsaved_booking``'s way."""
+    objects: list[Any] = []
+    position = 0
+    for model in _LOADED:
+        keys = _column_keys(model)
+        values = row[position:position + len(keys)]
+        position += len(keys)
+        if values[0] is None:  # the primary key: nothing joined
+            objects.append(None)
+            continue
+        instance = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+        instance.__dict__.update(zip(keys, values, strict=True))
+        objects.append(instance)
+    return tuple(objects)
+
+
 @cache
-def _resource_with_query(dialect: str, with_organisation: bool) -> Any:
+def _column_keys(model: Any) -> tuple[str, ...]:
+    """The columns of ``model``'s table, primary key first."""
+    columns = list(model.__table__.columns)
+    columns.sort(key=lambda column: not column.primary_key)
+    return tuple(column.key for column in columns)
+
+
+@cache
+def _resource_with_query(dialect: str, with_organisation: bool, *, as_columns: bool = False) -> Any:
     """``lock_resource_with``'s statement, built once per process (parameters ``resource_id``
-    and ``organisation_id``): every booking runs it, and building costs more than running."""
+    and ``organisation_id``): every booking runs it, and building costs more than running.
+    ``as_columns``: the columns of the five tables (``_column_keys`` order) instead of ORM entities."""
     organisation_match = Organisation.id == bindparam("organisation_id") if with_organisation else false()
     quota_match = or_(
         Quota.resource_id == Resource.id,
@@ -77,8 +118,16 @@ def _resource_with_query(dialect: str, with_organisation: bool) -> Any:
             Resource.category != "",
         ),
     )
+    if as_columns:
+        selected = [
+            model.__table__.c[key].label(f"{model.__tablename__}_{key}")  # type: ignore[attr-defined]
+            for model in _LOADED for key in _column_keys(model)
+        ]
+        statement = sa_select(*selected).select_from(Resource)
+    else:
+        statement = select(Resource, Site, Policy, Organisation, Quota)
     statement = (
-        select(Resource, Site, Policy, Organisation, Quota)
+        statement
         .join(Site, Site.id == Resource.site_id)  # type: ignore[arg-type]
         .outerjoin(Policy, Policy.resource_id == Resource.id)  # type: ignore[arg-type]
         .outerjoin(Organisation, organisation_match)  # type: ignore[arg-type]
@@ -87,7 +136,7 @@ def _resource_with_query(dialect: str, with_organisation: bool) -> Any:
         .order_by(Quota.id)  # type: ignore[arg-type]
     )
     if dialect == "postgresql":
-        statement = statement.with_for_update(of=Resource)  # type: ignore[arg-type]
+        statement = statement.with_for_update(of=Resource.__table__ if as_columns else Resource)  # type: ignore[arg-type,attr-defined]
     return statement
 
 

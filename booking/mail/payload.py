@@ -25,6 +25,8 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from booking.ical import CalendarEvent, build_invite
 from booking.mail.compose import as_raw, compose_message
 from booking.mail.render import render_mail
@@ -55,29 +57,51 @@ class RenderedOutboxMessage:
 
 
 def _encode(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
+    kind = type(value)
+    if kind in _AS_IS:  # most values of a context: tried first, by exact type (every booking runs this)
         return value
-    if isinstance(value, datetime):
-        if isinstance(value.tzinfo, ZoneInfo):
-            return {"$zdt": [value.replace(tzinfo=None).isoformat(), value.tzinfo.key, value.fold]}
-        return {"$dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, timedelta):
-        return {"$td": [value.days, value.seconds, value.microseconds]}
-    if isinstance(value, bytes):
-        return {"$bytes": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, CalendarEvent):
-        return {"$event": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
-    if isinstance(value, tuple):
-        return {"$tuple": [_encode(item) for item in value]}
-    if isinstance(value, list):
-        return [_encode(item) for item in value]
+    encode = _BY_TYPE.get(kind)
+    if encode is not None:
+        return encode(value)
+    if value is None or isinstance(value, bool | int | float | str):  # subclasses (an IntEnum, say)
+        return value
+    for base, encode in _BY_TYPE.items():
+        if isinstance(value, base):
+            return encode(value)
     if isinstance(value, Mapping):
-        return {"$map": [[str(key), _encode(item)] for key, item in value.items()]}
+        return _encode_map(value)
     if isinstance(value, set | frozenset):
         return [_encode(item) for item in sorted(value)]
     raise TypeError(f"an outbox payload cannot hold {type(value).__name__}")
+
+
+def _encode_datetime(value: datetime) -> dict[str, Any]:
+    if isinstance(value.tzinfo, ZoneInfo):
+        return {"$zdt": [value.replace(tzinfo=None).isoformat(), value.tzinfo.key, value.fold]}
+    return {"$dt": value.isoformat()}
+
+
+def _encode_event(value: CalendarEvent) -> dict[str, Any]:
+    return {"$event": {name: _encode(getattr(value, name)) for name in _EVENT_FIELDS}}
+
+
+def _encode_map(value: Mapping[Any, Any]) -> dict[str, Any]:
+    return {"$map": [[str(key), _encode(item)] for key, item in value.items()]}
+
+
+_AS_IS = frozenset({type(None), bool, int, float, str})
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(CalendarEvent))
+# In the order the isinstance fallback tries them: a datetime is a date too.
+_BY_TYPE: dict[type, Any] = {
+    datetime: _encode_datetime,
+    date: lambda value: {"$date": value.isoformat()},
+    timedelta: lambda value: {"$td": [value.days, value.seconds, value.microseconds]},
+    bytes: lambda value: {"$bytes": base64.b64encode(value).decode("ascii")},
+    CalendarEvent: _encode_event,
+    tuple: lambda value: {"$tuple": [_encode(item) for item in value]},
+    list: lambda value: [_encode(item) for item in value],
+    dict: _encode_map,
+}
 
 
 def _decode(value: Any) -> Any:
@@ -133,7 +157,9 @@ def dump_payload(
         if invite is None
         else {"event": _encode(invite.event), "method": invite.method, "overrides": [_encode(o) for o in invite.overrides]},
     }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    # msgspec writes the same compact JSON (UTF-8, no escapes for non-ASCII) as json.dumps
+    # with ``ensure_ascii=False, separators=(",", ":")``, several times faster; read with json.loads.
+    return msgspec.json.encode(document).decode()
 
 
 def render_payload(

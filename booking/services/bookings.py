@@ -125,14 +125,15 @@ def _clean_text(value: str, limit: int, field_name: str) -> str:
 
 
 async def lock_for_booking(
-    session: AsyncSession, actor: Principal, resource_id: int, *, organisation_id: int | None = None
+    session: AsyncSession, actor: Principal, resource_id: int, *, organisation_id: int | None = None, attach: bool = True
 ) -> PlacementContext:
     """Lock the resource and check that ``actor`` may see it. The lock lasts until commit.
 
     One round trip: the locked resource with its site, its policy and the organisation
-    ``organisation_id`` (checked later by ``check_booker``).
+    ``organisation_id`` (checked later by ``check_booker``). ``attach=False``: read-only
+    snapshots of them, outside the session (``lock_resource_with``).
     """
-    found = await lock_resource_with(session, resource_id, organisation_id=organisation_id)
+    found = await lock_resource_with(session, resource_id, organisation_id=organisation_id, attach=attach)
     if found is None or not found[0].is_active:
         raise NotFound(f"resource {resource_id} does not exist", field="resource_id")
     resource, site, policy, organisation, quotas = found
@@ -318,7 +319,10 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
     now = app.now()
     try:
         async with app.database.transaction() as session:
-            placement = await lock_for_booking(session, actor, request.resource_id, organisation_id=request.organisation_id)
+            # Snapshots, not session objects: this path only reads them (and says so to the mail).
+            placement = await lock_for_booking(
+                session, actor, request.resource_id, organisation_id=request.organisation_id, attach=False
+            )
             await check_booker(session, actor, placement, request.organisation_id)
             decision = await check_placement(session, placement, interval, request.quantity, now=now)
             # Core inserts, not the ORM's unit of work (db/booking_writes.py): the booking, its
@@ -328,8 +332,10 @@ async def place_booking(app: AppContext, actor: Principal, request: BookingReque
                 "actor_id": actor.user_id, "action": "created", "from_status": None, "to_status": booking.status,
                 "reason": "", "details": {}, "at": utc_now(),
             })
-            # The booker is the actor: their name, address and language are at hand (no query).
-            await notifications.booking_created(session, app, booking, booker=actor)
+            # The booker is the actor, the resource, site and organisation are locked: no query.
+            await notifications.booking_created(
+                session, app, booking, booker=actor, known=(placement.resource, placement.site, placement.organisation)
+            )
             resource = placement.resource
     except IntegrityError as error:
         if not is_overlap_violation(error):

@@ -35,7 +35,7 @@ CANCEL when no part is left).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,17 +86,25 @@ class BookingFacts:
 
 
 async def _facts(
-    session: AsyncSession, booking: Booking, *, booker: User | Principal | None = None, sequence: int | None = None
+    session: AsyncSession, booking: Booking, *, booker: User | Principal | None = None, sequence: int | None = None,
+    known: Iterable[Resource | Site | Organisation | None] = (),
 ) -> BookingFacts:
     """What a message about ``booking`` says. Objects the caller's session already holds cost
-    no query (the identity map); ``booker``: the booker when the caller has them at hand."""
-    resource = await session.get(Resource, booking.resource_id)
+    no query (the identity map); ``booker``: the booker when the caller has them at hand;
+    ``known``: the resource, site or organisation when the caller has them outside the session."""
+    at_hand = {(type(found), found.id): found for found in known if found is not None}
+
+    async def get(model: Any, key: int) -> Any:
+        found = at_hand.get((model, key))
+        return found if found is not None else await session.get(model, key)
+
+    resource = await get(Resource, booking.resource_id)
     assert resource is not None
-    site = await session.get(Site, resource.site_id)
+    site = await get(Site, resource.site_id)
     if booker is None or _user_id(booker) != booking.booker_id:
         booker = await session.get(User, booking.booker_id)
     assert site is not None and booker is not None
-    organisation = await session.get(Organisation, booking.organisation_id) if booking.organisation_id else None
+    organisation = await get(Organisation, booking.organisation_id) if booking.organisation_id else None
     series = await session.get(Series, booking.series_id) if booking.series_id else None
     if sequence is None:
         sequence = await series_sequence(session, series) if series is not None else booking.sequence
@@ -257,14 +265,16 @@ async def _to_staff(
 
 
 async def booking_created(
-    session: AsyncSession, app: AppContext, booking: Booking, *, booker: User | Principal | None = None
+    session: AsyncSession, app: AppContext, booking: Booking, *, booker: User | Principal | None = None,
+    known: Iterable[Resource | Site | Organisation | None] = (),
 ) -> None:
     """A new single booking: confirmed (invite) or requested (receipt + lenders asked).
 
-    ``booker``: the booker if at hand (saves loading them)."""
+    ``booker``, ``known``: the booker and the booking's resource, site or organisation if at
+    hand (saves loading them; see ``_facts``)."""
     if booking.series_id is not None or booking.group_key is not None:
         return  # a series or kit sends one message for all its bookings (series_created, kit_created)
-    facts = await _facts(session, booking, booker=booker)
+    facts = await _facts(session, booking, booker=booker, known=known)
     if booking.status == Status.REQUESTED:
         await _to_booker(session, app, facts, "request_received")
         await _to_staff(session, app, facts, "request_to_decide")
