@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, type_coerce
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import NullType
 from sqlalchemy.types import TypeDecorator
 
@@ -18,6 +19,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect):  # type: ignore[no-untyped-def]
+        if dialect.name == "sqlite":
+            return _SQLiteInstant()
+        return super().load_dialect_impl(dialect)
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # type: ignore[no-untyped-def]
         if value is None:
@@ -35,6 +41,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class _SQLiteInstant(sqlite.DATETIME):
+    """SQLite's DATETIME in SQLAlchemy's default storage format ("2026-12-01 07:00:00.000000",
+    which every stored instant has and every query compares as text), written by the C
+    ``isoformat`` instead of a %-format of a dict per value: every booking binds a dozen
+    instants (issue 10). UTCDateTime hands it naive UTC datetimes only."""
+
+    def bind_processor(self, dialect):  # type: ignore[no-untyped-def]
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
 
 
 def raw_instant(column):  # type: ignore[no-untyped-def]
