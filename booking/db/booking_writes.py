@@ -78,7 +78,7 @@ async def insert_booking(session: AsyncSession, booking: dict[str, Any], event: 
     Raises IntegrityError like a flush would (on PostgreSQL an overlap refused by the exclusion
     constraint: ``db.errors.is_overlap_violation``).
     """
-    connection = await session.connection()
+    connection = await direct.connection_of(session)
     if connection.dialect.name == "postgresql":
         parameters = dict(booking)
         parameters.update({f"event_{name}": event[name] for name in _EVENT_COLUMNS})

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import BindParameter
 
@@ -146,6 +146,20 @@ def _compile(statement: Any, dialect: Dialect, given: tuple[str, ...]) -> Prepar
         row = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]  # noqa: PYI024
         results = tuple(column.type._cached_result_processor(dialect, None) for column in columns)  # noqa: SLF001
     return Prepared(sql, tuple(parameters), row, results)
+
+
+#: Where ``Database.transaction`` keeps its session's connection (``AsyncSession.info``).
+SESSION_CONNECTION = "booking.connection"
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of ``session``'s transaction: the one ``Database.transaction`` noted when
+    it began (no greenlet hand-off per statement, as ``AsyncSession.connection`` costs), else
+    the session's own."""
+    noted: AsyncConnection | None = session.info.get(SESSION_CONNECTION)
+    if noted is not None and not noted.closed:
+        return noted
+    return await session.connection()
 
 
 def _inline_connection(connection: AsyncConnection) -> tuple[Connection, InlineConnection] | None:

@@ -47,6 +47,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from booking.db.direct import SESSION_CONNECTION
 from booking.db.outage import OutageMonitor
 from booking.db.report_changes import TrackedSession
 from booking.db.reporting_sql import register_sqlite_functions
@@ -129,16 +130,21 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: commits when the block ends, rolls back on an exception.
 
-        On SQLite it holds the database's write lock from its first statement on, so a
-        check-then-insert inside it cannot interleave with another writer; the writers of this
-        process queue first on an asyncio lock (see the module docstring).
+        On SQLite it holds the database's write lock from its start, so a check-then-insert
+        inside it cannot interleave with another writer; the writers of this process queue
+        first on an asyncio lock (see the module docstring). The session's connection is noted
+        for ``direct.connection_of``. Plain nested blocks, no AsyncExitStack: every write of
+        the service passes here.
         """
-        # Plain nested blocks, no AsyncExitStack: every write of the service passes here.
         if not self.is_sqlite:
             async with self._write_sessions() as session, session.begin():
+                # No round trip: asyncpg's adapter begins at the first statement.
+                session.info[SESSION_CONNECTION] = await session.connection()
                 yield session
             return
         async with self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
+            # BEGIN IMMEDIATE now: the write lock is this process's already (the writer turn).
+            session.info[SESSION_CONNECTION] = await session.connection()
             yield session
 
     @asynccontextmanager

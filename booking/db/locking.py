@@ -62,7 +62,7 @@ async def lock_resource_with(
     parameters = {"resource_id": resource_id} if organisation_id is None else {"resource_id": resource_id, "organisation_id": organisation_id}
     if not attach:
         statement = _resource_with_query(session.bind.dialect.name, organisation_id is not None, as_columns=True)
-        rows = [_snapshots(row) for row in await direct.all_rows(await session.connection(), statement, parameters)]
+        rows = [_snapshots(row) for row in await direct.all_rows(await direct.connection_of(session), statement, parameters)]
     else:
         statement = _resource_with_query(session.bind.dialect.name, organisation_id is not None)
         rows = (await session.exec(statement, params=parameters)).all()  # type: ignore[call-overload]

@@ -78,7 +78,7 @@ async def enqueue(
         "status": STATUS_PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
     }
     if write_now and dedupe_key is None:
-        await direct.insert(await session.connection(), _INSERT_ROW, values)
+        await direct.insert(await direct.connection_of(session), _INSERT_ROW, values)
         return None
     row = OutboxMessage(**values)
     if dedupe_key is None:

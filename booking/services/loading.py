@@ -215,7 +215,7 @@ async def load_blackouts_and_holdings(
         parameters["excluded"] = excluded
     found_blackouts: list[BlackoutRule] = []
     found_holdings: list[Holding] = []
-    rows = await direct.all_rows(await session.connection(), statement, parameters)
+    rows = await direct.all_rows(await direct.connection_of(session), statement, parameters)
     for row_kind, starts_at, ends_at, quantity, text, detail in rows:
         if row_kind == "blackout":
             found_blackouts.append(BlackoutRule(Interval(starts_at, ends_at), text, detail))
