@@ -143,7 +143,8 @@ def _compile(statement: Any, dialect: Dialect, given: tuple[str, ...]) -> Prepar
     row, results = None, ()
     if statement.is_select or getattr(statement, "_returning", None):
         columns = list(statement.selected_columns) if statement.is_select else list(statement._returning)  # noqa: SLF001
-        row = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]  # noqa: PYI024
+        names = [column.key if isinstance(column.key, str) else f"_{index}" for index, column in enumerate(columns)]
+        row = namedtuple("Row", names, rename=True)  # type: ignore[misc]  # noqa: PYI024 - duplicates renamed by position
         results = tuple(column.type._cached_result_processor(dialect, None) for column in columns)  # noqa: SLF001
     return Prepared(sql, tuple(parameters), row, results)
 

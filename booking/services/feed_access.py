@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from booking.auth.permissions import can_see_resource
 from booking.auth.principal import Principal
+from booking.db import direct
 from booking.models import FeedToken, Membership, Organisation, Resource, Site, SiteRole, User
 
 
@@ -129,9 +130,10 @@ _LIVE_FEED = _live_feed_statement()  # built once: every read of a feed runs it
 async def load_live_feed(connection: AsyncConnection, token_hash: str) -> LiveFeed | None:
     """The feed behind ``token_hash`` when it is live and its owner may still read it; None
     for unknown, revoked and orphaned tokens alike. One statement."""
-    row = (await connection.execute(_LIVE_FEED, {"token_hash": token_hash})).first()
-    if row is None:
+    rows = await direct.all_rows(connection, _LIVE_FEED, {"token_hash": token_hash})
+    if not rows:
         return None
+    row = rows[0]
     (feed_id, owner_id, scope, target_id, is_private, stored_hash, created_at, revoked_at,
      owner_active, owner_city_admin, owner_name,
      resource_id, resource_name, resource_active, visibility, site_id, site_name, timezone,

@@ -50,6 +50,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from booking.auth.principal import Principal
 from booking.auth.tokens import hash_token
+from booking.db import direct
 from booking.domain.errors import InvalidInput, NotFound, PermissionDenied
 from booking.i18n import get_translations
 from booking.ical import CalendarEvent
@@ -420,12 +421,10 @@ async def render_feed(
         feed = await _load_feed(connection, app, token)
         if feed is None:
             raise NotFound("no such feed")
-        count, newest, sequences = (
-            await connection.execute(
-                _summary_statement(feed.feed.scope, feed.feed.is_private),
-                {"target_id": feed.feed.target_id, "window_start": window_start},
-            )
-        ).one()
+        ((count, newest, sequences),) = await direct.all_rows(
+            connection, _summary_statement(feed.feed.scope, feed.feed.is_private),
+            {"target_id": feed.feed.target_id, "window_start": window_start},
+        )
         newest = _as_utc(newest)
         etag = _etag(app, feed, window_start, count, newest, int(sequences))
         last_modified = _last_modified(feed, window_start, newest)
