@@ -192,6 +192,20 @@ async def insert(connection: AsyncConnection, statement: ClauseElement, values: 
     return cursor.lastrowid  # type: ignore[return-value]
 
 
+def begin_inline(sync: Connection, statement: str) -> None:
+    """Run ``statement`` (``BEGIN IMMEDIATE``) on an inline connection from SQLAlchemy's "begin"
+    event, inside its greenlet: the inline cursor waits for another connection's lock there."""
+    cursor = sync.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if sync._has_events or sync.engine._has_events:  # noqa: SLF001 - the check SQLAlchemy makes itself
+        sync.dispatch.before_cursor_execute(sync, cursor, statement, (), None, False)
+    try:
+        cursor.execute(statement)
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(statement, (), error, sqlite3.Error, dialect=sync.dialect) from error
+    finally:
+        cursor.close()
+
+
 async def _execute(sync: Connection, driver: InlineConnection, plan: Prepared, given: Mapping[str, Any]) -> sqlite3.Cursor:
     values = plan.values(given)
     cursor = driver.cursor(sqlite3.Cursor)  # a plain cursor: the waits for a lock are ours, below

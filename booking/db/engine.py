@@ -25,6 +25,9 @@ Which SQLite engine runs where (issue 10, measured with bench/profile_create.py 
   (``SQLITE_BUSY_TIMEOUT_MS``), after which "database is locked" is answered 503.
 - ``read_connection`` (short statements by key: every request's principal, a feed's
   authorisation, summary and changed rows) runs inline too, without a transaction.
+- On the inline connections the hot statements (a create's, every request's principal, a
+  feed's 304) also skip SQLAlchemy's execution machinery: ``db/direct.py`` runs them, compiled
+  once, on the same ``sqlite3`` connection and transaction.
 - ``reader()`` sessions stay on aiosqlite's thread: they serve reports and calendar pages
   whose reads can take long, and inline they would stop every other request for that
   long. The thread lets the loop go on (SQLite releases the GIL while it computes); the
@@ -47,7 +50,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from booking.db.direct import SESSION_CONNECTION
+from booking.db.direct import SESSION_CONNECTION, begin_inline
 from booking.db.outage import OutageMonitor
 from booking.db.report_changes import TrackedSession
 from booking.db.reporting_sql import register_sqlite_functions
@@ -293,6 +296,12 @@ def _sqlite_engine(url: str, *, echo: bool, begin: str | None, inline: bool, bus
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-            connection.exec_driver_sql(begin)
+            if inline:
+                # Every write begins here: the driver's cursor directly, not exec_driver_sql's
+                # execution context (it cost more than the BEGIN). Listeners still see it; the
+                # inline cursor waits for another process's lock asynchronously.
+                begin_inline(connection, begin)
+            else:
+                connection.exec_driver_sql(begin)
 
     return engine
