@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import BindParameter
 
 from booking.db.sqlite_inline import DRIVER as INLINE_DRIVER
-from booking.db.sqlite_inline import FIRST_PAUSE_SECONDS, LONGEST_PAUSE_SECONDS, InlineConnection, is_busy
+from booking.db.sqlite_inline import InlineConnection, LockWait, is_busy
 
 _FROM_CALLER = object()
 
@@ -197,8 +196,7 @@ def begin_inline(sync: Connection, statement: str) -> None:
     """Run ``statement`` (``BEGIN IMMEDIATE``) on an inline connection from SQLAlchemy's "begin"
     event, inside its greenlet: the inline cursor waits for another connection's lock there."""
     cursor = sync.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    if sync._has_events or sync.engine._has_events:  # noqa: SLF001 - the check SQLAlchemy makes itself
-        sync.dispatch.before_cursor_execute(sync, cursor, statement, (), None, False)
+    _announce(sync, cursor, statement, ())
     try:
         cursor.execute(statement)
     except sqlite3.Error as error:
@@ -210,23 +208,22 @@ def begin_inline(sync: Connection, statement: str) -> None:
 async def _execute(sync: Connection, driver: InlineConnection, plan: Prepared, given: Mapping[str, Any]) -> sqlite3.Cursor:
     values = plan.values(given)
     cursor = driver.cursor(sqlite3.Cursor)  # a plain cursor: the waits for a lock are ours, below
-    if sync._has_events or sync.engine._has_events:  # noqa: SLF001 - the check SQLAlchemy makes itself
-        sync.dispatch.before_cursor_execute(sync, cursor, plan.sql, values, None, False)
-    deadline: float | None = None
-    pause = FIRST_PAUSE_SECONDS
+    _announce(sync, cursor, plan.sql, values)
+    wait = LockWait(driver.busy_timeout)
     while True:
         try:
             return cursor.execute(plan.sql, values)
         except sqlite3.Error as error:
-            if not is_busy(error):
-                raise exc.DBAPIError.instance(plan.sql, values, error, sqlite3.Error, dialect=sync.dialect) from error
-            now = time.monotonic()
-            if deadline is None:
-                deadline = now + driver.busy_timeout
-            if now >= deadline:
-                locked = sqlite3.OperationalError(
-                    f"database is locked: another connection held the lock for more than {driver.busy_timeout:g} s"
-                )
-                raise exc.DBAPIError.instance(plan.sql, values, locked, sqlite3.Error, dialect=sync.dialect) from error
-            await asyncio.sleep(min(pause, deadline - now))
-            pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+            try:
+                if not is_busy(error):
+                    raise
+                pause = wait.pause_after(error)  # raises "database is locked" past the bound
+            except sqlite3.Error as final:
+                raise exc.DBAPIError.instance(plan.sql, values, final, sqlite3.Error, dialect=sync.dialect) from error
+        await asyncio.sleep(pause)
+
+
+def _announce(sync: Connection, cursor: Any, statement: str, parameters: Any) -> None:
+    """Tell the ``before_cursor_execute`` listeners, as SQLAlchemy's own execution would."""
+    if sync._has_events or sync.engine._has_events:  # noqa: SLF001 - the check SQLAlchemy makes itself
+        sync.dispatch.before_cursor_execute(sync, cursor, statement, parameters, None, False)

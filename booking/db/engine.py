@@ -40,7 +40,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import event
@@ -139,14 +139,10 @@ class Database:
         for ``direct.connection_of``. Plain nested blocks, no AsyncExitStack: every write of
         the service passes here.
         """
-        if not self.is_sqlite:
-            async with self._write_sessions() as session, session.begin():
-                # No round trip: asyncpg's adapter begins at the first statement.
-                session.info[SESSION_CONNECTION] = await session.connection()
-                yield session
-            return
-        async with self._sqlite_writer_turn(), self._write_sessions() as session, session.begin():
-            # BEGIN IMMEDIATE now: the write lock is this process's already (the writer turn).
+        turn = self._sqlite_writer_turn() if self.is_sqlite else nullcontext()
+        async with turn, self._write_sessions() as session, session.begin():
+            # SQLite: BEGIN IMMEDIATE now (this process's writer turn is ours already);
+            # PostgreSQL: no round trip (asyncpg's adapter begins at the first statement).
             session.info[SESSION_CONNECTION] = await session.connection()
             yield session
 
@@ -216,13 +212,13 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
     that is older than the failure, so the next checkouts connect anew. What the ping is for —
     a connection that lay idle while the server restarted or a firewall forgot it — keeps it.
     """
-    pool_events = engine.sync_engine.pool
+    pool = engine.sync_engine.pool
 
-    @event.listens_for(pool_events, "checkin")
+    @event.listens_for(pool, "checkin")
     def _note_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
         record.info["checked_in_at"] = time.monotonic()
 
-    @event.listens_for(pool_events, "checkout")
+    @event.listens_for(pool, "checkout")
     def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is None or time.monotonic() - checked_in_at <= PING_AFTER_IDLE_SECONDS:

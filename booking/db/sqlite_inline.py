@@ -72,8 +72,7 @@ class InlineCursor(sqlite3.Cursor):
 
     def _run(self, call: Any, sql: str, parameters: Any) -> None:
         connection: InlineConnection = self.connection  # type: ignore[assignment]
-        deadline: float | None = None
-        pause = FIRST_PAUSE_SECONDS
+        wait = LockWait(connection.busy_timeout)
         while True:
             try:
                 call(sql, parameters)
@@ -82,18 +81,34 @@ class InlineCursor(sqlite3.Cursor):
                     raise
                 if not in_greenlet():  # outside SQLAlchemy's async engine: nothing can wait
                     raise
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + connection.busy_timeout
-                if now >= deadline:
-                    raise sqlite3.OperationalError(
-                        f"database is locked: another connection held the lock for more than {connection.busy_timeout:g} s"
-                    ) from error
-                await_(asyncio.sleep(min(pause, deadline - now)))
-                pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+                await_(asyncio.sleep(wait.pause_after(error)))
             else:
                 break
         _satisfy_async_engine()
+
+
+class LockWait:
+    """The pauses of a statement that keeps meeting another connection's lock: growing from
+    ``FIRST_PAUSE_SECONDS`` to ``LONGEST_PAUSE_SECONDS``, together at most ``busy_timeout`` seconds."""
+
+    def __init__(self, busy_timeout: float) -> None:
+        self.busy_timeout = busy_timeout
+        self._deadline: float | None = None
+        self._pause = FIRST_PAUSE_SECONDS
+
+    def pause_after(self, error: sqlite3.Error) -> float:
+        """Seconds to wait before trying again after ``error`` (SQLITE_BUSY); raises "database
+        is locked" once the bound has passed."""
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + self.busy_timeout
+        if now >= self._deadline:
+            raise sqlite3.OperationalError(
+                f"database is locked: another connection held the lock for more than {self.busy_timeout:g} s"
+            ) from error
+        pause = min(self._pause, self._deadline - now)
+        self._pause = min(self._pause * 2, LONGEST_PAUSE_SECONDS)
+        return pause
 
 
 def is_busy(error: sqlite3.Error) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import delete
+from sqlmodel import select
 
 from booking.app import create_app
 from booking.db import Database
@@ -94,36 +95,36 @@ async def test_a_changed_booking_is_patched_into_the_document(client, world, app
     assert patched.content == await _written_from_nothing(client, app_context, path_of(feed))
 
 
+async def _stored_etag(app_context: AppContext) -> str | None:
+    """The ETag of the feed document kept in the database (the tests keep one feed)."""
+    async with app_context.database.reader() as session:
+        return (await session.exec(select(FeedDocumentCache.etag))).first()  # type: ignore[no-any-return]
+
+
 async def test_a_document_written_shortly_after_the_last_waits_until_the_app_stops(client, world, app_context, clock):
     """A feed's document is written to the database at most every DOCUMENT_STORE_INTERVAL per
     process (1.5 MB for 5,000 events); the one kept back is written when the app stops."""
-    from sqlmodel import select
-
-    async def stored_etag() -> str | None:
-        async with app_context.database.reader() as session:
-            return (await session.exec(select(FeedDocumentCache.etag))).first()
-
     await login(client, world, "member_a")
     booking = await book(client, world.room.id, datetime(2026, 3, 2, 18, tzinfo=BERLIN))
     feed = await make_feed(client, "resource", world.room.id)
     first = await client.get(path_of(feed))
-    assert await stored_etag() == first.headers["etag"].strip('"')
+    assert await _stored_etag(app_context) == first.headers["etag"].strip('"')
 
     clock.now += feeds.DOCUMENT_STORE_INTERVAL / 2
     cancelled = await client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={})
     assert cancelled.status_code == 200, cancelled.text
     changed = await client.get(path_of(feed))
     assert changed.headers["etag"] != first.headers["etag"]
-    assert await stored_etag() == first.headers["etag"].strip('"')  # kept back
+    assert await _stored_etag(app_context) == first.headers["etag"].strip('"')  # kept back
 
     assert await feeds.store_pending_documents(app_context) == 1
-    assert await stored_etag() == changed.headers["etag"].strip('"')
+    assert await _stored_etag(app_context) == changed.headers["etag"].strip('"')
 
     # Past the interval the next document is written at once.
     clock.now += feeds.DOCUMENT_STORE_INTERVAL
     await book(client, world.room.id, datetime(2026, 3, 3, 18, tzinfo=BERLIN))
     again = await client.get(path_of(feed))
-    assert await stored_etag() == again.headers["etag"].strip('"')
+    assert await _stored_etag(app_context) == again.headers["etag"].strip('"')
     assert await feeds.store_pending_documents(app_context) == 0
 
 
@@ -131,12 +132,6 @@ async def test_the_first_change_after_a_restart_is_not_written_in_its_request(cl
     """A process that served the stored document knows it current: the first change after a
     start is kept back like any change within DOCUMENT_STORE_INTERVAL (writing 1.5 MB for
     5,000 events was most of that request), and written when the app stops."""
-    from sqlmodel import select
-
-    async def stored_etag() -> str | None:
-        async with app_context.database.reader() as session:
-            return (await session.exec(select(FeedDocumentCache.etag))).first()
-
     await login(client, world, "member_a")
     booking = await book(client, world.room.id, datetime(2026, 3, 2, 18, tzinfo=BERLIN))
     feed = await make_feed(client, "resource", world.room.id)
@@ -150,6 +145,6 @@ async def test_the_first_change_after_a_restart_is_not_written_in_its_request(cl
     assert cancelled.status_code == 200, cancelled.text
     changed = await client.get(path_of(feed))
     assert changed.headers["etag"] != first.headers["etag"]
-    assert await stored_etag() == first.headers["etag"].strip('"')  # kept back
+    assert await _stored_etag(app_context) == first.headers["etag"].strip('"')  # kept back
     assert await feeds.store_pending_documents(app_context) == 1
-    assert await stored_etag() == changed.headers["etag"].strip('"')
+    assert await _stored_etag(app_context) == changed.headers["etag"].strip('"')
