@@ -82,7 +82,8 @@ async def insert_booking(session: AsyncSession, booking: dict[str, Any], event: 
     if connection.dialect.name == "postgresql":
         parameters = dict(booking)
         parameters.update({f"event_{name}": event[name] for name in _EVENT_COLUMNS})
-        return (await connection.execute(_postgresql_statement(tuple(booking)), parameters)).scalar_one()
+        ((booking_id,),) = await direct.all_rows(connection, _postgresql_statement(tuple(booking)), parameters)
+        return booking_id  # type: ignore[no-any-return]
     insert_booking_row, insert_event, insert_note = _sqlite_statements()
     booking_id = await direct.insert(connection, insert_booking_row, booking)
     await direct.insert(connection, insert_note, {"resource_id": booking["resource_id"], "starts_at": booking["starts_at"]})

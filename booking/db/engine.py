@@ -27,7 +27,8 @@ Which SQLite engine runs where (issue 10, measured with bench/profile_create.py 
   authorisation, summary and changed rows) runs inline too, without a transaction.
 - On the inline connections the hot statements (a create's, every request's principal, a
   feed's 304) also skip SQLAlchemy's execution machinery: ``db/direct.py`` runs them, compiled
-  once, on the same ``sqlite3`` connection and transaction.
+  once, on the same ``sqlite3`` connection and transaction. On PostgreSQL it runs them on the
+  asyncpg connection of the same transaction (or autocommit read).
 - ``reader()`` sessions stay on aiosqlite's thread: they serve reports and calendar pages
   whose reads can take long, and inline they would stop every other request for that
   long. The thread lets the loop go on (SQLite releases the GIL while it computes); the

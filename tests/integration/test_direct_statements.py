@@ -8,14 +8,16 @@ aware datetimes, booleans, JSON, NULLs and column defaults the INSERT did not se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Float, bindparam, event, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from booking.db import direct
+from booking.db.errors import is_unavailable
 from booking.domain.errors import InvalidInput
 from booking.models import BookingEvent
 from booking.models.messaging import OutboxMessage
@@ -88,12 +90,12 @@ async def test_an_in_list_of_constants_and_one_given_per_call(database):
         assert [row.id for row in await direct.all_rows(connection, OUTBOX_IN_GIVEN, {"ids": ids[1:]})] == ids[1:]
 
 
-async def test_on_sqlite_the_hot_statements_are_prepared_once_and_others_are_left_to_the_engine(database):
+async def test_the_hot_statements_are_prepared_once_and_others_are_left_to_the_engine(database):
     async with database.transaction() as session:
-        runs_directly = direct._inline_connection(await direct.connection_of(session)) is not None  # noqa: SLF001
-    assert runs_directly == database.is_sqlite  # PostgreSQL: every statement through the engine
-    if not database.is_sqlite:
-        return
+        assert direct._direct_connection(await direct.connection_of(session)) is not None  # noqa: SLF001
+    async with database.reader() as session:  # SQLite: aiosqlite's thread, through the engine
+        runs_directly = direct._direct_connection(await session.connection()) is not None  # noqa: SLF001
+    assert runs_directly == database.is_postgresql
     dialect = database.engine.sync_engine.dialect
     assert direct.prepared(INSERT_OUTBOX, dialect, tuple(_outbox_row())) is not None
     assert direct.prepared(OUTBOX_BY_ID, dialect, ("id",)) is direct.prepared(OUTBOX_BY_ID, dialect, ("id",))
@@ -154,3 +156,60 @@ async def test_a_direct_write_waits_for_another_connections_lock_without_blockin
             assert [row.id for row in await direct.all_rows(connection, OUTBOX_PENDING_OR_SENT, {})] == [new_id]
     finally:
         await database.dispose()
+
+
+# --------------------------------------------------------------------------- PostgreSQL's driver
+
+BACKEND_PID = select(func.pg_backend_pid().label("pid"))
+SLEEP = select(func.pg_sleep(bindparam("seconds", type_=Float)).label("slept"))
+
+
+async def _pids_of_two_pooled_connections(database) -> set[int]:  # type: ignore[no-untyped-def]
+    """Both connections the pool hands out next run a statement (the pool has two: FIFO)."""
+    async with database.read_connection() as first, database.read_connection() as second:
+        return {(await direct.all_rows(connection, BACKEND_PID, {}))[0].pid for connection in (first, second)}
+
+
+@pytest.mark.parametrize("where", ["transaction", "autocommit read"])
+async def test_on_postgresql_a_connection_lost_under_a_direct_statement_is_invalidated_not_pooled(postgres_database, where):
+    database = postgres_database
+    await _pids_of_two_pooled_connections(database)  # two connections in the pool, both in use moments ago
+    with pytest.raises(DBAPIError) as raised:
+        async with contextlib.AsyncExitStack() as stack:
+            if where == "transaction":
+                connection = await direct.connection_of(await stack.enter_async_context(database.transaction()))
+            else:
+                connection = await stack.enter_async_context(database.read_connection())
+            [(pid,)] = await direct.all_rows(connection, BACKEND_PID, {})
+            async with database.read_connection() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await direct.insert(connection, INSERT_OUTBOX, _outbox_row())
+    # SQLAlchemy's own handling: a disconnect, answered 503, and the connection not given out again.
+    assert raised.value.connection_invalidated
+    assert is_unavailable(raised.value)
+    assert pid not in await _pids_of_two_pooled_connections(database)
+
+
+async def test_on_postgresql_a_direct_statement_cancelled_midway_leaves_no_busy_connection_in_the_pool(postgres_database):
+    database = postgres_database
+    await _pids_of_two_pooled_connections(database)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3), database.read_connection() as connection:
+            [(pid,)] = await direct.all_rows(connection, BACKEND_PID, {})
+            await direct.all_rows(connection, SLEEP, {"seconds": 30})
+    # The cancelled connection is closed, not pooled mid-statement ("another operation is in progress").
+    assert pid not in await _pids_of_two_pooled_connections(database)
+    async with database.transaction() as session:
+        assert await direct.insert(await direct.connection_of(session), INSERT_OUTBOX, _outbox_row()) > 0
+
+
+async def test_on_postgresql_a_direct_read_outside_a_transaction_commits_nothing_and_one_inside_sees_its_writes(postgres_database):
+    database = postgres_database
+    async with database.transaction() as session:
+        connection = await direct.connection_of(session)
+        new_id = await direct.insert(connection, INSERT_OUTBOX, _outbox_row())
+        assert [row.id for row in await direct.all_rows(connection, OUTBOX_BY_ID, {"id": new_id})] == [new_id]
+        async with database.read_connection() as outside:  # autocommit, another connection: not yet committed
+            assert await direct.all_rows(outside, OUTBOX_BY_ID, {"id": new_id}) == []
+    async with database.read_connection() as outside:
+        assert [row.id for row in await direct.all_rows(outside, OUTBOX_BY_ID, {"id": new_id})] == [new_id]
