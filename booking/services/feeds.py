@@ -415,13 +415,15 @@ async def render_feed(
     events: list[_Event] | None = None
     seed: dict[bytes, bytes] = {}
     # Core statements on one connection, no ORM session: a 304 is two statements (the feed
-    # with its rights, the summary). On SQLite each is its own snapshot (no BEGIN); they need
-    # not agree: a body's ETag is computed from the rows it was written from.
+    # with its rights, the summary; on SQLite the summary is given again without its scan
+    # while nothing was written since, see direct.all_rows_until_a_write). On SQLite each is
+    # its own snapshot (no BEGIN); they need not agree: a body's ETag is computed from the
+    # rows it was written from.
     async with app.database.read_connection() as connection:
         feed = await _load_feed(connection, app, token)
         if feed is None:
             raise NotFound("no such feed")
-        ((count, newest, sequences),) = await direct.all_rows(
+        ((count, newest, sequences),) = await direct.all_rows_until_a_write(
             connection, _summary_statement(feed.feed.scope, feed.feed.is_private),
             {"target_id": feed.feed.target_id, "window_start": window_start},
         )

@@ -213,3 +213,63 @@ async def test_on_postgresql_a_direct_read_outside_a_transaction_commits_nothing
             assert await direct.all_rows(outside, OUTBOX_BY_ID, {"id": new_id}) == []
     async with database.read_connection() as outside:
         assert [row.id for row in await direct.all_rows(outside, OUTBOX_BY_ID, {"id": new_id})] == [new_id]
+
+
+# --------------------------------------------------------------------------- rows until a write
+
+OUTBOX_COUNT = select(func.count(OUTBOX.c.id).label("n")).where(OUTBOX.c.status == bindparam("status"))
+
+
+def _statements_run(database, seen: list[str]):  # type: ignore[no-untyped-def]
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "count(outbox_message.id)" in statement:
+            seen.append(statement)
+
+    return record
+
+
+async def test_rows_until_a_write_are_given_again_until_any_connection_or_this_one_writes(database, tmp_path):
+    seen: list[str] = []
+    record = _statements_run(database, seen)
+    for engine in database.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with database.read_connection() as connection:
+            async def count() -> int:
+                [(n,)] = await direct.all_rows_until_a_write(connection, OUTBOX_COUNT, {"status": "pending"})
+                return n  # type: ignore[no-any-return]
+
+            assert (await count(), await count()) == (0, 0)
+            runs_when_unchanged = len(seen)
+            # Another connection commits (the service's write transaction).
+            async with database.transaction() as session:
+                await direct.insert(await direct.connection_of(session), INSERT_OUTBOX, _outbox_row())
+            assert await count() == 1
+            # This connection writes itself.
+            await direct.insert(connection, INSERT_OUTBOX, _outbox_row(message_id="<2@x>"))
+            assert await count() == 2
+            # A connection outside the service (another process would be the same to SQLite).
+            if database.is_sqlite:
+                import sqlite3
+
+                from sqlalchemy.engine import make_url
+
+                outside = sqlite3.connect(make_url(database.url).database)
+                outside.execute("UPDATE outbox_message SET status = 'sent' WHERE message_id = '<2@x>'")
+                outside.commit()
+                outside.close()
+            else:
+                async with database.transaction() as session:
+                    await (await direct.connection_of(session)).execute(text("UPDATE outbox_message SET status = 'sent' WHERE message_id = '<2@x>'"))
+            assert await count() == 1
+            assert (await count(), await count()) == (1, 1)
+            # Other parameters are their own rows.
+            [(sent,)] = await direct.all_rows_until_a_write(connection, OUTBOX_COUNT, {"status": "sent"})
+            assert sent == 1
+    finally:
+        for engine in database.engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
+    if database.is_sqlite:  # run after each write and for other parameters, never while unchanged
+        assert runs_when_unchanged == 1 and len(seen) == 5
+    else:  # PostgreSQL runs the statement every time
+        assert runs_when_unchanged == 2 and len(seen) == 8
