@@ -15,6 +15,9 @@ from booking.db import direct
 from booking.db.constraints import MANY_RESOURCES, holdings_by_resource_list, overlaps_window
 from booking.domain.approval import ApprovalRule
 from booking.domain.availability import HOLDING_STATUSES, Buffers, Holding, HoldingSummary
+
+#: The summary of a resource without holdings near the window (frozen: one for all of them).
+NO_HOLDINGS = HoldingSummary()
 from booking.domain.intervals import Interval
 from booking.domain.policies import Blackout as BlackoutRule
 from booking.domain.policies import Rules
@@ -187,7 +190,7 @@ async def load_holding_summaries(
     )
     if holdings_by_resource_list(session.get_bind().dialect.name, len(ids)):
         statement = statement.where(col(Booking.resource_id).in_(ids))
-    summaries = {resource_id: HoldingSummary() for resource_id in ids}
+    summaries = dict.fromkeys(ids, NO_HOLDINGS)  # one shared (frozen) summary for the many without any
     for resource_id, nearby, overlapping, largest, covering in (await session.exec(statement)).all():
         if resource_id in summaries:
             summaries[resource_id] = HoldingSummary(int(nearby), int(overlapping), int(largest), int(covering))

@@ -104,3 +104,42 @@ async def test_search_asks_the_database_twice_when_nothing_is_near(app, world, c
     assert {resource.id for resource, _ in found} == {world.room.id, world.room_approval.id, world.comparable_room.id, world.room_b.id}
     loads = [s for s in statements if "FROM booking" in s]
     assert len(loads) == 1 and "GROUP BY" in loads[0]
+
+
+@pytest.mark.parametrize("free_share", ["few free", "most free"])
+async def test_a_window_search_shows_only_what_the_visitor_may_see_and_book(app, world, clock, free_share):
+    """With a window, free-ness is decided from a few columns and only the free resources are
+    loaded in full (by their ids when few are free, by the search itself when most are): either
+    way members-only and hidden rooms stay out for the public, and too small rooms for all."""
+    monday = next_monday(clock.now)
+    window = Interval(monday + timedelta(hours=18), monday + timedelta(hours=20))
+    async with app.database.transaction() as session:
+        rooms = {
+            name: Resource(site_id=world.site_a.id, kind="room", name=name, capacity=capacity, visibility=visibility)
+            for name, capacity, visibility in (
+                ("Open", 3, "public"), ("Members", 3, "members"), ("Hidden", 3, "hidden"), ("Small", 1, "public"),
+            )
+        }
+        session.add_all(rooms.values())
+        await session.flush()
+        if free_share == "few free":  # everything else in the site taken over the window
+            taken = [r for r in (await session.exec(select_resources_of(world.site_a.id))).all() if r.name not in rooms]
+            for resource in taken:
+                session.add(Booking(resource_id=resource.id, booker_id=world["member_a"].user_id, starts_at=window.starts_at,
+                                    ends_at=window.ends_at, quantity=resource.capacity, status="confirmed"))
+    query = ResourceQuery(site_id=world.site_a.id, free_from=window.starts_at, free_until=window.ends_at, quantity=2)
+
+    async def names(actor) -> set[str]:  # type: ignore[no-untyped-def]
+        return {resource.name for resource, _ in await catalogue.search_resources(app, actor, query)}
+
+    public, member = await names(None), await names(world["member_a"])
+    assert {"Open"} <= public and not public & {"Members", "Hidden", "Small"}
+    assert {"Open", "Members"} <= member and not member & {"Hidden", "Small"}
+    if free_share == "few free":
+        assert public == {"Open"} and member == {"Open", "Members"}
+
+
+def select_resources_of(site_id: int):  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    return select(Resource).where(Resource.site_id == site_id)
