@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from booking.api.options import UNCOMPRESSED
 from booking.api.auth import AuthController
 from booking.api.bookings import BookingController
 from booking.api.catalogue import CatalogueController
@@ -127,7 +128,9 @@ def create_app(settings: Settings, *, app_context: AppContext | None = None) -> 
         request_max_body_size=settings.max_request_body_bytes,
         # Calendar pages over many resources are large and repetitive HTML.
         # Feeds compress themselves once per version (booking/services/feeds.py).
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude="^/feeds/"),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude="^/feeds/", exclude_opt_key=UNCOMPRESSED
+        ),
         lifespan=[lifespan],
         debug=settings.debug,
         state={"app_context": context},

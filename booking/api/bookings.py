@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from booking.api.options import UNCOMPRESSED
 from booking.api.schemas import BookingChange, BookingCreate, BookingEventOut, BookingOut, BookingPreviewOut, ReasonData
 from booking.auth.guards import requires_login
 from booking.services import bookings
@@ -22,7 +23,7 @@ class BookingController(Controller):
     tags = ["bookings"]
     guards = [requires_login]
 
-    @post("/")
+    @post("/", opt={UNCOMPRESSED: True})
     async def create(self, request: Request, app_context: Ctx, data: JSONBody[BookingCreate]) -> BookingOut:
         booking, resource = await bookings.place_booking(
             app_context,

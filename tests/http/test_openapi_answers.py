@@ -101,3 +101,25 @@ async def test_request_bodies_are_closed_in_the_document_and_in_the_code(client)
 
     answer = await client.post("/api/v1/auth/login", json={"email": "a@b.example", "password": "x", "extra": 1})
     assert answer.status_code == 400 and "unknown field" in answer.text
+
+
+async def test_a_create_answers_plain_and_a_long_list_gzipped(client, world, app_context):
+    """The create's 201 (one booking) skips the compressor (``api.options.UNCOMPRESSED``); answers
+    that can be long still come gzipped to a client that accepts it."""
+    from datetime import timedelta
+
+    from tests.support.world import next_monday
+
+    await login(client, world, "member_a")
+    starts_at = next_monday(app_context.now()) + timedelta(weeks=2, hours=18)
+    made = await client.post(
+        "/api/v1/bookings", headers={"accept-encoding": "gzip"},
+        json={"resource_id": world.room.id, "starts_at": starts_at.isoformat(),
+              "ends_at": (starts_at + timedelta(hours=2)).isoformat(),
+              "purpose": "x" * 1500},  # an answer over the compression threshold, still sent plain
+    )
+    assert made.status_code == 201, made.text
+    assert "content-encoding" not in made.headers and made.json()["purpose"] == "x" * 1500
+    listed = await client.get("/api/v1/bookings", headers={"accept-encoding": "gzip"})  # the same booking, listed
+    assert listed.status_code == 200 and listed.headers.get("content-encoding") == "gzip", listed.headers
+    assert any(found["purpose"] == "x" * 1500 for found in listed.json())
