@@ -286,6 +286,45 @@ def _measured_load(name: str, served_at: tuple[str, subprocess.Popen[bytes]], pa
     return result
 
 
+#: A ratio's two sides are measured in turns (bare, app, bare, app), each for its share of the
+#: duration: the machine's speed drifts within a minute on a shared host (a side measured 12 s
+#: after the other saw a different machine); the turns see the same drift.
+TURNS = 3
+
+_Served = tuple[str, dict[str, str], int]
+
+
+def _interleaved(reference: tuple[str, _Served, str, dict[str, str]], measured: tuple[str, _Served, str, dict[str, str]],
+                 duration: float, origin: datetime) -> tuple[LoadResult, LoadResult]:
+    """Both servers up at once, loaded in ``TURNS`` alternating turns; each side's turns merged.
+    Every turn books its own days (no turn meets an earlier one's bookings)."""
+    (reference_name, reference_app, reference_path, reference_headers) = reference
+    (measured_name, measured_app, measured_path, measured_headers) = measured
+    parts: dict[str, list[LoadResult]] = {reference_name: [], measured_name: []}
+    with served(*reference_app) as reference_server, served(*measured_app) as measured_server:
+        for turn in range(TURNS):
+            turn_origin = origin + timedelta(days=7 * turn)
+            parts[reference_name].append(_measured_load(
+                f"{reference_name} (turn {turn + 1})", reference_server, reference_path, reference_headers, duration / TURNS, turn_origin))
+            parts[measured_name].append(_measured_load(
+                f"{measured_name} (turn {turn + 1})", measured_server, measured_path, measured_headers, duration / TURNS, turn_origin))
+    merged = tuple(_merged(name, results) for name, results in parts.items())
+    for result in merged:
+        print(f"  {result.name:<66} {result.rate:8.1f}/s  p50 {result.percentile(0.5) * 1000:7.1f} ms  "
+              f"p99 {result.percentile(0.99) * 1000:7.1f} ms  server CPU {(result.server_cpu or 0) * 1000:5.2f} ms/request  "
+              f"errors {result.errors}  (all turns)")
+    return merged  # type: ignore[return-value]
+
+
+def _merged(name: str, parts: list[LoadResult]) -> LoadResult:
+    requests = [len(part.latencies) + part.errors for part in parts]
+    cpu = sum((part.server_cpu or 0) * max(1, count) for part, count in zip(parts, requests, strict=True)) / max(1, sum(requests))
+    return LoadResult(
+        name, [latency for part in parts for latency in part.latencies], sum(part.errors for part in parts),
+        sum(part.seconds for part in parts), next((part.first_error for part in parts if part.first_error), ""), cpu,
+    )
+
+
 def run_create(duration: float, skip_postgresql: bool, scratch: Path) -> list[tuple[str, LoadResult, LoadResult | None]]:
     rows: list[tuple[str, LoadResult, LoadResult | None]] = []
     origin = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -304,21 +343,25 @@ def run_create(duration: float, skip_postgresql: bool, scratch: Path) -> list[tu
             prepare_bare_table("asyncpg", dsn)
             with served("bench.bare_app:create", {"BARE_MODE": "asyncpg", "BARE_DATABASE": dsn}, 2) as base:
                 bare_pg = load("PostgreSQL, 2 procs: bare endpoint, asyncpg INSERT", base, "/bookings", {}, 0)
-            with served("bench.bare_app:create", {"BARE_MODE": "core", "BARE_DATABASE": url}, 2) as base:
-                core_pg = load("PostgreSQL, 2 procs: bare endpoint, SQLAlchemy Core INSERT", base, "/bookings", {}, 0)
             prepare_create_database(url)
-            with served("booking.asgi:create", booking_env(url), 2) as base:
-                app_pg = load("PostgreSQL, 2 procs: POST /api/v1/bookings", base, "/api/v1/bookings", headers, 0)
+            core_pg, app_pg = _interleaved(
+                ("PostgreSQL, 2 procs: bare endpoint, SQLAlchemy Core INSERT",
+                 ("bench.bare_app:create", {"BARE_MODE": "core", "BARE_DATABASE": url}, 2), "/bookings", {}),
+                ("PostgreSQL, 2 procs: POST /api/v1/bookings", ("booking.asgi:create", booking_env(url), 2), "/api/v1/bookings", headers),
+                duration, origin,
+            )
             rows += [("PostgreSQL bare asyncpg", bare_pg, None), ("PostgreSQL bare SQLAlchemy Core", core_pg, None),
                      ("PostgreSQL POST /api/v1/bookings", app_pg, core_pg)]
     sqlite_file = scratch / "bare.sqlite3"
     prepare_bare_table("aiosqlite", str(sqlite_file))
-    with served("bench.bare_app:create", {"BARE_MODE": "aiosqlite", "BARE_DATABASE": str(sqlite_file)}, 1) as base:
-        bare_sqlite = load("SQLite, 1 proc: bare checked insert (BEGIN IMMEDIATE)", base, "/bookings", {}, 0)
     app_url = f"sqlite+aiosqlite:///{scratch / 'create.sqlite3'}"
     prepare_create_database(app_url)
-    with served("booking.asgi:create", booking_env(app_url), 1) as base:
-        app_sqlite = load("SQLite, 1 proc: POST /api/v1/bookings", base, "/api/v1/bookings", headers, 0)
+    bare_sqlite, app_sqlite = _interleaved(
+        ("SQLite, 1 proc: bare checked insert (BEGIN IMMEDIATE)",
+         ("bench.bare_app:create", {"BARE_MODE": "aiosqlite", "BARE_DATABASE": str(sqlite_file)}, 1), "/bookings", {}),
+        ("SQLite, 1 proc: POST /api/v1/bookings", ("booking.asgi:create", booking_env(app_url), 1), "/api/v1/bookings", headers),
+        duration, origin,
+    )
     rows += [("SQLite bare checked insert", bare_sqlite, None), ("SQLite POST /api/v1/bookings", app_sqlite, bare_sqlite)]
     return rows
 
