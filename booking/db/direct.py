@@ -248,7 +248,12 @@ async def all_rows_until_a_write(connection: AsyncConnection, statement: ClauseE
     key = (statement, tuple(parameters.items()))
     try:
         # A plain cursor: reading the counter never waits for a lock (WAL), so no retry loop.
-        version = (driver.cursor(sqlite3.Cursor).execute("PRAGMA data_version").fetchone()[0], driver.total_changes)
+        # Closed at once: an unfinished statement would hold its read snapshot (and the WAL).
+        cursor = driver.cursor(sqlite3.Cursor)
+        try:
+            version = (cursor.execute("PRAGMA data_version").fetchall()[0][0], driver.total_changes)
+        finally:
+            cursor.close()
     except sqlite3.Error:
         return await all_rows(connection, statement, parameters)
     found = kept.get(key)
