@@ -81,6 +81,9 @@ class LiveFeed:
     feed: FeedKey
     target: FeedTarget
     owner_name: str
+    #: ``direct.write_marker()`` read with the token: lets the feed's summary be reused while
+    #: nothing was written since (``direct.all_rows_until_a_write``).
+    write_marker: str | None = None
 
 
 _TOKEN_HASH = bindparam("token_hash")
@@ -113,7 +116,7 @@ def _live_feed_statement():  # type: ignore[no-untyped-def]
             resource.c.id, resource.c.name, resource.c.is_active, resource.c.visibility,
             site.c.id, site.c.name, site.c.timezone,
             organisation.c.id, organisation.c.name,
-            role_in_organisation, any_organisation, role_at_site,
+            role_in_organisation, any_organisation, role_at_site, direct.write_marker().label("write_marker"),
         )
         .select_from(token)
         .join(owner, owner.c.id == token.c.owner_id)
@@ -137,7 +140,7 @@ async def load_live_feed(connection: AsyncConnection, token_hash: str) -> LiveFe
     (feed_id, owner_id, scope, target_id, is_private, stored_hash, created_at, revoked_at,
      owner_active, owner_city_admin, owner_name,
      resource_id, resource_name, resource_active, visibility, site_id, site_name, timezone,
-     organisation_id, organisation_name, role_in_organisation, any_organisation, role_at_site) = row
+     organisation_id, organisation_name, role_in_organisation, any_organisation, role_at_site, write_marker) = row
     if revoked_at is not None or not owner_active:
         return None
     if scope == "resource":
@@ -171,7 +174,8 @@ async def load_live_feed(connection: AsyncConnection, token_hash: str) -> LiveFe
     )
     if may_have(owner, target, bool(is_private)):
         return None
-    return LiveFeed(FeedKey(feed_id, owner_id, scope, target_id, bool(is_private), stored_hash, created_at), target, owner_name)
+    key = FeedKey(feed_id, owner_id, scope, target_id, bool(is_private), stored_hash, created_at)
+    return LiveFeed(key, target, owner_name, write_marker)
 
 
 __all__ = ["FeedKey", "FeedTarget", "LiveFeed", "load_live_feed", "may_have"]

@@ -15,7 +15,8 @@ site, or a member who leaves the organisation, stops seeing its details (the fee
 Reading a feed is cheap when nothing changed: two statements, the token with its owner's
 rights and the target's name (``feed_access.load_live_feed``: rights are checked on every read,
 never cached in the process) and one aggregate (count, newest ``updated_at``, sum of
-SEQUENCEs), give the ETag; an If-None-Match
+SEQUENCEs), give the ETag — the aggregate is reused, without its scan, while nothing at all
+was written to the database since (``direct.all_rows_until_a_write``); an If-None-Match
 or If-Modified-Since that matches answers 304 without loading a booking, and an unchanged
 feed is served from a small in-process cache of finished documents keyed by that ETag, and
 after a restart (or in another app process) from the feed's last document kept in the
@@ -311,6 +312,7 @@ class _Feed:
     timezone: str
     filename: str
     show_email: bool
+    write_marker: str | None = None  # see feed_access.LiveFeed
 
 
 def _conditions(feed: FeedKey | FeedToken, window_start: datetime, *, with_status: bool = True) -> list[object]:
@@ -345,7 +347,7 @@ async def _load_feed(connection: AsyncConnection, app: AppContext, token: str) -
     filename = f"{feed.scope}-{feed.target_id}.ics"
     return _Feed(
         feed, name, target.timezone or app.settings.default_timezone, filename,
-        show_email=feed.is_private and feed.scope in ("resource", "site"),
+        show_email=feed.is_private and feed.scope in ("resource", "site"), write_marker=live.write_marker,
     )
 
 
@@ -415,17 +417,17 @@ async def render_feed(
     events: list[_Event] | None = None
     seed: dict[bytes, bytes] = {}
     # Core statements on one connection, no ORM session: a 304 is two statements (the feed
-    # with its rights, the summary; on SQLite the summary is given again without its scan
-    # while nothing was written since, see direct.all_rows_until_a_write). On SQLite each is
-    # its own snapshot (no BEGIN); they need not agree: a body's ETag is computed from the
-    # rows it was written from.
+    # with its rights, the summary; the summary is given again without its scan while nothing
+    # was written since, see direct.all_rows_until_a_write). On SQLite each is its own
+    # snapshot (no BEGIN); they need not agree: a body's ETag is computed from the rows it
+    # was written from.
     async with app.database.read_connection() as connection:
         feed = await _load_feed(connection, app, token)
         if feed is None:
             raise NotFound("no such feed")
         ((count, newest, sequences),) = await direct.all_rows_until_a_write(
             connection, _summary_statement(feed.feed.scope, feed.feed.is_private),
-            {"target_id": feed.feed.target_id, "window_start": window_start},
+            {"target_id": feed.feed.target_id, "window_start": window_start}, marker=feed.write_marker,
         )
         newest = _as_utc(newest)
         etag = _etag(app, feed, window_start, count, newest, int(sequences))

@@ -273,3 +273,36 @@ async def test_rows_until_a_write_are_given_again_until_any_connection_or_this_o
         assert runs_when_unchanged == 1 and len(seen) == 5
     else:  # PostgreSQL runs the statement every time
         assert runs_when_unchanged == 2 and len(seen) == 8
+
+
+async def test_on_postgresql_rows_are_reused_for_the_same_write_marker_and_read_again_after_a_write(postgres_database):
+    """PostgreSQL's marker is the WAL insert position, read by the caller in an earlier
+    statement (``direct.write_marker()``): the same marker gives the kept rows, a write moves it."""
+    database = postgres_database
+    seen: list[str] = []
+    record = _statements_run(database, seen)
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with database.read_connection() as connection:
+            async def marker() -> str:
+                [(found,)] = await direct.all_rows(connection, MARKER, {})
+                return found  # type: ignore[no-any-return]
+
+            async def count(at: str) -> int:
+                [(n,)] = await direct.all_rows_until_a_write(connection, OUTBOX_COUNT, {"status": "pending"}, marker=at)
+                return n  # type: ignore[no-any-return]
+
+            before = await marker()
+            assert (await count(before), await count(before)) == (0, 0) and len(seen) == 1
+            async with database.transaction() as session:
+                await direct.insert(await direct.connection_of(session), INSERT_OUTBOX, _outbox_row())
+            after = await marker()
+            assert after != before and await count(after) == 1 and len(seen) == 2
+            # Without a marker the statement runs every time.
+            [(n,)] = await direct.all_rows_until_a_write(connection, OUTBOX_COUNT, {"status": "pending"})
+            assert n == 1 and len(seen) == 3
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+MARKER = select(direct.write_marker().label("marker"))
